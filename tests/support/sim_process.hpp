@@ -1,0 +1,113 @@
+// Runs the Node.js SMSC simulator (scripts/smsc-sim/smsc-sim.js) as a child
+// process and speaks its line protocol: commands on its stdin, events from its
+// stdout. See scripts/smsc-sim/README.md for the commands and events.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace giftgate::test {
+
+// How to start the simulator.
+struct SimOptions {
+  bool tls = false;                       // listen with TLS (needs cert and key)
+  std::string cert;                       // PEM certificate file for --tls
+  std::string key;                        // PEM private key file for --tls
+  std::vector<std::string> extra_args;    // appended to the command line
+  std::chrono::milliseconds ready_timeout{10000};  // wait for `ready` this long
+};
+
+// One simulator process on an ephemeral 127.0.0.1 port, for one test.
+// Every member is safe to call from any thread; every wait is bounded.
+class SimProcess {
+ public:
+  // One line from the simulator: its name, its decoded key=value fields and
+  // the raw line.
+  struct Event {
+    std::string name;
+    std::map<std::string, std::string> fields;
+    std::string line;
+  };
+
+  // Starts node and waits for `ready`; throws std::runtime_error on failure.
+  explicit SimProcess(const SimOptions& options = {});
+  // Sends `quit`, waits up to 2 s, then SIGKILLs; always reaps the child.
+  ~SimProcess();
+  SimProcess(const SimProcess&) = delete;
+  SimProcess& operator=(const SimProcess&) = delete;
+
+  // The TCP port the simulator listens on.
+  unsigned short port() const { return port_; }
+  // Whether it was started with TLS.
+  bool tls() const { return tls_; }
+
+  // Sends one command line and waits for its `ok cmd=<name>` answer, which it
+  // returns (some carry fields, e.g. `seqs=` for mo). Throws
+  // std::runtime_error on `error cmd=<name>`, on a timeout, or if the
+  // simulator is gone. Commands from several threads are serialised.
+  Event command(const std::string& line,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+  // The first event called `name` that no earlier wait_for returned and that
+  // `pred` accepts (any, without one), waiting up to `timeout`; marks it
+  // returned. `pred` runs under the harness's lock: it must not call back
+  // into this object. Returns nullopt at the timeout, or at once when the
+  // simulator has exited and nothing matches.
+  std::optional<Event> wait_for(const std::string& name, std::chrono::milliseconds timeout,
+                                std::function<bool(const Event&)> pred = {});
+
+  // Every event received so far, in order (returned ones included).
+  std::vector<Event> history() const;
+  // How many events called `name` were received so far.
+  std::size_t count(const std::string& name) const;
+  // Whether the child process is still producing output.
+  bool running() const;
+  // The last lines node wrote on stderr (for failure messages).
+  std::string stderr_tail() const;
+
+  // Percent-encodes a value the way the simulator expects (encodeURIComponent:
+  // every byte except A-Z a-z 0-9 - _ . ! ~ * ' ( ) becomes %XX).
+  static std::string encode(std::string_view value);
+  // Reverses encode; a malformed escape is kept as it is.
+  static std::string decode(std::string_view value);
+  // Splits one line into an Event (name, then key=value tokens).
+  static Event parse(std::string_view line);
+
+ private:
+  void pump();
+  void on_stdout_line(std::string line);
+  void on_stderr_line(std::string line);
+  bool write_line(const std::string& line);
+  void stop_child();
+
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  int stderr_fd_ = -1;
+  unsigned short port_ = 0;
+  bool tls_ = false;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Event> events_;
+  std::vector<bool> returned_;
+  std::vector<std::string> stderr_lines_;
+  bool eof_ = false;
+
+  std::mutex command_mutex_;  // one command in flight at a time
+  std::mutex write_mutex_;
+  std::thread reader_;
+};
+
+}  // namespace giftgate::test
