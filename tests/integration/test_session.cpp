@@ -1,0 +1,496 @@
+// The ESME session against the SMSC simulator (npm `smpp`) on 127.0.0.1.
+#include <ostream>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "protocol/charset.hpp"
+#include "protocol/error.hpp"
+#include "protocol/receipt.hpp"
+#include "protocol/split.hpp"
+#include "tests/integration/session_fixture.hpp"
+
+using namespace giftgate;
+using namespace giftgate::test;
+using smpp::SessionState;
+using smpp::SubmitOutcome;
+
+namespace {
+
+double field_number(const SimProcess::Event& e, const std::string& key) {
+  const auto it = e.fields.find(key);
+  return it == e.fields.end() ? -1 : std::stod(it->second);
+}
+
+std::string field(const SimProcess::Event& e, const std::string& key) {
+  const auto it = e.fields.find(key);
+  return it == e.fields.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+TEST_CASE("session: binds as transceiver and sends a message") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  const auto bind = h.sim.wait_for("bind", 5s);
+  REQUIRE(bind);
+  CHECK(field(*bind, "kind") == "transceiver");
+  CHECK(field(*bind, "system_id") == "giftgate");
+
+  const auto i = h.submit(s, text_message("hello"));
+  REQUIRE(eventually([&] { return h.settled() == 1; }));
+  const auto o = h.outcome(i);
+  CHECK(o->kind == SubmitOutcome::Kind::sent);
+  CHECK_FALSE(o->message_id.empty());
+  const auto submit = h.sim.wait_for("submit", 5s);
+  REQUIRE(submit);
+  CHECK(field(*submit, "id") == o->message_id);
+  CHECK(h.log_sink->contains("to=bound"));
+}
+
+TEST_CASE("session: a UCS-2 Chinese long message arrives reassembled at the SMSC") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  // 100 Chinese characters: two parts of at most 67 UCS-2 units.
+  std::string text;
+  const std::string phrase = "您的积分可兑换电子礼券请回复兑换";
+  while (text.size() < 100 * 3) text += phrase;
+  text.resize(100 * 3);
+
+  smpp::SplitOptions options;
+  options.mode = smpp::LongMessageMode::udh8;
+  options.reference = 0x2A;
+  std::vector<smpp::MessagePart> parts;
+  REQUIRE_FALSE(smpp::split(text, options, parts));
+  REQUIRE(parts.size() == 2);
+  h.submit_parts(s, parts);
+  REQUIRE(eventually([&] { return h.settled() == 2; }));
+  const auto message = h.sim.wait_for("message", 5s);
+  REQUIRE(message);
+  CHECK(field(*message, "text") == text);
+  CHECK(field(*message, "parts") == "2");
+}
+
+TEST_CASE("session: long messages by SAR parameters and by message_payload") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  const std::string text(200, 'x');
+  for (auto mode : {smpp::LongMessageMode::sar, smpp::LongMessageMode::payload}) {
+    smpp::SplitOptions options;
+    options.mode = mode;
+    options.reference = 7;
+    std::vector<smpp::MessagePart> parts;
+    REQUIRE_FALSE(smpp::split(text, options, parts));
+    h.submit_parts(s, parts);
+    const auto message = h.sim.wait_for("message", 5s);
+    REQUIRE(message);
+    CHECK(field(*message, "text") == text);
+  }
+}
+
+TEST_CASE("session: MO messages are answered only when the owner says so") {
+  SessionHarness h;
+  std::vector<smpp::Responder> held;
+  h.inbound_policy = [&](const smpp::Pdu&, smpp::Responder r) { held.push_back(std::move(r)); };
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+
+  h.sim.command("mo src=8613800138000 dst=12580 text=" + SimProcess::encode("积分") + " coding=8");
+  REQUIRE(eventually([&] { return h.inbound_count() == 1; }));
+  {
+    std::lock_guard lock(h.mutex);
+    const auto* d = h.inbound[0].as<smpp::DeliverSm>();
+    REQUIRE(d);
+    CHECK(d->source.addr == "8613800138000");
+    CHECK(smpp::decode_text(d->data_coding, d->short_message,
+                            smpp::DefaultAlphabet::gsm7_unpacked)
+              .utf8 == "积分");
+  }
+  // Not answered yet: the SMSC has seen no deliver_sm_resp.
+  std::this_thread::sleep_for(300ms);
+  CHECK(h.sim.count("deliver_resp") == 0);
+  {
+    std::lock_guard lock(h.mutex);
+    held[0].respond(0);
+  }
+  const auto resp = h.sim.wait_for("deliver_resp", 5s);
+  REQUIRE(resp);
+  CHECK(field(*resp, "status") == "0");
+
+  // A responder dropped unanswered asks the SMSC to retry later.
+  h.sim.command("mo src=8613800138001 dst=12580 text=JF");
+  REQUIRE(eventually([&] { return h.inbound_count() == 2; }));
+  {
+    std::lock_guard lock(h.mutex);
+    held.clear();
+  }
+  const auto retry = h.sim.wait_for("deliver_resp", 5s);
+  REQUIRE(retry);
+  CHECK(std::stoul(field(*retry, "status")) == smpp::status::temporary_app_error);
+}
+
+TEST_CASE("session: delivery receipts match the submit despite hex and decimal ids") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("set ids=hex receipt_ids=dec receipts=on receipt_stat=DELIVRD");
+  auto message = text_message("voucher");
+  message.registered_delivery = smpp::registered::receipt;
+  const auto i = h.submit(s, message);
+  REQUIRE(eventually([&] { return h.inbound_count() == 1 && h.settled() == 1; }));
+  const auto o = h.outcome(i);
+  REQUIRE(o->kind == SubmitOutcome::Kind::sent);
+  std::lock_guard lock(h.mutex);
+  const auto* d = h.inbound[0].as<smpp::DeliverSm>();
+  REQUIRE(d);
+  CHECK(smpp::is_delivery_receipt(d->esm_class));
+  const auto receipt = smpp::parse_delivery_receipt(*d);
+  REQUIRE(receipt);
+  CHECK(receipt->state == smpp::MessageState::delivered);
+  CHECK(receipt->message_id != o->message_id);  // the raw forms differ
+  CHECK(smpp::normalize_message_id(receipt->message_id, smpp::IdFormat::decimal) ==
+        smpp::normalize_message_id(o->message_id, smpp::IdFormat::hex));
+}
+
+TEST_CASE("session: survives the SMSC dropping the connection") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("drop");
+  REQUIRE(eventually([&] { return s->state() != SessionState::bound; }, 5s));
+  REQUIRE(h.bound(s));
+  CHECK(s->stats().binds >= 2);
+  const auto i = h.submit(s, text_message("after the drop"));
+  REQUIRE(eventually([&] { return h.settled() == 1; }));
+  CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+}
+
+TEST_CASE("session: a silent peer is declared dead and the session reconnects") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.enquire_link_interval = 200ms;
+  settings.response_timeout = 400ms;
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("set silent=on");
+  REQUIRE(eventually([&] { return s->stats().peer_silent >= 1; }, 5s));
+  h.sim.command("set silent=off");
+  REQUIRE(eventually([&] { return s->stats().binds >= 2; }, 10s));
+  REQUIRE(h.bound(s));
+  CHECK(h.log_sink->contains("peer stopped answering"));
+}
+
+TEST_CASE("session: enquire_link keeps an idle bind alive, and the SMSC's are answered") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.enquire_link_interval = 150ms;
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  // Idle: the gateway asks.
+  REQUIRE(eventually([&] { return s->stats().enquire_links_sent >= 2; }, 5s));
+  CHECK(s->state() == SessionState::bound);
+  CHECK(s->stats().peer_silent == 0);
+  // The SMSC asks: the gateway answers, and its own enquiries stop, since the
+  // link is no longer idle.
+  h.sim.command("set enquire_link_ms=50");
+  const auto asked = h.sim.wait_for("enquire_link_resp", 5s);
+  REQUIRE(asked);
+  CHECK(field(*asked, "status") == "0");
+  std::this_thread::sleep_for(200ms);
+  const auto sent = s->stats().enquire_links_sent;
+  std::this_thread::sleep_for(600ms);
+  CHECK(s->stats().enquire_links_sent == sent);
+  CHECK(s->state() == SessionState::bound);
+}
+
+TEST_CASE("session: never more submits outstanding than the window") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.window = 3;
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("set resp_delay_ms=100");
+  for (int i = 0; i < 12; ++i) h.submit(s, text_message("window"));
+  REQUIRE(eventually([&] { return h.settled() == 12; }));
+  int peak = 0;
+  for (const auto& e : h.sim.history())
+    if (e.name == "submit") peak = std::max(peak, static_cast<int>(field_number(e, "outstanding")));
+  CHECK(peak == 3);
+  CHECK(s->stats().max_window_used == 3);
+}
+
+TEST_CASE("session: the send rate stays under the limit") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.rate = 20;
+  settings.burst = 1;
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  for (int i = 0; i < 21; ++i) h.submit(s, text_message("rate"));
+  REQUIRE(eventually([&] { return h.settled() == 21; }, 15s));
+  std::vector<double> times;
+  for (const auto& e : h.sim.history())
+    if (e.name == "submit") times.push_back(field_number(e, "t"));
+  REQUIRE(times.size() == 21);
+  // 20 intervals at 20 per second: at least a second (lower bound only: a slow
+  // machine can only make it longer).
+  CHECK(times.back() - times.front() >= 950);
+}
+
+TEST_CASE("session: ESME_RTHROTTLED and ESME_RMSGQFUL pause sending and lose nothing") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.throttle_pause = 100ms;
+  settings.throttle_pause_max = 400ms;
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("set msgqful_next=2 throttle_rate=5");
+  for (int i = 0; i < 15; ++i) h.submit(s, text_message("throttled"));
+  REQUIRE(eventually([&] { return h.settled() == 15; }, 20s));
+  for (std::size_t i = 0; i < 15; ++i) CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+  CHECK(s->stats().throttled >= 3);
+  CHECK(h.log_sink->contains("smpp_throttled"));
+}
+
+TEST_CASE("session: a refused submit fails with the SMSC's status") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("set submit_status=11");  // ESME_RINVDSTADR
+  const auto i = h.submit(s, text_message("nowhere"));
+  REQUIRE(eventually([&] { return h.settled() == 1; }));
+  const auto o = h.outcome(i);
+  CHECK(o->kind == SubmitOutcome::Kind::failed);
+  CHECK(o->command_status == smpp::status::invalid_dest_addr);
+  CHECK_FALSE(o->in_doubt);
+}
+
+TEST_CASE("session: every message ends in exactly one final state") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.window = 5;
+  settings.response_timeout = 500ms;
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  // Some answers never come, then the connection drops mid-stream, then the
+  // session is stopped with messages still queued.
+  h.sim.command("set drop_resp_next=3 resp_delay_ms=20");
+  for (int i = 0; i < 30; ++i) h.submit(s, text_message("final"));
+  REQUIRE(eventually([&] { return h.settled() >= 10; }, 10s));
+  h.sim.command("drop");
+  for (int i = 0; i < 30; ++i) h.submit(s, text_message("final"));
+  std::this_thread::sleep_for(200ms);
+  REQUIRE(SessionHarness::stop(*s, 1s));
+  REQUIRE(eventually([&] { return h.settled() == 60; }, 5s));
+  std::size_t sent = 0, failed = 0, returned = 0, in_doubt = 0;
+  for (int c : h.call_counts()) CHECK(c == 1);
+  for (std::size_t i = 0; i < 60; ++i) {
+    const auto o = h.outcome(i);
+    switch (o->kind) {
+      case SubmitOutcome::Kind::sent: ++sent; CHECK_FALSE(o->message_id.empty()); break;
+      case SubmitOutcome::Kind::failed: ++failed; break;
+      case SubmitOutcome::Kind::returned: ++returned; break;
+    }
+    if (o->in_doubt) ++in_doubt;
+  }
+  MESSAGE("sent=" << sent << " failed=" << failed << " returned=" << returned
+                  << " in_doubt=" << in_doubt);
+  CHECK(sent + failed + returned == 60);
+  CHECK(failed >= 3);  // the three unanswered ones at least
+  CHECK(in_doubt == failed);
+  const auto st = s->stats();
+  CHECK(st.sent == sent);
+  CHECK(st.failed == failed);
+  CHECK(st.returned == returned);
+}
+
+TEST_CASE("session: graceful stop drains the window and unbinds") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  h.sim.command("set resp_delay_ms=200");
+  for (int i = 0; i < 3; ++i) h.submit(s, text_message("drain"));
+  REQUIRE(h.sim.wait_for("submit", 5s));
+  REQUIRE(SessionHarness::stop(*s, 5s));
+  for (std::size_t i = 0; i < 3; ++i) CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+  CHECK(h.sim.wait_for("unbind", 5s));
+  CHECK(s->state() == SessionState::closed);
+  // After stop, new work is handed straight back.
+  const auto i = h.submit(s, text_message("late"));
+  REQUIRE(eventually([&] { return h.settled() == 4; }));
+  CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::returned);
+}
+
+TEST_CASE("session: a refused bind is retried with back-off") {
+  SessionHarness h;
+  h.sim.command("set bind_reject_count=2 bind_status=13");
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s, 10s));
+  CHECK(s->stats().bind_failures == 2);
+  CHECK(h.log_sink->contains("ESME_RBINDFAIL"));
+}
+
+TEST_CASE("session: a malformed PDU from the SMSC gets generic_nack and the bind lives on") {
+  SessionHarness h;
+  auto s = h.session(h.settings());
+  s->start();
+  REQUIRE(h.bound(s));
+  // An unknown command_id, then a deliver_sm whose TLV runs past the end.
+  h.sim.command("raw hex=00000010000000990000000000000042");
+  const auto nack = h.sim.wait_for("generic_nack", 5s);
+  REQUIRE(nack);
+  CHECK(field(*nack, "status") == "3");
+  h.sim.command(
+      "raw hex=00000028000000050000000000000043000101313300000131000000000000000000000204000900");
+  const auto nack2 = h.sim.wait_for("generic_nack", 5s);
+  REQUIRE(nack2);
+  CHECK(std::stoul(field(*nack2, "status")) == smpp::status::invalid_optional_stream);
+  CHECK(s->state() == SessionState::bound);
+  const auto i = h.submit(s, text_message("still here"));
+  REQUIRE(eventually([&] { return h.settled() == 1; }));
+  CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+  CHECK(s->stats().malformed == 2);
+}
+
+TEST_CASE("session: sequence numbers wrap from 0x7FFFFFFF to 1") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.first_sequence = 0x7FFFFFFE;  // the bind takes 0x7FFFFFFE
+  auto s = h.session(settings);
+  s->start();
+  REQUIRE(h.bound(s));
+  for (int i = 0; i < 3; ++i) h.submit(s, text_message("wrap"));
+  REQUIRE(eventually([&] { return h.settled() == 3; }));
+  std::vector<std::string> seqs;
+  for (const auto& e : h.sim.history())
+    if (e.name == "submit") seqs.push_back(field(e, "seq"));
+  CHECK(seqs == std::vector<std::string>{"2147483647", "1", "2"});
+  for (std::size_t i = 0; i < 3; ++i) CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+}
+
+TEST_CASE("session: a transmitter plus a receiver, by config") {
+  SessionHarness h;
+  smpp::Link link(h.io.get_executor(), h.settings(),
+                  smpp::Link::Mode::transmitter_and_receiver, h.logger);
+  std::atomic<int> inbound{0};
+  link.on_inbound([&](const smpp::Pdu&, smpp::Responder r) {
+    ++inbound;
+    r.respond(0);
+  });
+  link.start();
+  REQUIRE(eventually([&] { return link.bound(); }));
+  std::set<std::string> kinds;
+  for (const auto& e : h.sim.history())
+    if (e.name == "bind") kinds.insert(field(e, "kind"));
+  CHECK(kinds == std::set<std::string>{"receiver", "transmitter"});
+
+  std::atomic<int> sent{0};
+  link.submit(text_message("via tx"), [&](SubmitOutcome o) {
+    if (o.kind == SubmitOutcome::Kind::sent) ++sent;
+  });
+  h.sim.command("mo src=8613800138000 dst=12580 text=JF");
+  REQUIRE(eventually([&] { return sent == 1 && inbound == 1; }));
+  REQUIRE(SessionHarness::stop(link));
+}
+
+TEST_CASE("session: a receiver bind refuses to send") {
+  SessionHarness h;
+  auto s = h.session(h.settings(smpp::BindKind::receiver));
+  s->start();
+  REQUIRE(h.bound(s));
+  const auto i = h.submit(s, text_message("no"));
+  REQUIRE(eventually([&] { return h.settled() == 1; }));
+  CHECK(h.outcome(i)->error == smpp::make_error_code(smpp::errc::not_bound_for_sending));
+}
+
+namespace {
+
+// A self-signed certificate for "localhost", made with the openssl command.
+struct TestCertificate {
+  std::filesystem::path dir;
+  std::filesystem::path cert;
+  std::filesystem::path key;
+
+  TestCertificate() {
+    char tmpl[] = "/tmp/giftgate-tls-XXXXXX";
+    dir = mkdtemp(tmpl);
+    cert = dir / "cert.pem";
+    key = dir / "key.pem";
+    const std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost -keyout " +
+        key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
+  }
+  ~TestCertificate() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("session: TLS with certificate verification") {
+  TestCertificate certificate;
+  SimOptions options;
+  options.tls = true;
+  options.cert = certificate.cert.string();
+  options.key = certificate.key.string();
+  SessionHarness h(options);
+
+  SUBCASE("a trusted certificate for the right name binds") {
+    auto settings = h.settings();
+    settings.tls.enabled = true;
+    settings.tls.ca_file = certificate.cert.string();
+    settings.tls.server_name = "localhost";
+    auto s = h.session(settings);
+    s->start();
+    REQUIRE(h.bound(s));
+    const auto i = h.submit(s, text_message("over TLS"));
+    REQUIRE(eventually([&] { return h.settled() == 1; }));
+    CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+  }
+  SUBCASE("an untrusted certificate is refused") {
+    auto settings = h.settings();
+    settings.tls.enabled = true;  // verification on, system CAs only
+    settings.tls.server_name = "localhost";
+    auto s = h.session(settings);
+    s->start();
+    REQUIRE(eventually([&] { return h.log_sink->contains("TLS handshake failed"); }, 10s));
+    CHECK(s->state() != SessionState::bound);
+    CHECK(s->stats().binds == 0);
+  }
+  SUBCASE("a trusted certificate for another name is refused") {
+    auto settings = h.settings();
+    settings.tls.enabled = true;
+    settings.tls.ca_file = certificate.cert.string();
+    settings.tls.server_name = "smsc.example.net";
+    auto s = h.session(settings);
+    s->start();
+    REQUIRE(eventually([&] { return h.log_sink->contains("TLS handshake failed"); }, 10s));
+    CHECK(s->stats().binds == 0);
+  }
+}

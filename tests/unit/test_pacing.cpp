@@ -1,0 +1,53 @@
+#include <doctest/doctest.h>
+
+#include "protocol/pacing.hpp"
+
+using namespace giftgate::smpp;
+using namespace std::chrono_literals;
+
+TEST_CASE("token bucket: a burst, then the configured rate") {
+  const auto t0 = Clock::time_point{} + 1h;
+  TokenBucket bucket(10.0, 3.0, t0);
+  CHECK(bucket.try_take(t0));
+  CHECK(bucket.try_take(t0));
+  CHECK(bucket.try_take(t0));
+  CHECK_FALSE(bucket.try_take(t0));
+  // One token every 100 ms at 10 per second.
+  CHECK(bucket.wait(t0) > 99ms);
+  CHECK(bucket.wait(t0) <= 101ms);
+  CHECK_FALSE(bucket.try_take(t0 + 50ms));
+  CHECK(bucket.try_take(t0 + 100ms));
+  // Over one simulated second, at most rate + burst tokens.
+  int taken = 0;
+  for (auto t = t0 + 100ms; t < t0 + 1100ms; t += 1ms)
+    if (bucket.try_take(t)) ++taken;
+  CHECK(taken >= 9);
+  CHECK(taken <= 10);
+}
+
+TEST_CASE("token bucket: rate 0 means no limit") {
+  TokenBucket bucket(0, 1, Clock::now());
+  for (int i = 0; i < 1000; ++i) REQUIRE(bucket.try_take(Clock::now()));
+  CHECK(bucket.wait(Clock::now()) == Clock::duration::zero());
+}
+
+TEST_CASE("back-off doubles up to the maximum, with jitter, and resets") {
+  Backoff backoff(100ms, 1600ms, 0.2, 42);
+  std::vector<Clock::duration> delays;
+  for (int i = 0; i < 8; ++i) delays.push_back(backoff.next());
+  CHECK(delays[0] >= 80ms);
+  CHECK(delays[0] <= 120ms);
+  CHECK(delays[1] >= 160ms);
+  CHECK(delays[1] <= 240ms);
+  CHECK(delays[3] >= 640ms);
+  for (const auto d : delays) CHECK(d <= 1600ms);
+  CHECK(delays[7] >= 1280ms);  // capped, jitter only shortens it
+  backoff.reset();
+  CHECK(backoff.next() <= 120ms);
+}
+
+TEST_CASE("back-off jitter spreads gateways that start together") {
+  Backoff a(1000ms, 60000ms, 0.2, 1);
+  Backoff b(1000ms, 60000ms, 0.2, 2);
+  CHECK(a.next() != b.next());
+}
