@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what giftgate's build, tests and demo use, then configures and
+# builds it. Safe to run again: it installs only what is missing and rebuilds
+# only what changed.
+#
+#   scripts/bootstrap.sh            # build in ./build
+#   GIFTGATE_BUILD_DIR=/tmp/b scripts/bootstrap.sh
+#   GIFTGATE_CMAKE_ARGS="-DGIFTGATE_SANITIZE=ON" scripts/bootstrap.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${GIFTGATE_BUILD_DIR:-$root/build}
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else say "need root to run: $*"; exit 1
+  fi
+}
+
+# Debian packages: the build's libraries and tools. Node.js may come from
+# elsewhere (NodeSource); Debian's is installed only when there is none.
+packages=(cmake make g++ pkg-config openssl ca-certificates
+          libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
+          libsqlite3-dev libssl-dev)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages: the SMSC simulator, pinned by its package-lock.json.
+sim=$root/scripts/smsc-sim
+if [ ! -d "$sim/node_modules/smpp" ] ||
+   [ "$sim/package-lock.json" -nt "$sim/node_modules/.package-lock.json" ]; then
+  say "installing the simulator's npm packages"
+  (cd "$sim" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+say "building in $build"
+# shellcheck disable=SC2086
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${GIFTGATE_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j2

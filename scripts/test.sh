@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test through ctest.
+#
+#   scripts/test.sh               # unit, integration, benchmark smoke, fuzz (with clang)
+#   scripts/test.sh --sanitize    # the same, built with ASan and UBSan in ./build-sanitize
+#   scripts/test.sh --no-fuzz     # skip the libFuzzer build and run
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+sanitize=0
+fuzz=1
+for arg in "$@"; do
+  case $arg in
+    --sanitize) sanitize=1 ;;
+    --no-fuzz) fuzz=0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+build=$root/build
+args="-DGIFTGATE_WERROR=ON"
+if [ $sanitize -eq 1 ]; then
+  build=$root/build-sanitize
+  args="$args -DGIFTGATE_SANITIZE=ON"
+fi
+
+# The libFuzzer target needs clang; without it the fuzz run is skipped.
+fuzzer=
+if [ $fuzz -eq 1 ] && command -v clang++ >/dev/null; then
+  GIFTGATE_BUILD_DIR=$root/build-fuzz \
+  GIFTGATE_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DGIFTGATE_FUZZ=ON -DGIFTGATE_BUILD_TESTS=OFF" \
+    "$root/scripts/bootstrap.sh"
+  fuzzer=$root/build-fuzz/tests/giftgate-fuzz-decode
+else
+  echo "test.sh: clang++ not found or --no-fuzz: the fuzz run is skipped" >&2
+fi
+
+GIFTGATE_BUILD_DIR=$build GIFTGATE_CMAKE_ARGS="$args -DGIFTGATE_FUZZER=$fuzzer" \
+  "$root/scripts/bootstrap.sh"
+
+cd "$build"
+exec ctest --output-on-failure -j2 --timeout 300
