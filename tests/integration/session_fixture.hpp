@@ -13,6 +13,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <doctest/doctest.h>
 
 #include "protocol/session.hpp"
 #include "protocol/split.hpp"
@@ -74,6 +75,14 @@ class SessionHarness {
       }
     });
     sessions.push_back(session);
+    return session;
+  }
+
+  // A started session that has bound (the test stops here if it does not).
+  std::shared_ptr<smpp::Session> bound_session(smpp::SessionSettings s) {
+    auto session = this->session(std::move(s));
+    session->start();
+    REQUIRE(bound(session));
     return session;
   }
 

@@ -11,6 +11,7 @@
 
 #include "protocol/charset.hpp"
 #include "protocol/error.hpp"
+#include "protocol/reassembly.hpp"
 #include "protocol/receipt.hpp"
 #include "protocol/split.hpp"
 #include "tests/integration/session_fixture.hpp"
@@ -36,9 +37,7 @@ std::string field(const SimProcess::Event& e, const std::string& key) {
 
 TEST_CASE("session: binds as transceiver and sends a message") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   const auto bind = h.sim.wait_for("bind", 5s);
   REQUIRE(bind);
   CHECK(field(*bind, "kind") == "transceiver");
@@ -57,9 +56,7 @@ TEST_CASE("session: binds as transceiver and sends a message") {
 
 TEST_CASE("session: a UCS-2 Chinese long message arrives reassembled at the SMSC") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   // 100 Chinese characters: two parts of at most 67 UCS-2 units.
   std::string text;
   const std::string phrase = "您的积分可兑换电子礼券请回复兑换";
@@ -82,9 +79,7 @@ TEST_CASE("session: a UCS-2 Chinese long message arrives reassembled at the SMSC
 
 TEST_CASE("session: long messages by SAR parameters and by message_payload") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   const std::string text(200, 'x');
   for (auto mode : {smpp::LongMessageMode::sar, smpp::LongMessageMode::payload}) {
     smpp::SplitOptions options;
@@ -103,9 +98,7 @@ TEST_CASE("session: MO messages are answered only when the owner says so") {
   SessionHarness h;
   std::vector<smpp::Responder> held;
   h.inbound_policy = [&](const smpp::Pdu&, smpp::Responder r) { held.push_back(std::move(r)); };
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
 
   h.sim.command("mo src=8613800138000 dst=12580 text=" + SimProcess::encode("积分") + " coding=8");
   REQUIRE(eventually([&] { return h.inbound_count() == 1; }));
@@ -141,11 +134,46 @@ TEST_CASE("session: MO messages are answered only when the owner says so") {
   CHECK(std::stoul(field(*retry, "status")) == smpp::status::temporary_app_error);
 }
 
+TEST_CASE("session: concatenated MO parts reassemble, and USSD operations come through") {
+  SessionHarness h;
+  auto s = h.bound_session(h.settings());
+  std::string text;
+  while (text.size() < 150 * 3) text += "我要兑换一张五十元的电影票";
+  for (const char* split : {"udh8", "udh16", "sar"}) {
+    const auto before = h.inbound_count();
+    h.sim.command("mo src=8613800138000 dst=12580 coding=8 split=" + std::string(split) +
+                  " text=" + SimProcess::encode(text));
+    smpp::Reassembler reassembler;
+    smpp::Reassembler::Result result;
+    std::size_t next = before;
+    REQUIRE(eventually([&] {
+      std::lock_guard lock(h.mutex);
+      for (std::size_t& i = next; i < h.inbound.size(); ++i) {
+        const auto part = smpp::user_data(*h.inbound[i].as<smpp::DeliverSm>());
+        result = reassembler.add("8613800138000", part, smpp::Reassembler::Clock::now());
+      }
+      return result.status == smpp::Reassembler::Status::complete;
+    }));
+    CHECK(smpp::ucs2_decode(result.joined()) == text);
+  }
+
+  h.sim.command("ussd src=8613800138000 dst=12580 text=" + SimProcess::encode("*12580#") +
+                " op=1 session=9");
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(h.mutex);
+    const auto* d = h.inbound.back().as<smpp::DeliverSm>();
+    return d && d->tlvs.has(smpp::tag::ussd_service_op);
+  }));
+  std::lock_guard lock(h.mutex);
+  const auto* d = h.inbound.back().as<smpp::DeliverSm>();
+  CHECK(d->tlvs.first_octet(smpp::tag::ussd_service_op) == 1);
+  CHECK(d->tlvs.u16(smpp::tag::its_session_info) == 0x0900);
+  CHECK(std::string(d->short_message.begin(), d->short_message.end()) == "*12580#");
+}
+
 TEST_CASE("session: delivery receipts match the submit despite hex and decimal ids") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   h.sim.command("set ids=hex receipt_ids=dec receipts=on receipt_stat=DELIVRD");
   auto message = text_message("voucher");
   message.registered_delivery = smpp::registered::receipt;
@@ -167,9 +195,7 @@ TEST_CASE("session: delivery receipts match the submit despite hex and decimal i
 
 TEST_CASE("session: survives the SMSC dropping the connection") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   h.sim.command("drop");
   REQUIRE(eventually([&] { return s->state() != SessionState::bound; }, 5s));
   REQUIRE(h.bound(s));
@@ -184,9 +210,7 @@ TEST_CASE("session: a silent peer is declared dead and the session reconnects") 
   auto settings = h.settings();
   settings.enquire_link_interval = 200ms;
   settings.response_timeout = 400ms;
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   h.sim.command("set silent=on");
   REQUIRE(eventually([&] { return s->stats().peer_silent >= 1; }, 5s));
   h.sim.command("set silent=off");
@@ -199,9 +223,7 @@ TEST_CASE("session: enquire_link keeps an idle bind alive, and the SMSC's are an
   SessionHarness h;
   auto settings = h.settings();
   settings.enquire_link_interval = 150ms;
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   // Idle: the gateway asks.
   REQUIRE(eventually([&] { return s->stats().enquire_links_sent >= 2; }, 5s));
   CHECK(s->state() == SessionState::bound);
@@ -223,9 +245,7 @@ TEST_CASE("session: never more submits outstanding than the window") {
   SessionHarness h;
   auto settings = h.settings();
   settings.window = 3;
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   h.sim.command("set resp_delay_ms=100");
   for (int i = 0; i < 12; ++i) h.submit(s, text_message("window"));
   REQUIRE(eventually([&] { return h.settled() == 12; }));
@@ -241,9 +261,7 @@ TEST_CASE("session: the send rate stays under the limit") {
   auto settings = h.settings();
   settings.rate = 20;
   settings.burst = 1;
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   for (int i = 0; i < 21; ++i) h.submit(s, text_message("rate"));
   REQUIRE(eventually([&] { return h.settled() == 21; }, 15s));
   std::vector<double> times;
@@ -260,9 +278,7 @@ TEST_CASE("session: ESME_RTHROTTLED and ESME_RMSGQFUL pause sending and lose not
   auto settings = h.settings();
   settings.throttle_pause = 100ms;
   settings.throttle_pause_max = 400ms;
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   h.sim.command("set msgqful_next=2 throttle_rate=5");
   for (int i = 0; i < 15; ++i) h.submit(s, text_message("throttled"));
   REQUIRE(eventually([&] { return h.settled() == 15; }, 20s));
@@ -273,9 +289,7 @@ TEST_CASE("session: ESME_RTHROTTLED and ESME_RMSGQFUL pause sending and lose not
 
 TEST_CASE("session: a refused submit fails with the SMSC's status") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   h.sim.command("set submit_status=11");  // ESME_RINVDSTADR
   const auto i = h.submit(s, text_message("nowhere"));
   REQUIRE(eventually([&] { return h.settled() == 1; }));
@@ -290,9 +304,7 @@ TEST_CASE("session: every message ends in exactly one final state") {
   auto settings = h.settings();
   settings.window = 5;
   settings.response_timeout = 500ms;
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   // Some answers never come, then the connection drops mid-stream, then the
   // session is stopped with messages still queued.
   h.sim.command("set drop_resp_next=3 resp_delay_ms=20");
@@ -327,9 +339,7 @@ TEST_CASE("session: every message ends in exactly one final state") {
 
 TEST_CASE("session: graceful stop drains the window and unbinds") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   h.sim.command("set resp_delay_ms=200");
   for (int i = 0; i < 3; ++i) h.submit(s, text_message("drain"));
   REQUIRE(h.sim.wait_for("submit", 5s));
@@ -355,9 +365,7 @@ TEST_CASE("session: a refused bind is retried with back-off") {
 
 TEST_CASE("session: a malformed PDU from the SMSC gets generic_nack and the bind lives on") {
   SessionHarness h;
-  auto s = h.session(h.settings());
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings());
   // An unknown command_id, then a deliver_sm whose TLV runs past the end.
   h.sim.command("raw hex=00000010000000990000000000000042");
   const auto nack = h.sim.wait_for("generic_nack", 5s);
@@ -379,9 +387,7 @@ TEST_CASE("session: sequence numbers wrap from 0x7FFFFFFF to 1") {
   SessionHarness h;
   auto settings = h.settings();
   settings.first_sequence = 0x7FFFFFFE;  // the bind takes 0x7FFFFFFE
-  auto s = h.session(settings);
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(settings);
   for (int i = 0; i < 3; ++i) h.submit(s, text_message("wrap"));
   REQUIRE(eventually([&] { return h.settled() == 3; }));
   std::vector<std::string> seqs;
@@ -418,9 +424,7 @@ TEST_CASE("session: a transmitter plus a receiver, by config") {
 
 TEST_CASE("session: a receiver bind refuses to send") {
   SessionHarness h;
-  auto s = h.session(h.settings(smpp::BindKind::receiver));
-  s->start();
-  REQUIRE(h.bound(s));
+  auto s = h.bound_session(h.settings(smpp::BindKind::receiver));
   const auto i = h.submit(s, text_message("no"));
   REQUIRE(eventually([&] { return h.settled() == 1; }));
   CHECK(h.outcome(i)->error == smpp::make_error_code(smpp::errc::not_bound_for_sending));
