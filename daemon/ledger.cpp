@@ -1,0 +1,102 @@
+#include "daemon/ledger.hpp"
+
+#include <fmt/format.h>
+
+namespace giftgate {
+
+Ledger::Result Ledger::fail(const db::Status& s) {
+  last_error_ = s.message;
+  return Result::failed;
+}
+
+Ledger::Result Ledger::record_event(std::string_view kind, std::int64_t member_id,
+                                    const Actor& actor, std::string_view detail) {
+  auto insert = db_.prepare(
+      "INSERT INTO events(kind, member_id, channel, actor, detail) VALUES (?, ?, ?, ?, ?)");
+  const auto s = insert.bind(1, kind)
+                     .bind(2, member_id)
+                     .bind(3, actor.channel)
+                     .bind(4, actor.who)
+                     .bind(5, detail)
+                     .run();
+  return s.ok() ? Result::ok : fail(s);
+}
+
+Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
+                                  const Actor& actor, std::int64_t* id) {
+  if (m.msisdn.empty() || m.city.empty() || (m.language != "zh" && m.language != "en"))
+    return Result::invalid;
+  db::Transaction tx(db_);
+  if (!tx.begun()) return fail(tx.begun());
+  auto insert = db_.prepare(
+      "INSERT INTO members(msisdn, city, language, care_opt_out) VALUES (?, ?, ?, ?)");
+  const auto s = insert.bind(1, m.msisdn)
+                     .bind(2, m.city)
+                     .bind(3, m.language)
+                     .bind(4, std::int64_t{m.care_opt_out})
+                     .run();
+  if (s.constraint()) return Result::exists;
+  if (!s.ok()) return fail(s);
+  const std::int64_t member_id = db_.last_insert_id();
+  if (auto r = record_event("member_added", member_id, actor, m.city); r != Result::ok) return r;
+  if (opening_balance != 0) {
+    if (auto r = add_points(member_id, opening_balance, "opening balance", std::nullopt, actor);
+        r != Result::ok)
+      return r;
+  }
+  if (const auto c = tx.commit(); !c.ok()) return fail(c);
+  if (id) *id = member_id;
+  return Result::ok;
+}
+
+std::optional<Member> Ledger::find_member(std::string_view msisdn) {
+  auto q = db_.prepare(
+      "SELECT id, msisdn, city, language, care_opt_out FROM members WHERE msisdn = ?");
+  q.bind(1, msisdn);
+  if (!q.step()) return std::nullopt;
+  return Member{q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3),
+                q.column_int(4) != 0};
+}
+
+Ledger::Result Ledger::add_points(std::int64_t member_id, std::int64_t delta,
+                                  std::string_view reason,
+                                  const std::optional<std::string>& reference,
+                                  const Actor& actor) {
+  if (delta == 0 || reason.empty()) return Result::invalid;
+  auto exists = db_.prepare("SELECT 1 FROM members WHERE id = ?");
+  exists.bind(1, member_id);
+  if (!exists.step()) return exists.status().ok() ? Result::unknown_member : fail(exists.status());
+  auto insert = db_.prepare(
+      "INSERT INTO ledger(member_id, delta, reason, channel, actor, reference) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  const auto s = insert.bind(1, member_id)
+                     .bind(2, delta)
+                     .bind(3, reason)
+                     .bind(4, actor.channel)
+                     .bind(5, actor.who)
+                     .bind(6, reference)
+                     .run();
+  if (s.constraint() && reference) return Result::duplicate;
+  if (!s.ok()) return fail(s);
+  return record_event("points", member_id, actor, fmt::format("{:+} {}", delta, reason));
+}
+
+std::int64_t Ledger::balance(std::int64_t member_id) {
+  auto q = db_.prepare("SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE member_id = ?");
+  q.bind(1, member_id);
+  return q.step() ? q.column_int(0) : 0;
+}
+
+std::vector<LedgerEntry> Ledger::history(std::int64_t member_id) {
+  auto q = db_.prepare(
+      "SELECT delta, reason, channel, actor, created_at FROM ledger WHERE member_id = ? "
+      "ORDER BY id");
+  q.bind(1, member_id);
+  std::vector<LedgerEntry> out;
+  while (q.step())
+    out.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3),
+                   q.column_text(4)});
+  return out;
+}
+
+}  // namespace giftgate

@@ -1,0 +1,78 @@
+// Members and their points. A member's balance is the sum of the ledger,
+// never a number overwritten; every entry is also an event naming its cause.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/sqlite.hpp"
+
+namespace giftgate {
+
+// Who or what caused a change: the channel (sms, ussd, giftctl, import) and
+// the actor within it (an operator's name, a file, a message id).
+struct Actor {
+  std::string channel;
+  std::string who;
+};
+
+struct Member {
+  std::int64_t id = 0;
+  std::string msisdn;  // E.164 digits (see daemon/phone.hpp)
+  std::string city;
+  std::string language = "zh";
+  bool care_opt_out = false;
+};
+
+struct LedgerEntry {
+  std::int64_t delta = 0;
+  std::string reason;
+  std::string channel;
+  std::string actor;
+  std::string created_at;
+};
+
+class Ledger {
+ public:
+  explicit Ledger(db::Database& db) : db_(db) {}
+
+  enum class Result {
+    ok,
+    duplicate,       // the same reference was already applied: nothing added
+    unknown_member,
+    invalid,         // a bad value (zero delta, unknown language)
+    exists,          // add_member: the number is already a member
+    failed,          // the database refused (busy past its timeout, disk full)
+  };
+
+  // Adds a member with an opening balance (0 adds no entry). `msisdn` must
+  // already be in normal form.
+  Result add_member(const Member& member, std::int64_t opening_balance, const Actor& actor,
+                    std::int64_t* id = nullptr);
+  std::optional<Member> find_member(std::string_view msisdn);
+
+  // Adds `delta` points (negative to take some). With a reference the entry
+  // is idempotent: the same reference a second time returns duplicate.
+  // Must run inside a transaction when part of a larger change.
+  Result add_points(std::int64_t member_id, std::int64_t delta, std::string_view reason,
+                    const std::optional<std::string>& reference, const Actor& actor);
+
+  std::int64_t balance(std::int64_t member_id);
+  std::vector<LedgerEntry> history(std::int64_t member_id);
+
+  // The last database failure, for the caller's error message.
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  Result fail(const db::Status& s);
+  Result record_event(std::string_view kind, std::int64_t member_id, const Actor& actor,
+                      std::string_view detail);
+
+  db::Database& db_;
+  std::string last_error_;
+};
+
+}  // namespace giftgate

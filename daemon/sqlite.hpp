@@ -1,0 +1,133 @@
+// A thin RAII layer over SQLite: one connection, prepared statements, and
+// transactions that roll back unless committed. Every statement is prepared
+// (never text spliced with values). Failures the daemon must survive (busy,
+// disk full, a constraint) come back as a Status; a statement that does not
+// prepare is a programming error and throws.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace giftgate::db {
+
+// The outcome of one database call: SQLite's result code and its message.
+struct Status {
+  int code = 0;  // SQLITE_OK, SQLITE_ROW, SQLITE_DONE, or an error code
+  std::string message;
+
+  bool ok() const;
+  bool busy() const;        // the database stayed locked past the busy timeout
+  bool constraint() const;  // a UNIQUE, CHECK or foreign-key constraint failed
+  explicit operator bool() const { return ok(); }
+};
+
+class Database;
+
+// A prepared statement. Parameters are bound by 1-based index.
+class Statement {
+ public:
+  Statement(Database& db, std::string_view sql);
+  ~Statement();
+  Statement(Statement&&) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, std::nullopt_t);
+  Statement& bind(int index, const std::optional<std::string>& value);
+
+  // Runs the statement one step: true while a row is there. After false,
+  // status() says whether it finished (SQLITE_DONE) or failed.
+  bool step();
+  // Steps to the end; the status of the run.
+  Status run();
+  // Back to the start, bindings cleared, for the next use.
+  void reset();
+
+  std::int64_t column_int(int index) const;
+  std::string column_text(int index) const;
+  bool column_null(int index) const;
+
+  const Status& status() const { return status_; }
+
+ private:
+  Database* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  Status status_;
+};
+
+// One numbered schema step, applied once, in order.
+struct Migration {
+  int version;
+  std::string_view sql;
+};
+
+class Database {
+ public:
+  struct Options {
+    std::string path;
+    std::chrono::milliseconds busy_timeout{5000};  // how long to wait for another writer
+  };
+
+  // Opens (creating with mode 0600 if missing), sets WAL and synchronous=FULL,
+  // and applies the migrations newer than the file's schema. Refuses a
+  // database whose schema is newer than the last migration.
+  static std::unique_ptr<Database> open(const Options& options,
+                                        std::span<const Migration> migrations,
+                                        std::string* error);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs SQL without parameters (schema, pragmas).
+  Status exec(std::string_view sql);
+
+  Statement prepare(std::string_view sql) { return Statement(*this, sql); }
+
+  int schema_version();
+  std::int64_t last_insert_id() const;
+  int changes() const;
+  const std::string& path() const { return path_; }
+  sqlite3* handle() const { return db_; }
+
+  // The last error as a Status.
+  Status last_status(int code) const;
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+};
+
+// BEGIN IMMEDIATE .. COMMIT; rolls back when destroyed uncommitted. IMMEDIATE
+// takes the write lock at once, so two writers queue instead of deadlocking.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // Whether BEGIN succeeded (it fails when the database stays busy).
+  const Status& begun() const { return begin_; }
+  Status commit();
+
+ private:
+  Database& db_;
+  Status begin_;
+  bool open_ = false;
+};
+
+}  // namespace giftgate::db

@@ -1,0 +1,130 @@
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "daemon/sqlite.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace giftgate::db;
+using giftgate::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr Migration kTwo[] = {
+    {1, "CREATE TABLE t(x INTEGER NOT NULL UNIQUE);"},
+    {2, "ALTER TABLE t ADD COLUMN y TEXT;"},
+};
+
+std::unique_ptr<Database> open_ok(const std::string& path, std::span<const Migration> m = kTwo,
+                                  std::chrono::milliseconds busy = 2000ms) {
+  std::string error;
+  auto db = Database::open({path, busy}, m, &error);
+  INFO(error);
+  REQUIRE(db);
+  return db;
+}
+
+std::string pragma(Database& db, const char* sql) {
+  auto q = db.prepare(sql);
+  REQUIRE(q.step());
+  return q.column_text(0);
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: a new database is private, in WAL mode, durable on commit") {
+  TempDir dir;
+  const auto path = dir.file("campaign.db");
+  auto db = open_ok(path);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(pragma(*db, "PRAGMA journal_mode") == "wal");
+  CHECK(pragma(*db, "PRAGMA synchronous") == "2");  // FULL
+  CHECK(pragma(*db, "PRAGMA foreign_keys") == "1");
+}
+
+TEST_CASE("sqlite: migrations run once each, in order") {
+  TempDir dir;
+  const auto path = dir.file("m.db");
+  {
+    auto db = open_ok(path, std::span(kTwo).first(1));
+    CHECK(db->schema_version() == 1);
+    CHECK(db->prepare("INSERT INTO t(x) VALUES (1)").run().ok());
+  }
+  auto db = open_ok(path);
+  CHECK(db->schema_version() == 2);
+  CHECK(db->prepare("UPDATE t SET y = 'kept' WHERE x = 1").run().ok());
+  auto again = open_ok(path);  // nothing to apply, nothing lost
+  CHECK(pragma(*again, "SELECT y FROM t") == "kept");
+}
+
+TEST_CASE("sqlite: a database newer than the program is refused") {
+  TempDir dir;
+  const auto path = dir.file("new.db");
+  open_ok(path);
+  std::string error;
+  CHECK_FALSE(Database::open({path, 1000ms}, std::span(kTwo).first(1), &error));
+  CHECK(error.find("schema version 2 is newer than this program's 1") != std::string::npos);
+}
+
+TEST_CASE("sqlite: a failing migration changes nothing and says which") {
+  TempDir dir;
+  const auto path = dir.file("bad.db");
+  constexpr Migration broken[] = {
+      {1, "CREATE TABLE t(x INTEGER);"},
+      {2, "CREATE TABLE u(y INTEGER); CREATE TABLE t(z INTEGER);"},
+  };
+  std::string error;
+  CHECK_FALSE(Database::open({path, 1000ms}, broken, &error));
+  CHECK(error.find("migration 2") != std::string::npos);
+  auto db = open_ok(path, std::span(broken).first(1));
+  CHECK(db->schema_version() == 1);
+  CHECK_FALSE(db->exec("SELECT * FROM u").ok());  // rolled back with its migration
+}
+
+TEST_CASE("sqlite: a transaction rolls back unless committed") {
+  TempDir dir;
+  auto db = open_ok(dir.file("tx.db"));
+  {
+    Transaction tx(*db);
+    REQUIRE(tx.begun().ok());
+    CHECK(db->prepare("INSERT INTO t(x) VALUES (7)").run().ok());
+  }
+  CHECK(pragma(*db, "SELECT COUNT(*) FROM t") == "0");
+  {
+    Transaction tx(*db);
+    CHECK(db->prepare("INSERT INTO t(x) VALUES (7)").run().ok());
+    CHECK(tx.commit().ok());
+  }
+  CHECK(pragma(*db, "SELECT COUNT(*) FROM t") == "1");
+  const auto dup = db->prepare("INSERT INTO t(x) VALUES (7)").run();
+  CHECK(dup.constraint());
+}
+
+TEST_CASE("sqlite: waiting for another writer is bounded and reported") {
+  TempDir dir;
+  const auto path = dir.file("busy.db");
+  auto holder = open_ok(path);
+  auto waiter = open_ok(path, kTwo, 150ms);
+  Transaction held(*holder);
+  REQUIRE(held.begun().ok());
+  const auto start = std::chrono::steady_clock::now();
+  Transaction blocked(*waiter);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(blocked.begun().busy());
+  CHECK_FALSE(blocked.begun().message.empty());
+  CHECK(waited >= 140ms);
+  // Readers are not blocked by the writer (WAL).
+  CHECK(pragma(*waiter, "SELECT COUNT(*) FROM t") == "0");
+}
+
+TEST_CASE("sqlite: SQL that does not prepare is a programming error") {
+  TempDir dir;
+  auto db = open_ok(dir.file("p.db"));
+  CHECK_THROWS_AS(db->prepare("SELEKT 1"), std::logic_error);
+}
