@@ -9,17 +9,20 @@ Ledger::Result Ledger::fail(const db::Status& s) {
   return Result::failed;
 }
 
-Ledger::Result Ledger::record_event(std::string_view kind, std::int64_t member_id,
-                                    const Actor& actor, std::string_view detail) {
-  auto insert = db_.prepare(
-      "INSERT INTO events(kind, member_id, channel, actor, detail) VALUES (?, ?, ?, ?, ?)");
-  const auto s = insert.bind(1, kind)
-                     .bind(2, member_id)
-                     .bind(3, actor.channel)
-                     .bind(4, actor.who)
-                     .bind(5, detail)
-                     .run();
-  return s.ok() ? Result::ok : fail(s);
+db::Status record_event(db::Database& db, std::string_view kind,
+                        std::optional<std::int64_t> member_id, const Actor& actor,
+                        std::string_view detail, const std::optional<std::string>& voucher_code) {
+  auto insert = db.prepare(
+      "INSERT INTO events(kind, member_id, channel, actor, detail, voucher_code) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  insert.bind(1, kind);
+  if (member_id) insert.bind(2, *member_id);
+  else insert.bind(2, std::nullopt);
+  return insert.bind(3, actor.channel)
+      .bind(4, actor.who)
+      .bind(5, detail)
+      .bind(6, voucher_code)
+      .run();
 }
 
 Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
@@ -38,7 +41,8 @@ Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
   if (s.constraint()) return Result::exists;
   if (!s.ok()) return fail(s);
   const std::int64_t member_id = db_.last_insert_id();
-  if (auto r = record_event("member_added", member_id, actor, m.city); r != Result::ok) return r;
+  if (const auto e = record_event(db_, "member_added", member_id, actor, m.city); !e.ok())
+    return fail(e);
   if (opening_balance != 0) {
     if (auto r = add_points(member_id, opening_balance, "opening balance", std::nullopt, actor);
         r != Result::ok)
@@ -78,7 +82,8 @@ Ledger::Result Ledger::add_points(std::int64_t member_id, std::int64_t delta,
                      .run();
   if (s.constraint() && reference) return Result::duplicate;
   if (!s.ok()) return fail(s);
-  return record_event("points", member_id, actor, fmt::format("{:+} {}", delta, reason));
+  const auto e = record_event(db_, "points", member_id, actor, fmt::format("{:+} {}", delta, reason));
+  return e.ok() ? Result::ok : fail(e);
 }
 
 std::int64_t Ledger::balance(std::int64_t member_id) {

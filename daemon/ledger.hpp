@@ -19,6 +19,12 @@ struct Actor {
   std::string who;
 };
 
+// Appends one entry to the event history (part of the caller's transaction).
+db::Status record_event(db::Database& db, std::string_view kind,
+                        std::optional<std::int64_t> member_id, const Actor& actor,
+                        std::string_view detail,
+                        const std::optional<std::string>& voucher_code = std::nullopt);
+
 struct Member {
   std::int64_t id = 0;
   std::string msisdn;  // E.164 digits (see daemon/phone.hpp)
@@ -68,8 +74,6 @@ class Ledger {
 
  private:
   Result fail(const db::Status& s);
-  Result record_event(std::string_view kind, std::int64_t member_id, const Actor& actor,
-                      std::string_view detail);
 
   db::Database& db_;
   std::string last_error_;

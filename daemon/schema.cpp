@@ -49,8 +49,58 @@ CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
   BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 )sql";
 
+// Version 2: tiers' stock per city, merchants, and vouchers. A voucher's
+// state changes only by a conditional UPDATE (issued -> used or void), so it
+// goes from unused to used exactly once.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE stock (
+  tier      TEXT NOT NULL,
+  city      TEXT NOT NULL,
+  quantity  INTEGER NOT NULL CHECK (quantity >= 0),
+  PRIMARY KEY (tier, city)
+);
+
+CREATE TABLE merchants (
+  id     TEXT PRIMARY KEY,
+  name   TEXT NOT NULL,
+  city   TEXT NOT NULL,
+  kind   TEXT NOT NULL CHECK (kind IN ('ktv', 'cinema')),
+  level  TEXT NOT NULL CHECK (level IN ('high', 'middle', 'low'))
+);
+CREATE TABLE merchant_phones (
+  msisdn       TEXT PRIMARY KEY,
+  merchant_id  TEXT NOT NULL REFERENCES merchants(id)
+);
+CREATE TABLE merchant_offers (
+  merchant_id  TEXT NOT NULL REFERENCES merchants(id),
+  tier         TEXT NOT NULL,
+  offer        TEXT NOT NULL,
+  PRIMARY KEY (merchant_id, tier)
+);
+
+CREATE TABLE vouchers (
+  code        TEXT PRIMARY KEY,
+  member_id   INTEGER NOT NULL REFERENCES members(id),
+  tier        TEXT NOT NULL,
+  city        TEXT NOT NULL,
+  price       INTEGER NOT NULL,
+  face_value  INTEGER NOT NULL,
+  state       TEXT NOT NULL DEFAULT 'issued' CHECK (state IN ('issued', 'used', 'void')),
+  channel     TEXT NOT NULL,
+  request     TEXT UNIQUE,   -- the MO or session that asked: asked twice, issued once
+  issued_at   TEXT NOT NULL,
+  expires_at  TEXT NOT NULL,
+  used_at     TEXT,
+  used_by     TEXT REFERENCES merchants(id)
+);
+CREATE INDEX vouchers_member ON vouchers(member_id);
+ALTER TABLE events ADD COLUMN voucher_code TEXT;
+CREATE INDEX events_voucher ON events(voucher_code);
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
+    {2, kVersion2},
 };
 
 }  // namespace

@@ -1,0 +1,210 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "daemon/schema.hpp"
+#include "daemon/voucher_code.hpp"
+#include "daemon/vouchers.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace giftgate;
+using namespace std::chrono_literals;
+using giftgate::test::TempDir;
+using RS = Redemption::Status;
+using VS = Verification::Status;
+
+namespace {
+
+const Actor kSms{"sms", "mo-1"};
+const Actor kOperator{"giftctl", "li.na"};
+
+// 2026-12-01T00:00:00Z .. 2027-01-01T00:00:00Z
+const Time kStart = std::chrono::sys_days{std::chrono::year{2026} / 12 / 1};
+const Time kEnd = std::chrono::sys_days{std::chrono::year{2027} / 1 / 1};
+
+Campaign campaign() {
+  Campaign c;
+  c.tiers = {{"A", 100, 1000}, {"B", 50, 500}, {"C", 20, 200}};
+  c.start = kStart;
+  c.end = kEnd;
+  c.voucher_days = 30;
+  return c;
+}
+
+std::unique_ptr<db::Database> open_db(const std::string& path) {
+  std::string error;
+  auto db = db::Database::open({path, 5000ms}, schema_migrations(), &error);
+  INFO(error);
+  REQUIRE(db);
+  return db;
+}
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<db::Database> db = open_db(dir.file("campaign.db"));
+  Vouchers vouchers{*db, campaign()};
+  Ledger ledger{*db};
+  const Time during = kStart + std::chrono::days(3);
+
+  std::int64_t member(const std::string& msisdn, std::int64_t points,
+                      const std::string& city = "beijing") {
+    std::int64_t id = 0;
+    REQUIRE(ledger.add_member({0, msisdn, city, "zh", false}, points, {"import", "t"}, &id) ==
+            Ledger::Result::ok);
+    return id;
+  }
+  void merchant(const std::string& id, const std::string& city, const std::string& phone) {
+    REQUIRE(vouchers.add_merchant({id, "KTV " + id, city, "ktv", "high", {phone}}, kOperator));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("vouchers: redeeming deducts the price and issues a code, together") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 1200);
+  REQUIRE(f.vouchers.set_stock("A", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "a", "mo-1", kSms, f.during);
+  REQUIRE(r.status == RS::issued);
+  CHECK(check_voucher_code(r.code) == CodeCheck::ok);
+  CHECK(r.tier == "A");
+  CHECK(r.face_value == 100);
+  CHECK(r.balance == 200);
+  CHECK(f.ledger.balance(id) == 200);
+  CHECK(r.expires_at == "2027-01-03T00:00:00Z");
+  CHECK(f.vouchers.stock("A", "beijing") == 4);
+}
+
+TEST_CASE("vouchers: the same request redeemed twice issues one voucher") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 1200);
+  REQUIRE(f.vouchers.set_stock("C", "beijing", 5, kOperator));
+  const auto first = f.vouchers.redeem("8613800138000", "C", "mo-7", kSms, f.during);
+  const auto again = f.vouchers.redeem("8613800138000", "C", "mo-7", kSms, f.during);
+  REQUIRE(first.status == RS::issued);
+  CHECK(again.status == RS::already_issued);
+  CHECK(again.code == first.code);
+  CHECK(f.ledger.balance(id) == 1000);
+  CHECK(f.vouchers.stock("C", "beijing") == 4);
+}
+
+TEST_CASE("vouchers: a balance of exactly the price is enough, one point less is not") {
+  Fixture f;
+  f.member("8613800138000", 500);
+  f.member("8613800138001", 499);
+  REQUIRE(f.vouchers.set_stock("B", "beijing", 5, kOperator));
+  CHECK(f.vouchers.redeem("8613800138000", "B", "r1", kSms, f.during).status == RS::issued);
+  const auto poor = f.vouchers.redeem("8613800138001", "B", "r2", kSms, f.during);
+  CHECK(poor.status == RS::insufficient_points);
+  CHECK(poor.balance == 499);
+  CHECK(f.vouchers.stock("B", "beijing") == 4);
+}
+
+TEST_CASE("vouchers: the campaign window, exactly at its edges") {
+  Fixture f;
+  f.member("8613800138000", 5000);
+  REQUIRE(f.vouchers.set_stock("C", "beijing", 5, kOperator));
+  CHECK(f.vouchers.redeem("8613800138000", "C", "r1", kSms, kStart - 1s).status ==
+        RS::not_started);
+  CHECK(f.vouchers.redeem("8613800138000", "C", "r2", kSms, kStart).status == RS::issued);
+  CHECK(f.vouchers.redeem("8613800138000", "C", "r3", kSms, kEnd - 1s).status == RS::issued);
+  CHECK(f.vouchers.redeem("8613800138000", "C", "r4", kSms, kEnd).status == RS::ended);
+}
+
+TEST_CASE("vouchers: stock is per tier and city, and refusals change nothing") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 5000, "chengdu");
+  REQUIRE(f.vouchers.set_stock("A", "beijing", 5, kOperator));
+  CHECK(f.vouchers.redeem("8613800138000", "A", "r1", kSms, f.during).status ==
+        RS::out_of_stock);
+  CHECK(f.vouchers.redeem("8613800138000", "Z", "r2", kSms, f.during).status ==
+        RS::unknown_tier);
+  CHECK(f.vouchers.redeem("8613900000000", "A", "r3", kSms, f.during).status ==
+        RS::unknown_member);
+  CHECK(f.ledger.balance(id) == 5000);
+  CHECK_FALSE(f.vouchers.set_stock("A", "beijing", -1, kOperator));
+  CHECK_FALSE(f.vouchers.set_stock("Q", "beijing", 1, kOperator));
+}
+
+TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") {
+  TempDir dir;
+  const auto path = dir.file("race.db");
+  {
+    auto db = open_db(path);
+    Ledger ledger(*db);
+    Vouchers vouchers(*db, campaign());
+    for (const char* n : {"8613800138000", "8613800138001"})
+      REQUIRE(ledger.add_member({0, n, "beijing", "zh", false}, 1000, {"import", "t"}) ==
+              Ledger::Result::ok);
+    REQUIRE(vouchers.set_stock("A", "beijing", 1, kOperator));
+  }
+  std::atomic<int> issued{0}, out{0}, other{0};
+  auto redeemer = [&](std::string msisdn) {
+    auto db = open_db(path);
+    Vouchers vouchers(*db, campaign());
+    const auto r =
+        vouchers.redeem(msisdn, "A", "req-" + msisdn, {"sms", msisdn}, kStart + 1h);
+    if (r.status == RS::issued) ++issued;
+    else if (r.status == RS::out_of_stock) ++out;
+    else ++other;
+  };
+  std::thread a(redeemer, "8613800138000"), b(redeemer, "8613800138001");
+  a.join();
+  b.join();
+  CHECK(issued == 1);
+  CHECK(out == 1);
+  CHECK(other == 0);
+  auto db = open_db(path);
+  auto q = db->prepare("SELECT (SELECT COUNT(*) FROM vouchers), (SELECT SUM(delta) FROM ledger), "
+                       "(SELECT quantity FROM stock)");
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 1);
+  CHECK(q.column_int(1) == 2000 - 1000);
+  CHECK(q.column_int(2) == 0);
+}
+
+TEST_CASE("vouchers: a merchant verifies a code once") {
+  Fixture f;
+  f.member("8613800138000", 1000);
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  REQUIRE(f.vouchers.set_stock("B", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "B", "r1", kSms, f.during);
+  REQUIRE(r.status == RS::issued);
+
+  // Typed lower case with a dash, as merchants do.
+  std::string typed = r.code.substr(0, 2) + "-" + r.code.substr(2);
+  for (auto& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto v = f.vouchers.verify("8613911111111", typed, {"sms", "mo-9"}, f.during + 1h);
+  REQUIRE(v.status == VS::used);
+  CHECK(v.code == r.code);
+  CHECK(v.face_value == 50);
+  CHECK(v.member_msisdn == "8613800138000");
+  const auto twice = f.vouchers.verify("8613911111111", r.code, {"sms", "mo-10"}, f.during + 2h);
+  CHECK(twice.status == VS::already_used);
+  CHECK(twice.used_at == iso_time(f.during + 1h));
+}
+
+TEST_CASE("vouchers: each wrong presentation has its own answer") {
+  Fixture f;
+  f.member("8613800138000", 2000);
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  f.merchant("sh-cin-1", "shanghai", "8613922222222");
+  REQUIRE(f.vouchers.set_stock("C", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "C", "r1", kSms, f.during);
+  REQUIRE(r.status == RS::issued);
+
+  CHECK(f.vouchers.verify("8613800138000", r.code, kSms, f.during).status == VS::not_a_merchant);
+  CHECK(f.vouchers.verify("8613911111111", "hello", kSms, f.during).status == VS::bad_format);
+  std::string mistyped = r.code;
+  mistyped[9] = mistyped[9] == '9' ? '0' : static_cast<char>(mistyped[9] + 1);
+  CHECK(f.vouchers.verify("8613911111111", mistyped, kSms, f.during).status ==
+        VS::bad_check_digit);
+  CHECK(f.vouchers.verify("8613911111111", *generate_voucher_code(), kSms, f.during).status ==
+        VS::unknown_code);
+  CHECK(f.vouchers.verify("8613922222222", r.code, kSms, f.during).status == VS::wrong_city);
+  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, f.during + std::chrono::days(31))
+            .status == VS::expired);
+  // None of these used it.
+  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, f.during).status == VS::used);
+}
