@@ -98,9 +98,43 @@ ALTER TABLE events ADD COLUMN voucher_code TEXT;
 CREATE INDEX events_voucher ON events(voucher_code);
 )sql";
 
+// Version 3: offers held for confirmation, and the brute-force guard on
+// verification (wrong codes per number, and numbers locked out).
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE offers (
+  id          INTEGER PRIMARY KEY,
+  member_id   INTEGER NOT NULL REFERENCES members(id),
+  tier        TEXT NOT NULL,
+  request     TEXT UNIQUE,   -- the ask that held it: asked twice, held once
+  state       TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('held', 'confirmed', 'replaced')),
+  created_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL
+);
+CREATE INDEX offers_member ON offers(member_id, id);
+
+CREATE TABLE verify_failures (
+  id      INTEGER PRIMARY KEY,
+  msisdn  TEXT NOT NULL,
+  at      TEXT NOT NULL,
+  reason  TEXT NOT NULL
+);
+CREATE INDEX verify_failures_msisdn ON verify_failures(msisdn, at);
+
+CREATE TABLE lockouts (
+  msisdn       TEXT PRIMARY KEY,
+  merchant_id  TEXT NOT NULL,
+  since        TEXT NOT NULL,
+  until        TEXT NOT NULL,
+  failures     INTEGER NOT NULL
+);
+
+CREATE INDEX vouchers_issued_at ON vouchers(issued_at);
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
+    {3, kVersion3},
 };
 
 }  // namespace

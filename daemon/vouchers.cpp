@@ -25,6 +25,80 @@ Redemption refused(Redemption::Status status, std::int64_t balance = 0) {
   return r;
 }
 
+Redemption failed_redemption(const db::Status& s) {
+  Redemption r;
+  r.status = Redemption::Status::failed;
+  r.error = s.message;
+  return r;
+}
+
+Redemption offered(const Tier* tier, std::string until) {
+  Redemption r;
+  r.status = Redemption::Status::offered;
+  if (tier) {
+    r.tier = tier->name;
+    r.price = tier->price;
+    r.face_value = tier->face_value;
+  }
+  r.offer_expires_at = std::move(until);
+  return r;
+}
+
+// The voucher a request already got, if any (a redelivered MO, a second "Y").
+std::optional<Redemption> find_issued(db::Database& db, const std::string& request) {
+  auto previous = db.prepare(
+      "SELECT code, tier, price, face_value, expires_at, member_id FROM vouchers WHERE request = ?");
+  previous.bind(1, request);
+  if (!previous.step()) return std::nullopt;
+  Redemption r;
+  r.status = Redemption::Status::already_issued;
+  r.code = previous.column_text(0);
+  r.tier = previous.column_text(1);
+  r.price = previous.column_int(2);
+  r.face_value = previous.column_int(3);
+  r.expires_at = previous.column_text(4);
+  r.balance = Ledger(db).balance(previous.column_int(5));
+  return r;
+}
+
+// The checks every ask passes before anything is held or taken.
+struct Asked {
+  std::optional<Member> member;
+  const Tier* tier = nullptr;
+  std::int64_t balance = 0;
+  std::optional<Redemption> refusal;
+};
+
+Asked check_ask(db::Database& db, const Campaign& campaign, std::string_view msisdn,
+                std::string_view tier_name, Time now) {
+  Asked a;
+  if (now < campaign.start) a.refusal = refused(Redemption::Status::not_started);
+  else if (now >= campaign.end) a.refusal = refused(Redemption::Status::ended);
+  if (a.refusal) return a;
+  Ledger ledger(db);
+  a.member = ledger.find_member(msisdn);
+  if (!a.member) {
+    a.refusal = refused(Redemption::Status::unknown_member);
+    return a;
+  }
+  a.tier = campaign.tier(tier_name);
+  a.balance = ledger.balance(a.member->id);
+  if (!a.tier) a.refusal = refused(Redemption::Status::unknown_tier, a.balance);
+  else if (a.balance < a.tier->price)
+    a.refusal = refused(Redemption::Status::insufficient_points, a.balance);
+  return a;
+}
+
+const char* why(Verification::Status status) {
+  switch (status) {
+    case Verification::Status::bad_format: return "bad format";
+    case Verification::Status::bad_check_digit: return "bad check digit";
+    case Verification::Status::unknown_code: return "unknown code";
+    case Verification::Status::wrong_city: return "wrong city";
+    default: return "other";
+  }
+}
+
 // How many fresh codes to draw when one collides with an existing voucher.
 constexpr int kCodeAttempts = 8;
 
@@ -40,123 +114,197 @@ const Tier* Campaign::tier(std::string_view name) const {
 
 Redemption Vouchers::redeem(std::string_view msisdn, std::string_view tier_name,
                             const std::string& request, const Actor& actor, Time now) {
-  auto failed = [&](const db::Status& s) {
-    Redemption r;
-    r.status = Redemption::Status::failed;
-    r.error = s.message;
-    last_error_ = s.message;
-    return r;
-  };
-
   db::Transaction tx(db_);
-  if (!tx.begun()) return failed(tx.begun());
-  Ledger ledger(db_);
+  if (!tx.begun()) return failed_redemption(tx.begun());
+  if (auto previous = find_issued(db_, request)) return *previous;
+  Asked asked = check_ask(db_, campaign_, msisdn, tier_name, now);
+  if (asked.refusal) return *asked.refusal;
+  auto r = issue(asked.member->id, asked.member->city, *asked.tier, asked.balance, request, actor,
+                 now);
+  if (r.status != Redemption::Status::issued) return r;
+  if (const auto c = tx.commit(); !c.ok()) return failed_redemption(c);
+  return r;
+}
 
-  // A redelivered request finds its voucher and changes nothing.
-  auto previous = db_.prepare(
-      "SELECT code, tier, price, face_value, expires_at, member_id FROM vouchers WHERE request = ?");
-  previous.bind(1, request);
-  if (previous.step()) {
-    Redemption r;
-    r.status = Redemption::Status::already_issued;
-    r.code = previous.column_text(0);
-    r.tier = previous.column_text(1);
-    r.price = previous.column_int(2);
-    r.face_value = previous.column_int(3);
-    r.expires_at = previous.column_text(4);
-    r.balance = ledger.balance(previous.column_int(5));
-    return r;
-  }
-
-  if (now < campaign_.start) return refused(Redemption::Status::not_started);
-  if (now >= campaign_.end) return refused(Redemption::Status::ended);
-  const auto member = ledger.find_member(msisdn);
-  if (!member) return refused(Redemption::Status::unknown_member);
-  const Tier* tier = campaign_.tier(tier_name);
-  const std::int64_t balance = ledger.balance(member->id);
-  if (!tier) return refused(Redemption::Status::unknown_tier, balance);
-  if (balance < tier->price) return refused(Redemption::Status::insufficient_points, balance);
-
+Redemption Vouchers::issue(std::int64_t member_id, const std::string& city, const Tier& tier,
+                           std::int64_t balance, const std::string& request, const Actor& actor,
+                           Time now) {
   auto take = db_.prepare(
       "UPDATE stock SET quantity = quantity - 1 WHERE tier = ? AND city = ? AND quantity > 0");
-  if (const auto s = take.bind(1, tier->name).bind(2, member->city).run(); !s.ok())
-    return failed(s);
+  if (const auto s = take.bind(1, tier.name).bind(2, city).run(); !s.ok())
+    return failed_redemption(s);
   if (db_.changes() != 1) return refused(Redemption::Status::out_of_stock, balance);
 
   const Time expires = campaign_.vouchers_expire_at
                            ? *campaign_.vouchers_expire_at
                            : now + std::chrono::days(campaign_.voucher_days);
   Redemption r;
-  r.tier = tier->name;
-  r.price = tier->price;
-  r.face_value = tier->face_value;
+  r.tier = tier.name;
+  r.price = tier.price;
+  r.face_value = tier.face_value;
   r.expires_at = iso_time(expires);
   auto insert = db_.prepare(
       "INSERT INTO vouchers(code, member_id, tier, city, price, face_value, channel, request, "
       "issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const std::optional<std::string> request_key =
+      request.empty() ? std::nullopt : std::optional<std::string>(request);
   for (int attempt = 0; attempt < kCodeAttempts && r.code.empty(); ++attempt) {
     const auto code = generate_voucher_code();
-    if (!code) return failed({1, "the random generator failed"});
+    if (!code) return failed_redemption({1, "the random generator failed"});
     insert.reset();
     const auto s = insert.bind(1, *code)
-                       .bind(2, member->id)
-                       .bind(3, tier->name)
-                       .bind(4, member->city)
-                       .bind(5, tier->price)
-                       .bind(6, tier->face_value)
+                       .bind(2, member_id)
+                       .bind(3, tier.name)
+                       .bind(4, city)
+                       .bind(5, tier.price)
+                       .bind(6, tier.face_value)
                        .bind(7, actor.channel)
-                       .bind(8, request.empty() ? std::optional<std::string>() : std::optional<std::string>(request))
+                       .bind(8, request_key)
                        .bind(9, iso_time(now))
                        .bind(10, r.expires_at)
                        .run();
     if (s.ok()) r.code = *code;
-    else if (!s.constraint()) return failed(s);  // a colliding code: draw another
+    else if (!s.constraint()) return failed_redemption(s);  // a colliding code: draw another
   }
-  if (r.code.empty()) return failed({1, "no free voucher code after several draws"});
+  if (r.code.empty()) return failed_redemption({1, "no free voucher code after several draws"});
 
-  const auto deducted = ledger.add_points(member->id, -tier->price,
-                                          fmt::format("redeemed tier {}", tier->name),
+  Ledger ledger(db_);
+  const auto deducted = ledger.add_points(member_id, -tier.price,
+                                          fmt::format("redeemed tier {}", tier.name),
                                           "redeem:" + r.code, actor);
-  if (deducted != Ledger::Result::ok) return failed({1, ledger.last_error()});
-  if (const auto e = record_event(db_, "voucher_issued", member->id, actor,
-                                  fmt::format("tier {} {} yuan", tier->name, tier->face_value),
+  if (deducted != Ledger::Result::ok) return failed_redemption({1, ledger.last_error()});
+  if (const auto e = record_event(db_, "voucher_issued", member_id, actor,
+                                  fmt::format("tier {} {} yuan", tier.name, tier.face_value),
                                   r.code);
       !e.ok())
-    return failed(e);
-  if (const auto c = tx.commit(); !c.ok()) return failed(c);
+    return failed_redemption(e);
   r.status = Redemption::Status::issued;
-  r.balance = balance - tier->price;
+  r.balance = balance - tier.price;
+  return r;
+}
+
+Redemption Vouchers::request(std::string_view msisdn, std::string_view tier_name,
+                             const std::string& request, const Actor& actor, Time now) {
+  if (campaign_.confirm_minutes <= 0) return redeem(msisdn, tier_name, request, actor, now);
+  db::Transaction tx(db_);
+  if (!tx.begun()) return failed_redemption(tx.begun());
+  auto previous = db_.prepare(
+      "SELECT o.tier, o.expires_at, o.member_id FROM offers o WHERE o.request = ?");
+  previous.bind(1, request);
+  if (previous.step()) {  // the same ask delivered again: the same offer
+    const Tier* tier = campaign_.tier(previous.column_text(0));
+    Redemption r = offered(tier, previous.column_text(1));
+    r.balance = Ledger(db_).balance(previous.column_int(2));
+    return r;
+  }
+  Asked asked = check_ask(db_, campaign_, msisdn, tier_name, now);
+  if (asked.refusal) return *asked.refusal;
+  auto in_stock = db_.prepare("SELECT quantity FROM stock WHERE tier = ? AND city = ?");
+  in_stock.bind(1, asked.tier->name).bind(2, asked.member->city);
+  if (!in_stock.step() || in_stock.column_int(0) <= 0)
+    return refused(Redemption::Status::out_of_stock, asked.balance);
+
+  // A new ask replaces whatever the member held before.
+  auto replace = db_.prepare(
+      "UPDATE offers SET state = 'replaced' WHERE member_id = ? AND state = 'held'");
+  auto s = replace.bind(1, asked.member->id).run();
+  const std::string until = iso_time(now + std::chrono::minutes(campaign_.confirm_minutes));
+  auto hold = db_.prepare(
+      "INSERT INTO offers(member_id, tier, request, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
+  if (s.ok())
+    s = hold.bind(1, asked.member->id)
+            .bind(2, asked.tier->name)
+            .bind(3, request)
+            .bind(4, iso_time(now))
+            .bind(5, until)
+            .run();
+  if (s.ok())
+    s = record_event(db_, "offer_held", asked.member->id, actor,
+                     fmt::format("tier {} until {}", asked.tier->name, until));
+  if (s.ok()) s = tx.commit();
+  if (!s.ok()) return failed_redemption(s);
+  Redemption r = offered(asked.tier, until);
+  r.balance = asked.balance;
+  return r;
+}
+
+Redemption Vouchers::confirm(std::string_view msisdn, const Actor& actor, Time now) {
+  db::Transaction tx(db_);
+  if (!tx.begun()) return failed_redemption(tx.begun());
+  auto latest = db_.prepare(
+      "SELECT o.id, o.tier, o.state, o.expires_at FROM offers o JOIN members m "
+      "ON m.id = o.member_id WHERE m.msisdn = ? ORDER BY o.id DESC LIMIT 1");
+  latest.bind(1, msisdn);
+  if (!latest.step()) return refused(Redemption::Status::no_offer);
+  const std::int64_t offer_id = latest.column_int(0);
+  const std::string tier_name = latest.column_text(1);
+  const std::string state = latest.column_text(2);
+  const std::string request = fmt::format("offer:{}", offer_id);
+  if (state == "confirmed") {
+    if (auto previous = find_issued(db_, request)) return *previous;
+    return refused(Redemption::Status::no_offer);
+  }
+  if (state != "held") return refused(Redemption::Status::no_offer);
+  if (iso_time(now) >= latest.column_text(3)) return refused(Redemption::Status::offer_expired);
+
+  Asked asked = check_ask(db_, campaign_, msisdn, tier_name, now);
+  if (asked.refusal) return *asked.refusal;
+  auto mark = db_.prepare("UPDATE offers SET state = 'confirmed' WHERE id = ? AND state = 'held'");
+  if (const auto s = mark.bind(1, offer_id).run(); !s.ok()) return failed_redemption(s);
+  auto r = issue(asked.member->id, asked.member->city, *asked.tier, asked.balance, request, actor,
+                 now);
+  if (r.status != Redemption::Status::issued) return r;
+  if (const auto c = tx.commit(); !c.ok()) return failed_redemption(c);
   return r;
 }
 
 Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view typed_code,
                               const Actor& actor, Time now) {
   Verification v;
-  auto result = [&](Verification::Status status) {
-    v.status = status;
-    return v;
-  };
   auto failed = [&](const db::Status& s) {
+    v.status = Verification::Status::failed;
     v.error = s.message;
     last_error_ = s.message;
-    return result(Verification::Status::failed);
+    return v;
   };
 
   db::Transaction tx(db_);
   if (!tx.begun()) return failed(tx.begun());
+  // A refusal is committed too: the failure it counted must stick.
+  auto answer = [&](Verification::Status status) {
+    v.status = status;
+    const bool wrong_code = status == Verification::Status::bad_format ||
+                            status == Verification::Status::bad_check_digit ||
+                            status == Verification::Status::unknown_code ||
+                            status == Verification::Status::wrong_city;
+    if (wrong_code) {
+      if (auto until = count_failure(merchant_msisdn, v.merchant_id, why(status), actor, now))
+        v.locked_until = *until;
+    }
+    if (const auto c = tx.commit(); !c.ok()) return failed(c);
+    return v;
+  };
+
   auto merchant = db_.prepare(
       "SELECT m.id, m.city FROM merchant_phones p JOIN merchants m ON m.id = p.merchant_id "
       "WHERE p.msisdn = ?");
   merchant.bind(1, merchant_msisdn);
-  if (!merchant.step()) return result(Verification::Status::not_a_merchant);
+  if (!merchant.step()) return answer(Verification::Status::not_a_merchant);
   v.merchant_id = merchant.column_text(0);
   const std::string city = merchant.column_text(1);
+
+  auto locked = db_.prepare("SELECT until FROM lockouts WHERE msisdn = ? AND until > ?");
+  locked.bind(1, merchant_msisdn).bind(2, iso_time(now));
+  if (locked.step()) {
+    v.locked_until = locked.column_text(0);
+    return answer(Verification::Status::locked_out);
+  }
 
   std::string code;
   switch (check_voucher_code(typed_code, &code)) {
     case CodeCheck::ok: break;
-    case CodeCheck::bad_format: return result(Verification::Status::bad_format);
-    case CodeCheck::bad_check_digit: return result(Verification::Status::bad_check_digit);
+    case CodeCheck::bad_format: return answer(Verification::Status::bad_format);
+    case CodeCheck::bad_check_digit: return answer(Verification::Status::bad_check_digit);
   }
   v.code = code;
 
@@ -164,18 +312,18 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
       "SELECT v.tier, v.face_value, v.city, v.state, v.expires_at, v.used_at, m.msisdn, "
       "v.member_id FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?");
   voucher.bind(1, code);
-  if (!voucher.step()) return result(Verification::Status::unknown_code);
+  if (!voucher.step()) return answer(Verification::Status::unknown_code);
   v.tier = voucher.column_text(0);
   v.face_value = voucher.column_int(1);
   v.member_msisdn = voucher.column_text(6);
   const std::string state = voucher.column_text(3);
   if (state == "used") {
     v.used_at = voucher.column_text(5);
-    return result(Verification::Status::already_used);
+    return answer(Verification::Status::already_used);
   }
-  if (state == "void") return result(Verification::Status::voided);
-  if (iso_time(now) >= voucher.column_text(4)) return result(Verification::Status::expired);
-  if (voucher.column_text(2) != city) return result(Verification::Status::wrong_city);
+  if (state == "void") return answer(Verification::Status::voided);
+  if (iso_time(now) >= voucher.column_text(4)) return answer(Verification::Status::expired);
+  if (voucher.column_text(2) != city) return answer(Verification::Status::wrong_city);
   const std::int64_t member_id = voucher.column_int(7);
 
   // The state test in the WHERE clause is what makes "used" happen once.
@@ -185,59 +333,39 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
       "WHERE code = ? AND state = 'issued'");
   if (const auto s = use.bind(1, v.used_at).bind(2, v.merchant_id).bind(3, code).run(); !s.ok())
     return failed(s);
-  if (db_.changes() != 1) return result(Verification::Status::already_used);
+  if (db_.changes() != 1) return answer(Verification::Status::already_used);
   if (const auto e = record_event(db_, "voucher_used", member_id, actor,
                                   fmt::format("merchant {}", v.merchant_id), code);
       !e.ok())
     return failed(e);
-  if (const auto c = tx.commit(); !c.ok()) return failed(c);
-  return result(Verification::Status::used);
+  return answer(Verification::Status::used);
 }
 
-bool Vouchers::set_stock(std::string_view tier, std::string_view city, std::int64_t quantity,
-                         const Actor& actor) {
-  if (quantity < 0 || !campaign_.tier(tier) || city.empty()) return false;
-  const std::string name = campaign_.tier(tier)->name;
-  db::Transaction tx(db_);
-  auto set = db_.prepare(
-      "INSERT INTO stock(tier, city, quantity) VALUES (?, ?, ?) "
-      "ON CONFLICT(tier, city) DO UPDATE SET quantity = excluded.quantity");
-  auto s = tx.begun();
-  if (s.ok()) s = set.bind(1, name).bind(2, city).bind(3, quantity).run();
-  if (s.ok())
-    s = record_event(db_, "stock_set", std::nullopt, actor,
-                     fmt::format("tier {} city {} quantity {}", name, city, quantity));
-  if (s.ok()) s = tx.commit();
-  if (!s.ok()) last_error_ = s.message;
-  return s.ok();
-}
+std::optional<std::string> Vouchers::count_failure(std::string_view msisdn,
+                                                   std::string_view merchant_id,
+                                                   std::string_view why, const Actor& actor,
+                                                   Time now) {
+  if (merchant_id.empty() || campaign_.guard_failures <= 0) return std::nullopt;
+  auto add = db_.prepare("INSERT INTO verify_failures(msisdn, at, reason) VALUES (?, ?, ?)");
+  if (!add.bind(1, msisdn).bind(2, iso_time(now)).bind(3, why).run().ok()) return std::nullopt;
+  auto count = db_.prepare("SELECT COUNT(*) FROM verify_failures WHERE msisdn = ? AND at > ?");
+  count.bind(1, msisdn).bind(2, iso_time(now - std::chrono::minutes(campaign_.guard_window_minutes)));
+  const std::int64_t failures = count.step() ? count.column_int(0) : 0;
+  if (failures < campaign_.guard_failures) return std::nullopt;
 
-std::optional<std::int64_t> Vouchers::stock(std::string_view tier, std::string_view city) {
-  const Tier* t = campaign_.tier(tier);
-  if (!t) return std::nullopt;
-  auto q = db_.prepare("SELECT quantity FROM stock WHERE tier = ? AND city = ?");
-  q.bind(1, t->name).bind(2, city);
-  if (!q.step()) return std::nullopt;
-  return q.column_int(0);
-}
-
-bool Vouchers::add_merchant(const Merchant& m, const Actor& actor) {
-  db::Transaction tx(db_);
-  auto s = tx.begun();
-  auto insert = db_.prepare(
-      "INSERT INTO merchants(id, name, city, kind, level) VALUES (?, ?, ?, ?, ?)");
-  if (s.ok())
-    s = insert.bind(1, m.id).bind(2, m.name).bind(3, m.city).bind(4, m.kind).bind(5, m.level).run();
-  auto phone = db_.prepare("INSERT INTO merchant_phones(msisdn, merchant_id) VALUES (?, ?)");
-  for (const auto& number : m.phones) {
-    if (!s.ok()) break;
-    phone.reset();
-    s = phone.bind(1, number).bind(2, m.id).run();
-  }
-  if (s.ok()) s = record_event(db_, "merchant_added", std::nullopt, actor, m.id);
-  if (s.ok()) s = tx.commit();
-  if (!s.ok()) last_error_ = s.message;
-  return s.ok();
+  // Locked: the count starts again from nothing when the lock ends.
+  const std::string until = iso_time(now + std::chrono::minutes(campaign_.guard_lockout_minutes));
+  auto lock = db_.prepare(
+      "INSERT INTO lockouts(msisdn, merchant_id, since, until, failures) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT(msisdn) DO UPDATE SET merchant_id = excluded.merchant_id, "
+      "since = excluded.since, until = excluded.until, failures = excluded.failures");
+  lock.bind(1, msisdn).bind(2, merchant_id).bind(3, iso_time(now)).bind(4, until).bind(5, failures);
+  auto forget = db_.prepare("DELETE FROM verify_failures WHERE msisdn = ?");
+  if (!lock.run().ok() || !forget.bind(1, msisdn).run().ok()) return std::nullopt;
+  record_event(db_, "merchant_locked", std::nullopt, actor,
+               fmt::format("merchant {} number {} after {} wrong codes, until {}", merchant_id,
+                           msisdn, failures, until));
+  return until;
 }
 
 }  // namespace giftgate

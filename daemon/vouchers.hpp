@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "daemon/ledger.hpp"
@@ -33,6 +34,14 @@ struct Campaign {
   Time end{};    // ... until just before end
   std::optional<Time> vouchers_expire_at;  // a fixed date for every voucher, or
   int voucher_days = 30;                   // this many days after issue
+  // With confirmation (minutes > 0) a request holds an offer and a
+  // confirmation within this many minutes redeems it; 0 redeems at once.
+  int confirm_minutes = 10;
+  // The brute-force guard: this many wrong codes from one number within the
+  // window locks that number out of verifying for lockout_minutes.
+  int guard_failures = 5;
+  int guard_window_minutes = 10;
+  int guard_lockout_minutes = 30;
 
   // The tier of that name (case-insensitive), or nullptr.
   const Tier* tier(std::string_view name) const;
@@ -49,6 +58,9 @@ struct Redemption {
     insufficient_points,
     out_of_stock,     // none left of that tier in the member's city
     failed,           // the database refused (busy, disk full): nothing changed
+    offered,          // held for confirmation until offer_expires_at; nothing deducted yet
+    no_offer,         // a confirmation with no offer held
+    offer_expired,    // a confirmation after the offer's minutes ran out
   };
   Status status = Status::failed;
   std::string code;
@@ -57,6 +69,7 @@ struct Redemption {
   std::int64_t face_value = 0;
   std::int64_t balance = 0;  // after the redemption (or as it stands, when refused)
   std::string expires_at;
+  std::string offer_expires_at;  // for offered: confirm before this
   std::string error;  // the database's message when failed
 };
 
@@ -71,6 +84,7 @@ struct Verification {
     voided,
     expired,
     wrong_city,        // issued for another city than the merchant's
+    locked_out,        // too many wrong codes from this number: try after locked_until
     failed,
   };
   Status status = Status::failed;
@@ -80,6 +94,7 @@ struct Verification {
   std::string member_msisdn;
   std::string merchant_id;
   std::string used_at;  // for already_used: when it was
+  std::string locked_until;  // for locked_out, and when this failure locked the number
   std::string error;
 };
 
@@ -90,6 +105,25 @@ struct Merchant {
   std::string kind;   // ktv, cinema
   std::string level;  // high, middle, low
   std::vector<std::string> phones;  // normal-form numbers allowed to verify
+  std::vector<std::pair<std::string, std::string>> offers;  // tier -> what it buys here
+};
+
+// The outcome of an operator's action on one voucher.
+enum class AdminResult {
+  ok,
+  unknown_code,
+  wrong_state,  // void needs an issued voucher, reinstate a used one
+  invalid,      // no reason given
+  failed,
+};
+
+// A number locked out of verifying by the brute-force guard.
+struct Lockout {
+  std::string msisdn;
+  std::string merchant_id;
+  std::string since;
+  std::string until;
+  std::int64_t failures = 0;
 };
 
 class Vouchers {
@@ -100,6 +134,15 @@ class Vouchers {
   // USSD session): the same request a second time returns the first voucher.
   Redemption redeem(std::string_view msisdn, std::string_view tier, const std::string& request,
                     const Actor& actor, Time now);
+
+  // The member's ask for a tier: with confirmation configured it holds an
+  // offer (status offered; the same request again returns the same offer),
+  // without it it redeems at once.
+  Redemption request(std::string_view msisdn, std::string_view tier, const std::string& request,
+                     const Actor& actor, Time now);
+  // Confirms the member's latest held offer. Confirming again returns the
+  // voucher already issued (already_issued), never a second one.
+  Redemption confirm(std::string_view msisdn, const Actor& actor, Time now);
 
   // A merchant's number presents a code (as typed).
   Verification verify(std::string_view merchant_msisdn, std::string_view typed_code,
@@ -112,10 +155,34 @@ class Vouchers {
 
   bool add_merchant(const Merchant& merchant, const Actor& actor);
 
+  // Operator corrections, each with a reason in the event history. Voiding
+  // an issued voucher gives its points back unless refund is false;
+  // reinstating makes a wrongly used voucher usable again.
+  AdminResult void_voucher(std::string_view code, std::string_view reason, bool refund,
+                           const Actor& actor);
+  AdminResult reinstate(std::string_view code, std::string_view reason, const Actor& actor);
+
+  // Numbers locked out now, and lifting one lock early.
+  std::vector<Lockout> lockouts(Time now);
+  AdminResult unlock(std::string_view msisdn, std::string_view reason, const Actor& actor);
+
   const Campaign& campaign() const { return campaign_; }
   const std::string& last_error() const { return last_error_; }
 
  private:
+  // The redemption proper, inside the caller's transaction.
+  Redemption issue(std::int64_t member_id, const std::string& city, const Tier& tier,
+                   std::int64_t balance, const std::string& request, const Actor& actor, Time now);
+  // Counts a wrong code from `msisdn` and locks it out at the limit (inside
+  // the caller's transaction); the lock's end, if this failure locked it.
+  std::optional<std::string> count_failure(std::string_view msisdn, std::string_view merchant_id,
+                                           std::string_view why, const Actor& actor, Time now);
+
+  AdminResult fail_admin(const db::Status& s) {
+    last_error_ = s.message;
+    return AdminResult::failed;
+  }
+
   db::Database& db_;
   Campaign campaign_;
   std::string last_error_;

@@ -55,7 +55,7 @@ struct Fixture {
     return id;
   }
   void merchant(const std::string& id, const std::string& city, const std::string& phone) {
-    REQUIRE(vouchers.add_merchant({id, "KTV " + id, city, "ktv", "high", {phone}}, kOperator));
+    REQUIRE(vouchers.add_merchant({id, "KTV " + id, city, "ktv", "high", {phone}, {{"A", "3 hours"}}}, kOperator));
   }
 };
 
@@ -207,4 +207,146 @@ TEST_CASE("vouchers: each wrong presentation has its own answer") {
             .status == VS::expired);
   // None of these used it.
   CHECK(f.vouchers.verify("8613911111111", r.code, kSms, f.during).status == VS::used);
+}
+
+TEST_CASE("vouchers: an ask holds an offer, and a confirmation in time redeems it once") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 1200);
+  REQUIRE(f.vouchers.set_stock("A", "beijing", 5, kOperator));
+  const auto held = f.vouchers.request("8613800138000", "A", "mo-1", kSms, f.during);
+  REQUIRE(held.status == RS::offered);
+  CHECK(held.price == 1000);
+  CHECK(held.offer_expires_at == iso_time(f.during + 10min));
+  CHECK(f.ledger.balance(id) == 1200);  // nothing taken yet
+  CHECK(f.vouchers.stock("A", "beijing") == 5);
+  // The same ask redelivered holds nothing new.
+  CHECK(f.vouchers.request("8613800138000", "A", "mo-1", kSms, f.during + 1min).status ==
+        RS::offered);
+
+  const auto done = f.vouchers.confirm("8613800138000", {"sms", "mo-2"}, f.during + 10min - 1s);
+  REQUIRE(done.status == RS::issued);
+  CHECK(f.ledger.balance(id) == 200);
+  const auto again = f.vouchers.confirm("8613800138000", {"sms", "mo-3"}, f.during + 11min);
+  CHECK(again.status == RS::already_issued);
+  CHECK(again.code == done.code);
+  CHECK(f.ledger.balance(id) == 200);
+  CHECK(f.vouchers.stock("A", "beijing") == 4);
+}
+
+TEST_CASE("vouchers: a late confirmation, or one without an offer, redeems nothing") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 1200);
+  REQUIRE(f.vouchers.set_stock("B", "beijing", 5, kOperator));
+  CHECK(f.vouchers.confirm("8613800138000", kSms, f.during).status == RS::no_offer);
+  REQUIRE(f.vouchers.request("8613800138000", "B", "mo-1", kSms, f.during).status ==
+          RS::offered);
+  CHECK(f.vouchers.confirm("8613800138000", kSms, f.during + 10min).status ==
+        RS::offer_expired);
+  CHECK(f.ledger.balance(id) == 1200);
+  // A new ask replaces the old offer; only the new one counts.
+  REQUIRE(f.vouchers.request("8613800138000", "B", "mo-2", kSms, f.during + 20min).status ==
+          RS::offered);
+  CHECK(f.vouchers.confirm("8613800138000", kSms, f.during + 21min).status == RS::issued);
+  CHECK(f.ledger.balance(id) == 700);
+}
+
+TEST_CASE("vouchers: confirmation checks balance and stock again") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 1000);
+  REQUIRE(f.vouchers.set_stock("A", "beijing", 1, kOperator));
+  REQUIRE(f.vouchers.request("8613800138000", "A", "mo-1", kSms, f.during).status ==
+          RS::offered);
+  REQUIRE(f.ledger.add_points(id, -1, "correction", std::nullopt, kOperator) ==
+          Ledger::Result::ok);
+  CHECK(f.vouchers.confirm("8613800138000", kSms, f.during + 1min).status ==
+        RS::insufficient_points);
+}
+
+TEST_CASE("vouchers: without confirmation configured an ask redeems at once") {
+  TempDir dir;
+  auto db = open_db(dir.file("c.db"));
+  auto c = campaign();
+  c.confirm_minutes = 0;
+  Vouchers vouchers(*db, c);
+  Ledger ledger(*db);
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 300, kOperator) ==
+          Ledger::Result::ok);
+  REQUIRE(vouchers.set_stock("C", "beijing", 1, kOperator));
+  CHECK(vouchers.request("8613800138000", "C", "mo-1", kSms, kStart).status == RS::issued);
+}
+
+TEST_CASE("vouchers: wrong codes lock a merchant's number out, visibly, for a while") {
+  Fixture f;
+  f.member("8613800138000", 1000);
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  REQUIRE(f.vouchers.set_stock("C", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "C", "r1", kSms, f.during);
+  REQUIRE(r.status == RS::issued);
+
+  Time t = f.during;
+  for (int i = 0; i < 4; ++i) {
+    const auto v = f.vouchers.verify("8613911111111", *generate_voucher_code(), kSms, t += 1s);
+    CHECK(v.status == VS::unknown_code);
+    CHECK(v.locked_until.empty());
+  }
+  const auto fifth = f.vouchers.verify("8613911111111", "AB12", kSms, t += 1s);
+  CHECK(fifth.status == VS::bad_format);
+  CHECK(fifth.locked_until == iso_time(t + 30min));
+  // Locked: even the right code is refused, and operators see the lock.
+  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, t + 1min).status == VS::locked_out);
+  const auto locks = f.vouchers.lockouts(t + 1min);
+  REQUIRE(locks.size() == 1);
+  CHECK(locks[0].msisdn == "8613911111111");
+  CHECK(locks[0].merchant_id == "bj-ktv-1");
+  CHECK(locks[0].failures == 5);
+  // After the lock ends the count starts again from nothing.
+  CHECK(f.vouchers.lockouts(t + 30min).empty());
+  CHECK(f.vouchers.verify("8613911111111", "AB12", kSms, t + 30min).status == VS::bad_format);
+  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, t + 31min).status == VS::used);
+}
+
+TEST_CASE("vouchers: failures outside the window do not add up, and unlock lifts a lock") {
+  Fixture f;
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  Time t = f.during;
+  for (int i = 0; i < 8; ++i)  // one wrong code every 3 minutes: never 5 in 10 minutes
+    CHECK(f.vouchers.verify("8613911111111", "XX", kSms, t += 3min).locked_until.empty());
+  for (int i = 0; i < 5; ++i) f.vouchers.verify("8613911111111", "XX", kSms, t += 1s);
+  REQUIRE(f.vouchers.lockouts(t).size() == 1);
+  CHECK(f.vouchers.unlock("8613911111111", "", kOperator) == AdminResult::invalid);
+  CHECK(f.vouchers.unlock("8613911111111", "merchant called, checked", kOperator) ==
+        AdminResult::ok);
+  CHECK(f.vouchers.lockouts(t).empty());
+  CHECK(f.vouchers.unlock("8613911111111", "again", kOperator) == AdminResult::wrong_state);
+}
+
+TEST_CASE("vouchers: voiding refunds and blocks use; reinstating undoes a wrong use") {
+  Fixture f;
+  const auto id = f.member("8613800138000", 2000);
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  REQUIRE(f.vouchers.set_stock("B", "beijing", 5, kOperator));
+  const auto a = f.vouchers.redeem("8613800138000", "B", "r1", kSms, f.during);
+  const auto b = f.vouchers.redeem("8613800138000", "B", "r2", kSms, f.during);
+  REQUIRE(f.ledger.balance(id) == 1000);
+
+  CHECK(f.vouchers.void_voucher(a.code, "", true, kOperator) == AdminResult::invalid);
+  CHECK(f.vouchers.void_voucher(a.code, "SMS never arrived", true, kOperator) == AdminResult::ok);
+  CHECK(f.ledger.balance(id) == 1500);
+  CHECK(f.vouchers.void_voucher(a.code, "twice", true, kOperator) == AdminResult::wrong_state);
+  CHECK(f.ledger.balance(id) == 1500);
+  CHECK(f.vouchers.verify("8613911111111", a.code, kSms, f.during).status == VS::voided);
+  CHECK(f.vouchers.void_voucher("ZZ00000000", "x", true, kOperator) == AdminResult::unknown_code);
+
+  CHECK(f.vouchers.reinstate(b.code, "not used yet", kOperator) == AdminResult::wrong_state);
+  REQUIRE(f.vouchers.verify("8613911111111", b.code, kSms, f.during).status == VS::used);
+  CHECK(f.vouchers.reinstate(b.code, "terminal error, member had no service", kOperator) ==
+        AdminResult::ok);
+  CHECK(f.vouchers.verify("8613911111111", b.code, kSms, f.during + 1h).status == VS::used);
+
+  auto q = f.db->prepare("SELECT kind, detail FROM events WHERE voucher_code = ? ORDER BY id");
+  q.bind(1, b.code);
+  std::vector<std::string> kinds;
+  while (q.step()) kinds.push_back(q.column_text(0));
+  CHECK(kinds == std::vector<std::string>{"voucher_issued", "voucher_used", "voucher_reinstated",
+                                          "voucher_used"});
 }

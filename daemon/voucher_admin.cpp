@@ -1,0 +1,140 @@
+// Operators' actions on the campaign: stock, merchants, and corrections to
+// single vouchers. Each is one transaction and one entry in the history.
+#include <fmt/format.h>
+
+#include "daemon/vouchers.hpp"
+
+namespace giftgate {
+
+bool Vouchers::set_stock(std::string_view tier, std::string_view city, std::int64_t quantity,
+                         const Actor& actor) {
+  if (quantity < 0 || !campaign_.tier(tier) || city.empty()) return false;
+  const std::string name = campaign_.tier(tier)->name;
+  db::Transaction tx(db_);
+  auto set = db_.prepare(
+      "INSERT INTO stock(tier, city, quantity) VALUES (?, ?, ?) "
+      "ON CONFLICT(tier, city) DO UPDATE SET quantity = excluded.quantity");
+  auto s = tx.begun();
+  if (s.ok()) s = set.bind(1, name).bind(2, city).bind(3, quantity).run();
+  if (s.ok())
+    s = record_event(db_, "stock_set", std::nullopt, actor,
+                     fmt::format("tier {} city {} quantity {}", name, city, quantity));
+  if (s.ok()) s = tx.commit();
+  if (!s.ok()) last_error_ = s.message;
+  return s.ok();
+}
+
+std::optional<std::int64_t> Vouchers::stock(std::string_view tier, std::string_view city) {
+  const Tier* t = campaign_.tier(tier);
+  if (!t) return std::nullopt;
+  auto q = db_.prepare("SELECT quantity FROM stock WHERE tier = ? AND city = ?");
+  q.bind(1, t->name).bind(2, city);
+  if (!q.step()) return std::nullopt;
+  return q.column_int(0);
+}
+
+bool Vouchers::add_merchant(const Merchant& m, const Actor& actor) {
+  db::Transaction tx(db_);
+  auto s = tx.begun();
+  auto insert = db_.prepare(
+      "INSERT INTO merchants(id, name, city, kind, level) VALUES (?, ?, ?, ?, ?)");
+  if (s.ok())
+    s = insert.bind(1, m.id).bind(2, m.name).bind(3, m.city).bind(4, m.kind).bind(5, m.level).run();
+  auto phone = db_.prepare("INSERT INTO merchant_phones(msisdn, merchant_id) VALUES (?, ?)");
+  for (const auto& number : m.phones) {
+    if (!s.ok()) break;
+    phone.reset();
+    s = phone.bind(1, number).bind(2, m.id).run();
+  }
+  auto offer = db_.prepare("INSERT INTO merchant_offers(merchant_id, tier, offer) VALUES (?, ?, ?)");
+  for (const auto& [tier, text] : m.offers) {
+    if (!s.ok()) break;
+    offer.reset();
+    s = offer.bind(1, m.id).bind(2, tier).bind(3, text).run();
+  }
+  if (s.ok()) s = record_event(db_, "merchant_added", std::nullopt, actor, m.id);
+  if (s.ok()) s = tx.commit();
+  if (!s.ok()) last_error_ = s.message;
+  return s.ok();
+}
+
+AdminResult Vouchers::void_voucher(std::string_view code, std::string_view reason, bool refund,
+                                   const Actor& actor) {
+  if (reason.empty()) return AdminResult::invalid;
+  db::Transaction tx(db_);
+  auto s = tx.begun();
+  if (!s.ok()) return fail_admin(s);
+  auto voucher = db_.prepare("SELECT member_id, price, state FROM vouchers WHERE code = ?");
+  voucher.bind(1, code);
+  if (!voucher.step()) return AdminResult::unknown_code;
+  const std::int64_t member_id = voucher.column_int(0);
+  const std::int64_t price = voucher.column_int(1);
+  auto set = db_.prepare("UPDATE vouchers SET state = 'void' WHERE code = ? AND state = 'issued'");
+  if (s = set.bind(1, code).run(); !s.ok()) return fail_admin(s);
+  if (db_.changes() != 1) return AdminResult::wrong_state;
+  if (refund) {
+    Ledger ledger(db_);
+    if (ledger.add_points(member_id, price, fmt::format("voucher voided: {}", reason),
+                          fmt::format("void:{}", code), actor) != Ledger::Result::ok)
+      return fail_admin({1, ledger.last_error()});
+  }
+  s = record_event(db_, "voucher_voided", member_id, actor,
+                   fmt::format("{}{}", reason, refund ? " (points refunded)" : ""),
+                   std::string(code));
+  if (s.ok()) s = tx.commit();
+  return s.ok() ? AdminResult::ok : fail_admin(s);
+}
+
+AdminResult Vouchers::reinstate(std::string_view code, std::string_view reason,
+                                const Actor& actor) {
+  if (reason.empty()) return AdminResult::invalid;
+  db::Transaction tx(db_);
+  auto s = tx.begun();
+  if (!s.ok()) return fail_admin(s);
+  auto voucher = db_.prepare("SELECT member_id, used_by, used_at FROM vouchers WHERE code = ?");
+  voucher.bind(1, code);
+  if (!voucher.step()) return AdminResult::unknown_code;
+  const std::int64_t member_id = voucher.column_int(0);
+  const std::string was = fmt::format("was used at {} by merchant {}", voucher.column_text(2),
+                                      voucher.column_text(1));
+  auto set = db_.prepare(
+      "UPDATE vouchers SET state = 'issued', used_at = NULL, used_by = NULL "
+      "WHERE code = ? AND state = 'used'");
+  if (s = set.bind(1, code).run(); !s.ok()) return fail_admin(s);
+  if (db_.changes() != 1) return AdminResult::wrong_state;
+  s = record_event(db_, "voucher_reinstated", member_id, actor,
+                   fmt::format("{} ({})", reason, was), std::string(code));
+  if (s.ok()) s = tx.commit();
+  return s.ok() ? AdminResult::ok : fail_admin(s);
+}
+
+std::vector<Lockout> Vouchers::lockouts(Time now) {
+  auto q = db_.prepare(
+      "SELECT msisdn, merchant_id, since, until, failures FROM lockouts WHERE until > ? "
+      "ORDER BY until");
+  q.bind(1, iso_time(now));
+  std::vector<Lockout> out;
+  while (q.step())
+    out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3),
+                   q.column_int(4)});
+  return out;
+}
+
+AdminResult Vouchers::unlock(std::string_view msisdn, std::string_view reason,
+                             const Actor& actor) {
+  if (reason.empty()) return AdminResult::invalid;
+  db::Transaction tx(db_);
+  auto s = tx.begun();
+  auto lift = db_.prepare("DELETE FROM lockouts WHERE msisdn = ?");
+  auto forget = db_.prepare("DELETE FROM verify_failures WHERE msisdn = ?");
+  if (s.ok()) s = lift.bind(1, msisdn).run();
+  if (!s.ok()) return fail_admin(s);
+  if (db_.changes() != 1) return AdminResult::wrong_state;
+  if (s = forget.bind(1, msisdn).run(); s.ok())
+    s = record_event(db_, "merchant_unlocked", std::nullopt, actor,
+                     fmt::format("number {}: {}", msisdn, reason));
+  if (s.ok()) s = tx.commit();
+  return s.ok() ? AdminResult::ok : fail_admin(s);
+}
+
+}  // namespace giftgate
