@@ -22,7 +22,7 @@ as_root() {
 
 # Debian packages: the build's libraries and tools. Node.js may come from
 # elsewhere (NodeSource); Debian's is installed only when there is none.
-packages=(cmake make g++ pkg-config openssl ca-certificates
+packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
           libsqlite3-dev libssl-dev)
 command -v node >/dev/null || packages+=(nodejs)

@@ -1,0 +1,278 @@
+#include "daemon/config.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace giftgate {
+namespace {
+
+// A mapping's value for key, or an undefined node (false in a test) when the
+// mapping or the key is missing. Never creates nodes, unlike operator[].
+YAML::Node child(const YAML::Node& map, const char* key) {
+  if (!map || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  return map[key];
+}
+
+// Reads one YAML document, remembering the first error with its line.
+class Reader {
+ public:
+  explicit Reader(const std::string& source) : source_(source) {}
+
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  void fail(const YAML::Node& at, const std::string& message) {
+    if (!failed()) error_ = fmt::format("{}:{}: {}", source_, at.Mark().line + 1, message);
+  }
+
+  // A section must be a mapping of known keys only (or absent).
+  bool section(const YAML::Node& node, std::string_view name,
+               std::initializer_list<std::string_view> known) {
+    if (!node || node.IsNull()) return true;
+    if (!node.IsMap()) {
+      fail(node, fmt::format("{} must be a mapping of keys", name));
+      return false;
+    }
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      bool ok = false;
+      for (auto k : known) ok = ok || k == key;
+      if (!ok) {
+        fail(kv.first, fmt::format("unknown key '{}' in {}", key, name));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::int64_t integer(const YAML::Node& map, const char* key, std::int64_t fallback,
+                       std::int64_t min, std::int64_t max) {
+    const auto node = child(map, key);
+    if (!node) return fallback;
+    std::int64_t v = 0;
+    if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v)) {
+      fail(node, fmt::format("{} must be a whole number", key));
+      return fallback;
+    }
+    if (v < min || v > max) fail(node, fmt::format("{} must be between {} and {}", key, min, max));
+    return v;
+  }
+
+  std::string text(const YAML::Node& map, const char* key, std::string fallback) {
+    const auto node = child(map, key);
+    if (!node) return fallback;
+    if (node.IsNull()) return "";
+    if (!node.IsScalar()) {
+      fail(node, fmt::format("{} must be a single value", key));
+      return fallback;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<Time> time(const YAML::Node& map, const char* key, const std::string& zone) {
+    const auto node = child(map, key);
+    const auto value = text(map, key, "");
+    if (value.empty()) return std::nullopt;
+    auto t = parse_local_time(value, zone);
+    if (!t) fail(node, fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key, value));
+    return t;
+  }
+
+ private:
+  const std::string& source_;
+  std::string error_;
+};
+
+constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
+
+bool known_zone(const std::string& zone) {
+  if (zone.empty() || zone.front() == '/' || zone.find("..") != std::string::npos) return false;
+  if (zone == "UTC") return true;
+  std::error_code ec;
+  return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + zone, ec);
+}
+
+// Runs f with the process's local time zone set to `zone`, then puts it back.
+// Only used while loading configuration, before any thread starts.
+template <typename F>
+auto in_zone(const std::string& zone, F f) {
+  const char* old = std::getenv("TZ");
+  const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
+  ::setenv("TZ", (":" + zone).c_str(), 1);
+  ::tzset();
+  auto result = f();
+  if (saved) ::setenv("TZ", saved->c_str(), 1);
+  else ::unsetenv("TZ");
+  ::tzset();
+  return result;
+}
+
+void read_tiers(Reader& r, const YAML::Node& node, Campaign& c) {
+  if (!node) return;
+  if (!node.IsSequence() || node.size() == 0) {
+    r.fail(node, "tiers must be a list of { name, value, points }");
+    return;
+  }
+  c.tiers.clear();
+  for (const auto& t : node) {
+    if (!r.section(t, "a tier", {"name", "value", "points"})) return;
+    Tier tier{r.text(t, "name", ""), r.integer(t, "value", 0, 1, kMaxInt),
+              r.integer(t, "points", 0, 1, kMaxInt)};
+    if (tier.name.empty() || tier.name.size() > 8 || !t["value"] || !t["points"]) {
+      r.fail(t, "a tier needs a name (up to 8 characters), a value and points");
+      return;
+    }
+    if (c.tier(tier.name)) {
+      r.fail(t, fmt::format("tier '{}' is listed twice", tier.name));
+      return;
+    }
+    c.tiers.push_back(tier);
+  }
+}
+
+}  // namespace
+
+std::optional<std::int64_t> Accrual::rate(std::string_view activity) const {
+  if (activity == "network_month") return network_month;
+  if (activity == "rbt_fee_yuan") return rbt_fee_yuan;
+  if (activity == "service_use") return service_use;
+  return std::nullopt;
+}
+
+std::optional<Time> parse_local_time(std::string_view text, const std::string& zone) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep = 0;
+  int used = 0;
+  const std::string t(text);
+  bool ok = false;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &s, &used) == 7)
+    ok = used == static_cast<int>(t.size());
+  else if (s = 0, std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &used) == 6)
+    ok = used == static_cast<int>(t.size());
+  else if (h = mi = 0, sep = ' ', std::sscanf(t.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3)
+    ok = used == static_cast<int>(t.size());
+  if (!ok || (sep != ' ' && sep != 'T')) return std::nullopt;
+  const std::chrono::year_month_day day{std::chrono::year{y}, std::chrono::month(mo),
+                                        std::chrono::day(d)};
+  if (!day.ok() || h > 23 || mi > 59 || s > 59 || !known_zone(zone)) return std::nullopt;
+  return in_zone(zone, [&]() -> std::optional<Time> {
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    tm.tm_isdst = -1;
+    const std::time_t when = std::mktime(&tm);
+    if (when == static_cast<std::time_t>(-1)) return std::nullopt;
+    return Time{std::chrono::seconds(when)};
+  });
+}
+
+std::optional<std::chrono::minutes> zone_offset(const std::string& zone, Time t) {
+  if (!known_zone(zone)) return std::nullopt;
+  return in_zone(zone, [&] {
+    const std::time_t when = t.time_since_epoch().count();
+    std::tm tm{};
+    ::localtime_r(&when, &tm);
+    return std::chrono::minutes(tm.tm_gmtoff / 60);
+  });
+}
+
+std::optional<Config> parse_config(std::string_view text, const std::string& source,
+                                   std::string* error) {
+  YAML::Node loaded;
+  try {
+    loaded = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    *error = fmt::format("{}:{}: {}", source, e.mark.line + 1, e.msg);
+    return std::nullopt;
+  }
+  const YAML::Node root = loaded;
+  Reader r(source);
+  Config c;
+  c.source = source;
+  if (root && !root.IsNull() &&
+      !r.section(root, "the file", {"storage", "campaign", "verification", "accrual"})) {
+    *error = r.error();
+    return std::nullopt;
+  }
+  const auto storage = child(root, "storage");
+  const auto campaign = child(root, "campaign");
+  const auto verification = child(root, "verification");
+  const auto accrual = child(root, "accrual");
+  r.section(storage, "storage", {"path", "busy_timeout_ms"});
+  r.section(campaign, "campaign",
+            {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
+             "default_country", "tiers"});
+  r.section(verification, "verification", {"max_failures", "window_minutes", "lockout_minutes"});
+  r.section(accrual, "accrual", {"network_month", "rbt_fee_yuan", "service_use"});
+
+  c.db_path = r.text(storage, "path", "/var/lib/giftgate/giftgate.db");
+  if (c.db_path.empty()) r.fail(child(storage, "path"), "path must not be empty");
+  c.busy_timeout = std::chrono::milliseconds(r.integer(storage, "busy_timeout_ms", 5000, 0, 600000));
+
+  c.time_zone = r.text(campaign, "time_zone", "Asia/Shanghai");
+  if (!known_zone(c.time_zone))
+    r.fail(child(campaign, "time_zone"),
+           fmt::format("unknown time zone '{}' (not in /usr/share/zoneinfo)", c.time_zone));
+  auto& camp = c.campaign;
+  camp.tiers = {{"A", 100, 5000}, {"B", 50, 2500}, {"C", 20, 1000}};
+  if (!r.failed()) {
+    camp.start = r.time(campaign, "start", c.time_zone)
+                     .value_or(*parse_local_time("2026-10-01 00:00", c.time_zone));
+    camp.end = r.time(campaign, "end", c.time_zone)
+                   .value_or(*parse_local_time("2027-01-01 00:00", c.time_zone));
+    camp.vouchers_expire_at = r.time(campaign, "vouchers_expire", c.time_zone);
+    if (!r.failed() && camp.end <= camp.start)
+      r.fail(child(campaign, "end"), "end must come after start");
+    if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
+  }
+  camp.voucher_days = static_cast<int>(r.integer(campaign, "voucher_days", 30, 1, 3650));
+  camp.confirm_minutes = static_cast<int>(r.integer(campaign, "confirm_minutes", 10, 0, 1440));
+  c.default_country = r.text(campaign, "default_country", "86");
+  if (c.default_country.empty() || c.default_country.size() > 3 ||
+      c.default_country.find_first_not_of("0123456789") != std::string::npos ||
+      c.default_country[0] == '0')
+    r.fail(child(campaign, "default_country"), "default_country must be a country code like 86");
+  read_tiers(r, child(campaign, "tiers"), camp);
+
+  camp.guard_failures = static_cast<int>(r.integer(verification, "max_failures", 5, 0, 1000));
+  camp.guard_window_minutes =
+      static_cast<int>(r.integer(verification, "window_minutes", 10, 1, 1440));
+  camp.guard_lockout_minutes =
+      static_cast<int>(r.integer(verification, "lockout_minutes", 30, 1, 10080));
+
+  c.accrual.network_month = r.integer(accrual, "network_month", 100, 0, kMaxInt);
+  c.accrual.rbt_fee_yuan = r.integer(accrual, "rbt_fee_yuan", 10, 0, kMaxInt);
+  c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
+
+  if (r.failed()) {
+    *error = r.error();
+    return std::nullopt;
+  }
+  return c;
+}
+
+std::optional<Config> load_config(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = fmt::format("{}: cannot be read", path);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, error);
+}
+
+}  // namespace giftgate

@@ -1,0 +1,53 @@
+// The configuration file (conf/giftgate.yaml): loaded once, checked whole.
+// Unknown keys, values of the wrong kind and out-of-range numbers are refused
+// with the file's name and the line; nothing half-loaded is ever used. The
+// shipped file is compiled in as the defaults, so the two cannot disagree.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/vouchers.hpp"
+
+namespace giftgate {
+
+// Points per unit of each kind of activity (giftctl import activity).
+struct Accrual {
+  std::int64_t network_month = 0;
+  std::int64_t rbt_fee_yuan = 0;
+  std::int64_t service_use = 0;
+
+  // Points per unit for an activity name, or nullopt for an unknown one.
+  std::optional<std::int64_t> rate(std::string_view activity) const;
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "(built-in defaults)"
+  std::string db_path;
+  std::chrono::milliseconds busy_timeout{5000};
+  std::string time_zone;
+  // The zone's offset from UTC at the campaign's start: where reports cut days.
+  std::chrono::minutes utc_offset{0};
+  std::string default_country;
+  Campaign campaign;
+  Accrual accrual;
+};
+
+// The shipped conf/giftgate.yaml, as compiled in.
+std::string_view default_config_text();
+
+// Parses configuration text; `source` names it in errors ("file:line: ...").
+std::optional<Config> parse_config(std::string_view text, const std::string& source,
+                                   std::string* error);
+std::optional<Config> load_config(const std::string& path, std::string* error);
+
+// A wall-clock time ("2026-10-01 00:00", "2026-10-01T00:00:00", "2026-10-01")
+// in an IANA zone, as UTC; nullopt when malformed or the zone is unknown.
+std::optional<Time> parse_local_time(std::string_view text, const std::string& zone);
+// A zone's offset from UTC at instant t.
+std::optional<std::chrono::minutes> zone_offset(const std::string& zone, Time t);
+
+}  // namespace giftgate

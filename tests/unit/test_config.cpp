@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include "daemon/config.hpp"
+
+using namespace giftgate;
+
+namespace {
+
+std::string refusal(const std::string& text) {
+  std::string error;
+  const auto c = parse_config(text, "giftgate.yaml", &error);
+  CHECK_FALSE(c);
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("config: the shipped file is the defaults, and it loads") {
+  std::string error;
+  const auto c = parse_config(default_config_text(), "built-in", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->db_path == "/var/lib/giftgate/giftgate.db");
+  CHECK(c->time_zone == "Asia/Shanghai");
+  CHECK(iso_time(c->campaign.start) == "2026-09-30T16:00:00Z");
+  CHECK(iso_time(c->campaign.end) == "2026-12-31T16:00:00Z");
+  CHECK(c->utc_offset == std::chrono::minutes(480));
+  REQUIRE(c->campaign.tiers.size() == 3);
+  CHECK(c->campaign.tiers[0].face_value == 100);
+  CHECK(c->campaign.confirm_minutes == 10);
+  CHECK_FALSE(c->campaign.vouchers_expire_at);
+  CHECK(c->accrual.rate("network_month") == 100);
+  CHECK_FALSE(c->accrual.rate("lottery"));
+
+  // An empty file means every default, the same as the shipped one.
+  const auto empty = parse_config("", "empty.yaml", &error);
+  REQUIRE(empty);
+  CHECK(empty->campaign.start == c->campaign.start);
+  CHECK(empty->campaign.tiers.size() == 3);
+}
+
+TEST_CASE("config: values are read in the configured zone") {
+  std::string error;
+  const auto c = parse_config(
+      "campaign:\n  time_zone: Europe/Berlin\n  start: 2026-07-01 12:30\n"
+      "  end: 2026-12-01\n  vouchers_expire: 2027-01-31T23:59:59\n"
+      "  tiers:\n    - { name: A, value: 80, points: 900 }\n",
+      "x.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(iso_time(c->campaign.start) == "2026-07-01T10:30:00Z");  // summer time, +2
+  CHECK(iso_time(c->campaign.end) == "2026-11-30T23:00:00Z");    // winter, +1
+  CHECK(iso_time(*c->campaign.vouchers_expire_at) == "2027-01-31T22:59:59Z");
+  REQUIRE(c->campaign.tiers.size() == 1);
+  CHECK(c->campaign.tiers[0].price == 900);
+}
+
+TEST_CASE("config: mistakes are refused with the file and the line") {
+  CHECK(refusal("storage:\n  path: /tmp/x.db\n  colour: red\n") ==
+        "giftgate.yaml:3: unknown key 'colour' in storage");
+  CHECK(refusal("campaign:\n  confirm_minutes: soon\n") ==
+        "giftgate.yaml:2: confirm_minutes must be a whole number");
+  CHECK(refusal("campaign:\n\n  voucher_days: 0\n") ==
+        "giftgate.yaml:3: voucher_days must be between 1 and 3650");
+  CHECK(refusal("campaign:\n  time_zone: Mars/Olympus\n") ==
+        "giftgate.yaml:2: unknown time zone 'Mars/Olympus' (not in /usr/share/zoneinfo)");
+  CHECK(refusal("campaign:\n  start: 2026-13-01\n") ==
+        "giftgate.yaml:2: start must be a time like 2026-10-01 00:00, not '2026-13-01'");
+  CHECK(refusal("campaign:\n  start: 2027-01-01\n  end: 2026-01-01\n") ==
+        "giftgate.yaml:3: end must come after start");
+  CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 100 }\n") ==
+        "giftgate.yaml:3: a tier needs a name (up to 8 characters), a value and points");
+  CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 1, points: 1 }\n"
+                "    - { name: a, value: 2, points: 2 }\n") ==
+        "giftgate.yaml:4: tier 'a' is listed twice");
+  CHECK(refusal("smsc: {}\n") == "giftgate.yaml:1: unknown key 'smsc' in the file");
+  CHECK(refusal("storage: [1, 2\n").rfind("giftgate.yaml:", 0) == 0);
+  CHECK(refusal("- a list\n") == "giftgate.yaml:1: the file must be a mapping of keys");
+}
+
+TEST_CASE("config: local times, strictly parsed") {
+  CHECK(parse_local_time("2026-10-01 00:00", "Asia/Shanghai"));
+  CHECK(parse_local_time("2026-10-01T00:00:00", "UTC"));
+  CHECK_FALSE(parse_local_time("2026-10-01 00:00 extra", "UTC"));
+  CHECK_FALSE(parse_local_time("2026-02-30", "UTC"));
+  CHECK_FALSE(parse_local_time("2026-10-01 24:00", "UTC"));
+  CHECK_FALSE(parse_local_time("2026-10-01", "../../etc/passwd"));
+}
