@@ -1,0 +1,321 @@
+#include "daemon/imports.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "daemon/csv.hpp"
+#include "daemon/phone.hpp"
+
+namespace giftgate {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::optional<std::int64_t> whole_number(std::string_view s) {
+  std::int64_t v = 0;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// The marker run_import turns into a database failure with SQLite's message.
+const std::string kDbFailed = "\x01" "database";
+
+// One row: its fields by column name.
+class Row {
+ public:
+  Row(const CsvHeader& header, const CsvRecord& record) : header_(header), record_(record) {}
+  std::string_view operator[](std::string_view column) const {
+    const int i = header_.index(column);
+    return i < 0 ? std::string_view() : std::string_view(record_.fields[i]);
+  }
+  const CsvRecord& record() const { return record_; }
+
+ private:
+  const CsvHeader& header_;
+  const CsvRecord& record_;
+};
+
+// Reads the file row by row inside one transaction; `apply` returns an error
+// message for a bad row (nothing of the file is kept) or empty.
+template <typename Apply>
+ImportResult run_import(db::Database& db, std::string_view text, const std::string& name,
+                        const std::vector<std::string_view>& required,
+                        const std::vector<std::string_view>& optional,
+                        std::string_view optional_prefix, const ImportProgress& progress,
+                        Apply apply) {
+  ImportResult result;
+  auto bad = [&](std::size_t line, const std::string& message) {
+    result.status = ImportResult::Status::bad_input;
+    result.error = fmt::format("{}:{}: {}", name, line, message);
+    return result;
+  };
+  CsvReader reader(text);
+  const auto first = reader.next();
+  if (!first) {
+    if (!reader.error().empty()) return bad(reader.error_line(), reader.error());
+    return bad(1, "the file is empty; it needs a header line");
+  }
+  CsvHeader header;
+  if (!header.parse(*first, required, optional, optional_prefix))
+    return bad(header.error_line(), header.error());
+
+  db::Transaction tx(db);
+  if (!tx.begun()) {
+    result.error = fmt::format("{}: the database is not available: {}", name, tx.begun().message);
+    return result;
+  }
+  while (auto record = reader.next()) {
+    if (record->fields.size() != header.names().size())
+      return bad(record->line, fmt::format("{} fields, but the header has {}",
+                                           record->fields.size(), header.names().size()));
+    ++result.rows;
+    std::string error = apply(Row(header, *record), result);
+    if (error == kDbFailed) {
+      result.status = ImportResult::Status::failed;
+      result.error = fmt::format("{}:{}: the database refused: {}", name, record->line,
+                                 db.last_status(1).message);
+      return result;
+    }
+    if (!error.empty()) return bad(record->line, error);
+    if (progress && result.rows % 2000 == 0) progress(reader.offset(), text.size());
+  }
+  if (!reader.error().empty()) return bad(reader.error_line(), reader.error());
+  if (const auto c = tx.commit(); !c.ok()) {
+    result.status = ImportResult::Status::failed;
+    result.error = fmt::format("{}: the database refused the commit: {}", name, c.message);
+    return result;
+  }
+  if (progress) progress(text.size(), text.size());
+  result.status = ImportResult::Status::ok;
+  return result;
+}
+
+// Adds an event row (inside the import's transaction).
+class EventWriter {
+ public:
+  EventWriter(db::Database& db, const Actor& actor)
+      : insert_(db.prepare("INSERT INTO events(kind, member_id, channel, actor, detail) "
+                           "VALUES (?, ?, ?, ?, ?)")),
+        actor_(actor) {}
+  bool add(std::string_view kind, std::optional<std::int64_t> member, std::string_view detail) {
+    insert_.reset();
+    insert_.bind(1, kind);
+    if (member) insert_.bind(2, *member);
+    else insert_.bind(2, std::nullopt);
+    return insert_.bind(3, actor_.channel).bind(4, actor_.who).bind(5, detail).run().ok();
+  }
+
+ private:
+  db::Statement insert_;
+  const Actor& actor_;
+};
+
+class LedgerWriter {
+ public:
+  LedgerWriter(db::Database& db, const Actor& actor)
+      : insert_(db.prepare("INSERT INTO ledger(member_id, delta, reason, channel, actor, "
+                           "reference) VALUES (?, ?, ?, ?, ?, ?)")),
+        actor_(actor) {}
+  // SQLITE_OK, or the constraint failure of a reference already used.
+  db::Status add(std::int64_t member, std::int64_t delta, std::string_view reason,
+                 const std::string& reference) {
+    insert_.reset();
+    return insert_.bind(1, member)
+        .bind(2, delta)
+        .bind(3, reason)
+        .bind(4, actor_.channel)
+        .bind(5, actor_.who)
+        .bind(6, reference)
+        .run();
+  }
+
+ private:
+  db::Statement insert_;
+  const Actor& actor_;
+};
+
+}  // namespace
+
+ImportResult Importer::members(std::string_view text, const std::string& name) {
+  auto find = db_.prepare("SELECT id FROM members WHERE msisdn = ?");
+  auto insert = db_.prepare(
+      "INSERT INTO members(msisdn, city, language, care_opt_out) VALUES (?, ?, ?, ?)");
+  EventWriter events(db_, actor_);
+  LedgerWriter ledger(db_, actor_);
+  std::set<std::string> seen;
+  return run_import(
+      db_, text, name, {"msisdn", "city"}, {"language", "opt_out", "points"}, {}, progress_,
+      [&](const Row& row, ImportResult& result) -> std::string {
+        const auto msisdn = normalize_msisdn(row["msisdn"], config_.default_country);
+        if (!msisdn) return fmt::format("'{}' is not a phone number", row["msisdn"]);
+        if (!seen.insert(*msisdn).second)
+          return fmt::format("member {} is listed twice in this file", *msisdn);
+        const std::string city = lower(row["city"]);
+        if (city.empty()) return "the city is empty";
+        const std::string language = row["language"].empty() ? "zh" : lower(row["language"]);
+        if (language != "zh" && language != "en")
+          return fmt::format("language must be zh or en, not '{}'", row["language"]);
+        const std::string opt = lower(row["opt_out"]);
+        if (opt != "" && opt != "0" && opt != "1" && opt != "yes" && opt != "no")
+          return fmt::format("opt_out must be 1/0 or yes/no, not '{}'", row["opt_out"]);
+        const auto points = row["points"].empty() ? std::optional<std::int64_t>(0)
+                                                  : whole_number(row["points"]);
+        if (!points || *points < 0)
+          return fmt::format("points must be a whole number of 0 or more, not '{}'",
+                             row["points"]);
+
+        find.reset();
+        if (find.bind(1, *msisdn).step()) {
+          ++result.skipped;
+          return {};
+        }
+        insert.reset();
+        if (!insert.bind(1, *msisdn)
+                 .bind(2, city)
+                 .bind(3, language)
+                 .bind(4, std::int64_t{opt == "1" || opt == "yes"})
+                 .run()
+                 .ok())
+          return kDbFailed;
+        const std::int64_t id = db_.last_insert_id();
+        if (!events.add("member_added", id, city)) return kDbFailed;
+        if (*points > 0) {
+          if (!ledger.add(id, *points, "opening balance", "opening:" + *msisdn).ok() ||
+              !events.add("points", id, fmt::format("{:+} opening balance", *points)))
+            return kDbFailed;
+          result.points += *points;
+        }
+        ++result.applied;
+        return {};
+      });
+}
+
+ImportResult Importer::merchants(std::string_view text, const std::string& name) {
+  auto upsert = db_.prepare(
+      "INSERT INTO merchants(id, name, city, kind, level) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT(id) DO UPDATE SET name = excluded.name, city = excluded.city, "
+      "kind = excluded.kind, level = excluded.level");
+  auto drop_phones = db_.prepare("DELETE FROM merchant_phones WHERE merchant_id = ?");
+  auto drop_offers = db_.prepare("DELETE FROM merchant_offers WHERE merchant_id = ?");
+  auto owner = db_.prepare("SELECT merchant_id FROM merchant_phones WHERE msisdn = ?");
+  auto add_phone = db_.prepare("INSERT INTO merchant_phones(msisdn, merchant_id) VALUES (?, ?)");
+  auto add_offer =
+      db_.prepare("INSERT INTO merchant_offers(merchant_id, tier, offer) VALUES (?, ?, ?)");
+  EventWriter events(db_, actor_);
+  std::set<std::string> seen;
+  return run_import(
+      db_, text, name, {"id", "name", "city", "kind", "level", "phones"}, {}, "offer_",
+      progress_, [&](const Row& row, ImportResult& result) -> std::string {
+        const std::string id(row["id"]);
+        if (id.empty()) return "the merchant id is empty";
+        if (!seen.insert(id).second) return fmt::format("merchant {} is listed twice", id);
+        const std::string kind = lower(row["kind"]), level = lower(row["level"]);
+        const std::string city = lower(row["city"]);
+        if (row["name"].empty() || city.empty()) return "name and city must not be empty";
+        if (kind != "ktv" && kind != "cinema")
+          return fmt::format("kind must be ktv or cinema, not '{}'", row["kind"]);
+        if (level != "high" && level != "middle" && level != "low")
+          return fmt::format("level must be high, middle or low, not '{}'", row["level"]);
+        std::vector<std::string> phones;
+        std::string_view rest = row["phones"];
+        while (!rest.empty()) {
+          const auto cut = rest.find_first_of("; ");
+          const auto part = trim(rest.substr(0, cut));
+          rest = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 1);
+          if (part.empty()) continue;
+          const auto n = normalize_msisdn(part, config_.default_country);
+          if (!n) return fmt::format("'{}' is not a phone number", part);
+          phones.push_back(*n);
+        }
+        if (phones.empty()) return "a merchant needs at least one phone number to verify from";
+
+        upsert.reset();
+        drop_phones.reset();
+        drop_offers.reset();
+        if (!upsert.bind(1, id).bind(2, row["name"]).bind(3, city).bind(4, kind).bind(5, level)
+                 .run().ok() ||
+            !drop_phones.bind(1, id).run().ok() || !drop_offers.bind(1, id).run().ok())
+          return kDbFailed;
+        for (const auto& phone : phones) {
+          owner.reset();
+          if (owner.bind(1, phone).step())
+            return fmt::format("number {} already belongs to merchant {}", phone,
+                               owner.column_text(0));
+          add_phone.reset();
+          if (!add_phone.bind(1, phone).bind(2, id).run().ok()) return kDbFailed;
+        }
+        for (const auto& tier : config_.campaign.tiers) {
+          const auto offer = row["offer_" + lower(tier.name)];
+          if (offer.empty()) continue;
+          add_offer.reset();
+          if (!add_offer.bind(1, id).bind(2, tier.name).bind(3, offer).run().ok())
+            return kDbFailed;
+        }
+        if (!events.add("merchant_loaded", std::nullopt, id)) return kDbFailed;
+        ++result.applied;
+        return {};
+      });
+}
+
+ImportResult Importer::activity(std::string_view text, const std::string& name) {
+  auto find = db_.prepare("SELECT id FROM members WHERE msisdn = ?");
+  EventWriter events(db_, actor_);
+  LedgerWriter ledger(db_, actor_);
+  std::map<std::string, std::size_t> seen;  // key -> line
+  return run_import(
+      db_, text, name, {"msisdn", "activity", "quantity", "period"}, {"id"}, {}, progress_,
+      [&](const Row& row, ImportResult& result) -> std::string {
+        const auto msisdn = normalize_msisdn(row["msisdn"], config_.default_country);
+        if (!msisdn) return fmt::format("'{}' is not a phone number", row["msisdn"]);
+        const std::string activity = lower(row["activity"]);
+        const auto rate = config_.accrual.rate(activity);
+        if (!rate)
+          return fmt::format("unknown activity '{}' (network_month, rbt_fee_yuan, service_use)",
+                             row["activity"]);
+        const auto quantity = whole_number(row["quantity"]);
+        if (!quantity || *quantity <= 0 || *quantity > 1'000'000)
+          return fmt::format("quantity must be a whole number from 1 to 1000000, not '{}'",
+                             row["quantity"]);
+        if (row["period"].empty()) return "the period is empty (for example 2026-10)";
+        const std::string key =
+            row["id"].empty() ? fmt::format("{}|{}|{}", *msisdn, activity, row["period"])
+                              : std::string(row["id"]);
+        if (const auto [it, fresh] = seen.emplace(key, row.record().line); !fresh)
+          return fmt::format("the same activity as line {}", it->second);
+        find.reset();
+        if (!find.bind(1, *msisdn).step()) return fmt::format("{} is not a member", *msisdn);
+        const std::int64_t member = find.column_int(0);
+        const std::int64_t points = *rate * *quantity;
+        if (points == 0) {
+          ++result.skipped;
+          return {};
+        }
+        const auto reason = fmt::format("{} x{} ({})", activity, *quantity, row["period"]);
+        const auto s = ledger.add(member, points, reason, "activity:" + key);
+        if (s.constraint()) {
+          ++result.skipped;  // applied by an earlier import
+          return {};
+        }
+        if (!s.ok() || !events.add("points", member, fmt::format("{:+} {}", points, reason)))
+          return kDbFailed;
+        result.points += points;
+        ++result.applied;
+        return {};
+      });
+}
+
+}  // namespace giftgate

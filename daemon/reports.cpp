@@ -1,0 +1,149 @@
+#include "daemon/reports.hpp"
+
+#include <map>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace giftgate {
+namespace {
+
+// Runs a query and returns its rows under the given columns; a column whose
+// name starts with '#' is numeric (the '#' is dropped).
+Table query(db::Database& db, std::string_view sql, std::vector<std::string> columns,
+            const std::vector<std::string>& params = {}) {
+  Table t;
+  for (auto& c : columns) {
+    const bool number = !c.empty() && c[0] == '#';
+    t.add_column(number ? c.substr(1) : c, number);
+  }
+  auto q = db.prepare(sql);
+  for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i + 1), params[i]);
+  while (q.step()) {
+    std::vector<std::string> row;
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+      row.push_back(q.column_null(static_cast<int>(i)) ? "" : q.column_text(static_cast<int>(i)));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+constexpr std::string_view kFigures =
+    "COUNT(*), SUM(state = 'used'), SUM(state = 'void'), "
+    "SUM(CASE WHEN state <> 'void' THEN price ELSE 0 END), "
+    "SUM(CASE WHEN state <> 'void' THEN face_value ELSE 0 END), "
+    "SUM(CASE WHEN state = 'used' THEN face_value ELSE 0 END)";
+
+const std::vector<std::string> kFigureColumns = {"#issued", "#used", "#voided", "#points_spent",
+                                                 "#value_issued", "#value_used"};
+
+std::vector<std::string> with_key(std::string key) {
+  std::vector<std::string> columns{std::move(key)};
+  columns.insert(columns.end(), kFigureColumns.begin(), kFigureColumns.end());
+  return columns;
+}
+
+}  // namespace
+
+std::optional<Table> campaign_report(db::Database& db, std::string_view by,
+                                     std::chrono::minutes utc_offset) {
+  if (by == "tier" || by == "city")
+    return query(db,
+                 fmt::format("SELECT {0}, {1} FROM vouchers GROUP BY {0} ORDER BY {0}", by,
+                             kFigures),
+                 with_key(std::string(by)));
+  if (by == "merchant")
+    return query(db,
+                 "SELECT used_by, 0, COUNT(*), 0, 0, 0, SUM(face_value) FROM vouchers "
+                 "WHERE state = 'used' GROUP BY used_by ORDER BY used_by",
+                 with_key("merchant"));
+  if (by != "day") return std::nullopt;
+  // Issue and use fall on different days: two groupings merged by day.
+  const std::string shift = fmt::format("'{:+} minutes'", utc_offset.count());
+  Table issued = query(db,
+                       fmt::format("SELECT date(issued_at, {0}), {1} FROM vouchers "
+                                   "GROUP BY 1 ORDER BY 1",
+                                   shift, kFigures),
+                       with_key("day"));
+  Table used = query(db,
+                     fmt::format("SELECT date(used_at, {0}), COUNT(*), SUM(face_value) FROM "
+                                 "vouchers WHERE state = 'used' GROUP BY 1",
+                                 shift),
+                     {"day", "#used", "#value_used"});
+  std::map<std::string, std::vector<std::string>> days;
+  for (auto& row : issued.rows) {
+    row[2] = "0";
+    row[6] = "0";
+    days[row[0]] = row;
+  }
+  for (const auto& row : used.rows) {
+    auto& day = days[row[0]];
+    if (day.empty()) day = {row[0], "0", "0", "0", "0", "0", "0"};
+    day[2] = row[1];
+    day[6] = row[2];
+  }
+  issued.rows.clear();
+  for (auto& [day, row] : days) issued.rows.push_back(std::move(row));
+  return issued;
+}
+
+Table redemptions_since(db::Database& db, const std::string& since) {
+  return query(db,
+               "SELECT m.msisdn, v.code, v.tier, v.price, v.face_value, v.city, v.channel, "
+               "v.issued_at, v.state, v.used_at, v.used_by FROM vouchers v JOIN members m ON "
+               "m.id = v.member_id WHERE v.issued_at >= ? ORDER BY v.issued_at, v.code",
+               {"msisdn", "code", "tier", "#points", "#value", "city", "channel", "issued_at",
+                "state", "used_at", "merchant"},
+               {since});
+}
+
+Table member_ledger(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               "SELECT created_at, delta, SUM(delta) OVER (ORDER BY id), reason, channel, actor "
+               "FROM ledger WHERE member_id = ? ORDER BY id",
+               {"at", "#points", "#balance", "reason", "channel", "by"},
+               {std::to_string(member_id)});
+}
+
+Table member_vouchers(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               "SELECT code, tier, face_value, state, issued_at, expires_at, used_at, used_by, "
+               "channel FROM vouchers WHERE member_id = ? ORDER BY issued_at, code",
+               {"code", "tier", "#value", "state", "issued_at", "expires_at", "used_at",
+                "merchant", "channel"},
+               {std::to_string(member_id)});
+}
+
+Table member_offers(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               "SELECT created_at, tier, state, expires_at FROM offers WHERE member_id = ? "
+               "ORDER BY id",
+               {"at", "tier", "state", "confirm_by"}, {std::to_string(member_id)});
+}
+
+Table member_events(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               "SELECT at, kind, channel, actor, COALESCE(voucher_code, ''), detail FROM events "
+               "WHERE member_id = ? ORDER BY id",
+               {"at", "event", "channel", "by", "voucher", "detail"},
+               {std::to_string(member_id)});
+}
+
+Table voucher_facts(db::Database& db, const std::string& code) {
+  return query(db,
+               "SELECT v.code, m.msisdn, v.tier, v.face_value, v.price, v.city, v.state, "
+               "v.channel, v.issued_at, v.expires_at, v.used_at, v.used_by "
+               "FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?",
+               {"code", "member", "tier", "#value", "#points", "city", "state", "channel",
+                "issued_at", "expires_at", "used_at", "merchant"},
+               {code});
+}
+
+Table voucher_events(db::Database& db, const std::string& code) {
+  return query(db,
+               "SELECT at, kind, channel, actor, detail FROM events WHERE voucher_code = ? "
+               "ORDER BY id",
+               {"at", "event", "channel", "by", "detail"}, {code});
+}
+
+}  // namespace giftgate

@@ -1,0 +1,38 @@
+// What operators read from the campaign database: the effect analysis by
+// tier, city, merchant and day, the redemptions file for the points system,
+// and the histories that answer a complaint.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/sqlite.hpp"
+#include "daemon/table.hpp"
+
+namespace giftgate {
+
+// issued, used, voided, points spent and face value, grouped by one of
+// "tier", "city", "merchant" (used vouchers only: issue has no merchant) or
+// "day" (issued by day of issue, used by day of use, days cut at midnight
+// `utc_offset` from UTC). nullopt for an unknown dimension.
+std::optional<Table> campaign_report(db::Database& db, std::string_view by,
+                                     std::chrono::minutes utc_offset);
+
+// Every voucher issued at or after `since` (UTC, "2026-10-01T00:00:00Z"),
+// oldest first, with its member, price and state now.
+Table redemptions_since(db::Database& db, const std::string& since);
+
+// A member's points ledger, vouchers and event history, oldest first.
+Table member_ledger(db::Database& db, std::int64_t member_id);
+Table member_vouchers(db::Database& db, std::int64_t member_id);
+Table member_offers(db::Database& db, std::int64_t member_id);
+Table member_events(db::Database& db, std::int64_t member_id);
+
+// One voucher's facts (one row) and its timeline of events.
+Table voucher_facts(db::Database& db, const std::string& code);
+Table voucher_events(db::Database& db, const std::string& code);
+
+}  // namespace giftgate

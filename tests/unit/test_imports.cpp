@@ -1,0 +1,203 @@
+#include <doctest/doctest.h>
+
+#include "daemon/imports.hpp"
+#include "daemon/reports.hpp"
+#include "daemon/schema.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace giftgate;
+using namespace std::chrono_literals;
+using giftgate::test::TempDir;
+using IS = ImportResult::Status;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<db::Database> db;
+  Config config;
+  Fixture() {
+    std::string error;
+    db = db::Database::open({dir.file("i.db"), 5000ms}, schema_migrations(), &error);
+    REQUIRE(db);
+    config = *parse_config(default_config_text(), "built-in", &error);
+  }
+  ImportResult members(std::string_view text) {
+    return Importer(*db, config, {"import", "t"}).members(text, "m.csv");
+  }
+  ImportResult merchants(std::string_view text) {
+    return Importer(*db, config, {"import", "t"}).merchants(text, "s.csv");
+  }
+  ImportResult activity(std::string_view text) {
+    return Importer(*db, config, {"import", "t"}).activity(text, "a.csv");
+  }
+  std::int64_t count(std::string_view table) {
+    auto q = db->prepare(std::string("SELECT COUNT(*) FROM ") + std::string(table));
+    return q.step() ? q.column_int(0) : -1;
+  }
+  std::int64_t balance(const std::string& msisdn) {
+    Ledger ledger(*db);
+    return ledger.balance(ledger.find_member(msisdn)->id);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("import members: numbers in any form, opening balances, twice adds nothing") {
+  Fixture f;
+  const std::string_view file =
+      "msisdn,city,language,opt_out,points\n"
+      "13800138000,Beijing,zh,0,1200\n"
+      "+86 139 0000 0001,shanghai,en,yes,0\n"
+      "008613900000002,fuzhou,,,\n";
+  const auto r = f.members(file);
+  INFO(r.error);
+  REQUIRE(r.status == IS::ok);
+  CHECK(r.rows == 3);
+  CHECK(r.applied == 3);
+  CHECK(r.points == 1200);
+  CHECK(f.balance("8613800138000") == 1200);
+  Ledger ledger(*f.db);
+  const auto m = ledger.find_member("8613900000001");
+  REQUIRE(m);
+  CHECK(m->language == "en");
+  CHECK(m->care_opt_out);
+  CHECK(ledger.find_member("8613800138000")->city == "beijing");
+
+  const auto again = f.members(file);
+  CHECK(again.status == IS::ok);
+  CHECK(again.applied == 0);
+  CHECK(again.skipped == 3);
+  CHECK(f.balance("8613800138000") == 1200);
+}
+
+TEST_CASE("import members: a bad row names its line and nothing of the file stays") {
+  Fixture f;
+  const auto r = f.members(
+      "msisdn,city,points\n"
+      "13800138000,beijing,100\n"
+      "13800138001,beijing,100\n"
+      "13800138002,beijing,lots\n");
+  CHECK(r.status == IS::bad_input);
+  CHECK(r.error == "m.csv:4: points must be a whole number of 0 or more, not 'lots'");
+  CHECK(f.count("members") == 0);
+  CHECK(f.count("ledger") == 0);
+  CHECK(f.count("events") == 0);
+
+  CHECK(f.members("msisdn,city\n13800138000,beijing\n13800138000,beijing\n").error ==
+        "m.csv:3: member 8613800138000 is listed twice in this file");
+  CHECK(f.members("msisdn,city\n12345,beijing\n").error == "m.csv:2: '12345' is not a phone number");
+  CHECK(f.members("msisdn,city\n13800138000\n").error == "m.csv:2: 1 fields, but the header has 2");
+  CHECK(f.members("msisdn,city,language\n13800138000,x,fr\n").error ==
+        "m.csv:2: language must be zh or en, not 'fr'");
+  CHECK(f.members("").error == "m.csv:1: the file is empty; it needs a header line");
+  CHECK(f.members("phone,city\n").error == "m.csv:1: unknown column 'phone'");
+  CHECK(f.count("members") == 0);
+}
+
+TEST_CASE("import merchants: numbers, offers per tier, and updates") {
+  Fixture f;
+  auto r = f.merchants(
+      "id,name,city,kind,level,phones,offer_a,offer_c\n"
+      "bj-ktv-01,\"Star KTV, Chaoyang\",beijing,KTV,high,13911111111; 13911111112,5 hours,1 hour\n"
+      "sh-cin-01,Grand Cinema,shanghai,cinema,low,13922222222,8 tickets,\n");
+  INFO(r.error);
+  REQUIRE(r.status == IS::ok);
+  CHECK(r.applied == 2);
+  CHECK(f.count("merchant_phones") == 3);
+  CHECK(f.count("merchant_offers") == 3);
+
+  // Loaded again with a changed number: replaced, not added.
+  r = f.merchants("id,name,city,kind,level,phones\nbj-ktv-01,Star KTV,beijing,ktv,middle,13933333333\n");
+  REQUIRE(r.status == IS::ok);
+  CHECK(f.count("merchants") == 2);
+  CHECK(f.count("merchant_phones") == 2);
+  auto q = f.db->prepare("SELECT level FROM merchants WHERE id = 'bj-ktv-01'");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) == "middle");
+
+  CHECK(f.merchants("id,name,city,kind,level,phones\nx,X,beijing,bar,high,13944444444\n").error ==
+        "s.csv:2: kind must be ktv or cinema, not 'bar'");
+  CHECK(f.merchants("id,name,city,kind,level,phones\nx,X,beijing,ktv,high,13922222222\n").error ==
+        "s.csv:2: number 8613922222222 already belongs to merchant sh-cin-01");
+  CHECK(f.merchants("id,name,city,kind,level,phones\nx,X,beijing,ktv,high,\n").error ==
+        "s.csv:2: a merchant needs at least one phone number to verify from");
+  CHECK(f.count("merchants") == 2);
+}
+
+TEST_CASE("import activity: accrual rates from config, the same file twice adds once") {
+  Fixture f;
+  REQUIRE(f.members("msisdn,city\n13800138000,beijing\n13800138001,beijing\n").status == IS::ok);
+  const std::string_view file =
+      "msisdn,activity,quantity,period\n"
+      "13800138000,network_month,3,2026-10\n"
+      "13800138000,rbt_fee_yuan,15,2026-10\n"
+      "13800138001,service_use,2,2026-10\n";
+  auto r = f.activity(file);
+  INFO(r.error);
+  REQUIRE(r.status == IS::ok);
+  CHECK(r.points == 3 * 100 + 15 * 10 + 2 * 20);
+  CHECK(f.balance("8613800138000") == 450);
+  r = f.activity(file);
+  CHECK(r.status == IS::ok);
+  CHECK(r.applied == 0);
+  CHECK(r.skipped == 3);
+  CHECK(f.balance("8613800138000") == 450);
+  // A new period is new activity.
+  r = f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,2026-11\n");
+  CHECK(f.balance("8613800138000") == 550);
+  // With an id column the id is the key.
+  r = f.activity("msisdn,activity,quantity,period,id\n13800138001,service_use,1,2026-11,tx-1\n"
+                 "13800138001,service_use,1,2026-11,tx-2\n");
+  CHECK(r.applied == 2);
+
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,lottery,1,2026-10\n").error ==
+        "a.csv:2: unknown activity 'lottery' (network_month, rbt_fee_yuan, service_use)");
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138099,service_use,1,2026-10\n").error ==
+        "a.csv:2: 8613800138099 is not a member");
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,service_use,1,2026-12\n"
+                   "13800138000,service_use,-1,2026-12\n")
+            .status == IS::bad_input);
+  CHECK(f.balance("8613800138000") == 550);  // the good first row did not stay either
+}
+
+TEST_CASE("reports: issued, used and value by tier, city, merchant and day") {
+  Fixture f;
+  REQUIRE(f.members("msisdn,city,points\n13800138000,beijing,20000\n").status == IS::ok);
+  REQUIRE(f.merchants("id,name,city,kind,level,phones\nbj-1,K,beijing,ktv,high,13911111111\n")
+              .status == IS::ok);
+  Vouchers v(*f.db, f.config.campaign);
+  REQUIRE(v.set_stock("A", "beijing", 10, {"giftctl", "t"}));
+  REQUIRE(v.set_stock("C", "beijing", 10, {"giftctl", "t"}));
+  const Time day1 = f.config.campaign.start + 23h;  // 2026-10-01 23:00 in Shanghai
+  const Time day2 = day1 + 2h;                      // 2026-10-02 01:00
+  const auto a = v.redeem("8613800138000", "A", "r1", {"sms", "1"}, day1);
+  const auto c = v.redeem("8613800138000", "C", "r2", {"sms", "2"}, day2);
+  v.redeem("8613800138000", "C", "r3", {"sms", "3"}, day2);
+  REQUIRE(v.verify("8613911111111", a.code, {"sms", "4"}, day2).status ==
+          Verification::Status::used);
+  REQUIRE(v.void_voucher(c.code, "test", true, {"giftctl", "t"}) == AdminResult::ok);
+
+  const auto tier = campaign_report(*f.db, "tier", f.config.utc_offset);
+  REQUIRE(tier);
+  REQUIRE(tier->rows.size() == 2);
+  CHECK(tier->rows[0] == std::vector<std::string>{"A", "1", "1", "0", "5000", "100", "100"});
+  CHECK(tier->rows[1] == std::vector<std::string>{"C", "2", "0", "1", "1000", "20", "0"});
+  const auto merchant = campaign_report(*f.db, "merchant", f.config.utc_offset);
+  REQUIRE(merchant->rows.size() == 1);
+  CHECK(merchant->rows[0][0] == "bj-1");
+  CHECK(merchant->rows[0][2] == "1");
+  const auto day = campaign_report(*f.db, "day", f.config.utc_offset);
+  REQUIRE(day->rows.size() == 2);
+  CHECK(day->rows[0][0] == "2026-10-01");
+  CHECK(day->rows[0][1] == "1");  // A issued late on the 1st, local time
+  CHECK(day->rows[0][2] == "0");
+  CHECK(day->rows[1][0] == "2026-10-02");
+  CHECK(day->rows[1][1] == "2");
+  CHECK(day->rows[1][2] == "1");  // ... and used on the 2nd
+  CHECK_FALSE(campaign_report(*f.db, "colour", f.config.utc_offset));
+
+  const auto since = redemptions_since(*f.db, iso_time(day2));
+  CHECK(since.rows.size() == 2);
+  CHECK(redemptions_since(*f.db, iso_time(day1)).rows.size() == 3);
+}
