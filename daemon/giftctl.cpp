@@ -494,6 +494,10 @@ int Ctl::report() {
       print(out, *t, f);
       continue;
     }
+    if (dims.size() == 1) {
+      print(out, *t, f);
+      return kOk;
+    }
     if (all.columns.empty()) {
       all = *t;
       all.columns[0] = "key";

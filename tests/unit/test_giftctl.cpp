@@ -1,0 +1,137 @@
+// giftctl as operators run it: the built binary, its output and exit status.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+class Ctl {
+ public:
+  Ctl() {
+    write("giftgate.yaml",
+          "storage:\n  path: " + dir_.file("campaign.db") +
+              "\ncampaign:\n  start: 2026-01-01\n  end: 2036-01-01\n  confirm_minutes: 0\n");
+  }
+
+  Run operator()(const std::string& args) {
+    const std::string cmd = std::string("GIFTGATE_CONFIG=") + dir_.file("giftgate.yaml") + " " +
+                            GIFTGATE_GIFTCTL + " --operator test " + args + " >" +
+                            dir_.file("out") + " 2>" + dir_.file("err");
+    const int raw = std::system(cmd.c_str());
+    Run r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = read("out");
+    r.err = read("err");
+    return r;
+  }
+
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_.file(name), std::ios::binary) << text;
+    return dir_.file(name);
+  }
+  std::string read(const std::string& name) {
+    std::ifstream in(dir_.file(name), std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  giftgate::test::TempDir dir_;
+};
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("giftctl: usage errors exit 2 and say what") {
+  Ctl ctl;
+  auto r = ctl("");
+  CHECK(r.status == 2);
+  CHECK(contains(r.out, "usage: giftctl"));
+  CHECK(ctl("--help").status == 0);
+  r = ctl("frobnicate");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "unknown command 'frobnicate'"));
+  r = ctl("--colour red member 13800138000");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "unknown option --colour"));
+  r = ctl("points 13800138000 12 --reason x");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "'12' is not +N or -N"));
+  r = ctl("report --by colour");
+  CHECK(r.status == 2);
+  r = ctl("--config /nonexistent/giftgate.yaml member 13800138000");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "/nonexistent/giftgate.yaml: cannot be read"));
+}
+
+TEST_CASE("giftctl: a member's story, from import to voided voucher") {
+  Ctl ctl;
+  const auto members = ctl.write("members.csv", "msisdn,city,points\n13800138000,beijing,12000\n");
+  auto r = ctl("import members " + members);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "1 rows, 1 applied, 0 already there, 12000 points added"));
+  REQUIRE(ctl("stock A beijing 1").status == 0);
+
+  r = ctl("redeem 13800138000 A --request call-7");
+  REQUIRE(r.status == 0);
+  const auto at = r.out.find("voucher ") + 8;
+  const std::string code = r.out.substr(at, 10);
+  r = ctl("redeem 13800138000 A --request call-8");
+  CHECK(r.status == 1);  // no stock left: a business rule
+  CHECK(contains(r.err, "none of that tier left"));
+  r = ctl("points +86-138-0013-8000 -8000 --reason 'too many'");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "has 7000 points"));
+
+  r = ctl("void " + code);
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "needs --reason"));
+  REQUIRE(ctl("void " + code + " --reason 'member complaint 17'").status == 0);
+  CHECK(ctl("void " + code + " --reason again").status == 1);
+
+  r = ctl("member 13800138000");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "balance  12000 points"));
+  CHECK(contains(r.out, "void"));
+  r = ctl("voucher " + code);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "voucher_issued"));
+  CHECK(contains(r.out, "voucher_voided"));
+  CHECK(contains(r.out, "member complaint 17 (points refunded)"));
+
+  r = ctl("report --by tier --format csv");
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "tier,issued,used,voided,points_spent,value_issued,value_used\nA,1,0,1,0,0,0\n");
+  r = ctl("export redemptions --since 2026-01-01");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "8613800138000," + code + ",A,5000,100,beijing,giftctl,"));
+}
+
+TEST_CASE("giftctl: a bad import changes nothing and names file and line") {
+  Ctl ctl;
+  const auto bad =
+      ctl.write("bad.csv", "msisdn,city,points\n13800138000,beijing,10\n13800138001,beijing,-5\n");
+  auto r = ctl("import members " + bad);
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "bad.csv:3: points must be a whole number of 0 or more, not '-5'"));
+  CHECK(contains(r.err, "nothing of " + bad + " was imported"));
+  r = ctl("member 13800138000");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "8613800138000 is not a member"));
+}
