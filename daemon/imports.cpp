@@ -104,50 +104,6 @@ ImportResult run_import(db::Database& db, std::string_view text, const std::stri
   return result;
 }
 
-// Adds an event row (inside the import's transaction).
-class EventWriter {
- public:
-  EventWriter(db::Database& db, const Actor& actor)
-      : insert_(db.prepare("INSERT INTO events(kind, member_id, channel, actor, detail) "
-                           "VALUES (?, ?, ?, ?, ?)")),
-        actor_(actor) {}
-  bool add(std::string_view kind, std::optional<std::int64_t> member, std::string_view detail) {
-    insert_.reset();
-    insert_.bind(1, kind);
-    if (member) insert_.bind(2, *member);
-    else insert_.bind(2, std::nullopt);
-    return insert_.bind(3, actor_.channel).bind(4, actor_.who).bind(5, detail).run().ok();
-  }
-
- private:
-  db::Statement insert_;
-  const Actor& actor_;
-};
-
-class LedgerWriter {
- public:
-  LedgerWriter(db::Database& db, const Actor& actor)
-      : insert_(db.prepare("INSERT INTO ledger(member_id, delta, reason, channel, actor, "
-                           "reference) VALUES (?, ?, ?, ?, ?, ?)")),
-        actor_(actor) {}
-  // SQLITE_OK, or the constraint failure of a reference already used.
-  db::Status add(std::int64_t member, std::int64_t delta, std::string_view reason,
-                 const std::string& reference) {
-    insert_.reset();
-    return insert_.bind(1, member)
-        .bind(2, delta)
-        .bind(3, reason)
-        .bind(4, actor_.channel)
-        .bind(5, actor_.who)
-        .bind(6, reference)
-        .run();
-  }
-
- private:
-  db::Statement insert_;
-  const Actor& actor_;
-};
-
 }  // namespace
 
 ImportResult Importer::members(std::string_view text, const std::string& name) {
@@ -155,7 +111,7 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
   auto insert = db_.prepare(
       "INSERT INTO members(msisdn, city, language, care_opt_out) VALUES (?, ?, ?, ?)");
   EventWriter events(db_, actor_);
-  LedgerWriter ledger(db_, actor_);
+  EntryWriter ledger(db_, actor_);
   std::set<std::string> seen;
   return run_import(
       db_, text, name, {"msisdn", "city"}, {"language", "opt_out", "points"}, {}, progress_,
@@ -192,10 +148,10 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
                  .ok())
           return kDbFailed;
         const std::int64_t id = db_.last_insert_id();
-        if (!events.add("member_added", id, city)) return kDbFailed;
+        if (!events.add("member_added", id, city).ok()) return kDbFailed;
         if (*points > 0) {
           if (!ledger.add(id, *points, "opening balance", "opening:" + *msisdn).ok() ||
-              !events.add("points", id, fmt::format("{:+} opening balance", *points)))
+              !events.add("points", id, fmt::format("{:+} opening balance", *points)).ok())
             return kDbFailed;
           result.points += *points;
         }
@@ -265,7 +221,7 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
           if (!add_offer.bind(1, id).bind(2, tier.name).bind(3, offer).run().ok())
             return kDbFailed;
         }
-        if (!events.add("merchant_loaded", std::nullopt, id)) return kDbFailed;
+        if (!events.add("merchant_loaded", std::nullopt, id).ok()) return kDbFailed;
         ++result.applied;
         return {};
       });
@@ -274,7 +230,7 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
 ImportResult Importer::activity(std::string_view text, const std::string& name) {
   auto find = db_.prepare("SELECT id FROM members WHERE msisdn = ?");
   EventWriter events(db_, actor_);
-  LedgerWriter ledger(db_, actor_);
+  EntryWriter ledger(db_, actor_);
   std::map<std::string, std::size_t> seen;  // key -> line
   return run_import(
       db_, text, name, {"msisdn", "activity", "quantity", "period"}, {"id"}, {}, progress_,
@@ -310,7 +266,7 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
           ++result.skipped;  // applied by an earlier import
           return {};
         }
-        if (!s.ok() || !events.add("points", member, fmt::format("{:+} {}", points, reason)))
+        if (!s.ok() || !events.add("points", member, fmt::format("{:+} {}", points, reason)).ok())
           return kDbFailed;
         result.points += points;
         ++result.applied;

@@ -9,20 +9,46 @@ Ledger::Result Ledger::fail(const db::Status& s) {
   return Result::failed;
 }
 
-db::Status record_event(db::Database& db, std::string_view kind,
-                        std::optional<std::int64_t> member_id, const Actor& actor,
-                        std::string_view detail, const std::optional<std::string>& voucher_code) {
-  auto insert = db.prepare(
-      "INSERT INTO events(kind, member_id, channel, actor, detail, voucher_code) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
-  insert.bind(1, kind);
-  if (member_id) insert.bind(2, *member_id);
-  else insert.bind(2, std::nullopt);
-  return insert.bind(3, actor.channel)
-      .bind(4, actor.who)
+EventWriter::EventWriter(db::Database& db, const Actor& actor)
+    : insert_(db.prepare("INSERT INTO events(kind, member_id, channel, actor, detail, "
+                         "voucher_code) VALUES (?, ?, ?, ?, ?, ?)")),
+      actor_(actor) {}
+
+db::Status EventWriter::add(std::string_view kind, std::optional<std::int64_t> member_id,
+                            std::string_view detail,
+                            const std::optional<std::string>& voucher_code) {
+  insert_.reset();
+  insert_.bind(1, kind);
+  if (member_id) insert_.bind(2, *member_id);
+  else insert_.bind(2, std::nullopt);
+  return insert_.bind(3, actor_.channel)
+      .bind(4, actor_.who)
       .bind(5, detail)
       .bind(6, voucher_code)
       .run();
+}
+
+EntryWriter::EntryWriter(db::Database& db, const Actor& actor)
+    : insert_(db.prepare("INSERT INTO ledger(member_id, delta, reason, channel, actor, "
+                         "reference) VALUES (?, ?, ?, ?, ?, ?)")),
+      actor_(actor) {}
+
+db::Status EntryWriter::add(std::int64_t member_id, std::int64_t delta, std::string_view reason,
+                            const std::optional<std::string>& reference) {
+  insert_.reset();
+  return insert_.bind(1, member_id)
+      .bind(2, delta)
+      .bind(3, reason)
+      .bind(4, actor_.channel)
+      .bind(5, actor_.who)
+      .bind(6, reference)
+      .run();
+}
+
+db::Status record_event(db::Database& db, std::string_view kind,
+                        std::optional<std::int64_t> member_id, const Actor& actor,
+                        std::string_view detail, const std::optional<std::string>& voucher_code) {
+  return EventWriter(db, actor).add(kind, member_id, detail, voucher_code);
 }
 
 Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
@@ -70,16 +96,7 @@ Ledger::Result Ledger::add_points(std::int64_t member_id, std::int64_t delta,
   auto exists = db_.prepare("SELECT 1 FROM members WHERE id = ?");
   exists.bind(1, member_id);
   if (!exists.step()) return exists.status().ok() ? Result::unknown_member : fail(exists.status());
-  auto insert = db_.prepare(
-      "INSERT INTO ledger(member_id, delta, reason, channel, actor, reference) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
-  const auto s = insert.bind(1, member_id)
-                     .bind(2, delta)
-                     .bind(3, reason)
-                     .bind(4, actor.channel)
-                     .bind(5, actor.who)
-                     .bind(6, reference)
-                     .run();
+  const auto s = EntryWriter(db_, actor).add(member_id, delta, reason, reference);
   if (s.constraint() && reference) return Result::duplicate;
   if (!s.ok()) return fail(s);
   const auto e = record_event(db_, "points", member_id, actor, fmt::format("{:+} {}", delta, reason));

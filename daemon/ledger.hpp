@@ -19,6 +19,33 @@ struct Actor {
   std::string who;
 };
 
+// Appends events with one prepared statement, for many rows in one
+// transaction (imports); record_event below is the one-off form.
+class EventWriter {
+ public:
+  EventWriter(db::Database& db, const Actor& actor);
+  db::Status add(std::string_view kind, std::optional<std::int64_t> member_id,
+                 std::string_view detail,
+                 const std::optional<std::string>& voucher_code = std::nullopt);
+
+ private:
+  db::Statement insert_;
+  const Actor& actor_;
+};
+
+// Appends ledger entries with one prepared statement. A reference already
+// used fails with a constraint status and adds nothing.
+class EntryWriter {
+ public:
+  EntryWriter(db::Database& db, const Actor& actor);
+  db::Status add(std::int64_t member_id, std::int64_t delta, std::string_view reason,
+                 const std::optional<std::string>& reference);
+
+ private:
+  db::Statement insert_;
+  const Actor& actor_;
+};
+
 // Appends one entry to the event history (part of the caller's transaction).
 db::Status record_event(db::Database& db, std::string_view kind,
                         std::optional<std::int64_t> member_id, const Actor& actor,

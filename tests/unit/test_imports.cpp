@@ -3,6 +3,7 @@
 #include "daemon/imports.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/schema.hpp"
+#include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
@@ -14,12 +15,10 @@ namespace {
 
 struct Fixture {
   TempDir dir;
-  std::unique_ptr<db::Database> db;
+  std::unique_ptr<db::Database> db = test::open_campaign_db(dir.file("i.db"));
   Config config;
   Fixture() {
     std::string error;
-    db = db::Database::open({dir.file("i.db"), 5000ms}, schema_migrations(), &error);
-    REQUIRE(db);
     config = *parse_config(default_config_text(), "built-in", &error);
   }
   ImportResult members(std::string_view text) {

@@ -2,6 +2,7 @@
 
 #include "daemon/ledger.hpp"
 #include "daemon/schema.hpp"
+#include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
@@ -12,14 +13,7 @@ namespace {
 
 struct Fixture {
   TempDir dir;
-  std::unique_ptr<db::Database> db;
-  Fixture() {
-    std::string error;
-    db = db::Database::open({dir.file("ledger.db"), std::chrono::milliseconds(2000)},
-                            schema_migrations(), &error);
-    INFO(error);
-    REQUIRE(db);
-  }
+  std::unique_ptr<db::Database> db = test::open_campaign_db(dir.file("ledger.db"));
 };
 
 const Actor kImport{"import", "members.csv"};

@@ -11,6 +11,7 @@
 
 #include "daemon/schema.hpp"
 #include "daemon/vouchers.hpp"
+#include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
@@ -61,9 +62,7 @@ TEST_CASE("two processes redeeming against one database spend nothing twice") {
   giftgate::test::TempDir dir;
   const std::string path = dir.file("shared.db");
   {
-    std::string error;
-    auto db = db::Database::open({path, 5000ms}, schema_migrations(), &error);
-    REQUIRE(db);
+    auto db = giftgate::test::open_campaign_db(path);
     Ledger ledger(*db);
     for (int i = 0; i < kMembers; ++i)
       REQUIRE(ledger.add_member({0, member(i), "beijing", "zh", false}, 100 * kVouchersEach,
@@ -108,9 +107,7 @@ TEST_CASE("two processes redeeming against one database spend nothing twice") {
   CHECK(issued[1] >= 0);
   CHECK(issued[0] + issued[1] == kStock);  // stock ran out before the points did
 
-  std::string error;
-  auto db = db::Database::open({path, 5000ms}, schema_migrations(), &error);
-  REQUIRE(db);
+  auto db = giftgate::test::open_campaign_db(path);
   auto q = db->prepare(
       "SELECT (SELECT COUNT(*) FROM vouchers), (SELECT quantity FROM stock), "
       "(SELECT COUNT(*) FROM ledger WHERE delta < 0), "

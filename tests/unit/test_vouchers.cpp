@@ -6,6 +6,7 @@
 #include "daemon/schema.hpp"
 #include "daemon/voucher_code.hpp"
 #include "daemon/vouchers.hpp"
+#include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
@@ -32,17 +33,11 @@ Campaign campaign() {
   return c;
 }
 
-std::unique_ptr<db::Database> open_db(const std::string& path) {
-  std::string error;
-  auto db = db::Database::open({path, 5000ms}, schema_migrations(), &error);
-  INFO(error);
-  REQUIRE(db);
-  return db;
-}
+using giftgate::test::open_campaign_db;
 
 struct Fixture {
   TempDir dir;
-  std::unique_ptr<db::Database> db = open_db(dir.file("campaign.db"));
+  std::unique_ptr<db::Database> db = open_campaign_db(dir.file("campaign.db"));
   Vouchers vouchers{*db, campaign()};
   Ledger ledger{*db};
   const Time during = kStart + std::chrono::days(3);
@@ -131,7 +126,7 @@ TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") 
   TempDir dir;
   const auto path = dir.file("race.db");
   {
-    auto db = open_db(path);
+    auto db = open_campaign_db(path);
     Ledger ledger(*db);
     Vouchers vouchers(*db, campaign());
     for (const char* n : {"8613800138000", "8613800138001"})
@@ -141,7 +136,7 @@ TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") 
   }
   std::atomic<int> issued{0}, out{0}, other{0};
   auto redeemer = [&](std::string msisdn) {
-    auto db = open_db(path);
+    auto db = open_campaign_db(path);
     Vouchers vouchers(*db, campaign());
     const auto r =
         vouchers.redeem(msisdn, "A", "req-" + msisdn, {"sms", msisdn}, kStart + 1h);
@@ -155,7 +150,7 @@ TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") 
   CHECK(issued == 1);
   CHECK(out == 1);
   CHECK(other == 0);
-  auto db = open_db(path);
+  auto db = open_campaign_db(path);
   auto q = db->prepare("SELECT (SELECT COUNT(*) FROM vouchers), (SELECT SUM(delta) FROM ledger), "
                        "(SELECT quantity FROM stock)");
   REQUIRE(q.step());
@@ -264,7 +259,7 @@ TEST_CASE("vouchers: confirmation checks balance and stock again") {
 
 TEST_CASE("vouchers: without confirmation configured an ask redeems at once") {
   TempDir dir;
-  auto db = open_db(dir.file("c.db"));
+  auto db = open_campaign_db(dir.file("c.db"));
   auto c = campaign();
   c.confirm_minutes = 0;
   Vouchers vouchers(*db, c);
