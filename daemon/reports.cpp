@@ -30,11 +30,12 @@ Table query(db::Database& db, std::string_view sql, std::vector<std::string> col
 
 constexpr std::string_view kFigures =
     "COUNT(*), SUM(state = 'used'), SUM(state = 'void'), "
+    "SUM(state = 'issued' AND expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), "
     "SUM(CASE WHEN state <> 'void' THEN price ELSE 0 END), "
     "SUM(CASE WHEN state <> 'void' THEN face_value ELSE 0 END), "
     "SUM(CASE WHEN state = 'used' THEN face_value ELSE 0 END)";
 
-const std::vector<std::string> kFigureColumns = {"#issued", "#used", "#voided", "#points_spent",
+const std::vector<std::string> kFigureColumns = {"#issued", "#used", "#voided", "#expired", "#points_spent",
                                                  "#value_issued", "#value_used"};
 
 std::vector<std::string> with_key(std::string key) {
@@ -54,7 +55,7 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
                  with_key(std::string(by)));
   if (by == "merchant")
     return query(db,
-                 "SELECT used_by, 0, COUNT(*), 0, 0, 0, SUM(face_value) FROM vouchers "
+                 "SELECT used_by, 0, COUNT(*), 0, 0, 0, 0, SUM(face_value) FROM vouchers "
                  "WHERE state = 'used' GROUP BY used_by ORDER BY used_by",
                  with_key("merchant"));
   if (by != "day") return std::nullopt;
@@ -72,15 +73,15 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
                      {"day", "#used", "#value_used"});
   std::map<std::string, std::vector<std::string>> days;
   for (auto& row : issued.rows) {
-    row[2] = "0";
-    row[6] = "0";
+    row[2] = "0";  // used, and value used: counted on the day of use below
+    row[7] = "0";
     days[row[0]] = row;
   }
   for (const auto& row : used.rows) {
     auto& day = days[row[0]];
-    if (day.empty()) day = {row[0], "0", "0", "0", "0", "0", "0"};
+    if (day.empty()) day = {row[0], "0", "0", "0", "0", "0", "0", "0"};
     day[2] = row[1];
-    day[6] = row[2];
+    day[7] = row[2];
   }
   issued.rows.clear();
   for (auto& [day, row] : days) issued.rows.push_back(std::move(row));

@@ -14,7 +14,7 @@
 
 namespace giftgate {
 
-// issued, used, voided, points spent and face value, grouped by one of
+// issued, used, voided, expired unused, points spent and face value, grouped by one of
 // "tier", "city", "merchant" (used vouchers only: issue has no merchant) or
 // "day" (issued by day of issue, used by day of use, days cut at midnight
 // `utc_offset` from UTC). nullopt for an unknown dimension.

@@ -58,6 +58,24 @@ bool Vouchers::add_merchant(const Merchant& m, const Actor& actor) {
   return s.ok();
 }
 
+std::vector<Merchant> Vouchers::merchants_in(std::string_view city, std::string_view kind) {
+  auto q = db_.prepare(
+      "SELECT id, name, city, kind, level FROM merchants WHERE city = ? AND (? = '' OR kind = ?) "
+      "ORDER BY CASE level WHEN 'high' THEN 0 WHEN 'middle' THEN 1 ELSE 2 END, name, id");
+  q.bind(1, city).bind(2, kind).bind(3, kind);
+  std::vector<Merchant> out;
+  while (q.step())
+    out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3),
+                   q.column_text(4), {}, {}});
+  auto offers = db_.prepare("SELECT tier, offer FROM merchant_offers WHERE merchant_id = ? ORDER BY tier");
+  for (auto& m : out) {
+    offers.reset();
+    offers.bind(1, m.id);
+    while (offers.step()) m.offers.emplace_back(offers.column_text(0), offers.column_text(1));
+  }
+  return out;
+}
+
 AdminResult Vouchers::void_voucher(std::string_view code, std::string_view reason, bool refund,
                                    const Actor& actor) {
   if (reason.empty()) return AdminResult::invalid;

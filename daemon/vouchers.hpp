@@ -154,6 +154,9 @@ class Vouchers {
   std::optional<std::int64_t> stock(std::string_view tier, std::string_view city);
 
   bool add_merchant(const Merchant& merchant, const Actor& actor);
+  // The merchants of a city (of one kind, "ktv" or "cinema", if given), each
+  // with what every tier buys there: the member's "where can I use it".
+  std::vector<Merchant> merchants_in(std::string_view city, std::string_view kind = {});
 
   // Operator corrections, each with a reason in the event history. Voiding
   // an issued voucher gives its points back unless refund is false;

@@ -117,7 +117,7 @@ TEST_CASE("giftctl: a member's story, from import to voided voucher") {
 
   r = ctl("report --by tier --format csv");
   REQUIRE(r.status == 0);
-  CHECK(r.out == "tier,issued,used,voided,points_spent,value_issued,value_used\nA,1,0,1,0,0,0\n");
+  CHECK(r.out == "tier,issued,used,voided,expired,points_spent,value_issued,value_used\nA,1,0,1,0,0,0,0\n");
   r = ctl("export redemptions --since 2026-01-01");
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "8613800138000," + code + ",A,5000,100,beijing,giftctl,"));

@@ -180,8 +180,8 @@ TEST_CASE("reports: issued, used and value by tier, city, merchant and day") {
   const auto tier = campaign_report(*f.db, "tier", f.config.utc_offset);
   REQUIRE(tier);
   REQUIRE(tier->rows.size() == 2);
-  CHECK(tier->rows[0] == std::vector<std::string>{"A", "1", "1", "0", "5000", "100", "100"});
-  CHECK(tier->rows[1] == std::vector<std::string>{"C", "2", "0", "1", "1000", "20", "0"});
+  CHECK(tier->rows[0] == std::vector<std::string>{"A", "1", "1", "0", "0", "5000", "100", "100"});
+  CHECK(tier->rows[1] == std::vector<std::string>{"C", "2", "0", "1", "1", "1000", "20", "0"});
   const auto merchant = campaign_report(*f.db, "merchant", f.config.utc_offset);
   REQUIRE(merchant->rows.size() == 1);
   CHECK(merchant->rows[0][0] == "bj-1");

@@ -128,3 +128,13 @@ TEST_CASE("sqlite: SQL that does not prepare is a programming error") {
   auto db = open_ok(dir.file("p.db"));
   CHECK_THROWS_AS(db->prepare("SELEKT 1"), std::logic_error);
 }
+
+TEST_CASE("sqlite: an empty string binds as an empty text, never as NULL") {
+  TempDir dir;
+  auto db = open_ok(dir.file("e.db"));
+  auto q = db->prepare("SELECT ? IS NULL, ? = ''");
+  q.bind(1, std::string_view()).bind(2, std::string_view());
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 0);
+  CHECK(q.column_int(1) == 1);
+}

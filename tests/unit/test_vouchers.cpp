@@ -345,3 +345,21 @@ TEST_CASE("vouchers: voiding refunds and blocks use; reinstating undoes a wrong 
   CHECK(kinds == std::vector<std::string>{"voucher_issued", "voucher_used", "voucher_reinstated",
                                           "voucher_used"});
 }
+
+TEST_CASE("vouchers: the merchants of a city, with what each tier buys there") {
+  Fixture f;
+  REQUIRE(f.vouchers.add_merchant(
+      {"bj-cin-1", "Cinema One", "beijing", "cinema", "low", {"8613911111113"}, {{"C", "2 tickets"}}},
+      kOperator));
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  f.merchant("sh-ktv-1", "shanghai", "8613922222222");
+  const auto all = f.vouchers.merchants_in("beijing");
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].id == "bj-ktv-1");  // high level first
+  REQUIRE(all[0].offers.size() == 1);
+  CHECK(all[0].offers[0] == std::pair<std::string, std::string>{"A", "3 hours"});
+  const auto cinemas = f.vouchers.merchants_in("beijing", "cinema");
+  REQUIRE(cinemas.size() == 1);
+  CHECK(cinemas[0].offers[0].second == "2 tickets");
+  CHECK(f.vouchers.merchants_in("fuzhou").empty());
+}
