@@ -22,6 +22,22 @@ for n in "${sizes[@]}"; do
   "$bench" --members "$n" --redemptions 5000 --lookups 50000 --db "$dir/ledger-$n.db"
   rm -f "$dir/ledger-$n.db" "$dir/ledger-$n.db-wal" "$dir/ledger-$n.db-shm"
 done
+echo "== giftctl import of 100,000 rows (members, then activity, then activity again)"
+awk 'BEGIN { print "msisdn,city,points"; split("beijing shanghai shenzhen nanjing fuzhou", c, " ");
+             for (i = 0; i < 100000; i++) printf "1380%07d,%s,%d\n", i, c[i % 5 + 1], i % 20000 }' \
+  > "$dir/members-100k.csv"
+awk 'BEGIN { print "msisdn,activity,quantity,period";
+             for (i = 0; i < 100000; i++) printf "1380%07d,service_use,%d,2026-11\n", i, i % 7 + 1 }' \
+  > "$dir/activity-100k.csv"
+rm -f "$dir"/import.db*
+ctl() { GIFTGATE_CONFIG=/dev/null "$root/build/daemon/giftctl" --db "$dir/import.db" --quiet "$@"; }
+for step in "members members-100k.csv" "activity activity-100k.csv" "activity activity-100k.csv"; do
+  set -- $step
+  start=$(date +%s.%N)
+  ctl import "$1" "$dir/$2"
+  awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "  took %.2f s\n", e - s }'
+done
+rm -f "$dir"/import.db* "$dir"/members-100k.csv "$dir"/activity-100k.csv
 echo "== synchronous=NORMAL for comparison (10000 members; not what the daemon uses)"
 "$bench" --members 10000 --redemptions 5000 --lookups 1000 --synchronous NORMAL \
   --db "$dir/ledger-normal.db"
