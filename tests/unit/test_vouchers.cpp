@@ -363,3 +363,24 @@ TEST_CASE("vouchers: the merchants of a city, with what each tier buys there") {
   CHECK(cinemas[0].offers[0].second == "2 tickets");
   CHECK(f.vouchers.merchants_in("fuzhou").empty());
 }
+
+TEST_CASE("vouchers: a fixed expiry date for every voucher, and use up to just before it") {
+  TempDir dir;
+  auto db = open_campaign_db(dir.file("x.db"));
+  auto c = campaign();
+  c.vouchers_expire_at = kEnd + std::chrono::days(31);
+  Vouchers vouchers(*db, c);
+  Ledger ledger(*db);
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator) ==
+          Ledger::Result::ok);
+  REQUIRE(vouchers.add_merchant({"m", "M", "beijing", "ktv", "low", {"8613911111111"}, {}},
+                                kOperator));
+  REQUIRE(vouchers.set_stock("C", "beijing", 2, kOperator));
+  const auto a = vouchers.redeem("8613800138000", "C", "r1", kSms, kStart);
+  const auto b = vouchers.redeem("8613800138000", "C", "r2", kSms, kEnd - 1s);
+  CHECK(a.expires_at == "2027-02-01T00:00:00Z");
+  CHECK(b.expires_at == a.expires_at);
+  const Time expiry = *c.vouchers_expire_at;
+  CHECK(vouchers.verify("8613911111111", a.code, kSms, expiry - 1s).status == VS::used);
+  CHECK(vouchers.verify("8613911111111", b.code, kSms, expiry).status == VS::expired);
+}
