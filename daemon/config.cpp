@@ -203,15 +203,18 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   Config c;
   c.source = source;
   if (root && !root.IsNull() &&
-      !r.section(root, "the file", {"storage", "campaign", "verification", "accrual"})) {
+      !r.section(root, "the file",
+                 {"storage", "templates", "campaign", "verification", "accrual"})) {
     *error = r.error();
     return std::nullopt;
   }
   const auto storage = child(root, "storage");
+  const auto templates = child(root, "templates");
   const auto campaign = child(root, "campaign");
   const auto verification = child(root, "verification");
   const auto accrual = child(root, "accrual");
   r.section(storage, "storage", {"path", "busy_timeout_ms"});
+  r.section(templates, "templates", {"path", "max_parts"});
   r.section(campaign, "campaign",
             {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
              "default_country", "tiers"});
@@ -221,6 +224,10 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.db_path = r.text(storage, "path", "/var/lib/giftgate/giftgate.db");
   if (c.db_path.empty()) r.fail(child(storage, "path"), "path must not be empty");
   c.busy_timeout = std::chrono::milliseconds(r.integer(storage, "busy_timeout_ms", 5000, 0, 600000));
+
+  c.templates_path = r.text(templates, "path", "/etc/giftgate/messages.yaml");
+  if (c.templates_path.empty()) r.fail(child(templates, "path"), "path must not be empty");
+  c.max_parts = static_cast<std::size_t>(r.integer(templates, "max_parts", 3, 1, 10));
 
   c.time_zone = r.text(campaign, "time_zone", "Asia/Shanghai");
   if (!known_zone(c.time_zone))

@@ -32,6 +32,8 @@ struct Config {
   // The zone's offset from UTC at the campaign's start: where reports cut days.
   std::chrono::minutes utc_offset{0};
   std::string default_country;
+  std::string templates_path;      // the messages file (templates/messages.yaml)
+  std::size_t max_parts = 3;       // the most SMS parts one message may take
   Campaign campaign;
   Accrual accrual;
 };

@@ -30,8 +30,10 @@
 #include "daemon/phone.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/schema.hpp"
+#include "daemon/templates.hpp"
 #include "daemon/voucher_code.hpp"
 #include "daemon/vouchers.hpp"
+#include "protocol/split.hpp"
 
 namespace giftgate {
 namespace {
@@ -61,6 +63,9 @@ Commands:
                                  issued, used, points and value (all four if no --by)
   export redemptions --since TIME
                                  vouchers issued since TIME, for the points system
+  templates check [FILE]         check a messages file (default: templates.path)
+  templates render NAME [--lang zh|en] [--file FILE] [key=value ...]
+                                 show one message filled with the given values
   check-config                   load the configuration, report, exit
 
 Options:
@@ -71,6 +76,8 @@ Options:
   --format F        table, csv or json (report, export, stock, lockouts)
   --output FILE     write report or export output to FILE
   --quiet           no progress bar
+  --lang L, --file F
+                    for templates render: the language and the messages file
   --help            this text
 
 Exit status: 0 done, 1 refused by a business rule, 2 bad usage or input.
@@ -88,7 +95,8 @@ bool is_flag(const std::string& name) {
 // Options may come anywhere; "--name=value" and "--name value" both work.
 std::optional<Args> parse_args(int argc, char** argv, std::string* error) {
   static const char* known[] = {"config", "db", "operator", "format", "output", "reason",
-                                "since", "by", "request", "no-refund", "quiet", "help"};
+                                "since", "by", "request", "lang", "file", "no-refund", "quiet",
+                                "help"};
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -166,6 +174,7 @@ class Ctl {
   int unlock();
   int report();
   int export_redemptions();
+  int templates();
 
   Args args_;
   Config config_;
@@ -214,6 +223,7 @@ int Ctl::run() {
   std::string error;
   if (!load_config(&error)) return usage(error);
   const std::string& command = args_.words[0];
+  if (command == "templates") return templates();
   if (command == "check-config") {
     fmt::print("{}: ok (database {}, campaign {} to {} in {}, {} tiers)\n", config_.source,
                config_.db_path, iso_time(config_.campaign.start), iso_time(config_.campaign.end),
@@ -530,6 +540,52 @@ int Ctl::export_redemptions() {
   Format f;
   if (!format(&f, Format::csv)) return usage("--format must be table, csv or json");
   print(output(), redemptions_since(*db_, iso_time(*since)), f);
+  return kOk;
+}
+
+// --- templates -----------------------------------------------------------
+
+int Ctl::templates() {
+  const std::string sub = args_.words.size() > 1 ? args_.words[1] : "";
+  std::string error;
+  if (sub == "check") {
+    if (args_.words.size() > 3) return usage("templates check takes one file");
+    const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.templates_path;
+    if (!Templates::load(path, config_.max_parts, &error)) {
+      fmt::print(stderr, "giftctl: {}\n", error);
+      return kUsage;
+    }
+    fmt::print("{}: ok, {} messages in zh and en, each within {} SMS parts\n", path,
+               Templates::catalogue().size(), config_.max_parts);
+    return kOk;
+  }
+  if (sub != "render" || args_.words.size() < 3)
+    return usage("templates check [FILE] | templates render NAME [key=value ...]");
+  const std::string path = has("file") ? option("file") : config_.templates_path;
+  const auto t = Templates::load(path, config_.max_parts, &error);
+  if (!t) {
+    fmt::print(stderr, "giftctl: {}\n", error);
+    return kUsage;
+  }
+  const std::string& name = args_.words[2];
+  if (!t->has(name)) return usage(fmt::format("no message '{}' in {}", name, path));
+  const std::string language = has("lang") ? option("lang") : "zh";
+  if (language != "zh" && language != "en") return usage("--lang must be zh or en");
+  TemplateValues values;
+  for (std::size_t i = 3; i < args_.words.size(); ++i) {
+    const auto& kv = args_.words[i];
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage(fmt::format("'{}' is not key=value", kv));
+    values.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  const std::string text = t->render(name, language, values);
+  smpp::SplitOptions split;
+  const auto characters = std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  fmt::print("{}\n-- {} characters, {} SMS part(s)\n", text, characters,
+             smpp::count_parts(text, split));
   return kOk;
 }
 

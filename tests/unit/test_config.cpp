@@ -21,6 +21,8 @@ TEST_CASE("config: the shipped file is the defaults, and it loads") {
   INFO(error);
   REQUIRE(c);
   CHECK(c->db_path == "/var/lib/giftgate/giftgate.db");
+  CHECK(c->templates_path == "/etc/giftgate/messages.yaml");
+  CHECK(c->max_parts == 3);
   CHECK(c->time_zone == "Asia/Shanghai");
   CHECK(iso_time(c->campaign.start) == "2026-09-30T16:00:00Z");
   CHECK(iso_time(c->campaign.end) == "2026-12-31T16:00:00Z");

@@ -135,3 +135,21 @@ TEST_CASE("giftctl: a bad import changes nothing and names file and line") {
   CHECK(r.status == 1);
   CHECK(contains(r.err, "8613800138000 is not a member"));
 }
+
+TEST_CASE("giftctl: templates check and render, before a change goes live") {
+  Ctl ctl;
+  const std::string shipped = std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml";
+  auto r = ctl("templates check " + shipped);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "ok, 32 messages"));
+  r = ctl("templates render voucher_line --lang en --file " + shipped +
+          " code=AE12098768 value=50 expires=2026-12-31");
+  CHECK(r.status == 0);
+  CHECK(r.out == "AE12098768 50 yuan until 2026-12-31\n-- 35 characters, 1 SMS part(s)\n");
+  const auto broken = ctl.write("broken.yaml", "help:\n  zh: \"{code}\"\n  en: x\n");
+  r = ctl("templates check " + broken);
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "broken.yaml:2: 'help' zh: unknown placeholder {code}"));
+  r = ctl("templates render nosuch --file " + shipped);
+  CHECK(r.status == 2);
+}

@@ -1,0 +1,54 @@
+// The texts of every SMS the gateway sends, from templates/messages.yaml:
+// one entry per message, one text per language, with named placeholders
+// ({code}, {balance}, ...) filled by fmt. No reply is written in code.
+//
+// Loading checks the whole file before it replaces anything: an unknown
+// message or placeholder, a missing language, a text fmt cannot format, and
+// a text that would need more than the configured SMS parts when filled with
+// the longest plausible values are each refused with file, line and reason.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace giftgate {
+
+inline constexpr const char* kLanguages[] = {"zh", "en"};
+
+// A value for each placeholder used, by name.
+using TemplateValues = std::vector<std::pair<std::string, std::string>>;
+
+class Templates {
+ public:
+  // Parses a messages file; `source` names it in errors. max_parts: the
+  // most SMS parts any filled message may take.
+  static std::shared_ptr<const Templates> parse(std::string_view text, const std::string& source,
+                                                std::size_t max_parts, std::string* error);
+  static std::shared_ptr<const Templates> load(const std::string& path, std::size_t max_parts,
+                                               std::string* error);
+
+  // The filled text of `name` in `language` (falling back to zh). Values for
+  // placeholders the text does not use are ignored; a placeholder without a
+  // value is left empty. Throws std::out_of_range for an unknown name.
+  std::string render(std::string_view name, std::string_view language,
+                     const TemplateValues& values) const;
+
+  bool has(std::string_view name) const { return texts_.count(std::string(name)) > 0; }
+  std::size_t max_parts() const { return max_parts_; }
+
+  // The names every messages file must define, and the placeholders each may
+  // use (for `giftctl templates` and the docs).
+  static std::vector<std::pair<std::string, std::vector<std::string>>> catalogue();
+
+ private:
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> texts_;
+  std::size_t max_parts_ = 3;
+};
+
+}  // namespace giftgate

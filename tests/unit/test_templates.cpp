@@ -1,0 +1,78 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "daemon/templates.hpp"
+
+using namespace giftgate;
+
+namespace {
+
+std::string shipped() {
+  std::ifstream in(std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The shipped file with one message's entry replaced.
+std::string with(const std::string& name, const std::string& entry) {
+  std::string text = shipped();
+  const auto at = text.find("\n" + name + ":");
+  REQUIRE(at != std::string::npos);
+  const auto end = text.find("\n\n", at + 1);
+  return text.substr(0, at + 1) + entry + text.substr(end);
+}
+
+std::string refusal(const std::string& text, std::size_t max_parts = 3) {
+  std::string error;
+  CHECK_FALSE(Templates::parse(text, "messages.yaml", max_parts, &error));
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("templates: the shipped file is complete in zh and en, and renders") {
+  std::string error;
+  const auto t = Templates::parse(shipped(), "messages.yaml", 3, &error);
+  INFO(error);
+  REQUIRE(t);
+  for (const auto& [name, placeholders] : Templates::catalogue()) CHECK(t->has(name));
+  CHECK(t->render("voucher", "en", {{"code", "AE12098768"}, {"value", "100"},
+                                    {"expires", "2026-12-31"}, {"balance", "200"}}) ==
+        "12580 gift voucher worth 100 yuan: code AE12098768, valid until 2026-12-31. Show the "
+        "code at the merchant; text SH for where. Points left: 200.");
+  CHECK(t->render("no_vouchers", "zh", {}) == "您没有未使用的礼券。");
+  // An unknown language falls back to zh; a missing value is left empty.
+  CHECK(t->render("out_of_stock", "fr", {}) == "抱歉，您所在城市的档礼券已兑完，可试试其他档位。");
+}
+
+TEST_CASE("templates: each mistake is refused with file, line and reason") {
+  CHECK(refusal(with("help", "help:\n  zh: \"x {code}\"\n  en: \"x\"")) ==
+        "messages.yaml:13: 'help' zh: unknown placeholder {code} (this message has: none)");
+  CHECK(refusal(with("out_of_stock", "out_of_stock:\n  zh: \"{tier}\"\n  en: \"{teir}\"")) ==
+        "messages.yaml:54: 'out_of_stock' en: unknown placeholder {teir} (this message has: "
+        "{tier})");
+  CHECK(refusal(with("no_offer", "no_offer:\n  zh: \"x\"")) ==
+        "messages.yaml:56: 'no_offer' has no en text");
+  CHECK(refusal(with("no_offer", "no_offer:\n  zh: \"x\"\n  en: \"y\"\n  fr: \"z\"")) ==
+        "messages.yaml:59: unknown language 'fr' in 'no_offer' (zh, en)");
+  const std::string file = shipped();
+  CHECK(refusal(file + "\nfarewell:\n  zh: x\n  en: y\n") ==
+        "messages.yaml:" + std::to_string(std::count(file.begin(), file.end(), '\n') + 2) +
+            ": unknown message 'farewell'");
+  CHECK(refusal(with("help", "help:\n  zh: \"{\"\n  en: \"x\"")) ==
+        "messages.yaml:13: 'help' zh: a '{' without its '}' (write '{{' for a brace)");
+  CHECK(refusal("help:\n  zh: x\n  en: y\n") ==
+        "messages.yaml: message 'balance' is missing");
+  CHECK(refusal("help: [").rfind("messages.yaml:", 0) == 0);
+}
+
+TEST_CASE("templates: a text too long for the allowed parts is refused") {
+  const std::string long_text(500, 'x');
+  CHECK(refusal(with("help", "help:\n  zh: \"x\"\n  en: \"" + long_text + "\"")) ==
+        "messages.yaml:12: 'help' en: 4 SMS parts with the longest plausible values, more than "
+        "the 3 allowed");
+}
