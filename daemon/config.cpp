@@ -7,6 +7,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -139,6 +140,44 @@ void read_tiers(Reader& r, const YAML::Node& node, Campaign& c) {
   }
 }
 
+void read_keywords(Reader& r, const YAML::Node& node, Keywords& keywords) {
+  if (!node || node.IsNull()) return;
+  if (!node.IsMap()) {
+    r.fail(node, "keywords must map commands to lists of words");
+    return;
+  }
+  std::map<std::string, std::string> owner;  // folded word -> command
+  for (const auto& kv : node) {
+    const std::string name = kv.first.as<std::string>();
+    Command command;
+    if (!command_from_name(name, &command)) {
+      r.fail(kv.first, fmt::format("unknown command '{}' in keywords (balance, redeem, confirm, "
+                                   "my_vouchers, merchants, opt_out, opt_in, help, verify)",
+                                   name));
+      return;
+    }
+    if (!kv.second.IsSequence() || kv.second.size() == 0) {
+      r.fail(kv.second, fmt::format("keywords.{} must be a list of words, like [JF, 积分]", name));
+      return;
+    }
+    std::vector<std::string> words;
+    for (const auto& w : kv.second) {
+      const std::string folded = w.IsScalar() ? fold_keyword_text(w.Scalar()) : "";
+      if (folded.empty()) {
+        r.fail(w, fmt::format("keywords.{}: an empty word", name));
+        return;
+      }
+      if (const auto [it, fresh] = owner.emplace(folded, name); !fresh && it->second != name) {
+        r.fail(w, fmt::format("keyword '{}' is given to both {} and {}", w.Scalar(), it->second,
+                              name));
+        return;
+      }
+      words.push_back(w.Scalar());
+    }
+    keywords.set(command, std::move(words));
+  }
+}
+
 }  // namespace
 
 std::optional<std::int64_t> Accrual::rate(std::string_view activity) const {
@@ -204,7 +243,7 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.source = source;
   if (root && !root.IsNull() &&
       !r.section(root, "the file",
-                 {"storage", "templates", "campaign", "verification", "accrual"})) {
+                 {"storage", "templates", "campaign", "verification", "accrual", "keywords"})) {
     *error = r.error();
     return std::nullopt;
   }
@@ -263,6 +302,8 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.accrual.network_month = r.integer(accrual, "network_month", 100, 0, kMaxInt);
   c.accrual.rbt_fee_yuan = r.integer(accrual, "rbt_fee_yuan", 10, 0, kMaxInt);
   c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
+
+  read_keywords(r, child(root, "keywords"), c.keywords);
 
   if (r.failed()) {
     *error = r.error();

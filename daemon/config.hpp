@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/keywords.hpp"
 #include "daemon/vouchers.hpp"
 
 namespace giftgate {
@@ -36,6 +37,7 @@ struct Config {
   std::size_t max_parts = 3;       // the most SMS parts one message may take
   Campaign campaign;
   Accrual accrual;
+  Keywords keywords;
 };
 
 // The shipped conf/giftgate.yaml, as compiled in.

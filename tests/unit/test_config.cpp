@@ -88,3 +88,18 @@ TEST_CASE("config: local times, strictly parsed") {
   CHECK_FALSE(parse_local_time("2026-10-01 24:00", "UTC"));
   CHECK_FALSE(parse_local_time("2026-10-01", "../../etc/passwd"));
 }
+
+TEST_CASE("config: keywords, checked") {
+  std::string error;
+  const auto c = parse_config("keywords:\n  balance: [POINTS, 查分]\n", "k.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->keywords.parse("points", false).command == Command::balance);
+  CHECK(c->keywords.parse("DH A", false).command == Command::redeem);  // others stay default
+  CHECK(refusal("keywords:\n  lottery: [LT]\n").rfind(
+            "giftgate.yaml:2: unknown command 'lottery' in keywords", 0) == 0);
+  CHECK(refusal("keywords:\n  balance: JF\n") ==
+        "giftgate.yaml:2: keywords.balance must be a list of words, like [JF, 积分]");
+  CHECK(refusal("keywords:\n  balance: [JF]\n  help: [jf]\n") ==
+        "giftgate.yaml:3: keyword 'jf' is given to both balance and help");
+}
