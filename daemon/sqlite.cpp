@@ -166,17 +166,24 @@ int Database::changes() const { return sqlite3_changes(db_); }
 // ---------------------------------------------------------------- Transaction
 
 Transaction::Transaction(Database& db) : db_(db) {
-  begin_ = db_.exec("BEGIN IMMEDIATE");
+  nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
+  begin_ = db_.exec(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE");
   open_ = begin_.ok();
 }
 
 Transaction::~Transaction() {
-  if (open_) db_.exec("ROLLBACK");
+  if (!open_) return;
+  if (nested_) {
+    db_.exec("ROLLBACK TO nested");
+    db_.exec("RELEASE nested");
+  } else {
+    db_.exec("ROLLBACK");
+  }
 }
 
 Status Transaction::commit() {
   if (!open_) return begin_.ok() ? Status{SQLITE_MISUSE, "transaction already ended"} : begin_;
-  Status s = db_.exec("COMMIT");
+  Status s = db_.exec(nested_ ? "RELEASE nested" : "COMMIT");
   if (s.ok()) open_ = false;
   return s;
 }

@@ -113,6 +113,8 @@ class Database {
 
 // BEGIN IMMEDIATE .. COMMIT; rolls back when destroyed uncommitted. IMMEDIATE
 // takes the write lock at once, so two writers queue instead of deadlocking.
+// Inside another transaction it is a savepoint: its commit keeps its changes
+// for the outer transaction to commit, its rollback undoes only its own.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -128,6 +130,7 @@ class Transaction {
   Database& db_;
   Status begin_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 }  // namespace giftgate::db

@@ -138,3 +138,34 @@ TEST_CASE("sqlite: an empty string binds as an empty text, never as NULL") {
   CHECK(q.column_int(0) == 0);
   CHECK(q.column_int(1) == 1);
 }
+
+TEST_CASE("sqlite: a transaction inside another is a savepoint") {
+  TempDir dir;
+  auto db = open_ok(dir.file("n.db"));
+  {
+    Transaction outer(*db);
+    REQUIRE(outer.begun().ok());
+    {
+      Transaction kept(*db);
+      REQUIRE(kept.begun().ok());
+      CHECK(db->prepare("INSERT INTO t(x) VALUES (1)").run().ok());
+      CHECK(kept.commit().ok());
+    }
+    {
+      Transaction undone(*db);
+      CHECK(db->prepare("INSERT INTO t(x) VALUES (2)").run().ok());
+    }  // rolled back: only its own insert
+    CHECK(pragma(*db, "SELECT group_concat(x) FROM t") == "1");
+  }  // the outer one rolls back everything
+  CHECK(pragma(*db, "SELECT COUNT(*) FROM t") == "0");
+  {
+    Transaction outer(*db);
+    {
+      Transaction inner(*db);
+      CHECK(db->prepare("INSERT INTO t(x) VALUES (3)").run().ok());
+      CHECK(inner.commit().ok());
+    }
+    CHECK(outer.commit().ok());
+  }
+  CHECK(pragma(*db, "SELECT group_concat(x) FROM t") == "3");
+}
