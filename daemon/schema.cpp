@@ -131,10 +131,71 @@ CREATE TABLE lockouts (
 CREATE INDEX vouchers_issued_at ON vouchers(issued_at);
 )sql";
 
+// Version 4: messages. Every MO handled (keyed so a redelivery is known),
+// every outbound message with its state and attempts, each attempt's parts
+// with the SMSC's message id, and every delivery receipt, matched or not.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE inbox (
+  id           INTEGER PRIMARY KEY,
+  mo_key       TEXT NOT NULL UNIQUE,   -- the same MO delivered again has the same key
+  msisdn       TEXT NOT NULL,
+  body         TEXT NOT NULL,
+  command      TEXT NOT NULL,
+  channel      TEXT NOT NULL,
+  received_at  TEXT NOT NULL
+);
+
+CREATE TABLE outbox (
+  id               INTEGER PRIMARY KEY,
+  msisdn           TEXT NOT NULL,
+  member_id        INTEGER REFERENCES members(id),
+  message          TEXT NOT NULL,   -- the template's name
+  language         TEXT NOT NULL,
+  body             TEXT NOT NULL,
+  voucher_code     TEXT,            -- set on the message that carries a code
+  inbox_id         INTEGER REFERENCES inbox(id),
+  state            TEXT NOT NULL DEFAULT 'queued'
+                   CHECK (state IN ('queued', 'submitted', 'delivered', 'failed', 'expired')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  TEXT NOT NULL,
+  created_at       TEXT NOT NULL,
+  final_at         TEXT,
+  last_error       TEXT
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+CREATE INDEX outbox_member ON outbox(member_id);
+CREATE INDEX outbox_voucher ON outbox(voucher_code);
+
+CREATE TABLE outbox_parts (
+  outbox_id     INTEGER NOT NULL REFERENCES outbox(id),
+  attempt       INTEGER NOT NULL,
+  part          INTEGER NOT NULL,
+  total         INTEGER NOT NULL,
+  message_id    TEXT,      -- the SMSC's id for this part, normalised
+  status        INTEGER,   -- submit_sm_resp command_status
+  receipt       TEXT,      -- DELIVRD, UNDELIV, REJECTD, EXPIRED, ...
+  submitted_at  TEXT,
+  receipt_at    TEXT,
+  PRIMARY KEY (outbox_id, attempt, part)
+);
+CREATE INDEX outbox_parts_message ON outbox_parts(message_id);
+
+CREATE TABLE receipts (
+  id           INTEGER PRIMARY KEY,
+  message_id   TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  error        TEXT,
+  received_at  TEXT NOT NULL,
+  matched      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX receipts_message ON receipts(message_id);
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
     {3, kVersion3},
+    {4, kVersion4},
 };
 
 }  // namespace

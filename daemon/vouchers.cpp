@@ -86,6 +86,11 @@ Asked check_ask(db::Database& db, const Campaign& campaign, std::string_view msi
   if (!a.tier) a.refusal = refused(Redemption::Status::unknown_tier, a.balance);
   else if (a.balance < a.tier->price)
     a.refusal = refused(Redemption::Status::insufficient_points, a.balance);
+  if (a.refusal && a.tier) {  // the answer names the tier asked for
+    a.refusal->tier = a.tier->name;
+    a.refusal->price = a.tier->price;
+    a.refusal->face_value = a.tier->face_value;
+  }
   return a;
 }
 
@@ -133,7 +138,11 @@ Redemption Vouchers::issue(std::int64_t member_id, const std::string& city, cons
       "UPDATE stock SET quantity = quantity - 1 WHERE tier = ? AND city = ? AND quantity > 0");
   if (const auto s = take.bind(1, tier.name).bind(2, city).run(); !s.ok())
     return failed_redemption(s);
-  if (db_.changes() != 1) return refused(Redemption::Status::out_of_stock, balance);
+  if (db_.changes() != 1) {
+    Redemption r = refused(Redemption::Status::out_of_stock, balance);
+    r.tier = tier.name;
+    return r;
+  }
 
   const Time expires = campaign_.vouchers_expire_at
                            ? *campaign_.vouchers_expire_at
@@ -201,8 +210,11 @@ Redemption Vouchers::request(std::string_view msisdn, std::string_view tier_name
   if (asked.refusal) return *asked.refusal;
   auto in_stock = db_.prepare("SELECT quantity FROM stock WHERE tier = ? AND city = ?");
   in_stock.bind(1, asked.tier->name).bind(2, asked.member->city);
-  if (!in_stock.step() || in_stock.column_int(0) <= 0)
-    return refused(Redemption::Status::out_of_stock, asked.balance);
+  if (!in_stock.step() || in_stock.column_int(0) <= 0) {
+    Redemption r = refused(Redemption::Status::out_of_stock, asked.balance);
+    r.tier = asked.tier->name;
+    return r;
+  }
 
   // A new ask replaces whatever the member held before.
   auto replace = db_.prepare(

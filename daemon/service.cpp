@@ -1,0 +1,304 @@
+#include "daemon/service.hpp"
+
+#include <algorithm>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "daemon/phone.hpp"
+#include "protocol/split.hpp"
+
+namespace giftgate {
+namespace {
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < length; ++i) out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+std::optional<Time> parse_iso(const std::string& iso) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) != 6)
+    return std::nullopt;
+  const auto day = std::chrono::sys_days{std::chrono::year{y} / mo / d};
+  return Time{day.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
+              std::chrono::seconds(s)};
+}
+
+}  // namespace
+
+std::string mo_key(const std::string& msisdn, const std::string& destination,
+                   const std::string& text, Time received, int window_seconds) {
+  const auto slot = received.time_since_epoch().count() / std::max(window_seconds, 1);
+  return sha256_hex(fmt::format("{}\n{}\n{}\n{}", msisdn, destination, slot, text));
+}
+
+Service::Service(db::Database& db, const Config& config, std::shared_ptr<const Templates> templates)
+    : db_(db), config_(config), templates_(std::move(templates)), vouchers_(db, config.campaign) {}
+
+std::string Service::local_time(Time t) const {
+  return fmt::format("{:%Y-%m-%d %H:%M}", t + config_.utc_offset);
+}
+
+std::string Service::local_time(const std::string& iso) const {
+  const auto t = parse_iso(iso);
+  return t ? local_time(*t) : iso;
+}
+
+TemplateValues Service::fit_list(const std::string& message, const std::string& language,
+                                TemplateValues values, const std::string& list_name,
+                                const std::vector<std::string>& lines) const {
+  // As many lines as keep the message within the parts allowed (at least one).
+  const smpp::SplitOptions split;
+  std::size_t shown = 0;
+  std::string list;
+  for (const auto& line : lines) {
+    const std::string longer = list.empty() ? line : list + "\n" + line;
+    TemplateValues trial = values;
+    trial.emplace_back(list_name, longer);
+    if (shown > 0 &&
+        smpp::count_parts(templates_->render(message, language, trial), split) > config_.max_parts)
+      break;
+    list = longer;
+    ++shown;
+  }
+  values.emplace_back(list_name, list);
+  return values;
+}
+
+std::string Service::tiers_list(const std::string& language) const {
+  std::string out;
+  for (const auto& t : config_.campaign.tiers) {
+    if (!out.empty()) out += '\n';
+    out += templates_->render("tier_line", language,
+                              {{"tier", t.name},
+                               {"value", std::to_string(t.face_value)},
+                               {"price", std::to_string(t.price)}});
+  }
+  return out;
+}
+
+MoOutcome Service::handle(const Mo& mo) {
+  MoOutcome out;
+  db::Transaction tx(db_);
+  if (!tx.begun()) {
+    out.error = tx.begun().message;
+    return out;
+  }
+  auto merchant = db_.prepare("SELECT 1 FROM merchant_phones WHERE msisdn = ?");
+  const bool from_merchant = merchant.bind(1, mo.msisdn).step();
+  const Request request = config_.keywords.parse(mo.text, from_merchant);
+  out.command = request.command;
+
+  auto record = db_.prepare(
+      "INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  const auto s = record.bind(1, mo.key)
+                     .bind(2, mo.msisdn)
+                     .bind(3, mo.text)
+                     .bind(4, request.understood ? command_name(request.command) : "unknown")
+                     .bind(5, mo.channel)
+                     .bind(6, iso_time(mo.now))
+                     .run();
+  if (s.constraint()) {
+    out.status = MoOutcome::Status::duplicate;
+    return out;
+  }
+  if (!s.ok()) {
+    out.error = s.message;
+    return out;
+  }
+  const std::int64_t inbox_id = db_.last_insert_id();
+
+  bool failed = false;
+  const auto replies = answer(mo, request, failed, out.error);
+  if (failed) return out;
+
+  auto queue = db_.prepare(
+      "INSERT INTO outbox(msisdn, member_id, message, language, body, voucher_code, inbox_id, "
+      "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& r : replies) {
+    queue.reset();
+    queue.bind(1, r.msisdn);
+    if (r.member_id) queue.bind(2, *r.member_id);
+    else queue.bind(2, std::nullopt);
+    const auto q = queue.bind(3, r.message)
+                       .bind(4, r.language)
+                       .bind(5, templates_->render(r.message, r.language, r.values))
+                       .bind(6, r.voucher_code)
+                       .bind(7, inbox_id)
+                       .bind(8, iso_time(mo.now))
+                       .bind(9, iso_time(mo.now))
+                       .run();
+    if (!q.ok()) {
+      out.error = q.message;
+      return out;
+    }
+    out.replies.push_back(db_.last_insert_id());
+  }
+  if (const auto c = tx.commit(); !c.ok()) {
+    out.error = c.message;
+    out.replies.clear();
+    return out;
+  }
+  out.status = MoOutcome::Status::done;
+  return out;
+}
+
+std::vector<Service::Reply> Service::answer(const Mo& mo, const Request& request, bool& failed,
+                                            std::string& error) {
+  Ledger ledger(db_);
+  const auto member = ledger.find_member(mo.msisdn);
+  const std::string language = member ? member->language : "zh";
+  const std::optional<std::int64_t> member_id =
+      member ? std::optional<std::int64_t>(member->id) : std::nullopt;
+  const Actor actor{mo.channel, mo.key.substr(0, 16)};
+  auto reply = [&](std::string message, TemplateValues values = {},
+                   std::optional<std::string> code = std::nullopt) {
+    return std::vector<Reply>{
+        {mo.msisdn, member_id, std::move(message), language, std::move(values), std::move(code)}};
+  };
+
+  if (request.command == Command::verify) {
+    const auto v = vouchers_.verify(mo.msisdn, request.argument, actor, mo.now);
+    using S = Verification::Status;
+    const std::string shown = v.code.empty() ? std::string(request.argument) : v.code;
+    switch (v.status) {
+      case S::used: {
+        auto replies = reply("verified", {{"code", v.code},
+                                          {"tier", v.tier},
+                                          {"value", std::to_string(v.face_value)},
+                                          {"member", mask_msisdn(v.member_msisdn)}});
+        auto owner = ledger.find_member(v.member_msisdn);
+        auto name = db_.prepare("SELECT name FROM merchants WHERE id = ?");
+        name.bind(1, v.merchant_id);
+        const std::string merchant_name = name.step() ? name.column_text(0) : v.merchant_id;
+        if (owner)
+          replies.push_back({owner->msisdn, owner->id, "voucher_used_note", owner->language,
+                             {{"code", v.code},
+                              {"value", std::to_string(v.face_value)},
+                              {"merchant", merchant_name},
+                              {"time", local_time(mo.now)}},
+                             std::nullopt});
+        return replies;
+      }
+      case S::bad_format: return reply("verify_bad_format");
+      case S::bad_check_digit: return reply("verify_bad_check_digit", {{"code", shown}});
+      case S::unknown_code: return reply("verify_unknown", {{"code", shown}});
+      case S::already_used:
+        return reply("verify_already_used", {{"code", shown}, {"time", local_time(v.used_at)}});
+      case S::voided: return reply("verify_voided", {{"code", shown}});
+      case S::expired: return reply("verify_expired", {{"code", shown}});
+      case S::wrong_city: return reply("verify_wrong_city", {{"code", shown}});
+      case S::locked_out: return reply("verify_locked", {{"until", local_time(v.locked_until)}});
+      case S::not_a_merchant: return reply("help");
+      case S::failed: break;
+    }
+    failed = true;
+    error = v.error;
+    return {};
+  }
+
+  if (request.command == Command::help || !request.understood) return reply("help");
+  if (!member) return reply("not_a_member");
+
+  switch (request.command) {
+    case Command::balance:
+      return reply("balance", {{"balance", std::to_string(ledger.balance(member->id))},
+                               {"tiers", tiers_list(language)}});
+    case Command::opt_out:
+    case Command::opt_in: {
+      const bool out = request.command == Command::opt_out;
+      auto set = db_.prepare("UPDATE members SET care_opt_out = ? WHERE id = ?");
+      auto s = set.bind(1, std::int64_t{out}).bind(2, member->id).run();
+      if (s.ok()) s = record_event(db_, out ? "care_opt_out" : "care_opt_in", member->id, actor, "");
+      if (!s.ok()) {
+        failed = true;
+        error = s.message;
+        return {};
+      }
+      return reply(out ? "opted_out" : "opted_in");
+    }
+    case Command::my_vouchers: {
+      auto q = db_.prepare(
+          "SELECT code, tier, face_value, expires_at FROM vouchers WHERE member_id = ? AND "
+          "state = 'issued' AND expires_at > ? ORDER BY expires_at, code");
+      q.bind(1, member->id).bind(2, iso_time(mo.now));
+      std::vector<std::string> lines;
+      while (q.step())
+        lines.push_back(templates_->render("voucher_line", language,
+                                           {{"code", q.column_text(0)},
+                                            {"tier", q.column_text(1)},
+                                            {"value", q.column_text(2)},
+                                            {"expires", local_time(q.column_text(3))}}));
+      if (lines.empty()) return reply("no_vouchers");
+      return reply("my_vouchers", fit_list("my_vouchers", language,
+                                           {{"count", std::to_string(lines.size())}}, "vouchers",
+                                           lines));
+    }
+    case Command::merchants: {
+      const auto merchants = vouchers_.merchants_in(member->city, request.argument);
+      if (merchants.empty()) return reply("no_merchants", {{"city", member->city}});
+      std::vector<std::string> lines;
+      for (const auto& m : merchants) {
+        std::vector<std::string> offers;
+        for (const auto& [tier, text] : m.offers) offers.push_back(tier + ": " + text);
+        lines.push_back(templates_->render("merchant_line", language,
+                                           {{"name", m.name},
+                                            {"kind", m.kind},
+                                            {"offers", fmt::format("{}", fmt::join(offers, "; "))}}));
+      }
+      return reply("merchants",
+                   fit_list("merchants", language, {{"city", member->city}}, "merchants", lines));
+    }
+    case Command::redeem:
+    case Command::confirm: {
+      const auto r = request.command == Command::redeem
+                         ? vouchers_.request(mo.msisdn, request.argument, "mo:" + mo.key, actor, mo.now)
+                         : vouchers_.confirm(mo.msisdn, actor, mo.now);
+      using S = Redemption::Status;
+      const std::string minutes = std::to_string(config_.campaign.confirm_minutes);
+      switch (r.status) {
+        case S::issued:
+        case S::already_issued:
+          return reply("voucher",
+                       {{"code", r.code},
+                        {"tier", r.tier},
+                        {"value", std::to_string(r.face_value)},
+                        {"expires", local_time(r.expires_at)},
+                        {"balance", std::to_string(r.balance)}},
+                       r.code);
+        case S::offered:
+          return reply("offer", {{"tier", r.tier},
+                                 {"value", std::to_string(r.face_value)},
+                                 {"price", std::to_string(r.price)},
+                                 {"balance", std::to_string(r.balance)},
+                                 {"minutes", minutes}});
+        case S::not_started:
+          return reply("not_started", {{"start", local_time(config_.campaign.start)}});
+        case S::ended: return reply("ended", {{"end", local_time(config_.campaign.end)}});
+        case S::unknown_member: return reply("not_a_member");
+        case S::unknown_tier: return reply("unknown_tier", {{"tiers", tiers_list(language)}});
+        case S::insufficient_points:
+          return reply("insufficient_points", {{"tier", r.tier},
+                                               {"price", std::to_string(r.price)},
+                                               {"balance", std::to_string(r.balance)}});
+        case S::out_of_stock: return reply("out_of_stock", {{"tier", r.tier}});
+        case S::no_offer: return reply("no_offer");
+        case S::offer_expired: return reply("offer_expired", {{"minutes", minutes}});
+        case S::failed: break;
+      }
+      failed = true;
+      error = r.error;
+      return {};
+    }
+    default: return reply("help");
+  }
+}
+
+}  // namespace giftgate

@@ -1,0 +1,205 @@
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include "daemon/imports.hpp"
+#include "daemon/service.hpp"
+#include "protocol/split.hpp"
+#include "tests/support/campaign_db.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace giftgate;
+using namespace std::chrono_literals;
+using MS = MoOutcome::Status;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  std::unique_ptr<db::Database> db = test::open_campaign_db(dir.file("s.db"));
+  Config config = load();
+  std::shared_ptr<const Templates> templates = load_templates();
+  Service service{*db, config, templates};
+  Time now = config.campaign.start + 24h;
+  int sequence = 0;
+
+  static Config load() {
+    std::string error;
+    auto c = parse_config("campaign:\n  start: 2026-10-01\n  end: 2027-01-01\n", "t.yaml", &error);
+    REQUIRE(c);
+    return *c;
+  }
+  static std::shared_ptr<const Templates> load_templates() {
+    std::string error;
+    auto t = Templates::load(std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml", 3,
+                             &error);
+    INFO(error);
+    REQUIRE(t);
+    return t;
+  }
+
+  Fixture() {
+    Importer importer(*db, config, {"import", "t"});
+    REQUIRE(importer
+                .members("msisdn,city,language,points\n13800138000,beijing,zh,12000\n"
+                         "13900000001,beijing,en,3000\n",
+                         "m.csv")
+                .status == ImportResult::Status::ok);
+    REQUIRE(importer
+                .merchants("id,name,city,kind,level,phones,offer_a,offer_c\n"
+                           "bj-1,Star KTV,beijing,ktv,high,13911111111,5 hours,1 hour\n"
+                           "bj-2,Sky Cinema,beijing,cinema,low,13911111112,8 tickets,\n",
+                           "s.csv")
+                .status == ImportResult::Status::ok);
+    Vouchers v(*db, config.campaign);
+    REQUIRE(v.set_stock("A", "beijing", 5, {"giftctl", "t"}));
+  }
+
+  // Sends an MO and returns the texts queued in reply, "msisdn: body".
+  std::vector<std::string> send(const std::string& from, const std::string& text,
+                                MS expect = MS::done) {
+    Mo mo{fmt::format("mo-{}", ++sequence), from, text, "sms", now};
+    const auto out = service.handle(mo);
+    INFO(out.error);
+    CHECK(out.status == expect);
+    std::vector<std::string> bodies;
+    for (auto id : out.replies) {
+      auto q = db->prepare("SELECT msisdn, body FROM outbox WHERE id = ?");
+      q.bind(1, id);
+      REQUIRE(q.step());
+      bodies.push_back(q.column_text(0) + ": " + q.column_text(1));
+    }
+    return bodies;
+  }
+  std::string one(const std::string& from, const std::string& text) {
+    const auto all = send(from, text);
+    REQUIRE(all.size() == 1);
+    return all[0];
+  }
+  std::int64_t count(const std::string& sql) {
+    auto q = db->prepare(sql);
+    return q.step() ? q.column_int(0) : -1;
+  }
+};
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("service: balance, redeem, confirm and my vouchers, in Chinese") {
+  Fixture f;
+  auto r = f.one("8613800138000", "积分");
+  CHECK(contains(r, "您的积分：12000"));
+  CHECK(contains(r, "A档100元券：5000积分"));
+  r = f.one("8613800138000", "兑换A");
+  CHECK(contains(r, "您将用5000积分兑换A档100元券"));
+  CHECK(f.count("SELECT COUNT(*) FROM vouchers") == 0);
+  r = f.one("8613800138000", "是");
+  CHECK(contains(r, "12580礼券：100元，券码"));
+  CHECK(contains(r, "剩余积分7000"));
+  auto q = f.db->prepare("SELECT voucher_code FROM outbox ORDER BY id DESC LIMIT 1");
+  REQUIRE(q.step());
+  const std::string code = q.column_text(0);
+  CHECK(code.size() == 10);
+  CHECK(contains(r, code));
+  r = f.one("8613800138000", "CX");
+  CHECK(contains(r, "您有1张未使用礼券"));
+  CHECK(contains(r, code));
+  // Times are shown in the campaign's zone: issued 2026-10-02 00:00 Shanghai + 30 days.
+  CHECK(contains(r, "至2026-11-01 00:00"));
+}
+
+TEST_CASE("service: an English member, refusals and help") {
+  Fixture f;
+  CHECK(contains(f.one("8613900000001", "bal"), "Your points: 3000."));
+  CHECK(contains(f.one("8613900000001", "DH A"),
+                 "Tier A costs 5000 points; you have 3000, not enough yet."));
+  CHECK(contains(f.one("8613900000001", "DH Z"), "No such tier."));
+  CHECK(contains(f.one("8613900000001", "DH B"), "tier B vouchers have run out"));
+  CHECK(contains(f.one("8613900000001", "Y"), "Nothing is waiting for your confirmation"));
+  CHECK(contains(f.one("8613900000001", "what?"), "12580 points for gifts: JF for your points"));
+  CHECK(contains(f.one("8613900000001", "CX"), "You have no unused vouchers."));
+  CHECK(contains(f.one("8613900000001", "TD"), "You will get no more tips"));
+  CHECK(f.count("SELECT care_opt_out FROM members WHERE msisdn = '8613900000001'") == 1);
+  CHECK(contains(f.one("8613900000001", "KT"), "Tips are on again"));
+  CHECK(contains(f.one("8613700000000", "JF"), "不是音乐俱乐部会员"));
+}
+
+TEST_CASE("service: merchants in the member's city, of a kind") {
+  Fixture f;
+  auto r = f.one("8613900000001", "SH");
+  CHECK(contains(r, "Merchants in beijing:\nStar KTV (ktv) A: 5 hours; C: 1 hour\nSky Cinema"));
+  r = f.one("8613900000001", "SH 影院");
+  CHECK_FALSE(contains(r, "Star KTV"));
+  CHECK(contains(r, "Sky Cinema (cinema) A: 8 tickets"));
+}
+
+TEST_CASE("service: a merchant verifies; the member gets a note; a second try is refused") {
+  Fixture f;
+  f.one("8613800138000", "DH A");
+  f.one("8613800138000", "Y");
+  auto q = f.db->prepare("SELECT voucher_code FROM outbox WHERE voucher_code IS NOT NULL");
+  REQUIRE(q.step());
+  const std::string code = q.column_text(0);
+  const auto replies = f.send("8613911111111", "HX " + code);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0] == "8613911111111: 核销成功：券" + code + "，A档100元，会员86138****8000。");
+  CHECK(contains(replies[1], "8613800138000: 您的100元礼券" + code + "已于"));
+  CHECK(contains(replies[1], "在Star KTV使用"));
+  CHECK(contains(f.one("8613911111111", code), "已于2026-10-02 00:00使用过"));
+  CHECK(contains(f.one("8613911111111", "HX AB12"), "券码格式不对"));
+}
+
+TEST_CASE("service: the same MO delivered again changes nothing and queues nothing") {
+  Fixture f;
+  f.one("8613800138000", "DH A");
+  Mo confirm{"same-key", "8613800138000", "Y", "sms", f.now};
+  const auto first = f.service.handle(confirm);
+  REQUIRE(first.status == MS::done);
+  const auto again = f.service.handle(confirm);
+  CHECK(again.status == MS::duplicate);
+  CHECK(again.replies.empty());
+  CHECK(f.count("SELECT COUNT(*) FROM vouchers") == 1);
+  CHECK(f.count("SELECT SUM(delta) FROM ledger WHERE member_id = 1") == 7000);
+  CHECK(f.count("SELECT COUNT(*) FROM outbox") == 2);
+}
+
+TEST_CASE("service: a database that stays busy commits nothing, so the MO is not acknowledged") {
+  Fixture f;
+  auto other = test::open_campaign_db(f.dir.file("s.db"));
+  db::Transaction hold(*other);
+  REQUIRE(hold.begun().ok());
+  auto busy_db = test::open_campaign_db(f.dir.file("s.db"), 50ms);
+  Service busy(*busy_db, f.config, f.templates);
+  const auto out = busy.handle({"k", "8613800138000", "JF", "sms", f.now});
+  CHECK(out.status == MS::failed);
+  CHECK_FALSE(out.error.empty());
+  CHECK(out.replies.empty());
+}
+
+TEST_CASE("service: the MO key tells a redelivery from a new message") {
+  const Time t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 1} + 10s;
+  const auto k = mo_key("8613800138000", "12580", "JF", t, 60);
+  CHECK(k == mo_key("8613800138000", "12580", "JF", t + 20s, 60));
+  CHECK(k != mo_key("8613800138000", "12580", "JF", t + 60s, 60));
+  CHECK(k != mo_key("8613800138001", "12580", "JF", t, 60));
+  CHECK(k != mo_key("8613800138000", "12580", "CX", t, 60));
+}
+
+TEST_CASE("service: a long list is cut to the SMS parts allowed") {
+  Fixture f;
+  std::string csv = "id,name,city,kind,level,phones,offer_a,offer_b,offer_c\n";
+  for (int i = 0; i < 30; ++i)
+    csv += fmt::format("m{0},Golden Melody KTV {0},beijing,ktv,middle,1391234{0:04},"
+                       "4 hours free,2 hours free,1 hour in the afternoon\n", i);
+  REQUIRE(Importer(*f.db, f.config, {"import", "t"}).merchants(csv, "many.csv").status ==
+          ImportResult::Status::ok);
+  const auto r = f.one("8613900000001", "SH KTV");
+  CHECK(contains(r, "Star KTV"));
+  CHECK(contains(r, "Golden Melody KTV 0"));
+  CHECK_FALSE(contains(r, "Golden Melody KTV 29"));
+  const smpp::SplitOptions split;
+  CHECK(smpp::count_parts(r.substr(r.find(": ") + 2), split) == 3);
+}
