@@ -27,6 +27,7 @@
 #include "daemon/config.hpp"
 #include "daemon/imports.hpp"
 #include "daemon/ledger.hpp"
+#include "daemon/outbox.hpp"
 #include "daemon/phone.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/schema.hpp"
@@ -59,8 +60,10 @@ Commands:
   reinstate CODE --reason TEXT   make a wrongly used voucher usable again
   lockouts                       merchant numbers locked out for wrong codes
   unlock MSISDN --reason TEXT    lift a lock-out early
-  report [--by tier|city|merchant|day]
-                                 issued, used, points and value (all four if no --by)
+  report [--by tier|city|merchant|day|messages]
+                                 issued, used, points and value (all if no --by);
+                                 messages: outbound SMS by state
+  resend CODE|MESSAGE-ID         send a voucher's SMS (or any message) again
   export redemptions --since TIME
                                  vouchers issued since TIME, for the points system
   templates check [FILE]         check a messages file (default: templates.path)
@@ -175,6 +178,7 @@ class Ctl {
   int report();
   int export_redemptions();
   int templates();
+  int resend();
 
   Args args_;
   Config config_;
@@ -236,6 +240,7 @@ int Ctl::run() {
       {"stock", &Ctl::stock},         {"redeem", &Ctl::redeem},
       {"lockouts", &Ctl::lockouts},   {"unlock", &Ctl::unlock},
       {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
+      {"resend", &Ctl::resend},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";
@@ -308,12 +313,12 @@ int Ctl::member() {
       {"vouchers", member_vouchers(*db_, m->id)},
       {"offers", member_offers(*db_, m->id)},
       {"history", member_events(*db_, m->id)},
+      {"messages", member_messages(*db_, m->msisdn)},
   };
   for (const auto& [title, table] : sections) {
     fmt::print(out, "\n{} ({})\n", title, table.rows.size());
     if (!table.rows.empty()) print(out, table, Format::table);
   }
-  // Messages sent to the member (the outbox) arrive with giftgated.
   return kOk;
 }
 
@@ -495,10 +500,16 @@ int Ctl::report() {
   std::vector<std::string> dims = {"tier", "city", "merchant", "day"};
   if (has("by")) dims = {option("by")};
   auto& out = output();
+  if (dims.size() == 1 && dims[0] == "messages") {
+    print(out, message_report(*db_), f);
+    return kOk;
+  }
   Table all;  // for CSV and JSON: every grouping in one table, a column saying which
   for (const auto& by : dims) {
     auto t = campaign_report(*db_, by, config_.utc_offset);
-    if (!t) return usage(fmt::format("--by must be tier, city, merchant or day, not '{}'", by));
+    if (!t)
+      return usage(
+          fmt::format("--by must be tier, city, merchant, day or messages, not '{}'", by));
     if (f == Format::table) {
       fmt::print(out, "{}by {}\n", by == dims.front() ? "" : "\n", by);
       print(out, *t, f);
@@ -521,6 +532,10 @@ int Ctl::report() {
     }
   }
   if (f != Format::table) print(out, all, f);
+  else if (!has("by")) {
+    fmt::print(out, "\nmessages\n");
+    print(out, message_report(*db_), f);
+  }
   return kOk;
 }
 
@@ -540,6 +555,22 @@ int Ctl::export_redemptions() {
   Format f;
   if (!format(&f, Format::csv)) return usage("--format must be table, csv or json");
   print(output(), redemptions_since(*db_, iso_time(*since)), f);
+  return kOk;
+}
+
+int Ctl::resend() {
+  if (args_.words.size() != 2) return usage("resend needs a voucher code or an outbox message id");
+  std::string key = args_.words[1];
+  std::string code;
+  if (check_voucher_code(key, &code) == CodeCheck::ok) key = code;
+  else if (key.find_first_not_of("0123456789") != std::string::npos)
+    return usage(fmt::format("'{}' is neither a voucher code nor a message id", key));
+  Outbox outbox(*db_, ResendPolicy{});
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  const auto id = outbox.resend(key, operator_, now);
+  if (!id) return refused(fmt::format("no message for {}", key));
+  fmt::print("message {} queued again; giftgated sends it at once\n", *id);
   return kOk;
 }
 

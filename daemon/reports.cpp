@@ -130,6 +130,22 @@ Table member_events(db::Database& db, std::int64_t member_id) {
                {std::to_string(member_id)});
 }
 
+Table member_messages(db::Database& db, const std::string& msisdn) {
+  return query(db,
+               "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
+               "COALESCE(last_error, ''), id FROM outbox WHERE msisdn = ? ORDER BY id",
+               {"at", "message", "state", "#attempts", "final_at", "last_error", "#id"}, {msisdn});
+}
+
+Table message_report(db::Database& db) {
+  return query(db,
+               "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "
+               "SUM(state = 'delivered'), SUM(state = 'failed'), SUM(state = 'expired'), "
+               "SUM(attempts > 1) FROM outbox GROUP BY message ORDER BY message",
+               {"message", "#total", "#queued", "#submitted", "#delivered", "#failed", "#expired",
+                "#resent"});
+}
+
 Table voucher_facts(db::Database& db, const std::string& code) {
   return query(db,
                "SELECT v.code, m.msisdn, v.tier, v.face_value, v.price, v.city, v.state, "
@@ -143,8 +159,10 @@ Table voucher_facts(db::Database& db, const std::string& code) {
 Table voucher_events(db::Database& db, const std::string& code) {
   return query(db,
                "SELECT at, kind, channel, actor, detail FROM events WHERE voucher_code = ? "
-               "ORDER BY id",
-               {"at", "event", "channel", "by", "detail"}, {code});
+               "UNION ALL SELECT created_at, 'sms ' || state, 'sms', 'outbox ' || id, "
+               "'attempts ' || attempts || COALESCE(', ' || last_error, '') FROM outbox WHERE "
+               "voucher_code = ? ORDER BY 1",
+               {"at", "event", "channel", "by", "detail"}, {code, code});
 }
 
 }  // namespace giftgate

@@ -31,6 +31,11 @@ Table member_vouchers(db::Database& db, std::int64_t member_id);
 Table member_offers(db::Database& db, std::int64_t member_id);
 Table member_events(db::Database& db, std::int64_t member_id);
 
+// The messages sent to a number, with their states and attempts.
+Table member_messages(db::Database& db, const std::string& msisdn);
+// Outbound messages by template: how many, in which state, how many resent.
+Table message_report(db::Database& db);
+
 // One voucher's facts (one row) and its timeline of events.
 Table voucher_facts(db::Database& db, const std::string& code);
 Table voucher_events(db::Database& db, const std::string& code);

@@ -153,3 +153,16 @@ TEST_CASE("giftctl: templates check and render, before a change goes live") {
   r = ctl("templates render nosuch --file " + shipped);
   CHECK(r.status == 2);
 }
+
+TEST_CASE("giftctl: resend needs a code or a message id that exists") {
+  Ctl ctl;
+  auto r = ctl("resend hello");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "neither a voucher code nor a message id"));
+  r = ctl("resend 42");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "no message for 42"));
+  r = ctl("report --by messages --format csv");
+  CHECK(r.status == 0);
+  CHECK(r.out == "message,total,queued,submitted,delivered,failed,expired,resent\n");
+}

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "daemon/imports.hpp"
+#include "daemon/reports.hpp"
 #include "daemon/service.hpp"
 #include "protocol/split.hpp"
 #include "tests/support/campaign_db.hpp"
@@ -202,4 +203,18 @@ TEST_CASE("service: a long list is cut to the SMS parts allowed") {
   CHECK_FALSE(contains(r, "Golden Melody KTV 29"));
   const smpp::SplitOptions split;
   CHECK(smpp::count_parts(r.substr(r.find(": ") + 2), split) == 3);
+}
+
+TEST_CASE("service: the messages sent are visible per member and by state") {
+  Fixture f;
+  f.one("8613800138000", "JF");
+  f.one("8613800138000", "CX");
+  const auto mine = member_messages(*f.db, "8613800138000");
+  REQUIRE(mine.rows.size() == 2);
+  CHECK(mine.rows[0][1] == "balance");
+  CHECK(mine.rows[0][2] == "queued");
+  CHECK(mine.rows[1][1] == "no_vouchers");
+  const auto by_state = message_report(*f.db);
+  REQUIRE(by_state.rows.size() == 2);
+  CHECK(by_state.rows[0] == std::vector<std::string>{"balance", "1", "1", "0", "0", "0", "0", "0"});
 }
