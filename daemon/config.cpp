@@ -13,85 +13,13 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/config_reader.hpp"
+
 namespace giftgate {
 namespace {
 
-// A mapping's value for key, or an undefined node (false in a test) when the
-// mapping or the key is missing. Never creates nodes, unlike operator[].
-YAML::Node child(const YAML::Node& map, const char* key) {
-  if (!map || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  return map[key];
-}
-
-// Reads one YAML document, remembering the first error with its line.
-class Reader {
- public:
-  explicit Reader(const std::string& source) : source_(source) {}
-
-  bool failed() const { return !error_.empty(); }
-  const std::string& error() const { return error_; }
-
-  void fail(const YAML::Node& at, const std::string& message) {
-    if (!failed()) error_ = fmt::format("{}:{}: {}", source_, at.Mark().line + 1, message);
-  }
-
-  // A section must be a mapping of known keys only (or absent).
-  bool section(const YAML::Node& node, std::string_view name,
-               std::initializer_list<std::string_view> known) {
-    if (!node || node.IsNull()) return true;
-    if (!node.IsMap()) {
-      fail(node, fmt::format("{} must be a mapping of keys", name));
-      return false;
-    }
-    for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
-      bool ok = false;
-      for (auto k : known) ok = ok || k == key;
-      if (!ok) {
-        fail(kv.first, fmt::format("unknown key '{}' in {}", key, name));
-        return false;
-      }
-    }
-    return true;
-  }
-
-  std::int64_t integer(const YAML::Node& map, const char* key, std::int64_t fallback,
-                       std::int64_t min, std::int64_t max) {
-    const auto node = child(map, key);
-    if (!node) return fallback;
-    std::int64_t v = 0;
-    if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v)) {
-      fail(node, fmt::format("{} must be a whole number", key));
-      return fallback;
-    }
-    if (v < min || v > max) fail(node, fmt::format("{} must be between {} and {}", key, min, max));
-    return v;
-  }
-
-  std::string text(const YAML::Node& map, const char* key, std::string fallback) {
-    const auto node = child(map, key);
-    if (!node) return fallback;
-    if (node.IsNull()) return "";
-    if (!node.IsScalar()) {
-      fail(node, fmt::format("{} must be a single value", key));
-      return fallback;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<Time> time(const YAML::Node& map, const char* key, const std::string& zone) {
-    const auto node = child(map, key);
-    const auto value = text(map, key, "");
-    if (value.empty()) return std::nullopt;
-    auto t = parse_local_time(value, zone);
-    if (!t) fail(node, fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key, value));
-    return t;
-  }
-
- private:
-  const std::string& source_;
-  std::string error_;
-};
+using config_detail::child;
+using config_detail::Reader;
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
 
@@ -243,7 +171,8 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.source = source;
   if (root && !root.IsNull() &&
       !r.section(root, "the file",
-                 {"storage", "templates", "campaign", "verification", "accrual", "keywords"})) {
+                 {"storage", "templates", "campaign", "verification", "accrual", "keywords",
+                  "smsc", "outbox", "daemon", "logging", "metrics"})) {
     *error = r.error();
     return std::nullopt;
   }
@@ -304,6 +233,7 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
 
   read_keywords(r, child(root, "keywords"), c.keywords);
+  config_detail::read_daemon(r, root, c.daemon);
 
   if (r.failed()) {
     *error = r.error();

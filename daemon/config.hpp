@@ -11,6 +11,10 @@
 #include <string_view>
 
 #include "daemon/keywords.hpp"
+#include "daemon/outbox.hpp"
+#include "protocol/charset.hpp"
+#include "protocol/receipt.hpp"
+#include "protocol/session.hpp"
 #include "daemon/vouchers.hpp"
 
 namespace giftgate {
@@ -23,6 +27,26 @@ struct Accrual {
 
   // Points per unit for an activity name, or nullopt for an unknown one.
   std::optional<std::int64_t> rate(std::string_view activity) const;
+};
+
+// What only giftgated reads: the SMSC, the outbox's policy, logging,
+// metrics and the process.
+struct DaemonSettings {
+  smpp::SessionSettings smsc;
+  bool split_bind = false;  // bind as transmitter + receiver instead of transceiver
+  std::string source_addr = "12580";
+  std::uint8_t source_ton = 0;
+  std::uint8_t source_npi = 0;
+  smpp::IdFormat response_ids = smpp::IdFormat::automatic;  // in submit_sm_resp
+  smpp::IdFormat receipt_ids = smpp::IdFormat::automatic;   // in receipts
+  smpp::DefaultAlphabet alphabet = smpp::DefaultAlphabet::gsm7_unpacked;
+  ResendPolicy resend;
+  int mo_dedupe_seconds = 120;
+  std::string log_level = "info";
+  std::string metrics_listen = "127.0.0.1";
+  std::uint16_t metrics_port = 9464;  // 0: no endpoint
+  std::string pid_file;
+  std::chrono::seconds drain{10};
 };
 
 struct Config {
@@ -38,6 +62,7 @@ struct Config {
   Campaign campaign;
   Accrual accrual;
   Keywords keywords;
+  DaemonSettings daemon;
 };
 
 // The shipped conf/giftgate.yaml, as compiled in.

@@ -75,7 +75,7 @@ TEST_CASE("config: mistakes are refused with the file and the line") {
   CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 1, points: 1 }\n"
                 "    - { name: a, value: 2, points: 2 }\n") ==
         "giftgate.yaml:4: tier 'a' is listed twice");
-  CHECK(refusal("smsc: {}\n") == "giftgate.yaml:1: unknown key 'smsc' in the file");
+  CHECK(refusal("smtp: {}\n") == "giftgate.yaml:1: unknown key 'smtp' in the file");
   CHECK(refusal("storage: [1, 2\n").rfind("giftgate.yaml:", 0) == 0);
   CHECK(refusal("- a list\n") == "giftgate.yaml:1: the file must be a mapping of keys");
 }
@@ -102,4 +102,43 @@ TEST_CASE("config: keywords, checked") {
         "giftgate.yaml:2: keywords.balance must be a list of words, like [JF, 积分]");
   CHECK(refusal("keywords:\n  balance: [JF]\n  help: [jf]\n") ==
         "giftgate.yaml:3: keyword 'jf' is given to both balance and help");
+}
+
+TEST_CASE("config: the SMSC, outbox, logging and metrics sections") {
+  std::string error;
+  const auto c = parse_config(
+      "smsc:\n  host: smsc.example.net\n  port: 3775\n  tls: { enabled: true, verify: false }\n"
+      "  system_id: gift\n  password: s3cret\n  bind: transmitter_and_receiver\n"
+      "  window: 20\n  rate: 100\n  message_ids: hex\n  receipt_ids: decimal\n"
+      "outbox:\n  max_attempts: 5\n  receipt_timeout_seconds: 300\n"
+      "logging:\n  level: debug\nmetrics:\n  port: 0\n",
+      "d.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  const auto& d = c->daemon;
+  CHECK(d.smsc.host == "smsc.example.net");
+  CHECK(d.smsc.port == 3775);
+  CHECK(d.smsc.tls.enabled);
+  CHECK_FALSE(d.smsc.tls.verify);
+  CHECK(d.smsc.password == "s3cret");
+  CHECK(d.split_bind);
+  CHECK(d.smsc.window == 20);
+  CHECK(d.response_ids == smpp::IdFormat::hex);
+  CHECK(d.receipt_ids == smpp::IdFormat::decimal);
+  CHECK(d.resend.max_attempts == 5);
+  CHECK(d.resend.receipt_timeout == std::chrono::seconds(300));
+  CHECK(d.log_level == "debug");
+  CHECK(d.metrics_port == 0);
+
+  CHECK(refusal("smsc:\n  bind: both\n") ==
+        "giftgate.yaml:2: bind must be transceiver or transmitter_and_receiver");
+  CHECK(refusal("smsc:\n  tls: { enabled: maybe }\n") ==
+        "giftgate.yaml:2: enabled must be true or false");
+  CHECK(refusal("smsc:\n  password: waytoolongpassword\n") ==
+        "giftgate.yaml:2: an SMPP password has at most 8 characters");
+  CHECK(refusal("smsc:\n  password_file: /nonexistent/pw\n") ==
+        "giftgate.yaml:2: /nonexistent/pw cannot be read");
+  CHECK(refusal("metrics:\n  listen: 0.0.0.0\n") ==
+        "giftgate.yaml:2: metrics are served on loopback only (127.0.0.1 or ::1)");
+  CHECK(refusal("outbox:\n  retries: 3\n") == "giftgate.yaml:2: unknown key 'retries' in outbox");
 }
