@@ -242,6 +242,20 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   return c;
 }
 
+std::string config_path(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("GIFTGATE_CONFIG"); env && *env) return env;
+  std::error_code ec;
+  if (std::filesystem::exists("/etc/giftgate/giftgate.yaml", ec)) return "/etc/giftgate/giftgate.yaml";
+  return {};
+}
+
+std::optional<Config> find_config(const std::string& given, std::string* error) {
+  const std::string path = config_path(given);
+  return path.empty() ? parse_config(default_config_text(), "(built-in defaults)", error)
+                      : load_config(path, error);
+}
+
 std::optional<Config> load_config(const std::string& path, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

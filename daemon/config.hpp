@@ -65,6 +65,12 @@ struct Config {
   DaemonSettings daemon;
 };
 
+// Which file to read: `given` (--config) if not empty, else $GIFTGATE_CONFIG,
+// else /etc/giftgate/giftgate.yaml if it exists; empty: the built-in defaults.
+std::string config_path(const std::string& given);
+// Loads config_path(given), or the built-in defaults.
+std::optional<Config> find_config(const std::string& given, std::string* error);
+
 // The shipped conf/giftgate.yaml, as compiled in.
 std::string_view default_config_text();
 

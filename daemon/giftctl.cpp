@@ -188,14 +188,7 @@ class Ctl {
 };
 
 bool Ctl::load_config(std::string* error) {
-  std::string path = option("config");
-  if (path.empty())
-    if (const char* env = std::getenv("GIFTGATE_CONFIG"); env && *env) path = env;
-  std::error_code ec;
-  if (path.empty() && std::filesystem::exists("/etc/giftgate/giftgate.yaml", ec))
-    path = "/etc/giftgate/giftgate.yaml";
-  auto c = path.empty() ? parse_config(default_config_text(), "(built-in defaults)", error)
-                        : giftgate::load_config(path, error);
+  auto c = find_config(option("config"), error);
   if (!c) return false;
   config_ = std::move(*c);
   if (has("db")) config_.db_path = option("db");

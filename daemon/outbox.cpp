@@ -76,10 +76,10 @@ db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int tot
   return s;
 }
 
-bool Outbox::receipt(const std::string& message_id, const std::string& stat,
-                     const std::string& error, Time now) {
+Outbox::Receipt Outbox::receipt(const std::string& message_id, const std::string& stat,
+                                const std::string& error, Time now) {
   db::Transaction tx(db_);
-  if (!tx.begun()) return false;
+  if (!tx.begun()) return Receipt::failed;
   auto part = db_.prepare(
       "SELECT outbox_id, attempt, part FROM outbox_parts WHERE message_id = ? "
       "ORDER BY attempt DESC LIMIT 1");
@@ -93,7 +93,8 @@ bool Outbox::receipt(const std::string& message_id, const std::string& stat,
     s = apply_receipt(part.column_int(0), static_cast<int>(part.column_int(1)),
                       static_cast<int>(part.column_int(2)), stat, error, now);
   if (s.ok()) s = tx.commit();
-  return s.ok() && matched;
+  if (!s.ok()) return Receipt::failed;
+  return matched ? Receipt::matched : Receipt::unmatched;
 }
 
 db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, const std::string& stat,

@@ -50,9 +50,11 @@ class Outbox {
                            std::uint32_t status, const std::string& why, Time now);
 
   // A delivery receipt: stat as in the receipt (DELIVRD, UNDELIV, ...). It
-  // is stored in any case; false when no part has that id (yet).
-  bool receipt(const std::string& message_id, const std::string& stat, const std::string& error,
-               Time now);
+  // is stored in any case, matched to a part or not (yet); failed: the
+  // database refused and nothing was stored (do not acknowledge it).
+  enum class Receipt { matched, unmatched, failed };
+  Receipt receipt(const std::string& message_id, const std::string& stat, const std::string& error,
+                  Time now);
 
   // Attempts with no final receipt for longer than receipt_timeout: resent,
   // or failed after the last attempt. Returns how many were moved.

@@ -140,10 +140,12 @@ MoOutcome Service::handle(const Mo& mo) {
       return out;
     }
     out.replies.push_back(db_.last_insert_id());
+    out.messages.push_back(r.message);
   }
   if (const auto c = tx.commit(); !c.ok()) {
     out.error = c.message;
     out.replies.clear();
+    out.messages.clear();
     return out;
   }
   out.status = MoOutcome::Status::done;

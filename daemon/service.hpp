@@ -35,6 +35,7 @@ struct MoOutcome {
   Status status = Status::failed;
   Command command = Command::help;
   std::vector<std::int64_t> replies;  // outbox ids queued
+  std::vector<std::string> messages;  // their template names (for metrics)
   std::string error;
 };
 

@@ -46,9 +46,9 @@ TEST_CASE("outbox: submitted, then delivered when every part's receipt says so")
   CHECK(f.outbox.take_due(f.t0, 10).empty());  // not twice
   REQUIRE(f.outbox.submitted(id, 1, 1, 2, "a1", f.t0).ok());
   REQUIRE(f.outbox.submitted(id, 1, 2, 2, "a2", f.t0).ok());
-  CHECK(f.outbox.receipt("a1", "DELIVRD", "000", f.t0 + 5s));
+  CHECK(f.outbox.receipt("a1", "DELIVRD", "000", f.t0 + 5s) == Outbox::Receipt::matched);
   CHECK(f.state(id) == "submitted");
-  CHECK(f.outbox.receipt("a2", "DELIVRD", "000", f.t0 + 6s));
+  CHECK(f.outbox.receipt("a2", "DELIVRD", "000", f.t0 + 6s) == Outbox::Receipt::matched);
   CHECK(f.state(id) == "delivered");
 }
 
@@ -57,16 +57,16 @@ TEST_CASE("outbox: UNDELIV is resent after a growing delay, and then delivered")
   const auto id = f.queue();
   f.take(f.t0);
   REQUIRE(f.outbox.submitted(id, 1, 1, 1, "m1", f.t0).ok());
-  CHECK(f.outbox.receipt("m1", "UNDELIV", "001", f.t0 + 1s));
+  CHECK(f.outbox.receipt("m1", "UNDELIV", "001", f.t0 + 1s) == Outbox::Receipt::matched);
   CHECK(f.state(id) == "queued");
   CHECK(f.outbox.take_due(f.t0 + 60s, 10).empty());  // first delay: 60 s after the failure
   CHECK(f.take(f.t0 + 61s) == 2);
   REQUIRE(f.outbox.submitted(id, 2, 1, 1, "m2", f.t0 + 61s).ok());
-  CHECK(f.outbox.receipt("m2", "REJECTD", "002", f.t0 + 62s));
+  CHECK(f.outbox.receipt("m2", "REJECTD", "002", f.t0 + 62s) == Outbox::Receipt::matched);
   CHECK(f.outbox.take_due(f.t0 + 62s + 119s, 10).empty());  // then 120 s
   CHECK(f.take(f.t0 + 62s + 120s) == 3);
   REQUIRE(f.outbox.submitted(id, 3, 1, 1, "m3", f.t0 + 200s).ok());
-  CHECK(f.outbox.receipt("m3", "DELIVRD", "000", f.t0 + 201s));
+  CHECK(f.outbox.receipt("m3", "DELIVRD", "000", f.t0 + 201s) == Outbox::Receipt::matched);
   CHECK(f.state(id) == "delivered");
 }
 
@@ -109,7 +109,7 @@ TEST_CASE("outbox: a receipt before its submit_sm_resp is matched, not lost") {
   Fixture f;
   const auto id = f.queue();
   f.take(f.t0);
-  CHECK_FALSE(f.outbox.receipt("early", "DELIVRD", "000", f.t0));  // stored, unmatched
+  CHECK(f.outbox.receipt("early", "DELIVRD", "000", f.t0) == Outbox::Receipt::unmatched);  // stored, unmatched
   REQUIRE(f.outbox.submitted(id, 1, 1, 1, "early", f.t0 + 1s).ok());
   CHECK(f.state(id) == "delivered");
   auto q = f.db->prepare("SELECT COUNT(*), SUM(matched) FROM receipts");
@@ -120,8 +120,8 @@ TEST_CASE("outbox: a receipt before its submit_sm_resp is matched, not lost") {
 
 TEST_CASE("outbox: receipts for unknown ids are stored and counted") {
   Fixture f;
-  CHECK_FALSE(f.outbox.receipt("nobody", "DELIVRD", "000", f.t0));
-  CHECK_FALSE(f.outbox.receipt("nobody2", "UNDELIV", "001", f.t0));
+  CHECK(f.outbox.receipt("nobody", "DELIVRD", "000", f.t0) == Outbox::Receipt::unmatched);
+  CHECK(f.outbox.receipt("nobody2", "UNDELIV", "001", f.t0) == Outbox::Receipt::unmatched);
   auto q = f.db->prepare("SELECT COUNT(*) FROM receipts WHERE matched = 0");
   REQUIRE(q.step());
   CHECK(q.column_int(0) == 2);

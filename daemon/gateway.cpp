@@ -1,0 +1,299 @@
+#include "daemon/gateway.hpp"
+
+#include <fmt/format.h>
+
+#include "daemon/phone.hpp"
+#include "protocol/charset.hpp"
+#include "protocol/split.hpp"
+
+namespace giftgate {
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr auto kSweepEvery = std::chrono::seconds(5);
+constexpr auto kReassemblyTimeout = std::chrono::seconds(60);
+
+std::string concat_key(const std::string& sender, const smpp::Concatenation& c) {
+  return fmt::format("{}|{}|{}", sender, static_cast<int>(c.kind), c.reference);
+}
+
+}  // namespace
+
+Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
+                 std::shared_ptr<const Templates> templates, log::Logger logger)
+    : io_(io),
+      config_(std::move(config)),
+      db_(db),
+      log_(std::move(logger)),
+      service_(db, config_, std::move(templates)),
+      outbox_(db, config_.daemon.resend),
+      link_(io.get_executor(), config_.daemon.smsc,
+            config_.daemon.split_bind ? smpp::Link::Mode::transmitter_and_receiver
+                                      : smpp::Link::Mode::transceiver,
+            log_),
+      reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
+      timer_(io) {}
+
+Time Gateway::now() const {
+  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+void Gateway::start() {
+  if (const int n = outbox_.recover(now()); n > 0)
+    log_.warning("outbox_recovered", {{"messages", n}, {"reason", "interrupted before answered"}});
+  link_.on_inbound([this](const smpp::Pdu& pdu, smpp::Responder r) { on_inbound(pdu, std::move(r)); });
+  link_.on_state([this](smpp::SessionState state, std::error_code) {
+    bound_ = state == smpp::SessionState::bound && link_.bound();
+    if (bound_) pump();
+  });
+  link_.start();
+  tick();
+}
+
+void Gateway::stop(std::function<void()> done) {
+  stopping_ = true;
+  timer_.cancel();
+  // Parts of MOs still waiting for the rest were never handled: the SMSC
+  // gets a temporary error and delivers them again.
+  for (auto& [key, held] : held_)
+    for (auto& r : held.responders) r.respond(smpp::status::temporary_app_error);
+  held_.clear();
+  link_.stop(std::chrono::duration_cast<std::chrono::milliseconds>(config_.daemon.drain),
+             std::move(done));
+}
+
+void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templates) {
+  config_.keywords = fresh.keywords;
+  service_.set_templates(std::move(templates));
+  log_.info("reloaded", {{"templates", fresh.templates_path}});
+}
+
+void Gateway::tick() {
+  if (stopping_) return;
+  pump();
+  const auto steady = std::chrono::steady_clock::now();
+  if (steady - last_sweep_ >= kSweepEvery) {
+    last_sweep_ = steady;
+    if (const int n = outbox_.sweep(now()); n > 0) log_.info("receipts_overdue", {{"messages", n}});
+    reassembler_.expire(steady);
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (steady - it->second.since < kReassemblyTimeout) {
+        ++it;
+        continue;
+      }
+      log_.warning("mo_incomplete", {{"parts_held", it->second.responders.size()}});
+      for (auto& r : it->second.responders) r.respond(smpp::status::temporary_app_error);
+      it = held_.erase(it);
+    }
+  }
+  timer_.expires_after(kTick);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) tick();
+  });
+}
+
+void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
+  const auto* deliver = pdu.as<smpp::DeliverSm>();
+  if (!deliver) {  // data_sm and others: not part of this service
+    responder.respond(smpp::status::ok);
+    return;
+  }
+  if (smpp::is_delivery_receipt(deliver->esm_class)) {
+    if (const auto receipt = smpp::parse_delivery_receipt(*deliver)) {
+      on_receipt(*receipt, std::move(responder));
+    } else {
+      log_.warning("receipt_unreadable", {{"from", mask_msisdn(deliver->source.addr)}});
+      responder.respond(smpp::status::ok);  // nothing to store; asking again will not help
+    }
+    return;
+  }
+  on_mo(*deliver, std::move(responder));
+}
+
+void Gateway::on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder responder) {
+  const std::string id = smpp::normalize_message_id(receipt.message_id, config_.daemon.receipt_ids);
+  const std::string stat =
+      receipt.state ? std::string(smpp::to_string(*receipt.state)) : std::string("UNKNOWN");
+  const std::string error = receipt.error ? fmt::format("{:03}", *receipt.error) : "";
+  switch (outbox_.receipt(id, stat, error, now())) {
+    case Outbox::Receipt::failed:
+      ++metrics_.mo_failed;
+      log_.error("receipt_not_stored", {{"message_id", id}, {"reason", "database"}});
+      responder.respond(smpp::status::temporary_app_error);
+      return;
+    case Outbox::Receipt::unmatched:
+      ++metrics_.receipts_unmatched;
+      log_.info("receipt_unmatched", {{"message_id", id}, {"stat", stat}});
+      break;
+    case Outbox::Receipt::matched:
+      log_.debug("receipt", {{"message_id", id}, {"stat", stat}});
+      break;
+  }
+  ++metrics_.receipts_by_state[stat];
+  responder.respond(smpp::status::ok);
+}
+
+void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
+  const auto sender = normalize_msisdn(mo.source.addr, config_.default_country);
+  if (!sender) {
+    log_.warning("mo_bad_sender", {{"from", mask_msisdn(mo.source.addr)}});
+    responder.respond(smpp::status::ok);  // no one to answer; redelivery changes nothing
+    return;
+  }
+  const smpp::UserData part = smpp::user_data(mo);
+  if (!part.concatenation) {
+    const auto text = smpp::decode_text(part.data_coding, part.octets, config_.daemon.alphabet);
+    Responders one;
+    one.push_back(std::move(responder));
+    handle_text(*sender, text.ok ? text.utf8 : std::string(), std::move(one));
+    return;
+  }
+  const auto steady = std::chrono::steady_clock::now();
+  const std::string key = concat_key(*sender, *part.concatenation);
+  auto result = reassembler_.add(*sender, part, steady);
+  auto& held = held_[key];
+  if (held.responders.empty()) held.since = steady;
+  held.responders.push_back(std::move(responder));
+  if (result.status == smpp::Reassembler::Status::complete) {
+    const auto text = smpp::decode_text(result.data_coding, result.joined(), config_.daemon.alphabet);
+    Responders all = std::move(held.responders);
+    held_.erase(key);
+    handle_text(*sender, text.ok ? text.utf8 : std::string(), std::move(all));
+  } else if (result.status == smpp::Reassembler::Status::rejected) {
+    log_.warning("mo_part_rejected", {{"from", mask_msisdn(*sender)}});
+    for (auto& r : held.responders) r.respond(smpp::status::ok);
+    held_.erase(key);
+  }
+  // pending or duplicate: held until the whole message is handled
+}
+
+void Gateway::handle_text(const std::string& sender, const std::string& text,
+                          Responders responders) {
+  const Time t = now();
+  Mo mo{mo_key(sender, config_.daemon.source_addr, text, t, config_.daemon.mo_dedupe_seconds),
+        sender, text, "sms", t};
+  const MoOutcome out = service_.handle(mo);
+  switch (out.status) {
+    case MoOutcome::Status::failed:
+      ++metrics_.mo_failed;
+      log_.error("mo_not_committed", {{"from", mask_msisdn(sender)}, {"reason", out.error}});
+      for (auto& r : responders) r.respond(smpp::status::temporary_app_error);
+      return;
+    case MoOutcome::Status::duplicate:
+      ++metrics_.mo_duplicates;
+      log_.info("mo_duplicate", {{"from", mask_msisdn(sender)}});
+      break;
+    case MoOutcome::Status::done: {
+      const std::string command(command_name(out.command));
+      ++metrics_.mo_by_command[command];
+      for (const auto& m : out.messages) {
+        if (m == "voucher") ++metrics_.redemptions;
+        if (m == "verified" || m.rfind("verify_", 0) == 0) ++metrics_.verifications[m];
+      }
+      log_.info("mo", {{"from", mask_msisdn(sender)},
+                       {"command", command},
+                       {"replies", out.replies.size()}});
+      break;
+    }
+  }
+  for (auto& r : responders) r.respond(smpp::status::ok);  // committed: now acknowledge
+  pump();
+}
+
+void Gateway::pump() {
+  if (stopping_ || !link_.bound()) return;
+  const std::size_t limit = config_.daemon.smsc.window * 2;
+  if (in_flight_ >= limit) return;
+  const Time t = now();
+  for (const auto& m : outbox_.take_due(t, limit - in_flight_)) {
+    smpp::SplitOptions options;
+    options.alphabet = config_.daemon.alphabet;
+    options.max_parts = 10;
+    options.reference = static_cast<std::uint16_t>(m.id);
+    std::vector<smpp::MessagePart> parts;
+    if (const auto ec = smpp::split(m.body, options, parts); ec || parts.empty()) {
+      outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error,
+                            "cannot split: " + (ec ? ec.message() : "empty"), t);
+      continue;
+    }
+    if (m.attempt > 1) ++metrics_.resends;
+    for (auto& part : parts) {
+      smpp::SubmitSm submit;
+      submit.source = {config_.daemon.source_ton, config_.daemon.source_npi,
+                       config_.daemon.source_addr};
+      submit.dest = {1, 1, m.msisdn};
+      submit.registered_delivery = smpp::registered::receipt;
+      submit.data_coding = part.data_coding;
+      submit.esm_class = part.esm_class;
+      submit.short_message = std::move(part.short_message);
+      submit.tlvs = std::move(part.tlvs);
+      ++in_flight_;
+      const int index = static_cast<int>(part.index), total = static_cast<int>(part.total);
+      link_.submit(std::move(submit), [this, id = m.id, attempt = m.attempt, index,
+                                       total](smpp::SubmitOutcome outcome) {
+        --in_flight_;
+        const Time at = now();
+        if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
+          ++metrics_.mt_submitted;
+          const auto message_id =
+              smpp::normalize_message_id(outcome.message_id, config_.daemon.response_ids);
+          if (!outbox_.submitted(id, attempt, index, total, message_id, at).ok())
+            log_.error("submit_not_recorded", {{"outbox_id", id}});
+        } else {
+          ++metrics_.mt_submit_failed;
+          const std::string why =
+              outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status
+                  ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
+                  : fmt::format("{}{}", outcome.error.message(),
+                                outcome.in_doubt ? " (in doubt: may have been sent)" : "");
+          log_.warning("submit_failed", {{"outbox_id", id}, {"attempt", attempt}, {"reason", why}});
+          outbox_.submit_failed(id, attempt, index, total, outcome.command_status, why, at);
+        }
+      });
+    }
+  }
+}
+
+std::string Gateway::metrics_text() {
+  std::string out;
+  auto line = [&](const std::string& name, const std::string& labels, std::uint64_t value) {
+    out += fmt::format("{}{} {}\n", name, labels.empty() ? "" : "{" + labels + "}", value);
+  };
+  auto help = [&](const char* name, const char* type, const char* text) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, text, name, type);
+  };
+  help("giftgate_bind_up", "gauge", "1 when bound to the SMSC");
+  line("giftgate_bind_up", "", link_.bound() ? 1 : 0);
+  help("giftgate_mo_total", "counter", "MOs handled and committed, by command");
+  for (const auto& [c, n] : metrics_.mo_by_command) line("giftgate_mo_total", "command=\"" + c + "\"", n);
+  help("giftgate_mo_duplicates_total", "counter", "MOs delivered again, recognised");
+  line("giftgate_mo_duplicates_total", "", metrics_.mo_duplicates);
+  help("giftgate_mo_failed_total", "counter", "MOs and receipts not committed, not acknowledged");
+  line("giftgate_mo_failed_total", "", metrics_.mo_failed);
+  help("giftgate_mt_submitted_total", "counter", "submit_sm accepted by the SMSC");
+  line("giftgate_mt_submitted_total", "", metrics_.mt_submitted);
+  help("giftgate_mt_submit_failed_total", "counter", "submit_sm refused or unanswered");
+  line("giftgate_mt_submit_failed_total", "", metrics_.mt_submit_failed);
+  help("giftgate_resends_total", "counter", "messages submitted again");
+  line("giftgate_resends_total", "", metrics_.resends);
+  help("giftgate_receipts_total", "counter", "delivery receipts, by state");
+  for (const auto& [s, n] : metrics_.receipts_by_state) line("giftgate_receipts_total", "state=\"" + s + "\"", n);
+  help("giftgate_receipts_unmatched_total", "counter", "receipts for ids not (yet) known");
+  line("giftgate_receipts_unmatched_total", "", metrics_.receipts_unmatched);
+  help("giftgate_window_in_use", "gauge", "submits written and not yet answered");
+  line("giftgate_window_in_use", "", in_flight_);
+  help("giftgate_redemptions_total", "counter", "vouchers sent after a redemption");
+  line("giftgate_redemptions_total", "", metrics_.redemptions);
+  help("giftgate_verifications_total", "counter", "merchant verifications, by answer");
+  for (const auto& [r, n] : metrics_.verifications) line("giftgate_verifications_total", "result=\"" + r + "\"", n);
+  const auto c = outbox_.counts();
+  help("giftgate_outbox_messages", "gauge", "outbound messages by state");
+  line("giftgate_outbox_messages", "state=\"queued\"", c.queued);
+  line("giftgate_outbox_messages", "state=\"submitted\"", c.submitted);
+  line("giftgate_outbox_messages", "state=\"delivered\"", c.delivered);
+  line("giftgate_outbox_messages", "state=\"failed\"", c.failed);
+  line("giftgate_outbox_messages", "state=\"expired\"", c.expired);
+  return out;
+}
+
+}  // namespace giftgate

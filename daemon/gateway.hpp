@@ -1,0 +1,73 @@
+// giftgated's core: wires the SMPP link to the campaign. MOs are reassembled,
+// handled by the Service and acknowledged only after their effects are
+// committed; receipts go to the outbox; the outbox is pumped into the link
+// within the window and rate limits. Single-threaded on one io_context.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "daemon/config.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/outbox.hpp"
+#include "daemon/service.hpp"
+#include "protocol/log.hpp"
+#include "protocol/reassembly.hpp"
+#include "protocol/session.hpp"
+
+namespace giftgate {
+
+class Gateway {
+ public:
+  Gateway(boost::asio::io_context& io, Config config, db::Database& db,
+          std::shared_ptr<const Templates> templates, log::Logger logger);
+
+  void start();
+  // Stops taking work, lets submits in flight finish for the drain time,
+  // unbinds, then calls done.
+  void stop(std::function<void()> done);
+  // SIGHUP: new templates and keywords (the rest needs a restart).
+  void reload(const Config& fresh, std::shared_ptr<const Templates> templates);
+
+  std::string metrics_text();
+
+ private:
+  using Responders = std::vector<smpp::Responder>;
+  void on_inbound(const smpp::Pdu& pdu, smpp::Responder responder);
+  void on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder responder);
+  void on_mo(const smpp::DeliverSm& mo, smpp::Responder responder);
+  void handle_text(const std::string& sender, const std::string& text, Responders responders);
+  void pump();
+  void tick();
+  Time now() const;
+
+  boost::asio::io_context& io_;
+  Config config_;
+  db::Database& db_;
+  log::Logger log_;
+  Service service_;
+  Outbox outbox_;
+  smpp::Link link_;
+  smpp::Reassembler reassembler_;
+  struct Held {
+    Responders responders;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<std::string, Held> held_;  // parts of concatenated MOs, answered when whole
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point last_sweep_{};
+  std::size_t in_flight_ = 0;
+  bool stopping_ = false;
+  bool bound_ = false;
+  Metrics metrics_;
+};
+
+}  // namespace giftgate

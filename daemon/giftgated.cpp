@@ -1,0 +1,137 @@
+// giftgated: the campaign gateway daemon. See man/giftgated.8.
+//
+// Exit status: 0 after a clean stop (SIGTERM, SIGINT) or a good
+// --check-config; 1 when it cannot run (database, port); 2 for bad usage or
+// a bad configuration or messages file.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include "daemon/config.hpp"
+#include "daemon/gateway.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/schema.hpp"
+#include "daemon/templates.hpp"
+#include "protocol/log.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: giftgated [--config FILE] [--db PATH] [--check-config]
+
+  --config FILE    the configuration (default: $GIFTGATE_CONFIG, else
+                   /etc/giftgate/giftgate.yaml if present, else built-in)
+  --db PATH        the campaign database instead of storage.path
+  --check-config   load the configuration and the messages file, report, exit
+  --help           this text
+
+Signals: SIGHUP reloads templates and keywords; SIGTERM and SIGINT drain,
+unbind and exit 0.
+)";
+
+int fail(int code, const std::string& message) {
+  fmt::print(stderr, "giftgated: {}\n", message);
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace giftgate;
+  std::string config_arg, db_arg;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--check-config") check_only = true;
+    else if ((a == "--config" || a == "--db") && i + 1 < argc) (a == "--config" ? config_arg : db_arg) = argv[++i];
+    else return fail(2, fmt::format("unknown or incomplete argument '{}'\n{}", a, kUsage));
+  }
+
+  std::string error;
+  auto config = find_config(config_arg, &error);
+  if (!config) return fail(2, error);
+  if (!db_arg.empty()) config->db_path = db_arg;
+  auto templates = Templates::load(config->templates_path, config->max_parts, &error);
+  if (!templates) return fail(2, error);
+  if (check_only) {
+    fmt::print("{}: ok; {}: ok; SMSC {}:{}{}, database {}\n", config->source,
+               config->templates_path, config->daemon.smsc.host, config->daemon.smsc.port,
+               config->daemon.smsc.tls.enabled ? " (TLS)" : "", config->db_path);
+    return 0;
+  }
+
+  log::Level level = log::Level::info;
+  log::parse_level(config->daemon.log_level, level);
+  log::Logger logger(std::make_shared<log::StderrSink>(), level);
+
+  auto db = db::Database::open({config->db_path, config->busy_timeout}, schema_migrations(), &error);
+  if (!db) return fail(1, error);
+
+  boost::asio::io_context io;
+  Gateway gateway(io, *config, *db, templates, logger);
+  std::unique_ptr<MetricsServer> metrics;
+  if (config->daemon.metrics_port != 0) {
+    try {
+      metrics = std::make_unique<MetricsServer>(io, config->daemon.metrics_listen,
+                                                config->daemon.metrics_port,
+                                                [&gateway] { return gateway.metrics_text(); });
+    } catch (const std::exception& e) {
+      return fail(1, fmt::format("metrics on {}:{}: {}", config->daemon.metrics_listen,
+                                 config->daemon.metrics_port, e.what()));
+    }
+  }
+  if (!config->daemon.pid_file.empty()) {
+    std::ofstream pid(config->daemon.pid_file, std::ios::trunc);
+    pid << ::getpid() << "\n";
+    if (!pid) return fail(1, fmt::format("{}: cannot be written", config->daemon.pid_file));
+  }
+
+  boost::asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  bool stopping = false;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        std::string why;
+        const auto fresh = find_config(config_arg, &why);
+        const auto fresh_templates =
+            fresh ? Templates::load(fresh->templates_path, fresh->max_parts, &why) : nullptr;
+        if (fresh_templates) gateway.reload(*fresh, fresh_templates);
+        else logger.error("reload_refused", {{"reason", why}, {"kept", "the templates in force"}});
+      } else if (!stopping) {
+        stopping = true;
+        logger.info("stopping", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});
+        if (metrics) metrics->close();
+        gateway.stop([&] {
+          signals.cancel();
+          io.stop();
+        });
+        return;
+      }
+      wait_signal();
+    });
+  };
+  wait_signal();
+
+  logger.info("started", {{"config", config->source},
+                          {"database", config->db_path},
+                          {"smsc", fmt::format("{}:{}", config->daemon.smsc.host,
+                                               config->daemon.smsc.port)},
+                          {"metrics_port", metrics ? metrics->port() : 0}});
+  gateway.start();
+  io.run();
+  if (!config->daemon.pid_file.empty()) std::remove(config->daemon.pid_file.c_str());
+  logger.info("stopped");
+  return 0;
+}

@@ -1,0 +1,45 @@
+// The daemon's counters, and a Prometheus text endpoint for them on a
+// loopback port: plain HTTP/1.0 over Boost.Asio, GET /metrics only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace giftgate {
+
+struct Metrics {
+  std::map<std::string, std::uint64_t> mo_by_command;
+  std::uint64_t mo_duplicates = 0;
+  std::uint64_t mo_failed = 0;  // not committed, not acknowledged
+  std::uint64_t mt_submitted = 0;
+  std::uint64_t mt_submit_failed = 0;
+  std::uint64_t resends = 0;
+  std::map<std::string, std::uint64_t> receipts_by_state;
+  std::uint64_t receipts_unmatched = 0;
+  std::uint64_t redemptions = 0;
+  std::map<std::string, std::uint64_t> verifications;  // by reply
+};
+
+class MetricsServer {
+ public:
+  using Body = std::function<std::string()>;
+  // Listens on address:port (port 0: an ephemeral one, see port()).
+  MetricsServer(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
+                Body body);
+  std::uint16_t port() const;
+  void close();
+
+ private:
+  void accept();
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Body body_;
+};
+
+}  // namespace giftgate
