@@ -275,6 +275,28 @@ test('receipts: hex ids with decimal receipt, TLVs, coding 8, before resp', asyn
   await c.close();
 });
 
+test('receipt_hold: receipts wait for the next receiver, unanswered ones too', async (sim) => {
+  await sim.command('set receipt_hold=on');
+  await sim.command('receipt id=H1 stat=DELIVRD');
+  check(await sim.waitFor('receipt_held', (f) => f.id === 'H1' && f.reason === 'no_receiver'), 'held with no receiver');
+  const a = new Client(sim.port);
+  await a.connected();
+  a.autoRespond = false;
+  await a.bind();
+  const first = await a.waitDelivers(1);
+  check(first && first[0].short_message.message.includes('id:H1 '), 'held receipt sent on bind');
+  await a.close();  // never answered it
+  check(await sim.waitFor('receipt_held', (f) => f.id === 'H1' && f.reason === 'unanswered'), 'held again when unanswered');
+  const b = new Client(sim.port);
+  await b.connected();
+  await b.bind();
+  const again = await b.waitDelivers(1);
+  check(again && again[0].short_message.message.includes('id:H1 '), 'sent again to the next receiver');
+  check(await sim.waitFor('deliver_resp', (f) => f.kind === 'receipt' && f.status === '0'), 'answered this time');
+  await sim.command('reset');
+  await b.close();
+});
+
 test('long messages: UCS-2 UDH8, UDH16, SAR, payload, duplicates', async (sim) => {
   const c = new Client(sim.port);
   await c.connected();

@@ -175,6 +175,7 @@ const SETTINGS = {
   receipt_tlvs: { parse: onOff, def: 'off' },
   receipt_coding: { parse: intIn(0, 255), def: 0 },
   receipt_before_resp: { parse: onOff, def: 'off' },
+  receipt_hold: { parse: onOff, def: 'off' },
   submit_status: { parse: intIn(0, 0xFFFFFFFF), def: 0 },
   resp_delay_ms: { parse: intIn(0, 3600000), def: 0 },
   drop_resp_next: { parse: intIn(0, 1e9), def: 0 },
@@ -185,6 +186,10 @@ const SETTINGS = {
   gsm: { parse: enumOf('unpacked', 'packed', 'latin1'), def: 'unpacked' },
   mo_gsm: { parse: enumOf('latin1', 'unpacked'), def: 'latin1' },
 };
+
+// Receipts waiting for a receiver (receipt_hold=on): none was bound, or the
+// one they went to closed before answering them.
+const heldReceipts = [];
 
 let settings = {};
 function resetSettings() {
@@ -590,6 +595,11 @@ function onConnection(session) {
     if (conn.elTimer) clearInterval(conn.elTimer);
     conns.delete(conn.id);
     stats.sessions = conns.size;
+    if (settings.receipt_hold === 'on') {
+      for (const d of conn.delivers.values()) {
+        if (d.kind === 'receipt' && d.receipt) holdReceipt(d.receipt, 'unanswered');
+      }
+    }
     emit('close', { conn: conn.id });
   });
 }
@@ -687,6 +697,9 @@ function onBind(conn, pdu, kind) {
     stats.binds++;
     startEnquireTimer(conn);
     send(conn, pdu.response({ system_id: args.systemId, sc_interface_version: 0x34 }));
+    if (kind !== 'transmitter' && heldReceipts.length > 0) {
+      for (const r of heldReceipts.splice(0)) sendReceipt(Object.assign({}, r, { conn: undefined }));
+    }
   } else {
     stats.bind_rejects++;
     send(conn, pdu.response({ command_status: status }));
@@ -839,8 +852,17 @@ function sendDeliver(conn, options, record) {
 }
 
 // r: { id, stat, err, tlvs, coding, src, dst, text, submitted, conn }
+function holdReceipt(r, reason) {
+  heldReceipts.push(r);
+  emit('receipt_held', { id: r.id, stat: r.stat, reason });
+}
+
 function sendReceipt(r) {
   const conn = pickReceiver(r.conn);
+  if (!conn && settings.receipt_hold === 'on') {
+    holdReceipt(r, 'no_receiver');
+    return { held: 1 };
+  }
   if (!conn) {
     emit('receipt_failed', { id: r.id, stat: r.stat, reason: 'no_receiver' });
     return { error: 'no_receiver' };
@@ -861,7 +883,7 @@ function sendReceipt(r) {
     options.message_state = MESSAGE_STATE[r.stat] || MESSAGE_STATE.UNKNOWN;
     if (Number(r.err)) options.network_error_code = Buffer.from([0x03, (r.err >> 8) & 0xFF, r.err & 0xFF]);
   }
-  const seq = sendDeliver(conn, options, { kind: 'receipt', id: r.id });
+  const seq = sendDeliver(conn, options, { kind: 'receipt', id: r.id, receipt: r });
   if (seq === null) {
     emit('receipt_failed', { id: r.id, stat: r.stat, reason: 'not_writable' });
     return { error: 'not_writable' };
@@ -1024,6 +1046,7 @@ const COMMANDS = {
   },
   reset() {
     resetSettings();
+    heldReceipts.length = 0;
     for (const c of conns.values()) startEnquireTimer(c);
     return {};
   },
