@@ -1,5 +1,7 @@
 #include "daemon/gateway.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "daemon/phone.hpp"
@@ -32,7 +34,10 @@ Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
                                       : smpp::Link::Mode::transceiver,
             log_),
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
-      timer_(io) {}
+      timer_(io) {
+  service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
+  process_epoch_ = fmt::format("{}.{}", now().time_since_epoch().count(), ::getpid());
+}
 
 Time Gateway::now() const {
   return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -43,7 +48,9 @@ void Gateway::start() {
     log_.warning("outbox_recovered", {{"messages", n}, {"reason", "interrupted before answered"}});
   link_.on_inbound([this](const smpp::Pdu& pdu, smpp::Responder r) { on_inbound(pdu, std::move(r)); });
   link_.on_state([this](smpp::SessionState state, std::error_code) {
+    const bool was_bound = bound_;
     bound_ = state == smpp::SessionState::bound && link_.bound();
+    if (bound_ && !was_bound) ++binds_;
     if (bound_) pump();
   });
   link_.start();
@@ -170,8 +177,9 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
 void Gateway::handle_text(const std::string& sender, const std::string& text,
                           Responders responders) {
   const Time t = now();
-  Mo mo{mo_key(sender, config_.daemon.source_addr, text, t, config_.daemon.mo_dedupe_seconds),
-        sender, text, "sms", t};
+  const std::string epoch = fmt::format("{}.{}", process_epoch_, binds_);
+  Mo mo{fmt::format("{}.{}", epoch, ++mo_sequence_), sender, text, "sms", t,
+        mo_fingerprint(sender, config_.daemon.source_addr, text), epoch};
   const MoOutcome out = service_.handle(mo);
   switch (out.status) {
     case MoOutcome::Status::failed:

@@ -65,6 +65,9 @@ class Gateway {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::size_t in_flight_ = 0;
+  std::string process_epoch_;   // this process: start time and pid
+  std::uint64_t binds_ = 0;     // connections bound so far
+  std::uint64_t mo_sequence_ = 0;
   bool stopping_ = false;
   bool bound_ = false;
   Metrics metrics_;

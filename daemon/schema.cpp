@@ -191,11 +191,23 @@ CREATE TABLE receipts (
 CREATE INDEX receipts_message ON receipts(message_id);
 )sql";
 
+// Version 5: telling a redelivered MO from a member sending the same text
+// again. An SMSC delivers an MO again only when our answer did not reach it:
+// the connection dropped, or the daemon stopped, between commit and answer.
+// So a repeat counts as a redelivery when it comes on another connection
+// (epoch) within the window; on the same connection it is a new message.
+constexpr std::string_view kVersion5 = R"sql(
+ALTER TABLE inbox ADD COLUMN fingerprint TEXT;
+ALTER TABLE inbox ADD COLUMN epoch TEXT;
+CREATE INDEX inbox_fingerprint ON inbox(fingerprint, received_at);
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
     {3, kVersion3},
     {4, kVersion4},
+    {5, kVersion5},
 };
 
 }  // namespace

@@ -32,10 +32,9 @@ std::optional<Time> parse_iso(const std::string& iso) {
 
 }  // namespace
 
-std::string mo_key(const std::string& msisdn, const std::string& destination,
-                   const std::string& text, Time received, int window_seconds) {
-  const auto slot = received.time_since_epoch().count() / std::max(window_seconds, 1);
-  return sha256_hex(fmt::format("{}\n{}\n{}\n{}", msisdn, destination, slot, text));
+std::string mo_fingerprint(const std::string& msisdn, const std::string& destination,
+                           const std::string& text) {
+  return sha256_hex(fmt::format("{}\n{}\n{}", msisdn, destination, text));
 }
 
 Service::Service(db::Database& db, const Config& config, std::shared_ptr<const Templates> templates)
@@ -95,15 +94,36 @@ MoOutcome Service::handle(const Mo& mo) {
   const Request request = config_.keywords.parse(mo.text, from_merchant);
   out.command = request.command;
 
+  if (!mo.fingerprint.empty()) {
+    auto earlier = db_.prepare(
+        "SELECT id, epoch FROM inbox WHERE fingerprint = ? AND received_at >= ? ORDER BY id DESC "
+        "LIMIT 1");
+    earlier.bind(1, mo.fingerprint).bind(2, iso_time(mo.now - dedupe_window_));
+    if (earlier.step() && earlier.column_text(1) != mo.epoch) {
+      // The redelivery now belongs to this connection: the member sending
+      // the same text again on it is a new message.
+      auto claim = db_.prepare("UPDATE inbox SET epoch = ? WHERE id = ?");
+      auto c = claim.bind(1, mo.epoch).bind(2, earlier.column_int(0)).run();
+      if (c.ok()) c = tx.commit();
+      if (!c.ok()) {
+        out.error = c.message;
+        return out;
+      }
+      out.status = MoOutcome::Status::duplicate;
+      return out;
+    }
+  }
   auto record = db_.prepare(
-      "INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
+      "INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at, fingerprint, "
+      "epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   const auto s = record.bind(1, mo.key)
                      .bind(2, mo.msisdn)
                      .bind(3, mo.text)
                      .bind(4, request.understood ? command_name(request.command) : "unknown")
                      .bind(5, mo.channel)
                      .bind(6, iso_time(mo.now))
+                     .bind(7, mo.fingerprint)
+                     .bind(8, mo.epoch)
                      .run();
   if (s.constraint()) {
     out.status = MoOutcome::Status::duplicate;

@@ -19,11 +19,14 @@
 namespace giftgate {
 
 struct Mo {
-  std::string key;     // the same for a redelivery of this MO (see mo_key)
+  std::string key;     // unique to this delivery of an MO
   std::string msisdn;  // the sender, normal form
   std::string text;    // UTF-8, reassembled
   std::string channel = "sms";
   Time now{};
+  // For recognising a redelivery (see mo_fingerprint); empty: never one.
+  std::string fingerprint;
+  std::string epoch;  // the connection it came on: process and bind
 };
 
 struct MoOutcome {
@@ -39,16 +42,21 @@ struct MoOutcome {
   std::string error;
 };
 
-// A key for an MO: the sender, the receiving address and the text, within
-// a time slot of `window` seconds. An SMSC that redelivers (its response was
-// lost) sends the same three within seconds; a member who sends the same
-// text again much later gets a new key.
-std::string mo_key(const std::string& msisdn, const std::string& destination,
-                   const std::string& text, Time received, int window_seconds);
+// What a redelivery of an MO has in common with the first delivery: the
+// sender, the receiving address and the text. An SMSC delivers an MO again
+// only when our answer did not reach it, which means the connection was
+// lost (or the daemon stopped) in between; so the same fingerprint within
+// the dedupe window from an earlier epoch (connection) is a redelivery,
+// and from the same epoch a member sending the same text again.
+std::string mo_fingerprint(const std::string& msisdn, const std::string& destination,
+                           const std::string& text);
 
 class Service {
  public:
   Service(db::Database& db, const Config& config, std::shared_ptr<const Templates> templates);
+
+  // How long a repeat from an earlier connection counts as a redelivery.
+  void set_dedupe_window(std::chrono::seconds window) { dedupe_window_ = window; }
 
   MoOutcome handle(const Mo& mo);
 
@@ -81,6 +89,7 @@ class Service {
   const Config& config_;
   std::shared_ptr<const Templates> templates_;
   Vouchers vouchers_;
+  std::chrono::seconds dedupe_window_{120};
 };
 
 }  // namespace giftgate

@@ -59,7 +59,7 @@ struct Fixture {
   // Sends an MO and returns the texts queued in reply, "msisdn: body".
   std::vector<std::string> send(const std::string& from, const std::string& text,
                                 MS expect = MS::done) {
-    Mo mo{fmt::format("mo-{}", ++sequence), from, text, "sms", now};
+    Mo mo{fmt::format("mo-{}", ++sequence), from, text, "sms", now, {}, {}};
     const auto out = service.handle(mo);
     INFO(out.error);
     CHECK(out.status == expect);
@@ -156,10 +156,13 @@ TEST_CASE("service: a merchant verifies; the member gets a note; a second try is
 TEST_CASE("service: the same MO delivered again changes nothing and queues nothing") {
   Fixture f;
   f.one("8613800138000", "DH A");
-  Mo confirm{"same-key", "8613800138000", "Y", "sms", f.now};
+  const auto print = mo_fingerprint("8613800138000", "12580", "Y");
+  Mo confirm{"k1", "8613800138000", "Y", "sms", f.now, print, "connection-1"};
   const auto first = f.service.handle(confirm);
   REQUIRE(first.status == MS::done);
-  const auto again = f.service.handle(confirm);
+  // Delivered again on the next connection (the answer was lost with the first).
+  Mo redelivered{"k2", "8613800138000", "Y", "sms", f.now + 30s, print, "connection-2"};
+  const auto again = f.service.handle(redelivered);
   CHECK(again.status == MS::duplicate);
   CHECK(again.replies.empty());
   CHECK(f.count("SELECT COUNT(*) FROM vouchers") == 1);
@@ -174,19 +177,27 @@ TEST_CASE("service: a database that stays busy commits nothing, so the MO is not
   REQUIRE(hold.begun().ok());
   auto busy_db = test::open_campaign_db(f.dir.file("s.db"), 50ms);
   Service busy(*busy_db, f.config, f.templates);
-  const auto out = busy.handle({"k", "8613800138000", "JF", "sms", f.now});
+  const auto out = busy.handle({"k", "8613800138000", "JF", "sms", f.now, {}, {}});
   CHECK(out.status == MS::failed);
   CHECK_FALSE(out.error.empty());
   CHECK(out.replies.empty());
 }
 
-TEST_CASE("service: the MO key tells a redelivery from a new message") {
-  const Time t = std::chrono::sys_days{std::chrono::year{2026} / 11 / 1} + 10s;
-  const auto k = mo_key("8613800138000", "12580", "JF", t, 60);
-  CHECK(k == mo_key("8613800138000", "12580", "JF", t + 20s, 60));
-  CHECK(k != mo_key("8613800138000", "12580", "JF", t + 60s, 60));
-  CHECK(k != mo_key("8613800138001", "12580", "JF", t, 60));
-  CHECK(k != mo_key("8613800138000", "12580", "CX", t, 60));
+TEST_CASE("service: a repeat on the same connection is a new message, later or elsewhere too") {
+  Fixture f;
+  const auto print = mo_fingerprint("8613800138000", "12580", "JF");
+  CHECK(print != mo_fingerprint("8613800138001", "12580", "JF"));
+  CHECK(print != mo_fingerprint("8613800138000", "12580", "CX"));
+  auto send = [&](const char* key, std::chrono::seconds after, const char* epoch) {
+    return f.service.handle({key, "8613800138000", "JF", "sms", f.now + after, print, epoch})
+        .status;
+  };
+  CHECK(send("a", 0s, "e1") == MS::done);
+  CHECK(send("b", 5s, "e1") == MS::done);         // the member asked twice
+  CHECK(send("c", 10s, "e2") == MS::duplicate);   // after a reconnect: the SMSC again
+  CHECK(send("c2", 12s, "e2") == MS::done);       // and then the member, on that connection
+  CHECK(send("d", 200s, "e3") == MS::done);       // past the window: a new message
+  CHECK(f.count("SELECT COUNT(*) FROM inbox") == 4);
 }
 
 TEST_CASE("service: a long list is cut to the SMS parts allowed") {
