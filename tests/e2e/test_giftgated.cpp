@@ -1,0 +1,364 @@
+// giftgated end to end: the built daemon against the SMSC simulator, the
+// campaign database seeded in-process, every wait bounded.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <csignal>
+#include <set>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "daemon/imports.hpp"
+#include "tests/support/campaign_db.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/sim_process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace giftgate;
+using namespace std::chrono_literals;
+using test::SimProcess;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Gate {
+  test::TempDir dir;
+  SimProcess sim;
+  std::string db_path = dir.file("campaign.db");
+  std::string config_path = dir.file("giftgate.yaml");
+  std::string templates_path = dir.file("messages.yaml");
+  std::unique_ptr<test::DaemonProcess> daemon;
+  int starts = 0;
+
+  explicit Gate(const std::string& extra = "", int members = 2) {
+    // As a real SMSC: receipts nobody took are kept for the next bind.
+    sim.command("set receipt_hold=on");
+    std::filesystem::copy_file(std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml",
+                               templates_path);
+    std::ofstream(config_path) << fmt::format(
+        "smsc:\n  port: {}\n  rate: 0\n  reconnect_max_seconds: 1\n"
+        "outbox:\n  first_resend_seconds: 1\n"
+        "metrics:\n  port: 0\n"
+        "storage:\n  path: {}\n"
+        "templates:\n  path: {}\n"
+        "campaign:\n  start: 2026-01-01\n  end: 2036-01-01\n{}",
+        sim.port(), db_path, templates_path, extra);
+    std::string error;
+    auto config = find_config(config_path, &error);
+    INFO(error);
+    REQUIRE(config);
+    auto db = test::open_campaign_db(db_path);
+    Importer importer(*db, *config, {"import", "e2e"});
+    std::string csv = "msisdn,city,language,points\n13800138000,beijing,zh,12000\n"
+                      "13900000001,beijing,en,6000\n";
+    for (int i = 2; i < members; ++i) csv += fmt::format("1370000{:04},beijing,zh,20000\n", i);
+    REQUIRE(importer.members(csv, "members.csv").status == ImportResult::Status::ok);
+    REQUIRE(importer
+                .merchants("id,name,city,kind,level,phones,offer_a,offer_b\n"
+                           "bj-1,Star KTV,beijing,ktv,high,13911111111,5 hours,2 hours\n"
+                           "bj-2,Sky Cinema,beijing,cinema,low,13911111112,8 tickets,4 tickets\n",
+                           "merchants.csv")
+                .status == ImportResult::Status::ok);
+    Vouchers v(*db, config->campaign);
+    REQUIRE(v.set_stock("A", "beijing", 100, {"e2e", "e2e"}));
+    REQUIRE(v.set_stock("B", "beijing", 100, {"e2e", "e2e"}));
+  }
+
+  void start() {
+    daemon = std::make_unique<test::DaemonProcess>(
+        GIFTGATE_GIFTGATED, std::vector<std::string>{"--config", config_path},
+        dir.file("giftgated.log"));
+    ++starts;
+    const auto bound = sim.wait_for("bind", 10s);
+    REQUIRE_MESSAGE(bound, daemon->log());
+  }
+
+  void mo(const std::string& from, const std::string& text) {
+    sim.command("mo src=" + from + " dst=12580 text=" + SimProcess::encode(text));
+  }
+  // The next whole message the simulator received for `to`.
+  std::string reply(const std::string& to, std::chrono::milliseconds timeout = 10s) {
+    const auto m = sim.wait_for("message", timeout, [&](const SimProcess::Event& e) {
+      return e.fields.count("dst") && e.fields.at("dst") == to;
+    });
+    REQUIRE_MESSAGE(m, daemon->log());
+    return m->fields.at("text");
+  }
+  std::string ask(const std::string& from, const std::string& text) {
+    mo(from, text);
+    return reply(from);
+  }
+  std::int64_t value(const std::string& sql) {
+    auto db = test::open_campaign_db(db_path);
+    auto q = db->prepare(sql);
+    return q.step() ? q.column_int(0) : -1;
+  }
+  bool wait_value(const std::string& sql, std::int64_t want, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (value(sql) == want) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return value(sql) == want;
+  }
+};
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+std::string code_in(const std::string& text) {
+  for (std::size_t i = 0; i + 10 <= text.size(); ++i) {
+    const auto c = text.substr(i, 10);
+    if (std::isupper(static_cast<unsigned char>(c[0])) && std::isupper(static_cast<unsigned char>(c[1])) &&
+        c.find_first_not_of("0123456789", 2) == std::string::npos)
+      return c;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("giftgated: a member redeems and a merchant verifies, every message delivered") {
+  Gate g;
+  g.sim.command("set receipts=on");
+  g.start();
+  CHECK(contains(g.ask("8613800138000", "积分"), "您的积分：12000"));
+  CHECK(contains(g.ask("8613800138000", "兑换A"), "10分钟内回复Y确认"));
+  const std::string voucher = g.ask("8613800138000", "是");
+  const std::string code = code_in(voucher);
+  REQUIRE_MESSAGE(code.size() == 10, voucher);
+  CHECK(contains(voucher, "剩余积分7000"));
+  CHECK(contains(g.ask("8613800138000", "查询"), code));
+  CHECK(contains(g.ask("8613911111111", "HX " + code), "核销成功"));
+  CHECK(contains(g.reply("8613800138000"), "已于"));  // the member's note
+  CHECK(contains(g.ask("8613911111111", code), "不能重复核销"));
+  // Every reply was delivered, and the SMSC saw every MO acknowledged.
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state <> 'delivered'", 0, 10s));
+  CHECK(g.value("SELECT COUNT(*) FROM outbox") == 7);
+  CHECK(g.value("SELECT COUNT(*) FROM inbox") == 6);
+  // No voucher code in the log, no whole phone number.
+  const std::string log = g.daemon->log();
+  CHECK_FALSE(contains(log, code));
+  CHECK_FALSE(contains(log, "8613800138000"));
+  g.daemon->signal(SIGTERM);
+  CHECK(g.daemon->wait_exit(15s) == 0);
+  CHECK(g.sim.wait_for("unbind", 2s));
+}
+
+TEST_CASE("giftgated: every keyword, in English") {
+  Gate g;
+  g.start();
+  const std::string en = "8613900000001";
+  CHECK(contains(g.ask(en, "bal"), "Your points: 6000."));
+  CHECK(contains(g.ask(en, "REDEEM b"), "Reply Y within 10 minutes"));
+  CHECK(contains(g.ask(en, "yes"), "12580 gift voucher worth 50 yuan"));
+  CHECK(contains(g.ask(en, "MY"), "You have 1 unused vouchers"));
+  CHECK(contains(g.ask(en, "SH"), "Star KTV (ktv) A: 5 hours; B: 2 hours"));
+  CHECK_FALSE(contains(g.ask(en, "SH 影院"), "Star KTV"));
+  CHECK(contains(g.ask(en, "TD"), "no more tips"));
+  CHECK(contains(g.ask(en, "KT"), "Tips are on again"));
+  CHECK(contains(g.ask(en, "HELP"), "12580 points for gifts"));
+  CHECK(contains(g.ask(en, "？"), "12580 points for gifts"));
+  CHECK(contains(g.ask(en, "DH Q"), "No such tier"));
+  CHECK(contains(g.ask(en, "Y"), "12580 gift voucher worth 50 yuan"));  // the same one again
+  CHECK(contains(g.ask(en, "garbage ' OR 1=1; --"), "12580 points for gifts"));
+}
+
+TEST_CASE("giftgated: every keyword, in Chinese, full-width too") {
+  Gate g;
+  g.start();
+  const std::string zh = "8613800138000";
+  CHECK(contains(g.ask(zh, "ＪＦ"), "您的积分：12000"));
+  CHECK(contains(g.ask(zh, "DH B"), "A档") == false);
+  CHECK(contains(g.ask(zh, "Y"), "12580礼券：50元"));
+  CHECK(contains(g.ask(zh, "CX"), "您有1张未使用礼券"));
+  CHECK(contains(g.ask(zh, "商户 KTV"), "Star KTV(ktv)"));
+  CHECK(contains(g.ask(zh, "退订"), "已退订"));
+  CHECK(contains(g.ask(zh, "开通"), "已开通"));
+  CHECK(contains(g.ask(zh, "帮助"), "12580积分兑换"));
+  CHECK(contains(g.ask("8613600000000", "积分"), "不是音乐俱乐部会员"));
+}
+
+TEST_CASE("giftgated: UNDELIV is resent and then delivered") {
+  Gate g;
+  g.sim.command("set receipts=on receipt_stat=UNDELIV");
+  g.start();
+  CHECK(contains(g.ask("8613800138000", "JF"), "12000"));
+  REQUIRE(g.sim.wait_for("receipt_sent", 5s));
+  g.sim.command("set receipt_stat=DELIVRD");
+  CHECK(contains(g.reply("8613800138000", 15s), "12000"));  // the resend
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered' AND attempts = 2", 1,
+                     10s));
+}
+
+TEST_CASE("giftgated: no receipt at all fails the message after its attempts") {
+  Gate g;
+  // Two attempts, a second each to wait for the receipt.
+  std::string text = read_file(g.config_path);
+  text.replace(text.find("outbox:\n"), 8, "outbox:\n  max_attempts: 2\n  receipt_timeout_seconds: 1\n");
+  std::ofstream(g.config_path, std::ios::trunc) << text;
+  g.start();
+  g.ask("8613800138000", "JF");
+  CHECK(contains(g.reply("8613800138000", 15s), "12000"));  // resent once
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND attempts = 2", 1, 20s));
+}
+
+TEST_CASE("giftgated: a receipt that comes before its submit_sm_resp is matched") {
+  Gate g;
+  g.sim.command("set receipts=on receipt_before_resp=on resp_delay_ms=300");
+  g.start();
+  g.ask("8613800138000", "JF");
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 1, 10s));
+  CHECK(g.value("SELECT COUNT(*) FROM receipts") >= 1);
+  CHECK(g.value("SELECT COUNT(*) FROM receipts WHERE matched = 0") == 0);
+}
+
+TEST_CASE("giftgated: an MO delivered again after a lost answer is answered once") {
+  Gate g;
+  g.start();
+  // The answer to this MO is lost with the connection; the SMSC delivers
+  // it again after the daemon binds anew.
+  g.sim.command("set silent=on");
+  g.mo("8613800138000", "DH A");
+  REQUIRE(g.daemon->wait_log("event=mo ", 5s));  // handled and committed
+  g.sim.command("drop");
+  g.sim.command("set silent=off");
+  REQUIRE(g.sim.wait_for("bind", 10s));
+  g.mo("8613800138000", "DH A");
+  REQUIRE(g.daemon->wait_log("event=mo_duplicate", 5s));
+  CHECK(g.value("SELECT COUNT(*) FROM inbox") == 1);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox", 1, 5s));
+  // The same text again on this connection is the member asking again.
+  g.mo("8613800138000", "DH A");
+  CHECK(g.wait_value("SELECT COUNT(*) FROM inbox", 2, 5s));
+}
+
+TEST_CASE("giftgated: a concatenated MO is reassembled before it is read") {
+  Gate g;
+  g.start();
+  g.sim.command("mo src=8613900000001 dst=12580 split=udh8 part_len=3 text=" +
+                SimProcess::encode("  redeem   a  "));
+  CHECK(contains(g.reply("8613900000001"), "Redeem 5000 points"));
+  CHECK(g.value("SELECT COUNT(*) FROM inbox") == 1);
+}
+
+TEST_CASE("giftgated: the SMSC dropping the connection mid-window loses nothing") {
+  Gate g("", 12);
+  g.sim.command("set receipts=on resp_delay_ms=200");
+  g.start();
+  for (int i = 2; i < 12; ++i) g.mo(fmt::format("861370000{:04}", i), "JF");
+  REQUIRE(g.sim.wait_for("submit", 5s));
+  g.sim.command("drop");
+  REQUIRE(g.sim.wait_for("bind", 10s));  // reconnected
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 10, 20s));
+  CHECK(g.value("SELECT COUNT(*) FROM outbox") == g.value("SELECT COUNT(*) FROM inbox"));
+}
+
+TEST_CASE("giftgated: killed mid-traffic, restarted: nothing acknowledged is lost or done twice") {
+  Gate g("  confirm_minutes: 0\n", 42);
+  g.sim.command("set receipts=on");
+  g.start();
+  for (int i = 2; i < 42; ++i) g.mo(fmt::format("861370000{:04}", i), "DH A");
+  // Killed once the first few are answered, while the rest are in flight.
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(g.sim.wait_for("deliver_resp", 5s,
+                           [](const SimProcess::Event& e) { return e.fields.at("kind") == "mo"; }));
+  g.daemon->signal(SIGKILL);
+  REQUIRE(g.daemon->wait_exit(5s));
+  // The SMSC delivers again what was not acknowledged, as SMSCs do.
+  std::set<std::string> acked;
+  for (const auto& e : g.sim.history())
+    if (e.name == "deliver_resp" && e.fields.count("kind") && e.fields.at("kind") == "mo" &&
+        e.fields.count("status") && e.fields.at("status") == "0")
+      acked.insert(e.fields.at("seq"));
+  const auto acked_before = acked.size();
+  MESSAGE(acked_before << " of 40 MOs acknowledged before the kill");
+  CHECK(acked_before < 40);
+  // Every acknowledged MO had its effect committed: one voucher each.
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") >= static_cast<std::int64_t>(acked_before));
+  g.start();
+  for (int i = 2; i < 42; ++i) g.mo(fmt::format("861370000{:04}", i), "DH A");  // redelivered
+  CHECK(g.wait_value("SELECT COUNT(*) FROM vouchers", 40, 20s));
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE voucher_code IS NOT NULL AND state = "
+                     "'delivered'", 40, 30s));
+  CHECK(g.value("SELECT COUNT(*) FROM ledger WHERE delta < 0") == 40);
+  CHECK(g.value("SELECT MAX(n) FROM (SELECT COUNT(*) n FROM vouchers GROUP BY member_id)") == 1);
+  CHECK(g.value("SELECT MIN(b) FROM (SELECT SUM(delta) b FROM ledger GROUP BY member_id)") >= 0);
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers v WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE "
+                "l.reference = 'redeem:' || v.code)") == 0);
+}
+
+TEST_CASE("giftgated: SIGHUP loads good templates and refuses a broken file") {
+  Gate g;
+  g.start();
+  std::string text = read_file(g.templates_path);
+  const std::string old_help = "12580 points for gifts: JF";
+  text.replace(text.find(old_help), old_help.size(), "Hello from the new file: JF");
+  std::ofstream(g.templates_path, std::ios::trunc) << text;
+  g.daemon->signal(SIGHUP);
+  REQUIRE(g.daemon->wait_log("event=reloaded", 5s));
+  CHECK(contains(g.ask("8613900000001", "help"), "Hello from the new file"));
+  std::ofstream(g.templates_path, std::ios::trunc) << "help:\n  zh: \"{nope}\"\n";
+  g.daemon->signal(SIGHUP);
+  REQUIRE(g.daemon->wait_log("event=reload_refused", 5s));
+  CHECK(contains(g.ask("8613900000001", "help"), "Hello from the new file"));
+}
+
+TEST_CASE("giftgated: --check-config names file and line; metrics are served") {
+  Gate g;
+  {
+    std::ofstream(g.dir.file("bad.yaml")) << "smsc:\n  port: 2775\n  colour: red\n";
+    test::DaemonProcess check(GIFTGATE_GIFTGATED, {"--config", g.dir.file("bad.yaml"), "--check-config"},
+                              g.dir.file("check.log"));
+    CHECK(check.wait_exit(10s) == 2);
+    CHECK(contains(check.log(), "bad.yaml:3: unknown key 'colour' in smsc"));
+  }
+  // A free loopback port for the metrics endpoint.
+  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  ::close(probe);
+  std::string text = read_file(g.config_path);
+  text.replace(text.find("metrics:\n  port: 0\n"), 19, fmt::format("metrics:\n  port: {}\n", port));
+  std::ofstream(g.config_path, std::ios::trunc) << text;
+  g.start();
+  g.ask("8613800138000", "JF");
+  std::string body;
+  for (int attempt = 0; attempt < 50 && !contains(body, "giftgate_mo_total"); ++attempt) {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+      CHECK(::write(s, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+      char buf[4096];
+      ssize_t n;
+      body.clear();
+      while ((n = ::read(s, buf, sizeof buf)) > 0) body.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(s);
+    if (!contains(body, "giftgate_mo_total")) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(contains(body, "HTTP/1.0 200 OK"));
+  CHECK(contains(body, "giftgate_bind_up 1"));
+  CHECK(contains(body, "giftgate_mo_total{command=\"balance\"} 1"));
+}
