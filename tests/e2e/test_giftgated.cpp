@@ -195,6 +195,25 @@ TEST_CASE("giftgated: every keyword, in Chinese, full-width too") {
   CHECK(contains(g.ask("8613600000000", "积分"), "不是音乐俱乐部会员"));
 }
 
+TEST_CASE("giftgated: a confirmation after the offer timed out redeems nothing") {
+  Gate g;
+  g.start();
+  const std::string zh = "8613800138000";
+  const std::string en = "8613900000001";
+  CHECK(contains(g.ask(zh, "兑换A"), "10分钟内回复Y确认"));
+  CHECK(contains(g.ask(en, "redeem b"), "Reply Y within 10 minutes"));
+  // Ten minutes pass: the offers' deadlines are moved into the past, which
+  // the daemon reads afresh for every MO.
+  REQUIRE(test::open_campaign_db(g.db_path)->exec(
+                "UPDATE offers SET expires_at = '2026-01-01T00:00:00Z'").ok());
+  CHECK(contains(g.ask(zh, "Y"), "已超过10分钟"));
+  CHECK(contains(g.ask(en, "yes"), "The 10 minutes to confirm have passed"));
+  CHECK(contains(g.ask(en, "Y"), "have passed"));  // and again: still nothing redeemed
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 0);
+  CHECK(g.value("SELECT COUNT(*) FROM ledger WHERE delta < 0") == 0);
+  CHECK(contains(g.ask(zh, "JF"), "您的积分：12000"));
+}
+
 TEST_CASE("giftgated: UNDELIV is resent and then delivered") {
   Gate g;
   g.sim.command("set receipts=on receipt_stat=UNDELIV");
