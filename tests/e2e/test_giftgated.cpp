@@ -339,6 +339,50 @@ TEST_CASE("giftgated: SIGHUP loads good templates and refuses a broken file") {
   CHECK(contains(g.ask("8613900000001", "help"), "Hello from the new file"));
 }
 
+TEST_CASE("giftctl reload: checks the templates first, then signals the daemon") {
+  Gate g;
+  const std::string pid_file = g.dir.file("giftgated.pid");
+  std::ofstream(g.config_path, std::ios::app) << "daemon:\n  pid_file: " << pid_file << "\n";
+  auto ctl = [&](const std::string& log) {
+    test::DaemonProcess run(GIFTGATE_GIFTCTL, {"--config", g.config_path, "reload"},
+                            g.dir.file(log));
+    const auto rc = run.wait_exit(10s);
+    return std::make_pair(rc.value_or(-1), run.log());
+  };
+  // No daemon yet: nothing to signal.
+  CHECK(ctl("ctl0.log").first == 1);
+  g.start();
+  REQUIRE(g.daemon->wait_log("event=started", 5s));
+  std::string text = read_file(g.templates_path);
+  const std::string old_help = "12580 points for gifts: JF";
+  text.replace(text.find(old_help), old_help.size(), "Reloaded by giftctl: JF");
+  std::ofstream(g.templates_path, std::ios::trunc) << text;
+  const auto good = ctl("ctl1.log");
+  CHECK_MESSAGE(good.first == 0, good.second);
+  REQUIRE(g.daemon->wait_log("event=reloaded", 5s));
+  CHECK(contains(g.ask("8613900000001", "help"), "Reloaded by giftctl"));
+  // A broken file: refused by giftctl with the reason; the daemon is not
+  // even asked, and keeps the templates in force.
+  std::ofstream(g.templates_path, std::ios::trunc) << "help:\n  zh: \"{nope}\"\n";
+  const auto bad = ctl("ctl2.log");
+  CHECK(bad.first == 2);
+  CHECK(contains(bad.second, "nope"));
+  CHECK(contains(bad.second, "not asked to reload"));
+  std::this_thread::sleep_for(200ms);
+  CHECK_FALSE(contains(g.daemon->log(), "reload_refused"));
+  CHECK(contains(g.ask("8613900000001", "help"), "Reloaded by giftctl"));
+  // After a clean stop the pid file is gone, and reload says so.
+  g.daemon->signal(SIGTERM);
+  CHECK(g.daemon->wait_exit(15s) == 0);
+  CHECK_FALSE(std::filesystem::exists(pid_file));
+  // A stale file naming some other process: that process is left alone.
+  std::ofstream(g.templates_path, std::ios::trunc) << text;
+  std::ofstream(pid_file) << ::getpid() << "\n";
+  const auto stale = ctl("ctl3.log");
+  CHECK(stale.first == 1);
+  CHECK(contains(stale.second, "not a running giftgated"));
+}
+
 TEST_CASE("giftgated: --check-config names file and line; metrics are served") {
   Gate g;
   {

@@ -1,0 +1,132 @@
+// giftctl's operations commands: resending messages, trying templates, and
+// asking the running daemon to reload.
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "daemon/giftctl.hpp"
+#include "daemon/outbox.hpp"
+#include "daemon/templates.hpp"
+#include "daemon/voucher_code.hpp"
+#include "protocol/split.hpp"
+
+namespace giftgate::ctl {
+
+// --- messages ------------------------------------------------------------
+
+int Ctl::resend() {
+  if (args_.words.size() != 2) return usage("resend needs a voucher code or an outbox message id");
+  std::string key = args_.words[1];
+  std::string code;
+  if (check_voucher_code(key, &code) == CodeCheck::ok) key = code;
+  else if (key.find_first_not_of("0123456789") != std::string::npos)
+    return usage(fmt::format("'{}' is neither a voucher code nor a message id", key));
+  Outbox outbox(*db_, ResendPolicy{});
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  const auto id = outbox.resend(key, operator_, now);
+  if (!id) return refused(fmt::format("no message for {}", key));
+  fmt::print("message {} queued again; giftgated sends it at once\n", *id);
+  return kOk;
+}
+
+// --- templates -----------------------------------------------------------
+
+int Ctl::templates() {
+  const std::string sub = args_.words.size() > 1 ? args_.words[1] : "";
+  std::string error;
+  if (sub == "check") {
+    if (args_.words.size() > 3) return usage("templates check takes one file");
+    const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.templates_path;
+    if (!Templates::load(path, config_.max_parts, &error)) {
+      fmt::print(stderr, "giftctl: {}\n", error);
+      return kUsage;
+    }
+    fmt::print("{}: ok, {} messages in zh and en, each within {} SMS parts\n", path,
+               Templates::catalogue().size(), config_.max_parts);
+    return kOk;
+  }
+  if (sub != "render" || args_.words.size() < 3)
+    return usage("templates check [FILE] | templates render NAME [key=value ...]");
+  const std::string path = has("file") ? option("file") : config_.templates_path;
+  const auto t = Templates::load(path, config_.max_parts, &error);
+  if (!t) {
+    fmt::print(stderr, "giftctl: {}\n", error);
+    return kUsage;
+  }
+  const std::string& name = args_.words[2];
+  if (!t->has(name)) return usage(fmt::format("no message '{}' in {}", name, path));
+  const std::string language = has("lang") ? option("lang") : "zh";
+  if (language != "zh" && language != "en") return usage("--lang must be zh or en");
+  TemplateValues values;
+  for (std::size_t i = 3; i < args_.words.size(); ++i) {
+    const auto& kv = args_.words[i];
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage(fmt::format("'{}' is not key=value", kv));
+    values.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  const std::string text = t->render(name, language, values);
+  smpp::SplitOptions split;
+  const auto characters = std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  fmt::print("{}\n-- {} characters, {} SMS part(s)\n", text, characters,
+             smpp::count_parts(text, split));
+  return kOk;
+}
+
+// --- reload --------------------------------------------------------------
+
+namespace {
+
+// The process the pid file names, if it is a running giftgated: a stale
+// file must not make us signal whatever process got the number since.
+std::optional<pid_t> running_daemon(const std::string& pid_file, std::string* error) {
+  std::ifstream in(pid_file);
+  long pid = 0;
+  if (!in) {
+    *error = fmt::format("{}: cannot be read (is giftgated running?)", pid_file);
+    return std::nullopt;
+  }
+  if (!(in >> pid) || pid <= 1) {
+    *error = fmt::format("{}: holds no process id", pid_file);
+    return std::nullopt;
+  }
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  std::getline(comm, name);
+  if (name != "giftgated") {
+    *error = fmt::format("{}: process {} is not a running giftgated (a stale file?)", pid_file, pid);
+    return std::nullopt;
+  }
+  return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+int Ctl::reload() {
+  if (args_.words.size() != 1) return usage("reload takes no arguments");
+  if (config_.daemon.pid_file.empty())
+    return usage(fmt::format("{}: daemon.pid_file is not set, so giftgated cannot be found",
+                             config_.source));
+  // What the daemon would load, checked here first so the operator hears
+  // of a mistake now rather than from the daemon's log.
+  std::string error;
+  if (!Templates::load(config_.templates_path, config_.max_parts, &error)) {
+    fmt::print(stderr, "giftctl: {}\ngiftctl: giftgated was not asked to reload\n", error);
+    return kUsage;
+  }
+  const auto pid = running_daemon(config_.daemon.pid_file, &error);
+  if (!pid) return refused(error);
+  if (::kill(*pid, SIGHUP) != 0)
+    return refused(fmt::format("signalling giftgated (pid {}): {}", *pid, std::strerror(errno)));
+  fmt::print("giftgated (pid {}) asked to reload {} and {}; its log says event=reloaded\n", *pid,
+             config_.source, config_.templates_path);
+  return kOk;
+}
+
+}  // namespace giftgate::ctl
