@@ -20,11 +20,12 @@ as_root() {
   fi
 }
 
-# Debian packages: the build's libraries and tools. Node.js may come from
+# Debian packages: the build's libraries and tools, and what the tests
+# check the shipped files with (systemd-analyze, man). Node.js may come from
 # elsewhere (NodeSource); Debian's is installed only when there is none.
 packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
-          libsqlite3-dev libssl-dev)
+          libsqlite3-dev libssl-dev systemd man-db)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 
