@@ -75,7 +75,8 @@ int Ctl::member() {
       {"vouchers", member_vouchers(*db_, m->id)},
       {"offers", member_offers(*db_, m->id)},
       {"history", member_events(*db_, m->id)},
-      {"messages", member_messages(*db_, m->msisdn)},
+      {"texts received", member_texts(*db_, m->msisdn)},
+      {"messages sent", member_messages(*db_, m->msisdn)},
   };
   for (const auto& [title, table] : sections) {
     fmt::print(out, "\n{} ({})\n", title, table.rows.size());

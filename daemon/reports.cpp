@@ -130,11 +130,21 @@ Table member_events(db::Database& db, std::int64_t member_id) {
                {std::to_string(member_id)});
 }
 
+Table member_texts(db::Database& db, const std::string& msisdn) {
+  return query(db,
+               "SELECT received_at, channel, command, body, id FROM inbox WHERE msisdn = ? "
+               "ORDER BY id",
+               {"at", "channel", "read as", "text", "#mo"}, {msisdn});
+}
+
 Table member_messages(db::Database& db, const std::string& msisdn) {
   return query(db,
                "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
-               "COALESCE(last_error, ''), id FROM outbox WHERE msisdn = ? ORDER BY id",
-               {"at", "message", "state", "#attempts", "final_at", "last_error", "#id"}, {msisdn});
+               "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM outbox "
+               "WHERE msisdn = ? ORDER BY id",
+               {"at", "message", "state", "#attempts", "final_at", "last_error", "#answers mo",
+                "#id"},
+               {msisdn});
 }
 
 Table message_report(db::Database& db) {

@@ -31,6 +31,8 @@ Table member_vouchers(db::Database& db, std::int64_t member_id);
 Table member_offers(db::Database& db, std::int64_t member_id);
 Table member_events(db::Database& db, std::int64_t member_id);
 
+// The texts received from a number (MOs), as the daemon read them.
+Table member_texts(db::Database& db, const std::string& msisdn);
 // The messages sent to a number, with their states and attempts.
 Table member_messages(db::Database& db, const std::string& msisdn);
 // Outbound messages by template: how many, in which state, how many resent.

@@ -136,7 +136,7 @@ MoOutcome Service::handle(const Mo& mo) {
   const std::int64_t inbox_id = db_.last_insert_id();
 
   bool failed = false;
-  const auto replies = answer(mo, request, failed, out.error);
+  const auto replies = answer(mo, inbox_id, request, failed, out.error);
   if (failed) return out;
 
   auto queue = db_.prepare(
@@ -172,14 +172,16 @@ MoOutcome Service::handle(const Mo& mo) {
   return out;
 }
 
-std::vector<Service::Reply> Service::answer(const Mo& mo, const Request& request, bool& failed,
+std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
+                                            const Request& request, bool& failed,
                                             std::string& error) {
   Ledger ledger(db_);
   const auto member = ledger.find_member(mo.msisdn);
   const std::string language = member ? member->language : "zh";
   const std::optional<std::int64_t> member_id =
       member ? std::optional<std::int64_t>(member->id) : std::nullopt;
-  const Actor actor{mo.channel, mo.key.substr(0, 16)};
+  // The MO that caused it, as giftctl member lists it: inbox row.
+  const Actor actor{mo.channel, fmt::format("mo {}", inbox_id)};
   auto reply = [&](std::string message, TemplateValues values = {},
                    std::optional<std::string> code = std::nullopt) {
     return std::vector<Reply>{

@@ -76,8 +76,8 @@ class Service {
     TemplateValues values;
     std::optional<std::string> voucher_code;
   };
-  std::vector<Reply> answer(const Mo& mo, const Request& request, bool& failed,
-                            std::string& error);
+  std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,
+                            bool& failed, std::string& error);
   std::string tiers_list(const std::string& language) const;
   // `values` plus the list placeholder filled with as many of `lines` as fit
   // in the configured SMS parts.

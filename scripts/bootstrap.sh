@@ -6,6 +6,7 @@
 #   scripts/bootstrap.sh            # build in ./build
 #   GIFTGATE_BUILD_DIR=/tmp/b scripts/bootstrap.sh
 #   GIFTGATE_CMAKE_ARGS="-DGIFTGATE_SANITIZE=ON" scripts/bootstrap.sh
+#   GIFTGATE_BUILD_TARGETS="giftgated giftctl" scripts/bootstrap.sh   # only these
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,4 +53,5 @@ fi
 say "building in $build"
 # shellcheck disable=SC2086
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${GIFTGATE_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j2
+# shellcheck disable=SC2086
+cmake --build "$build" -j2 ${GIFTGATE_BUILD_TARGETS:+--target $GIFTGATE_BUILD_TARGETS}

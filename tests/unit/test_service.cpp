@@ -105,6 +105,9 @@ TEST_CASE("service: balance, redeem, confirm and my vouchers, in Chinese") {
   const std::string code = q.column_text(0);
   CHECK(code.size() == 10);
   CHECK(contains(r, code));
+  // The history names the MO that did it: the confirmation, the third text.
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE voucher_code = '" + code +
+                "' AND actor = 'mo 3' AND channel = 'sms'") == 1);
   r = f.one("8613800138000", "CX");
   CHECK(contains(r, "您有1张未使用礼券"));
   CHECK(contains(r, code));
@@ -225,6 +228,12 @@ TEST_CASE("service: the messages sent are visible per member and by state") {
   CHECK(mine.rows[0][1] == "balance");
   CHECK(mine.rows[0][2] == "queued");
   CHECK(mine.rows[1][1] == "no_vouchers");
+  // Each answers its MO, listed among the texts received.
+  const auto texts = member_texts(*f.db, "8613800138000");
+  REQUIRE(texts.rows.size() == 2);
+  CHECK(texts.rows[1][2] == "my_vouchers");
+  CHECK(texts.rows[1][3] == "CX");
+  CHECK(mine.rows[1][6] == texts.rows[1][4]);
   const auto by_state = message_report(*f.db);
   REQUIRE(by_state.rows.size() == 2);
   CHECK(by_state.rows[0] == std::vector<std::string>{"balance", "1", "1", "0", "0", "0", "0", "0"});
