@@ -186,12 +186,23 @@ TEST_CASE("giftgated: every keyword, in Chinese, full-width too") {
   const std::string zh = "8613800138000";
   CHECK(contains(g.ask(zh, "ＪＦ"), "您的积分：12000"));
   CHECK(contains(g.ask(zh, "DH B"), "A档") == false);
-  CHECK(contains(g.ask(zh, "Y"), "12580礼券：50元"));
+  const std::string voucher = g.ask(zh, "Y");
+  CHECK(contains(voucher, "12580礼券：50元"));
   CHECK(contains(g.ask(zh, "CX"), "您有1张未使用礼券"));
   CHECK(contains(g.ask(zh, "商户 KTV"), "Star KTV(ktv)"));
   CHECK(contains(g.ask(zh, "退订"), "已退订"));
   CHECK(contains(g.ask(zh, "开通"), "已开通"));
   CHECK(contains(g.ask(zh, "帮助"), "12580积分兑换"));
+  // The merchant's Chinese keyword, with the code typed in full-width.
+  std::string wide;
+  for (const char c : code_in(voucher)) {
+    const char32_t w = U'\uFF00' + static_cast<char32_t>(c - 0x20);
+    wide += static_cast<char>(0xE0 | (w >> 12));
+    wide += static_cast<char>(0x80 | ((w >> 6) & 0x3F));
+    wide += static_cast<char>(0x80 | (w & 0x3F));
+  }
+  CHECK(contains(g.ask("8613911111112", "核销 " + wide), "核销成功"));
+  CHECK(contains(g.reply(zh), "Sky Cinema"));  // the member's note
   CHECK(contains(g.ask("8613600000000", "积分"), "不是音乐俱乐部会员"));
 }
 
