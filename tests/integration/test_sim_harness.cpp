@@ -114,6 +114,23 @@ TEST_CASE("sim harness: a Chinese value survives the simulator") {
   CHECK(failed->fields.at("reason") == "no_receiver");
 }
 
+TEST_CASE("sim harness: a batch of commands goes in one write, answered in order") {
+  SimProcess sim;
+  const auto answers = sim.commands({"set resp_delay_ms=5", "stats", "set resp_delay_ms=0"});
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].fields.at("cmd") == "set");
+  CHECK(answers[1].fields.at("cmd") == "stats");
+  CHECK(answers[2].fields.at("cmd") == "set");
+  CHECK(sim.commands({}).empty());
+  // An error anywhere in the batch is thrown, naming that line.
+  try {
+    sim.commands({"stats", "set colour=red"});
+    FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("set colour=red") != std::string::npos);
+  }
+}
+
 TEST_CASE("sim harness: wait_for returns each event once, honours the predicate and times out") {
   SimProcess sim;
   RawConnection a(sim.port());

@@ -297,42 +297,60 @@ bool SimProcess::write_line(const std::string& line) {
 }
 
 SimProcess::Event SimProcess::command(const std::string& line, std::chrono::milliseconds timeout) {
-  const std::string name = first_token(line);
-  if (name.empty()) throw std::runtime_error("smsc-sim: empty command");
-  if (line.find('\n') != std::string::npos)
-    throw std::runtime_error("smsc-sim: a command is one line (encode values): " + line);
+  return commands({line}, timeout).front();
+}
+
+std::vector<SimProcess::Event> SimProcess::commands(const std::vector<std::string>& lines,
+                                                    std::chrono::milliseconds timeout) {
+  std::vector<std::string> names;
+  std::string batch;
+  for (const auto& line : lines) {
+    names.push_back(first_token(line));
+    if (names.back().empty()) throw std::runtime_error("smsc-sim: empty command");
+    if (line.find('\n') != std::string::npos)
+      throw std::runtime_error("smsc-sim: a command is one line (encode values): " + line);
+    batch += batch.empty() ? line : "\n" + line;
+  }
+  if (names.empty()) return {};
   std::lock_guard serial(command_mutex_);
   std::size_t start;
   {
     std::lock_guard lock(mutex_);
     start = events_.size();
   }
-  if (!write_line(line)) throw std::runtime_error("smsc-sim: cannot send `" + line + "`: simulator gone\n" + stderr_tail());
+  // One write for the batch: the simulator reads the lines back to back.
+  if (!write_line(batch))
+    throw std::runtime_error("smsc-sim: cannot send `" + lines.front() + "`: simulator gone\n" +
+                             stderr_tail());
 
+  std::vector<Event> answers;
   std::unique_lock lock(mutex_);
   const auto until = Clock::now() + timeout;
   for (;;) {
-    for (std::size_t i = start; i < events_.size(); ++i) {
+    for (std::size_t i = start; i < events_.size() && answers.size() < names.size(); ++i) {
       const Event& e = events_[i];
       if (e.name != "ok" && e.name != "error") continue;
       const auto cmd = e.fields.find("cmd");
-      if (cmd == e.fields.end() || cmd->second != name) continue;
+      if (cmd == e.fields.end() || cmd->second != names[answers.size()]) continue;
       returned_[i] = true;
       if (e.name == "error") {
         const auto reason = e.fields.find("reason");
-        throw std::runtime_error("smsc-sim: `" + line + "` failed: " +
+        throw std::runtime_error("smsc-sim: `" + lines[answers.size()] + "` failed: " +
                                  (reason == e.fields.end() ? e.line : reason->second));
       }
-      return e;
+      answers.push_back(e);
     }
+    if (answers.size() == names.size()) return answers;
     start = events_.size();
+    const std::string& waiting = lines[answers.size()];
     if (eof_) {
       lock.unlock();
-      throw std::runtime_error("smsc-sim: exited before answering `" + line + "`\n" + stderr_tail());
+      throw std::runtime_error("smsc-sim: exited before answering `" + waiting + "`\n" +
+                               stderr_tail());
     }
     if (Clock::now() >= until) {
       lock.unlock();
-      throw std::runtime_error("smsc-sim: no answer to `" + line + "` within " +
+      throw std::runtime_error("smsc-sim: no answer to `" + waiting + "` within " +
                                std::to_string(timeout.count()) + " ms");
     }
     changed_.wait_until(lock, until);

@@ -58,6 +58,10 @@ class SimProcess {
   // simulator is gone. Commands from several threads are serialised.
   Event command(const std::string& line,
                 std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Sends the lines in one write, so the simulator acts on them back to
+  // back (a burst of MOs), then waits for every answer in order, as command.
+  std::vector<Event> commands(const std::vector<std::string>& lines,
+                              std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
   // The first event called `name` that no earlier wait_for returned and that
   // `pred` accepts (any, without one), waiting up to `timeout`; marks it
