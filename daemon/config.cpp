@@ -172,7 +172,7 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   if (root && !root.IsNull() &&
       !r.section(root, "the file",
                  {"storage", "templates", "campaign", "verification", "accrual", "keywords",
-                  "smsc", "outbox", "daemon", "logging", "metrics"})) {
+                  "ussd", "smsc", "outbox", "daemon", "logging", "metrics"})) {
     *error = r.error();
     return std::nullopt;
   }
@@ -233,6 +233,7 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
 
   read_keywords(r, child(root, "keywords"), c.keywords);
+  config_detail::read_ussd(r, child(root, "ussd"), c.ussd);
   config_detail::read_daemon(r, root, c.daemon);
 
   if (r.failed()) {

@@ -49,6 +49,23 @@ struct DaemonSettings {
   std::chrono::seconds drain{10};
 };
 
+// USSD sessions (the ussd section): the service code, the menus file, how
+// long a session lives, which ussd_service_op values the USSD centre uses,
+// and the screen limits.
+struct UssdSettings {
+  bool enabled = true;
+  std::string service_code = "*12580#";
+  std::string menus_path = "/etc/giftgate/menus.yaml";
+  std::chrono::seconds session_timeout{60};
+  std::uint8_t op_begin = 1;      // PSSR indication: the member dialled
+  std::uint8_t op_continue = 18;  // USSR confirm: the member answered a menu
+  std::uint8_t op_menu = 2;       // USSR request: we show a menu, the session goes on
+  std::uint8_t op_end = 17;       // PSSR response: we show a text, the session ends
+  std::uint8_t op_abort = 0x81;   // the centre or the member ended the session
+  std::size_t max_chars_gsm = 182;
+  std::size_t max_chars_ucs2 = 80;
+};
+
 struct Config {
   std::string source;  // the file it came from, or "(built-in defaults)"
   std::string db_path;
@@ -62,6 +79,7 @@ struct Config {
   Campaign campaign;
   Accrual accrual;
   Keywords keywords;
+  UssdSettings ussd;
   DaemonSettings daemon;
 };
 

@@ -1,11 +1,13 @@
-// The configuration sections only giftgated reads: smsc, outbox, daemon,
-// logging and metrics.
+// The configuration sections of the SMPP side: smsc, outbox, daemon,
+// logging and metrics, which only giftgated reads, and ussd, whose menus
+// file giftctl checks too.
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "daemon/config.hpp"
 #include "daemon/config_reader.hpp"
+#include "protocol/ussd.hpp"
 
 namespace giftgate::config_detail {
 namespace {
@@ -114,6 +116,51 @@ void read_daemon(Reader& r, const YAML::Node& root, DaemonSettings& d) {
   if (d.metrics_listen != "127.0.0.1" && d.metrics_listen != "::1" && d.metrics_listen != "localhost")
     r.fail(child(metrics, "listen"), "metrics are served on loopback only (127.0.0.1 or ::1)");
   d.metrics_port = static_cast<std::uint16_t>(r.integer(metrics, "port", 9464, 0, 65535));
+}
+
+void read_ussd(Reader& r, const YAML::Node& node, UssdSettings& u) {
+  r.section(node, "ussd",
+            {"enabled", "service_code", "menus", "session_timeout_seconds", "operations",
+             "max_chars_gsm", "max_chars_ucs2"});
+  u.enabled = r.flag(node, "enabled", true);
+  u.service_code = r.text(node, "service_code", "*12580#");
+  if (u.service_code.size() < 3 || u.service_code.front() != '*' || u.service_code.back() != '#' ||
+      u.service_code.find_first_not_of("0123456789*", 0) != u.service_code.size() - 1)
+    r.fail(child(node, "service_code"), "service_code must look like *12580#");
+  u.menus_path = r.text(node, "menus", "/etc/giftgate/menus.yaml");
+  if (u.menus_path.empty()) r.fail(child(node, "menus"), "menus must not be empty");
+  u.session_timeout =
+      std::chrono::seconds(r.integer(node, "session_timeout_seconds", 60, 5, 3600));
+  u.max_chars_gsm = static_cast<std::size_t>(r.integer(node, "max_chars_gsm", 182, 20, 182));
+  u.max_chars_ucs2 = static_cast<std::size_t>(r.integer(node, "max_chars_ucs2", 80, 10, 91));
+
+  const auto ops = child(node, "operations");
+  r.section(ops, "ussd.operations", {"begin", "continue", "menu", "end", "abort"});
+  auto op = [&](const char* key, std::uint8_t fallback) {
+    const std::string text = r.text(ops, key, std::to_string(fallback));
+    const auto value = smpp::parse_ussd_op(text);
+    if (!value) {
+      r.fail(child(ops, key),
+             fmt::format("{} must be an ussd_service_op: a name like pssr_indication, or 0 to 255",
+                         key));
+      return fallback;
+    }
+    return *value;
+  };
+  u.op_begin = op("begin", smpp::ussd_op::pssr_indication);
+  u.op_continue = op("continue", smpp::ussd_op::ussr_confirm);
+  u.op_menu = op("menu", smpp::ussd_op::ussr_request);
+  u.op_end = op("end", smpp::ussd_op::pssr_response);
+  u.op_abort = op("abort", 0x81);
+  // At whichever of the two the file sets.
+  auto either = [&](const char* a, const char* b) {
+    const auto node = child(ops, a);
+    return node.IsDefined() ? node : child(ops, b);
+  };
+  if (u.op_begin == u.op_continue)
+    r.fail(either("continue", "begin"), "begin and continue must differ: the daemon tells them apart");
+  if (u.op_menu == u.op_end)
+    r.fail(either("end", "menu"), "menu and end must differ: the centre tells them apart");
 }
 
 }  // namespace giftgate::config_detail

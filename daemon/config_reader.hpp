@@ -36,8 +36,11 @@ class Reader {
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
 
+  // At a node; one that is not in the file (a default) has no line.
   void fail(const YAML::Node& at, const std::string& message) {
-    if (!failed()) error_ = fmt::format("{}:{}: {}", source_, at.Mark().line + 1, message);
+    if (failed()) return;
+    error_ = at.IsDefined() ? fmt::format("{}:{}: {}", source_, at.Mark().line + 1, message)
+                            : fmt::format("{}: {}", source_, message);
   }
 
   // A section must be a mapping of known keys only (or absent).
@@ -111,6 +114,7 @@ class Reader {
 
 // The smsc, outbox, daemon, logging and metrics sections (config_daemon.cpp).
 void read_daemon(Reader& r, const YAML::Node& root, DaemonSettings& d);
+void read_ussd(Reader& r, const YAML::Node& node, UssdSettings& u);
 
 }  // namespace config_detail
 }  // namespace giftgate

@@ -44,6 +44,7 @@ Commands:
   export redemptions --since TIME
                                  vouchers issued since TIME, for the points system
   templates check [FILE]         check a messages file (default: templates.path)
+  templates check --menus [FILE] check a USSD menus file (default: ussd.menus)
   templates render NAME [--lang zh|en] [--file FILE] [key=value ...]
                                  show one message filled with the given values
   check-config                   load the configuration, report, exit
@@ -66,7 +67,7 @@ Exit status: 0 done, 1 refused by a business rule, 2 bad usage or input.
 )";
 
 bool is_flag(const std::string& name) {
-  return name == "no-refund" || name == "quiet" || name == "help";
+  return name == "no-refund" || name == "quiet" || name == "help" || name == "menus";
 }
 
 }  // namespace
@@ -75,7 +76,7 @@ bool is_flag(const std::string& name) {
 std::optional<Args> parse_args(int argc, char** argv, std::string* error) {
   static const char* known[] = {"config", "db", "operator", "format", "output", "reason",
                                 "since", "by", "request", "lang", "file", "no-refund", "quiet",
-                                "help"};
+                                "help", "menus"};
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -10,6 +10,7 @@
 #include "daemon/giftctl.hpp"
 #include "daemon/outbox.hpp"
 #include "daemon/templates.hpp"
+#include "daemon/ussd_menus.hpp"
 #include "daemon/voucher_code.hpp"
 #include "protocol/split.hpp"
 
@@ -38,6 +39,18 @@ int Ctl::resend() {
 int Ctl::templates() {
   const std::string sub = args_.words.size() > 1 ? args_.words[1] : "";
   std::string error;
+  if (sub == "check" && has("menus")) {
+    if (args_.words.size() > 3) return usage("templates check --menus takes one file");
+    const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.ussd.menus_path;
+    const UssdLimits limits{config_.ussd.max_chars_gsm, config_.ussd.max_chars_ucs2};
+    if (!UssdMenus::load(path, limits, &error)) {
+      fmt::print(stderr, "giftctl: {}\n", error);
+      return kUsage;
+    }
+    fmt::print("{}: ok, every USSD screen in zh and en within {} GSM or {} UCS-2 characters\n",
+               path, limits.gsm_chars, limits.ucs2_chars);
+    return kOk;
+  }
   if (sub == "check") {
     if (args_.words.size() > 3) return usage("templates check takes one file");
     const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.templates_path;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -14,14 +15,9 @@
 namespace giftgate {
 namespace {
 
-// Every message and the placeholders it may use.
-struct Entry {
-  const char* name;
-  std::vector<const char*> placeholders;
-};
-
-const std::vector<Entry>& entries() {
-  static const std::vector<Entry> list = {
+// Every SMS message and the placeholders it may use.
+const std::vector<TemplateCatalogue::Entry>& sms_entries() {
+  static const std::vector<TemplateCatalogue::Entry> list = {
       // To members.
       {"help", {}},
       {"balance", {"balance", "tiers"}},
@@ -60,15 +56,28 @@ const std::vector<Entry>& entries() {
   return list;
 }
 
-const Entry* find_entry(std::string_view name) {
-  for (const auto& e : entries())
-    if (name == e.name) return &e;
-  return nullptr;
+std::string sms_too_long(const std::string& filled, std::size_t max_parts) {
+  const smpp::SplitOptions split;
+  const std::size_t parts = smpp::count_parts(filled, split);
+  if (parts == 0) return "not valid UTF-8";
+  if (parts > max_parts)
+    return fmt::format("{} SMS parts with the longest plausible values, more than the {} allowed",
+                       parts, max_parts);
+  return {};
 }
 
-// The longest value each placeholder plausibly takes, for the parts check.
-// The lists are checked with their item templates filled the same way.
-std::string longest(std::string_view placeholder) {
+TemplateCatalogue sms_catalogue(std::size_t max_parts) {
+  TemplateCatalogue c;
+  c.entries = sms_entries();
+  c.lists = {{"tiers", {"tier_line", 3}}, {"vouchers", {"voucher_line", 1}},
+             {"merchants", {"merchant_line", 1}}};
+  c.too_long = [max_parts](const std::string& filled) { return sms_too_long(filled, max_parts); };
+  return c;
+}
+
+}  // namespace
+
+std::string longest_value(std::string_view placeholder) {
   static const std::map<std::string_view, std::string_view> values = {
       {"balance", "99999999"},        {"tier", "A"},
       {"value", "100"},               {"price", "99999999"},
@@ -77,7 +86,7 @@ std::string longest(std::string_view placeholder) {
       {"end", "2027-12-31 23:59"},    {"time", "2027-12-31 23:59"},
       {"until", "2027-12-31 23:59"},  {"count", "99"},
       {"city", "shenzhen"},           {"member", "86138****8000"},
-      {"kind", "cinema"},
+      {"kind", "cinema"},             {"n", "9"},
       {"name", "Golden Melody KTV Plaza Branch"},
       {"merchant", "Golden Melody KTV Plaza Branch"},
       {"offers", "A: 5 hours free KTV; B: 3 hours; C: 2 hours in the afternoon"},
@@ -85,6 +94,8 @@ std::string longest(std::string_view placeholder) {
   const auto it = values.find(placeholder);
   return it == values.end() ? std::string() : std::string(it->second);
 }
+
+namespace {
 
 // The placeholder names in a text, or an error for a malformed brace.
 bool placeholders(std::string_view text, std::vector<std::string>& out, std::string* error) {
@@ -127,15 +138,35 @@ std::string format_named(const std::string& text, const TemplateValues& values) 
 
 }  // namespace
 
+const TemplateCatalogue::Entry* TemplateCatalogue::find(std::string_view name) const {
+  for (const auto& e : entries)
+    if (name == e.name) return &e;
+  return nullptr;
+}
+
 std::vector<std::pair<std::string, std::vector<std::string>>> Templates::catalogue() {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  for (const auto& e : entries())
-    out.emplace_back(e.name, std::vector<std::string>(e.placeholders.begin(), e.placeholders.end()));
+  for (const auto& e : sms_entries()) out.emplace_back(e.name, e.placeholders);
   return out;
 }
 
 std::shared_ptr<const Templates> Templates::parse(std::string_view text, const std::string& source,
                                                   std::size_t max_parts, std::string* error) {
+  auto t = build(text, source, sms_catalogue(max_parts), error);
+  if (t) t->max_parts_ = max_parts;
+  return t;
+}
+
+std::shared_ptr<const Templates> Templates::parse(std::string_view text, const std::string& source,
+                                                  const TemplateCatalogue& catalogue,
+                                                  std::string* error) {
+  return build(text, source, catalogue, error);
+}
+
+std::shared_ptr<Templates> Templates::build(std::string_view text, const std::string& source,
+                                            const TemplateCatalogue& catalogue,
+                                            std::string* error) {
+  const std::string& kind = catalogue.kind;
   auto fail = [&](const YAML::Mark& mark, const std::string& message) {
     *error = fmt::format("{}:{}: {}", source, mark.line + 1, message);
     return nullptr;
@@ -146,15 +177,14 @@ std::shared_ptr<const Templates> Templates::parse(std::string_view text, const s
   } catch (const YAML::Exception& e) {
     return fail(e.mark, e.msg);
   }
-  if (!root.IsMap()) return fail(root.Mark(), "the file must map message names to their texts");
+  if (!root.IsMap()) return fail(root.Mark(), fmt::format("the file must map {} names to their texts", kind));
 
   auto t = std::make_shared<Templates>();
-  t->max_parts_ = max_parts;
   std::map<std::string, YAML::Mark> marks;
   for (const auto& kv : static_cast<const YAML::Node&>(root)) {
     const std::string name = kv.first.Scalar();
-    const Entry* entry = find_entry(name);
-    if (!entry) return fail(kv.first.Mark(), fmt::format("unknown message '{}'", name));
+    const auto* entry = catalogue.find(name);
+    if (!entry) return fail(kv.first.Mark(), fmt::format("unknown {} '{}'", kind, name));
     if (t->texts_.count(name)) return fail(kv.first.Mark(), fmt::format("'{}' appears twice", name));
     if (!kv.second.IsMap())
       return fail(kv.second.Mark(), fmt::format("'{}' must map languages (zh, en) to texts", name));
@@ -174,12 +204,11 @@ std::shared_ptr<const Templates> Templates::parse(std::string_view text, const s
       if (!placeholders(body, used, &why))
         return fail(lt.second.Mark(), fmt::format("'{}' {}: {}", name, language, why));
       for (const auto& p : used) {
-        if (std::find_if(entry->placeholders.begin(), entry->placeholders.end(),
-                         [&](const char* known) { return p == known; }) ==
+        if (std::find(entry->placeholders.begin(), entry->placeholders.end(), p) ==
             entry->placeholders.end())
           return fail(lt.second.Mark(),
-                      fmt::format("'{}' {}: unknown placeholder {{{}}} (this message has: {})",
-                                  name, language, p,
+                      fmt::format("'{}' {}: unknown placeholder {{{}}} (this {} has: {})", name,
+                                  language, p, kind,
                                   entry->placeholders.empty()
                                       ? std::string("none")
                                       : fmt::format("{{{}}}", fmt::join(entry->placeholders, "} {"))));
@@ -187,10 +216,10 @@ std::shared_ptr<const Templates> Templates::parse(std::string_view text, const s
       by_language[language] = body;
     }
   }
-  for (const auto& e : entries()) {
+  for (const auto& e : catalogue.entries) {
     const auto it = t->texts_.find(e.name);
     if (it == t->texts_.end()) {
-      *error = fmt::format("{}: message '{}' is missing", source, e.name);
+      *error = fmt::format("{}: {} '{}' is missing", source, kind, e.name);
       return nullptr;
     }
     for (const char* language : kLanguages)
@@ -198,52 +227,65 @@ std::shared_ptr<const Templates> Templates::parse(std::string_view text, const s
         return fail(marks[e.name], fmt::format("'{}' has no {} text", e.name, language));
   }
 
-  // Every text, filled with the longest plausible values, within max_parts.
-  smpp::SplitOptions split;
-  for (const auto& e : entries()) {
+  // Every text, filled with the longest plausible values, within the limit.
+  for (const auto& e : catalogue.entries) {
     for (const char* language : kLanguages) {
       TemplateValues values;
-      for (const char* p : e.placeholders) values.emplace_back(p, longest(p));
+      for (const auto& p : e.placeholders) values.emplace_back(p, longest_value(p));
       for (auto& [p, v] : values) {  // lists: items filled the same way
-        const char* item = p == "tiers"       ? "tier_line"
-                           : p == "vouchers"  ? "voucher_line"
-                           : p == "merchants" ? "merchant_line"
-                                              : nullptr;
-        if (!item) continue;
+        const auto list = catalogue.lists.find(p);
+        if (list == catalogue.lists.end()) continue;
         TemplateValues item_values;
-        for (const char* q : find_entry(item)->placeholders) item_values.emplace_back(q, longest(q));
-        const std::string one = t->render(item, language, item_values);
-        v = p == "tiers" ? one + "\n" + one + "\n" + one : one;
+        for (const auto& q : catalogue.find(list->second.item)->placeholders)
+          item_values.emplace_back(q, longest_value(q));
+        const std::string one = t->render(list->second.item, language, item_values);
+        v = one;
+        for (int i = 1; i < list->second.lines; ++i) v += "\n" + one;
       }
       std::string filled;
       try {
         filled = t->render(e.name, language, values);
+        if (const auto with = catalogue.check_with.find(e.name); with != catalogue.check_with.end())
+          filled += "\n" + t->render(with->second, language, {});
       } catch (const fmt::format_error& ex) {
         return fail(marks[e.name], fmt::format("'{}' {}: {}", e.name, language, ex.what()));
       }
-      const std::size_t parts = smpp::count_parts(filled, split);
-      if (parts == 0)
-        return fail(marks[e.name], fmt::format("'{}' {}: not valid UTF-8", e.name, language));
-      if (parts > max_parts)
-        return fail(marks[e.name],
-                    fmt::format("'{}' {}: {} SMS parts with the longest plausible values, more "
-                                "than the {} allowed",
-                                e.name, language, parts, max_parts));
+      if (catalogue.too_long) {
+        const std::string why = catalogue.too_long(filled);
+        if (!why.empty())
+          return fail(marks[e.name], fmt::format("'{}' {}: {}", e.name, language, why));
+      }
     }
   }
   return t;
 }
 
-std::shared_ptr<const Templates> Templates::load(const std::string& path, std::size_t max_parts,
-                                                 std::string* error) {
+namespace {
+
+std::optional<std::string> read_whole(const std::string& path, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *error = fmt::format("{}: cannot be read", path);
-    return nullptr;
+    return std::nullopt;
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return parse(text.str(), path, max_parts, error);
+  return text.str();
+}
+
+}  // namespace
+
+std::shared_ptr<const Templates> Templates::load(const std::string& path, std::size_t max_parts,
+                                                 std::string* error) {
+  const auto text = read_whole(path, error);
+  return text ? parse(*text, path, max_parts, error) : nullptr;
+}
+
+std::shared_ptr<const Templates> Templates::load(const std::string& path,
+                                                 const TemplateCatalogue& catalogue,
+                                                 std::string* error) {
+  const auto text = read_whole(path, error);
+  return text ? parse(*text, path, catalogue, error) : nullptr;
 }
 
 std::string Templates::render(std::string_view name, std::string_view language,

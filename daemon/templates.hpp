@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,35 @@ inline constexpr const char* kLanguages[] = {"zh", "en"};
 // A value for each placeholder used, by name.
 using TemplateValues = std::vector<std::pair<std::string, std::string>>;
 
+// What one kind of template file must hold: every entry with the
+// placeholders it may use, which placeholders hold lists of another entry,
+// and the size check a filled text must pass. The SMS messages are one
+// catalogue, the USSD screens another.
+struct TemplateCatalogue {
+  struct Entry {
+    std::string name;
+    std::vector<std::string> placeholders;
+  };
+  struct List {
+    std::string item;  // the entry each line of the list is filled from
+    int lines = 1;     // how many of them the size check puts in
+  };
+  std::string kind = "message";  // in errors: "message 'help'", "screen 'main'"
+  std::vector<Entry> entries;
+  std::map<std::string, List, std::less<>> lists;  // by placeholder
+  // Empty when a text filled with the longest plausible values fits; else
+  // why not ("4 SMS parts ..., more than the 3 allowed").
+  std::function<std::string(const std::string& filled)> too_long;
+  // Text appended to an entry's filled text for the size check (a USSD
+  // page's "more" line), by entry name; the entry named is rendered.
+  std::map<std::string, std::string, std::less<>> check_with;
+
+  const Entry* find(std::string_view name) const;
+};
+
+// The longest value a placeholder plausibly takes, for size checks.
+std::string longest_value(std::string_view placeholder);
+
 class Templates {
  public:
   // Parses a messages file; `source` names it in errors. max_parts: the
@@ -31,6 +61,13 @@ class Templates {
   static std::shared_ptr<const Templates> parse(std::string_view text, const std::string& source,
                                                 std::size_t max_parts, std::string* error);
   static std::shared_ptr<const Templates> load(const std::string& path, std::size_t max_parts,
+                                               std::string* error);
+  // The same for a file of another catalogue (the USSD menus).
+  static std::shared_ptr<const Templates> parse(std::string_view text, const std::string& source,
+                                                const TemplateCatalogue& catalogue,
+                                                std::string* error);
+  static std::shared_ptr<const Templates> load(const std::string& path,
+                                               const TemplateCatalogue& catalogue,
                                                std::string* error);
 
   // The filled text of `name` in `language` (falling back to zh). Values for
@@ -47,6 +84,9 @@ class Templates {
   static std::vector<std::pair<std::string, std::vector<std::string>>> catalogue();
 
  private:
+  static std::shared_ptr<Templates> build(std::string_view text, const std::string& source,
+                                          const TemplateCatalogue& catalogue, std::string* error);
+
   std::map<std::string, std::map<std::string, std::string>, std::less<>> texts_;
   std::size_t max_parts_ = 3;
 };

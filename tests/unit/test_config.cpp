@@ -142,3 +142,39 @@ TEST_CASE("config: the SMSC, outbox, logging and metrics sections") {
         "giftgate.yaml:2: metrics are served on loopback only (127.0.0.1 or ::1)");
   CHECK(refusal("outbox:\n  retries: 3\n") == "giftgate.yaml:2: unknown key 'retries' in outbox");
 }
+
+TEST_CASE("config: the ussd section, operations by name or number") {
+  std::string error;
+  auto c = parse_config("", "empty.yaml", &error);
+  REQUIRE(c);
+  CHECK(c->ussd.enabled);
+  CHECK(c->ussd.service_code == "*12580#");
+  CHECK(c->ussd.op_begin == 1);
+  CHECK(c->ussd.op_continue == 18);
+  CHECK(c->ussd.op_menu == 2);
+  CHECK(c->ussd.op_end == 17);
+  CHECK(c->ussd.op_abort == 0x81);
+  CHECK(c->ussd.max_chars_ucs2 == 80);
+  c = parse_config(
+      "ussd:\n  service_code: \"*100#\"\n  session_timeout_seconds: 30\n"
+      "  operations:\n    begin: pssd_indication\n    continue: 0x12\n    end: 16\n",
+      "u.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->ussd.service_code == "*100#");
+  CHECK(c->ussd.session_timeout == std::chrono::seconds(30));
+  CHECK(c->ussd.op_begin == 0);
+  CHECK(c->ussd.op_continue == 18);
+  CHECK(c->ussd.op_end == 16);
+
+  CHECK(refusal("ussd:\n  service_code: 12580\n") ==
+        "giftgate.yaml:2: service_code must look like *12580#");
+  CHECK(refusal("ussd:\n  operations:\n    begin: hello\n") ==
+        "giftgate.yaml:3: begin must be an ussd_service_op: a name like pssr_indication, or 0 "
+        "to 255");
+  CHECK(refusal("ussd:\n  operations:\n    begin: 18\n") ==
+        "giftgate.yaml:3: begin and continue must differ: the daemon tells them apart");
+  CHECK(refusal("ussd:\n  operations:\n    stop: 1\n") ==
+        "giftgate.yaml:3: unknown key 'stop' in ussd.operations");
+  CHECK(refusal("ussd:\n  max_chars_gsm: 200\n").find("giftgate.yaml:2: max_chars_gsm") == 0);
+}

@@ -152,6 +152,15 @@ TEST_CASE("giftctl: templates check and render, before a change goes live") {
   CHECK(contains(r.err, "broken.yaml:2: 'help' zh: unknown placeholder {code}"));
   r = ctl("templates render nosuch --file " + shipped);
   CHECK(r.status == 2);
+  // The USSD menus, against the screen limits.
+  const std::string menus = std::string(GIFTGATE_SOURCE_DIR) + "/templates/menus.yaml";
+  r = ctl("templates check --menus " + menus);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "within 182 GSM or 80 UCS-2 characters"));
+  const auto wordy = ctl.write("wordy.yaml", "help:\n  zh: \"" + std::string(200, 'x') + "\"\n");
+  r = ctl("templates check --menus " + wordy);
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "wordy.yaml:"));
 }
 
 TEST_CASE("giftctl: resend needs a code or a message id that exists") {

@@ -1,0 +1,104 @@
+#include "daemon/ussd_menus.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "protocol/charset.hpp"
+#include "protocol/gsm7.hpp"
+
+namespace giftgate {
+
+std::string ussd_too_long(const std::string& text, const UssdLimits& limits) {
+  if (const auto septets = smpp::gsm7_length(text)) {
+    if (*septets <= limits.gsm_chars) return {};
+    return fmt::format("{} GSM characters with the longest plausible values, more than the {} "
+                       "a USSD screen holds",
+                       *septets, limits.gsm_chars);
+  }
+  std::u32string code_points;
+  if (!smpp::utf8_decode(text, code_points)) return "not valid UTF-8";
+  std::size_t units = 0;
+  for (const char32_t c : code_points) units += c > 0xFFFF ? 2 : 1;
+  if (units <= limits.ucs2_chars) return {};
+  return fmt::format("{} UCS-2 characters with the longest plausible values, more than the {} "
+                     "a USSD screen holds",
+                     units, limits.ucs2_chars);
+}
+
+TemplateCatalogue ussd_catalogue(const UssdLimits& limits) {
+  TemplateCatalogue c;
+  c.kind = "screen";
+  c.entries = {
+      {"main", {}},                                       // the menu: 1 balance, 2 redeem ...
+      {"balance", {"balance", "tiers"}},                  // final
+      {"tier_choice", {"n", "tier", "value", "price"}},   // one line of pick_tier
+      {"tier_line", {"tier", "value", "price"}},          // one line of balance
+      {"pick_tier", {"choices"}},                         // menu
+      {"confirm", {"tier", "value", "price", "balance"}}, // menu: 1 yes, 2 no
+      {"redeemed", {"tier", "value", "balance"}},         // final: the code goes by SMS
+      {"cancelled", {}},                                  // final
+      {"vouchers_sent", {"count"}},                       // final: the codes go by SMS
+      {"no_vouchers", {}},                                // final
+      {"merchants", {"city", "merchants"}},               // a page; the last is final
+      {"merchant_line", {"name", "kind"}},                // one line of merchants
+      {"no_merchants", {"city"}},                         // final
+      {"help", {}},                                       // final
+      {"more", {}},                                       // the line that turns the page
+      {"invalid", {}},                                    // put before a menu shown again
+      {"not_a_member", {}},                               // final
+      {"insufficient_points", {"tier", "price", "balance"}},  // final
+      {"out_of_stock", {"tier"}},                         // final
+      {"closed", {}},                                     // final: outside the campaign
+      {"try_later", {}},                                  // final: the database was busy
+      {"timed_out", {}},                                  // final: an answer after the session
+  };
+  c.lists = {{"tiers", {"tier_line", 3}},
+             {"choices", {"tier_choice", 3}},
+             {"merchants", {"merchant_line", 1}}};
+  c.check_with = {{"merchants", "more"}};
+  c.too_long = [limits](const std::string& text) { return ussd_too_long(text, limits); };
+  return c;
+}
+
+std::shared_ptr<const UssdMenus> UssdMenus::parse(std::string_view text, const std::string& source,
+                                                  const UssdLimits& limits, std::string* error) {
+  auto screens = Templates::parse(text, source, ussd_catalogue(limits), error);
+  if (!screens) return nullptr;
+  auto menus = std::make_shared<UssdMenus>();
+  menus->screens = std::move(screens);
+  menus->limits = limits;
+  return menus;
+}
+
+std::shared_ptr<const UssdMenus> UssdMenus::load(const std::string& path, const UssdLimits& limits,
+                                                 std::string* error) {
+  auto screens = Templates::load(path, ussd_catalogue(limits), error);
+  if (!screens) return nullptr;
+  auto menus = std::make_shared<UssdMenus>();
+  menus->screens = std::move(screens);
+  menus->limits = limits;
+  return menus;
+}
+
+std::string UssdMenus::page(const std::string& screen, const std::string& language,
+                            TemplateValues values, const std::string& list_placeholder,
+                            const std::vector<std::string>& lines, std::size_t first,
+                            std::size_t* next) const {
+  const std::string more = screens->render("more", language, {});
+  auto render = [&](std::size_t end) {
+    std::string list;
+    for (std::size_t i = first; i < end; ++i) list += (list.empty() ? "" : "\n") + lines[i];
+    TemplateValues v = values;
+    v.emplace_back(list_placeholder, list);
+    std::string text = screens->render(screen, language, v);
+    if (end < lines.size()) text += "\n" + more;
+    return text;
+  };
+  std::size_t end = std::min(first + 1, lines.size());
+  while (end < lines.size() && ussd_too_long(render(end + 1), limits).empty()) ++end;
+  *next = end;
+  return render(end);
+}
+
+}  // namespace giftgate

@@ -1,0 +1,84 @@
+#include "protocol/ussd.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace giftgate::smpp {
+namespace {
+
+struct Named {
+  std::uint8_t op;
+  std::string_view key;   // as in config
+  std::string_view name;  // as in logs
+};
+
+constexpr Named kOps[] = {
+    {ussd_op::pssd_indication, "pssd_indication", "PSSD indication"},
+    {ussd_op::pssr_indication, "pssr_indication", "PSSR indication"},
+    {ussd_op::ussr_request, "ussr_request", "USSR request"},
+    {ussd_op::ussn_request, "ussn_request", "USSN request"},
+    {ussd_op::pssd_response, "pssd_response", "PSSD response"},
+    {ussd_op::pssr_response, "pssr_response", "PSSR response"},
+    {ussd_op::ussr_confirm, "ussr_confirm", "USSR confirm"},
+    {ussd_op::ussn_confirm, "ussn_confirm", "USSN confirm"},
+};
+
+}  // namespace
+
+std::string ussd_op_name(std::uint8_t op) {
+  for (const auto& n : kOps)
+    if (n.op == op) return std::string(n.name);
+  return fmt::format("{} 0x{:02x}", op >= 32 ? "vendor" : "reserved", op);
+}
+
+std::optional<std::uint8_t> parse_ussd_op(std::string_view text) {
+  for (const auto& n : kOps)
+    if (n.key == text) return n.op;
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > 255)
+    return std::nullopt;
+  return static_cast<std::uint8_t>(value);
+}
+
+std::string UssdInfo::session_key() const {
+  if (session) return fmt::format("s{}", *session);
+  if (user_message_reference) return fmt::format("u{}", *user_message_reference);
+  return {};
+}
+
+std::optional<UssdInfo> ussd_info(const DeliverSm& pdu) {
+  const auto op = pdu.tlvs.first_octet(tag::ussd_service_op);
+  if (!op) return std::nullopt;
+  UssdInfo info;
+  info.op = *op;
+  if (const Tlv* s = pdu.tlvs.find(tag::its_session_info); s && s->value.size() == 2) {
+    info.session = s->value[0];
+    info.sequence = static_cast<std::uint8_t>(s->value[1] >> 1);
+    info.end = (s->value[1] & 0x01) != 0;
+  }
+  info.user_message_reference = pdu.tlvs.u16(tag::user_message_reference);
+  return info;
+}
+
+void set_ussd(SubmitSm& pdu, std::uint8_t op, const UssdInfo& request, bool end) {
+  pdu.tlvs.set(Tlv::u8(tag::ussd_service_op, op));
+  if (request.session) {
+    const auto sequence = static_cast<std::uint8_t>((request.sequence + 1) & 0x7F);
+    const std::uint8_t value[2] = {*request.session,
+                                   static_cast<std::uint8_t>(sequence << 1 | (end ? 1 : 0))};
+    pdu.tlvs.set(Tlv::octets(tag::its_session_info, value));
+  } else {
+    pdu.tlvs.remove(tag::its_session_info);
+  }
+  if (request.user_message_reference)
+    pdu.tlvs.set(Tlv::u16(tag::user_message_reference, *request.user_message_reference));
+}
+
+}  // namespace giftgate::smpp
