@@ -297,6 +297,40 @@ test('receipt_hold: receipts wait for the next receiver, unanswered ones too', a
   await b.close();
 });
 
+test('USSD centre: dial, screens, press, end, hangup', async (sim) => {
+  const c = new Client(sim.port);
+  await c.connected();
+  await c.bind();
+  await sim.command('dial src=8613800138000 code=*12580*2%23');
+  let d = await c.waitDelivers(1);
+  check(d && d[0].ussd_service_op === 1 && d[0].destination_addr === '*12580#' &&
+        d[0].short_message.message === '*12580*2#' &&
+        Buffer.from(d[0].its_session_info).equals(Buffer.from([1, 0])), 'dial: PSSR indication, session 1, seq 0');
+  const screen = (op, seq, end, text) => c.call('submit_sm', {
+    service_type: 'USSD', destination_addr: '8613800138000', short_message: Buffer.from(text),
+    ussd_service_op: op, its_session_info: Buffer.from([1, (seq << 1) | end]),
+  });
+  await screen(2, 1, 0, 'menu');
+  check(await sim.waitFor('ussd_screen', (f) => f.ussd_op === '2' && f.ussd_seq === '1' && f.ends === '0' && f.known === '1' && f.text === 'menu'), 'a menu screen');
+  c.delivers = [];
+  await sim.command('press src=8613800138000 text=1');
+  d = await c.waitDelivers(1);
+  check(d && d[0].ussd_service_op === 18 && Buffer.from(d[0].its_session_info).equals(Buffer.from([1, 2 << 1])), 'press: USSR confirm, seq 2');
+  await screen(17, 3, 0, 'bye');
+  check(await sim.waitFor('ussd_screen', (f) => f.ussd_op === '17' && f.ends === '1'), 'the end operation ends it');
+  let refused = false;
+  try { await sim.command('press src=8613800138000 text=1'); } catch (e) { refused = /no_session/.test(e.message); }
+  check(refused, 'no session after the end');
+  c.delivers = [];
+  await sim.command('dial src=8613800138000 code=*12580%23');
+  await c.waitDelivers(1);
+  await sim.command('hangup src=8613800138000');
+  d = await c.waitDelivers(2);
+  check(d && d[1].ussd_service_op === 0x81 && d[1].its_session_info[0] === 2, 'hangup: the abort operation, session 2');
+  await sim.command('reset');
+  await c.close();
+});
+
 test('long messages: UCS-2 UDH8, UDH16, SAR, payload, duplicates', async (sim) => {
   const c = new Client(sim.port);
   await c.connected();

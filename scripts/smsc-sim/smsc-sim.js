@@ -176,6 +176,10 @@ const SETTINGS = {
   receipt_coding: { parse: intIn(0, 255), def: 0 },
   receipt_before_resp: { parse: onOff, def: 'off' },
   receipt_hold: { parse: onOff, def: 'off' },
+  ussd_begin_op: { parse: intIn(0, 255), def: 1 },
+  ussd_continue_op: { parse: intIn(0, 255), def: 18 },
+  ussd_end_op: { parse: intIn(0, 255), def: 17 },
+  ussd_abort_op: { parse: intIn(0, 255), def: 0x81 },
   submit_status: { parse: intIn(0, 0xFFFFFFFF), def: 0 },
   resp_delay_ms: { parse: intIn(0, 3600000), def: 0 },
   drop_resp_next: { parse: intIn(0, 1e9), def: 0 },
@@ -459,6 +463,47 @@ function badSplit(coding, body) {
 }
 
 // ---------------------------------------------------------------------------
+// The USSD centre: sessions by member number (dial, press, hangup)
+
+const ussdSessions = new Map();  // member number -> { session, seq }
+let nextUssdSession = 1;
+
+// The USSD parameters of a submit_sm, as event fields.
+function ussdFields(m) {
+  if (!m.tlvs.has(TLV.ussd_service_op)) return {};
+  const f = { ussd_op: m.tlvs.get(TLV.ussd_service_op)[0] };
+  const info = m.tlvs.get(TLV.its_session_info);
+  if (info && info.length === 2) {
+    f.session = info[0];
+    f.ussd_seq = info[1] >> 1;
+    f.end = info[1] & 1;
+  }
+  if (m.tlvs.has(TLV.user_message_reference)) f.umr = m.tlvs.get(TLV.user_message_reference).readUInt16BE(0);
+  return f;
+}
+
+// A screen from the gateway: the member's session follows its sequence, and
+// ends with the end operation or the end flag.
+function ussdScreen(m, text) {
+  const f = ussdFields(m);
+  if (f.ussd_op === undefined) return;
+  const open = ussdSessions.get(m.dst);
+  const ends = f.ussd_op === settings.ussd_end_op || f.end === 1;
+  if (open && (f.session === undefined || f.session === open.session)) {
+    if (f.ussd_seq !== undefined) open.seq = f.ussd_seq;
+    if (ends) ussdSessions.delete(m.dst);
+  }
+  emit('ussd_screen', Object.assign({ dst: m.dst, text, ends: ends ? 1 : 0, known: open ? 1 : 0 }, f));
+}
+
+// Sends the member's next USSD step in their session.
+function ussdStep(kv, op, text, session, seq) {
+  return sendMo(Object.assign({}, kv, {
+    text, dst: kv.dst || '', op: String(op), session: String(session), ussd_seq: String(seq),
+  }), 'ussd');
+}
+
+// ---------------------------------------------------------------------------
 // Long message reassembly (submit_sm from the gateway)
 
 const partials = new Map();
@@ -467,10 +512,12 @@ function acceptPart(m, info) {
   const udhLength = info.udh ? info.udh.length : 0;
   if (info.kind === 'none' || info.kind === 'payload' || !(info.total > 1)) {
     stats.messages++;
-    emit('message', {
-      src: m.src, dst: m.dst, text: decodeText(m.coding, info.body, m.sm, udhLength), parts: 1,
+    const text = decodeText(m.coding, info.body, m.sm, udhLength);
+    emit('message', Object.assign({
+      src: m.src, dst: m.dst, text, parts: 1,
       coding: m.coding, concat: info.kind, bad_split: badSplit(m.coding, info.body) ? 1 : 0,
-    });
+    }, ussdFields(m)));
+    ussdScreen(m, text);
     return;
   }
   if (!(info.part >= 1 && info.part <= info.total)) {
@@ -1047,6 +1094,7 @@ const COMMANDS = {
   reset() {
     resetSettings();
     heldReceipts.length = 0;
+    ussdSessions.clear();
     for (const c of conns.values()) startEnquireTimer(c);
     return {};
   },
@@ -1056,6 +1104,33 @@ const COMMANDS = {
   ussd(kv) {
     if (kv.op === undefined) throw new Error('missing_key:op');
     return sendMo(kv, 'ussd');
+  },
+  dial(kv) {  // the member dials a code: a new session
+    if (!kv.src) throw new Error('missing_key:src');
+    if (!kv.code) throw new Error('missing_key:code');
+    const session = nextUssdSession;
+    nextUssdSession = nextUssdSession >= 255 ? 1 : nextUssdSession + 1;
+    ussdSessions.set(kv.src, { session, seq: 0 });
+    // The destination is the service code; the text is what was dialled.
+    const service = '*' + kv.code.replace(/^\*/, '').split(/[*#]/)[0] + '#';
+    const r = ussdStep(Object.assign({ dst: service }, kv), settings.ussd_begin_op, kv.code, session, 0);
+    return Object.assign(r, { session });
+  },
+  press(kv) {  // the member answers the screen in their open session
+    if (!kv.src) throw new Error('missing_key:src');
+    const open = ussdSessions.get(kv.src);
+    if (!open) throw new Error('no_session');
+    open.seq = (open.seq + 1) & 0x7F;
+    const r = ussdStep(kv, settings.ussd_continue_op, kv.text || '', open.session, open.seq);
+    return Object.assign(r, { session: open.session, ussd_seq: open.seq });
+  },
+  hangup(kv) {  // the centre ends the member's session (timeout, abort)
+    if (!kv.src) throw new Error('missing_key:src');
+    const open = ussdSessions.get(kv.src);
+    if (!open) throw new Error('no_session');
+    ussdSessions.delete(kv.src);
+    const r = ussdStep(kv, settings.ussd_abort_op, '', open.session, (open.seq + 1) & 0x7F);
+    return Object.assign(r, { session: open.session });
   },
   receipt(kv) {
     if (kv.id === undefined) throw new Error('missing_key:id');
