@@ -22,7 +22,8 @@ std::string concat_key(const std::string& sender, const smpp::Concatenation& c) 
 }  // namespace
 
 Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
-                 std::shared_ptr<const Templates> templates, log::Logger logger)
+                 std::shared_ptr<const Templates> templates,
+                 std::shared_ptr<const UssdMenus> menus, log::Logger logger)
     : io_(io),
       config_(std::move(config)),
       db_(db),
@@ -36,6 +37,8 @@ Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
       timer_(io) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
+  ussd_ = config_.ussd.enabled && menus;
+  service_.set_menus(std::move(menus));
   process_epoch_ = fmt::format("{}.{}", now().time_since_epoch().count(), ::getpid());
 }
 
@@ -69,9 +72,11 @@ void Gateway::stop(std::function<void()> done) {
              std::move(done));
 }
 
-void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templates) {
+void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templates,
+                     std::shared_ptr<const UssdMenus> menus) {
   config_.keywords = fresh.keywords;
   service_.set_templates(std::move(templates));
+  if (menus) service_.set_menus(std::move(menus));
   log_.info("reloaded", {{"templates", fresh.templates_path}});
 }
 
@@ -82,6 +87,8 @@ void Gateway::tick() {
   if (steady - last_sweep_ >= kSweepEvery) {
     last_sweep_ = steady;
     if (const int n = outbox_.sweep(now()); n > 0) log_.info("receipts_overdue", {{"messages", n}});
+    if (const int n = service_.expire_ussd_sessions(now()); n > 0)
+      log_.debug("ussd_sessions_timed_out", {{"sessions", n}});
     reassembler_.expire(steady);
     for (auto it = held_.begin(); it != held_.end();) {
       if (steady - it->second.since < kReassemblyTimeout) {
@@ -147,6 +154,10 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
     responder.respond(smpp::status::ok);  // no one to answer; redelivery changes nothing
     return;
   }
+  if (const auto info = smpp::ussd_info(mo)) {
+    on_ussd(mo, *info, *sender, std::move(responder));
+    return;
+  }
   const smpp::UserData part = smpp::user_data(mo);
   if (!part.concatenation) {
     const auto text = smpp::decode_text(part.data_coding, part.octets, config_.daemon.alphabet);
@@ -172,6 +183,64 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
     held_.erase(key);
   }
   // pending or duplicate: held until the whole message is handled
+}
+
+void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
+                      const std::string& sender, smpp::Responder responder) {
+  const auto& u = config_.ussd;
+  UssdMo mo;
+  if (info.op == u.op_begin) mo.step = UssdMo::Step::begin;
+  else if (info.op == u.op_continue) mo.step = UssdMo::Step::answer;
+  else if (info.op == u.op_abort) mo.step = UssdMo::Step::abort;
+  if (!ussd_ || (info.op != u.op_begin && info.op != u.op_continue && info.op != u.op_abort)) {
+    log_.warning("ussd_ignored", {{"from", mask_msisdn(sender)},
+                                  {"op", smpp::ussd_op_name(info.op)},
+                                  {"reason", ussd_ ? "an operation not in ussd.operations"
+                                                   : "USSD is not enabled"}});
+    responder.respond(smpp::status::ok);  // nothing to do, and again would not help
+    return;
+  }
+  const smpp::UserData data = smpp::user_data(pdu);
+  const auto text = smpp::decode_text(data.data_coding, data.octets, config_.daemon.alphabet);
+  mo.key = fmt::format("{}.{}.{}", process_epoch_, binds_, ++mo_sequence_);
+  mo.msisdn = sender;
+  mo.text = text.ok ? text.utf8 : std::string();
+  mo.now = now();
+  mo.session_key = info.session_key();
+  mo.request_session =
+      fmt::format("{},{},{}", info.session ? std::to_string(*info.session) : std::string(),
+                  info.sequence,
+                  info.user_message_reference ? std::to_string(*info.user_message_reference)
+                                              : std::string());
+  if (info.session)
+    mo.fingerprint = mo_fingerprint(
+        sender, fmt::format("ussd {} {} {}", *info.session, info.sequence, info.op), mo.text);
+  const UssdOutcome out = service_.handle_ussd(mo);
+  switch (out.status) {
+    case UssdOutcome::Status::failed:
+      ++metrics_.mo_failed;
+      log_.error("mo_not_committed", {{"from", mask_msisdn(sender)},
+                                      {"channel", "ussd"},
+                                      {"reason", out.error}});
+      responder.respond(smpp::status::temporary_app_error);
+      return;
+    case UssdOutcome::Status::duplicate:
+      ++metrics_.mo_duplicates;
+      log_.info("mo_duplicate", {{"from", mask_msisdn(sender)}, {"channel", "ussd"}});
+      break;
+    case UssdOutcome::Status::done:
+      ++metrics_.ussd_screens[out.screen.empty() ? "aborted" : out.screen];
+      for (const auto& m : out.messages)
+        if (m == "voucher") ++metrics_.redemptions;
+      log_.info("ussd", {{"from", mask_msisdn(sender)},
+                         {"session", mo.session_key},
+                         {"screen", out.screen.empty() ? "(aborted)" : out.screen},
+                         {"ended", out.ended ? 1 : 0},
+                         {"sms", out.messages.size()}});
+      break;
+  }
+  responder.respond(smpp::status::ok);  // committed: now acknowledge
+  pump();
 }
 
 void Gateway::handle_text(const std::string& sender, const std::string& text,
@@ -208,35 +277,75 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
   pump();
 }
 
+// The PDUs of one outbound message: its SMS parts, or one USSD screen.
+std::vector<smpp::SubmitSm> Gateway::submits_for(const Outbound& m, std::string* why) const {
+  std::vector<smpp::SubmitSm> out;
+  smpp::SubmitSm base;
+  base.source = {config_.daemon.source_ton, config_.daemon.source_npi, config_.daemon.source_addr};
+  base.dest = {1, 1, m.msisdn};
+  if (m.ussd_op) {
+    // "session,sequence,umr,end" of the request this screen answers.
+    std::vector<std::string> f;
+    for (std::size_t at = 0, comma;; at = comma + 1) {
+      comma = m.ussd_session.find(',', at);
+      f.push_back(m.ussd_session.substr(at, comma - at));
+      if (comma == std::string::npos) break;
+    }
+    f.resize(4);
+    smpp::UssdInfo request;
+    auto number = [](const std::string& text) { return static_cast<unsigned>(std::stoul(text)); };
+    if (!f[0].empty()) request.session = static_cast<std::uint8_t>(number(f[0]));
+    if (!f[1].empty()) request.sequence = static_cast<std::uint8_t>(number(f[1]));
+    if (!f[2].empty()) request.user_message_reference = static_cast<std::uint16_t>(number(f[2]));
+    base.service_type = "USSD";
+    base.registered_delivery = smpp::registered::none;  // no receipts for USSD
+    smpp::set_ussd(base, *m.ussd_op, request, f[3] == "1");
+    if (!smpp::set_ussd_text(base, m.body, config_.daemon.alphabet)) {
+      *why = "a USSD screen that does not fit one PDU";
+      return {};
+    }
+    out.push_back(std::move(base));
+    return out;
+  }
+  smpp::SplitOptions options;
+  options.alphabet = config_.daemon.alphabet;
+  options.max_parts = 10;
+  options.reference = static_cast<std::uint16_t>(m.id);
+  std::vector<smpp::MessagePart> parts;
+  if (const auto ec = smpp::split(m.body, options, parts); ec || parts.empty()) {
+    *why = "cannot split: " + (ec ? ec.message() : std::string("empty"));
+    return {};
+  }
+  for (auto& part : parts) {
+    smpp::SubmitSm submit = base;
+    submit.registered_delivery = smpp::registered::receipt;
+    submit.data_coding = part.data_coding;
+    submit.esm_class = part.esm_class;
+    submit.short_message = std::move(part.short_message);
+    submit.tlvs = std::move(part.tlvs);
+    out.push_back(std::move(submit));
+  }
+  return out;
+}
+
 void Gateway::pump() {
   if (stopping_ || !link_.bound()) return;
   const std::size_t limit = config_.daemon.smsc.window * 2;
   if (in_flight_ >= limit) return;
   const Time t = now();
   for (const auto& m : outbox_.take_due(t, limit - in_flight_)) {
-    smpp::SplitOptions options;
-    options.alphabet = config_.daemon.alphabet;
-    options.max_parts = 10;
-    options.reference = static_cast<std::uint16_t>(m.id);
-    std::vector<smpp::MessagePart> parts;
-    if (const auto ec = smpp::split(m.body, options, parts); ec || parts.empty()) {
-      outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error,
-                            "cannot split: " + (ec ? ec.message() : "empty"), t);
+    std::string why;
+    auto submits = submits_for(m, &why);
+    if (submits.empty()) {
+      log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
+      outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
       continue;
     }
     if (m.attempt > 1) ++metrics_.resends;
-    for (auto& part : parts) {
-      smpp::SubmitSm submit;
-      submit.source = {config_.daemon.source_ton, config_.daemon.source_npi,
-                       config_.daemon.source_addr};
-      submit.dest = {1, 1, m.msisdn};
-      submit.registered_delivery = smpp::registered::receipt;
-      submit.data_coding = part.data_coding;
-      submit.esm_class = part.esm_class;
-      submit.short_message = std::move(part.short_message);
-      submit.tlvs = std::move(part.tlvs);
+    const int total = static_cast<int>(submits.size());
+    for (int index = 1; index <= total; ++index) {
+      smpp::SubmitSm submit = std::move(submits[static_cast<std::size_t>(index - 1)]);
       ++in_flight_;
-      const int index = static_cast<int>(part.index), total = static_cast<int>(part.total);
       link_.submit(std::move(submit), [this, id = m.id, attempt = m.attempt, index,
                                        total](smpp::SubmitOutcome outcome) {
         --in_flight_;
@@ -290,6 +399,8 @@ std::string Gateway::metrics_text() {
   line("giftgate_receipts_unmatched_total", "", metrics_.receipts_unmatched);
   help("giftgate_window_in_use", "gauge", "submits written and not yet answered");
   line("giftgate_window_in_use", "", in_flight_);
+  help("giftgate_ussd_screens_total", "counter", "USSD screens shown, by screen");
+  for (const auto& [n, v] : metrics_.ussd_screens) line("giftgate_ussd_screens_total", "screen=\"" + n + "\"", v);
   help("giftgate_redemptions_total", "counter", "vouchers sent after a redemption");
   line("giftgate_redemptions_total", "", metrics_.redemptions);
   help("giftgate_verifications_total", "counter", "merchant verifications, by answer");

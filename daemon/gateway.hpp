@@ -22,20 +22,24 @@
 #include "protocol/log.hpp"
 #include "protocol/reassembly.hpp"
 #include "protocol/session.hpp"
+#include "protocol/ussd.hpp"
 
 namespace giftgate {
 
 class Gateway {
  public:
+  // menus: the USSD screens (null: USSD sessions are not served).
   Gateway(boost::asio::io_context& io, Config config, db::Database& db,
-          std::shared_ptr<const Templates> templates, log::Logger logger);
+          std::shared_ptr<const Templates> templates, std::shared_ptr<const UssdMenus> menus,
+          log::Logger logger);
 
   void start();
   // Stops taking work, lets submits in flight finish for the drain time,
   // unbinds, then calls done.
   void stop(std::function<void()> done);
-  // SIGHUP: new templates and keywords (the rest needs a restart).
-  void reload(const Config& fresh, std::shared_ptr<const Templates> templates);
+  // SIGHUP: new templates, menus and keywords (the rest needs a restart).
+  void reload(const Config& fresh, std::shared_ptr<const Templates> templates,
+              std::shared_ptr<const UssdMenus> menus);
 
   std::string metrics_text();
 
@@ -44,8 +48,11 @@ class Gateway {
   void on_inbound(const smpp::Pdu& pdu, smpp::Responder responder);
   void on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder responder);
   void on_mo(const smpp::DeliverSm& mo, smpp::Responder responder);
+  void on_ussd(const smpp::DeliverSm& mo, const smpp::UssdInfo& info, const std::string& sender,
+               smpp::Responder responder);
   void handle_text(const std::string& sender, const std::string& text, Responders responders);
   void pump();
+  std::vector<smpp::SubmitSm> submits_for(const Outbound& m, std::string* why) const;
   void tick();
   Time now() const;
 
@@ -65,6 +72,7 @@ class Gateway {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::size_t in_flight_ = 0;
+  bool ussd_ = false;           // menus loaded and ussd.enabled
   std::string process_epoch_;   // this process: start time and pid
   std::uint64_t binds_ = 0;     // connections bound so far
   std::uint64_t mo_sequence_ = 0;

@@ -129,7 +129,12 @@ int Ctl::reload() {
   // What the daemon would load, checked here first so the operator hears
   // of a mistake now rather than from the daemon's log.
   std::string error;
-  if (!Templates::load(config_.templates_path, config_.max_parts, &error)) {
+  const bool ok =
+      Templates::load(config_.templates_path, config_.max_parts, &error) &&
+      (!config_.ussd.enabled ||
+       UssdMenus::load(config_.ussd.menus_path,
+                       {config_.ussd.max_chars_gsm, config_.ussd.max_chars_ucs2}, &error));
+  if (!ok) {
     fmt::print(stderr, "giftctl: {}\ngiftctl: giftgated was not asked to reload\n", error);
     return kUsage;
   }
@@ -137,8 +142,9 @@ int Ctl::reload() {
   if (!pid) return refused(error);
   if (::kill(*pid, SIGHUP) != 0)
     return refused(fmt::format("signalling giftgated (pid {}): {}", *pid, std::strerror(errno)));
-  fmt::print("giftgated (pid {}) asked to reload {} and {}; its log says event=reloaded\n", *pid,
-             config_.source, config_.templates_path);
+  fmt::print("giftgated (pid {}) asked to reload {}, {}{}; its log says event=reloaded\n", *pid,
+             config_.source, config_.templates_path,
+             config_.ussd.enabled ? " and " + config_.ussd.menus_path : std::string());
   return kOk;
 }
 

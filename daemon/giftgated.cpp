@@ -20,6 +20,7 @@
 #include "daemon/metrics.hpp"
 #include "daemon/schema.hpp"
 #include "daemon/templates.hpp"
+#include "daemon/ussd_menus.hpp"
 #include "protocol/log.hpp"
 
 namespace {
@@ -35,6 +36,17 @@ constexpr std::string_view kUsage = R"(usage: giftgated [--config FILE] [--db PA
 Signals: SIGHUP reloads templates and keywords; SIGTERM and SIGINT drain,
 unbind and exit 0.
 )";
+
+// The USSD menus the configuration names, or null when USSD is off; false
+// with `error` when they are on and the file does not load.
+bool load_menus(const giftgate::Config& config, std::shared_ptr<const giftgate::UssdMenus>* menus,
+                std::string* error) {
+  *menus = nullptr;
+  if (!config.ussd.enabled) return true;
+  *menus = giftgate::UssdMenus::load(
+      config.ussd.menus_path, {config.ussd.max_chars_gsm, config.ussd.max_chars_ucs2}, error);
+  return *menus != nullptr;
+}
 
 int fail(int code, const std::string& message) {
   fmt::print(stderr, "giftgated: {}\n", message);
@@ -64,9 +76,13 @@ int main(int argc, char** argv) {
   if (!db_arg.empty()) config->db_path = db_arg;
   auto templates = Templates::load(config->templates_path, config->max_parts, &error);
   if (!templates) return fail(2, error);
+  std::shared_ptr<const UssdMenus> menus;
+  if (!load_menus(*config, &menus, &error)) return fail(2, error);
   if (check_only) {
-    fmt::print("{}: ok; {}: ok; SMSC {}:{}{}, database {}\n", config->source,
-               config->templates_path, config->daemon.smsc.host, config->daemon.smsc.port,
+    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}, database {}\n", config->source,
+               config->templates_path,
+               menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),
+               config->daemon.smsc.host, config->daemon.smsc.port,
                config->daemon.smsc.tls.enabled ? " (TLS)" : "", config->db_path);
     return 0;
   }
@@ -79,7 +95,7 @@ int main(int argc, char** argv) {
   if (!db) return fail(1, error);
 
   boost::asio::io_context io;
-  Gateway gateway(io, *config, *db, templates, logger);
+  Gateway gateway(io, *config, *db, templates, menus, logger);
   std::unique_ptr<MetricsServer> metrics;
   if (config->daemon.metrics_port != 0) {
     try {
@@ -107,8 +123,12 @@ int main(int argc, char** argv) {
         const auto fresh = find_config(config_arg, &why);
         const auto fresh_templates =
             fresh ? Templates::load(fresh->templates_path, fresh->max_parts, &why) : nullptr;
-        if (fresh_templates) gateway.reload(*fresh, fresh_templates);
-        else logger.error("reload_refused", {{"reason", why}, {"kept", "the templates in force"}});
+        std::shared_ptr<const UssdMenus> fresh_menus;
+        if (fresh_templates && load_menus(*fresh, &fresh_menus, &why))
+          gateway.reload(*fresh, fresh_templates, fresh_menus);
+        else
+          logger.error("reload_refused",
+                       {{"reason", why}, {"kept", "the templates and menus in force"}});
       } else if (!stopping) {
         stopping = true;
         logger.info("stopping", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});

@@ -16,6 +16,7 @@ namespace giftgate {
 
 struct Metrics {
   std::map<std::string, std::uint64_t> mo_by_command;
+  std::map<std::string, std::uint64_t> ussd_screens;  // by screen name
   std::uint64_t mo_duplicates = 0;
   std::uint64_t mo_failed = 0;  // not committed, not acknowledged
   std::uint64_t mt_submitted = 0;

@@ -17,13 +17,26 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   std::vector<Outbound> out;
   db::Transaction tx(db_);
   if (!tx.begun()) return out;
+  auto late = db_.prepare(
+      "UPDATE outbox SET state = 'expired', final_at = ?, last_error = 'the USSD session was "
+      "over before it was sent' WHERE state = 'queued' AND channel = 'ussd' AND expires_at <= ?");
+  if (!late.bind(1, iso_time(now)).bind(2, iso_time(now)).run().ok()) return out;
   auto q = db_.prepare(
-      "SELECT id, msisdn, body, attempts FROM outbox WHERE state = 'queued' AND "
-      "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
+      "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, '') FROM outbox "
+      "WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
   q.bind(1, iso_time(now)).bind(2, static_cast<std::int64_t>(limit));
-  while (q.step())
-    out.push_back({q.column_int(0), q.column_text(1), q.column_text(2),
-                   static_cast<int>(q.column_int(3)) + 1});
+  while (q.step()) {
+    Outbound m;
+    m.id = q.column_int(0);
+    m.msisdn = q.column_text(1);
+    m.body = q.column_text(2);
+    m.attempt = static_cast<int>(q.column_int(3)) + 1;
+    if (!q.column_null(4)) {
+      m.ussd_op = static_cast<std::uint8_t>(q.column_int(4));
+      m.ussd_session = q.column_text(5);
+    }
+    out.push_back(std::move(m));
+  }
   auto mark = db_.prepare(
       "UPDATE outbox SET state = 'submitted', attempts = ? WHERE id = ? AND state = 'queued'");
   for (const auto& m : out) {
@@ -46,6 +59,11 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
   auto s = upsert.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, message_id)
                .bind(6, iso_time(now)).run();
   if (!s.ok()) return s;
+  // A USSD screen asks for no receipt: accepted by the centre is delivered.
+  auto screen = db_.prepare(
+      "UPDATE outbox SET state = 'delivered', final_at = ? WHERE id = ? AND channel = 'ussd' AND "
+      "state = 'submitted'");
+  if (s = screen.bind(1, iso_time(now)).bind(2, id).run(); !s.ok()) return s;
   // A receipt that overtook this answer is waiting, unmatched.
   auto early = db_.prepare(
       "SELECT state, COALESCE(error, '') FROM receipts WHERE message_id = ? AND matched = 0 "
@@ -127,11 +145,12 @@ db::Status Outbox::check_delivered(std::int64_t id, int attempt, Time now) {
 
 db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::string& why,
                                   bool expired, Time now) {
-  auto q = db_.prepare("SELECT attempts, state FROM outbox WHERE id = ?");
+  auto q = db_.prepare("SELECT attempts, state, channel FROM outbox WHERE id = ?");
   q.bind(1, id);
   if (!q.step()) return q.status();
   if (q.column_int(0) != attempt || q.column_text(1) != "submitted") return {};  // already moved on
-  if (attempt >= policy_.max_attempts) {
+  // A USSD screen is never sent again: its session has moved on.
+  if (attempt >= policy_.max_attempts || q.column_text(2) == "ussd") {
     auto final_state = db_.prepare(
         "UPDATE outbox SET state = ?, final_at = ?, last_error = ? WHERE id = ?");
     return final_state.bind(1, expired ? "expired" : "failed").bind(2, iso_time(now)).bind(3, why)
@@ -147,7 +166,8 @@ int Outbox::sweep(Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return 0;
   auto stale = db_.prepare(
-      "SELECT o.id, o.attempts FROM outbox o WHERE o.state = 'submitted' AND "
+      "SELECT o.id, o.attempts FROM outbox o WHERE o.state = 'submitted' AND o.channel = 'sms' "
+      "AND "
       "(SELECT MAX(p.submitted_at) FROM outbox_parts p WHERE p.outbox_id = o.id AND p.attempt = "
       "o.attempts) <= ?");
   stale.bind(1, iso_time(now - policy_.receipt_timeout));

@@ -1,4 +1,4 @@
-// The outbox: every outbound SMS from queued to exactly one final state,
+// The outbox: every outbound SMS (and USSD screen) from queued to exactly one final state,
 // delivered, failed (after the allowed attempts) or expired, also across
 // restarts, since every step is a committed row. The daemon takes what is
 // due, submits it, and reports back the SMSC's answers and receipts; the
@@ -27,6 +27,10 @@ struct Outbound {
   std::string msisdn;
   std::string body;
   int attempt = 0;  // this attempt's number, from 1
+  // A USSD screen: the operation and the session to answer
+  // ("session,sequence,umr,end"); an SMS has none.
+  std::optional<std::uint8_t> ussd_op;
+  std::string ussd_session;
 };
 
 struct OutboxCounts {
@@ -38,7 +42,8 @@ class Outbox {
   Outbox(db::Database& db, ResendPolicy policy) : db_(db), policy_(policy) {}
 
   // Up to `limit` messages due now, oldest first, each moved to submitted
-  // with its attempt counted (committed before anything is sent).
+  // with its attempt counted (committed before anything is sent). USSD
+  // screens whose session is over are expired instead.
   std::vector<Outbound> take_due(Time now, std::size_t limit);
 
   // The SMSC's answer to one part's submit_sm: its message id, or an error

@@ -202,12 +202,39 @@ ALTER TABLE inbox ADD COLUMN epoch TEXT;
 CREATE INDEX inbox_fingerprint ON inbox(fingerprint, received_at);
 )sql";
 
+// Version 6: USSD. A session's place in the menus lives in a row, so a
+// step and everything it causes commit together, and a restart loses no
+// confirmed redemption. A screen is an outbox message on channel 'ussd':
+// the operation and session to answer with, no receipt (delivered when the
+// centre accepts it), never resent, expired when its session is over.
+constexpr std::string_view kVersion6 = R"sql(
+CREATE TABLE ussd_sessions (
+  id           INTEGER PRIMARY KEY,
+  msisdn       TEXT NOT NULL,
+  session_key  TEXT NOT NULL,   -- its_session_info number, or user_message_reference
+  language     TEXT NOT NULL,
+  state        TEXT NOT NULL,   -- main, pick_tier, confirm, merchants
+  tier         TEXT,
+  page         INTEGER NOT NULL DEFAULT 0,
+  started_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  ended_at     TEXT,
+  end_reason   TEXT             -- done, timeout, abort, replaced
+);
+CREATE INDEX ussd_sessions_live ON ussd_sessions(msisdn, session_key, ended_at);
+ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
+ALTER TABLE outbox ADD COLUMN ussd_op INTEGER;
+ALTER TABLE outbox ADD COLUMN ussd_session TEXT;  -- session,sequence,end,umr of the answer
+ALTER TABLE outbox ADD COLUMN expires_at TEXT;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
     {3, kVersion3},
     {4, kVersion4},
     {5, kVersion5},
+    {6, kVersion6},
 };
 
 }  // namespace

@@ -139,22 +139,8 @@ MoOutcome Service::handle(const Mo& mo) {
   const auto replies = answer(mo, inbox_id, request, failed, out.error);
   if (failed) return out;
 
-  auto queue = db_.prepare(
-      "INSERT INTO outbox(msisdn, member_id, message, language, body, voucher_code, inbox_id, "
-      "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const auto& r : replies) {
-    queue.reset();
-    queue.bind(1, r.msisdn);
-    if (r.member_id) queue.bind(2, *r.member_id);
-    else queue.bind(2, std::nullopt);
-    const auto q = queue.bind(3, r.message)
-                       .bind(4, r.language)
-                       .bind(5, templates_->render(r.message, r.language, r.values))
-                       .bind(6, r.voucher_code)
-                       .bind(7, inbox_id)
-                       .bind(8, iso_time(mo.now))
-                       .bind(9, iso_time(mo.now))
-                       .run();
+    const auto q = queue(r, inbox_id, mo.now);
     if (!q.ok()) {
       out.error = q.message;
       return out;
@@ -172,6 +158,30 @@ MoOutcome Service::handle(const Mo& mo) {
   return out;
 }
 
+db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
+  auto insert = db_.prepare(
+      "INSERT INTO outbox(msisdn, member_id, message, language, body, voucher_code, inbox_id, "
+      "next_attempt_at, created_at, channel, ussd_op, ussd_session, expires_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, r.msisdn);
+  if (r.member_id) insert.bind(2, *r.member_id);
+  else insert.bind(2, std::nullopt);
+  insert.bind(3, r.message)
+      .bind(4, r.language)
+      .bind(5, r.body ? *r.body : templates_->render(r.message, r.language, r.values))
+      .bind(6, r.voucher_code)
+      .bind(7, inbox_id)
+      .bind(8, iso_time(now))
+      .bind(9, iso_time(now));
+  if (r.ussd) {
+    insert.bind(10, "ussd").bind(11, std::int64_t{r.ussd->op}).bind(12, r.ussd->session)
+        .bind(13, iso_time(r.ussd->expires));
+  } else {
+    insert.bind(10, "sms").bind(11, std::nullopt).bind(12, std::nullopt).bind(13, std::nullopt);
+  }
+  return insert.run();
+}
+
 std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
                                             const Request& request, bool& failed,
                                             std::string& error) {
@@ -185,7 +195,8 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
   auto reply = [&](std::string message, TemplateValues values = {},
                    std::optional<std::string> code = std::nullopt) {
     return std::vector<Reply>{
-        {mo.msisdn, member_id, std::move(message), language, std::move(values), std::move(code)}};
+        {mo.msisdn, member_id, std::move(message), language, std::move(values), std::move(code),
+         std::nullopt, std::nullopt}};
   };
 
   if (request.command == Command::verify) {
@@ -208,7 +219,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
                               {"value", std::to_string(v.face_value)},
                               {"merchant", merchant_name},
                               {"time", local_time(mo.now)}},
-                             std::nullopt});
+                             std::nullopt, std::nullopt, std::nullopt});
         return replies;
       }
       case S::bad_format: return reply("verify_bad_format");

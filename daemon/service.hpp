@@ -14,6 +14,7 @@
 #include "daemon/config.hpp"
 #include "daemon/sqlite.hpp"
 #include "daemon/templates.hpp"
+#include "daemon/ussd_menus.hpp"
 #include "daemon/vouchers.hpp"
 
 namespace giftgate {
@@ -27,6 +28,32 @@ struct Mo {
   // For recognising a redelivery (see mo_fingerprint); empty: never one.
   std::string fingerprint;
   std::string epoch;  // the connection it came on: process and bind
+};
+
+// One step of a USSD session, as the daemon read it from the centre.
+struct UssdMo {
+  enum class Step { begin, answer, abort };
+  std::string key;      // unique to this delivery
+  std::string msisdn;   // normal form
+  std::string text;     // what was dialled (begin) or answered
+  Time now{};
+  Step step = Step::begin;
+  std::string session_key;  // the centre's session (empty: one per number)
+  // The request's session info, echoed in the answer: "session,sequence,umr"
+  // with empty fields for what the centre did not send.
+  std::string request_session;
+  // Session, sequence and text: the same step delivered again has the same
+  // fingerprint. Empty when the centre sends no session info.
+  std::string fingerprint;
+};
+
+struct UssdOutcome {
+  enum class Status { done, duplicate, failed };
+  Status status = Status::failed;
+  std::string screen;  // the screen's name (main, balance, ...); empty for an abort
+  bool ended = false;  // the session is over
+  std::vector<std::string> messages;  // SMS queued besides the screen (voucher, my_vouchers)
+  std::string error;
 };
 
 struct MoOutcome {
@@ -60,6 +87,14 @@ class Service {
 
   MoOutcome handle(const Mo& mo);
 
+  // A USSD step: the session's next screen, and what a confirmed choice
+  // causes, committed together with the session's new place (or nothing).
+  // Needs menus (set_menus); see service_ussd.cpp.
+  UssdOutcome handle_ussd(const UssdMo& mo);
+  void set_menus(std::shared_ptr<const UssdMenus> menus) { menus_ = std::move(menus); }
+  // Ends sessions left unanswered past their time; how many.
+  int expire_ussd_sessions(Time now);
+
   // New templates (reload): queued messages keep the text they were given.
   void set_templates(std::shared_ptr<const Templates> templates) { templates_ = std::move(templates); }
 
@@ -68,6 +103,13 @@ class Service {
   std::string local_time(const std::string& iso) const;
 
  private:
+  // A USSD screen's answer: the operation, the request's session to echo
+  // ("session,sequence,umr,end"), and when it is no use any more.
+  struct UssdAnswer {
+    std::uint8_t op = 0;
+    std::string session;
+    Time expires{};
+  };
   struct Reply {
     std::string msisdn;
     std::optional<std::int64_t> member_id;
@@ -75,7 +117,11 @@ class Service {
     std::string language;
     TemplateValues values;
     std::optional<std::string> voucher_code;
+    std::optional<std::string> body;      // as given, instead of the SMS template
+    std::optional<UssdAnswer> ussd;       // a USSD screen, not an SMS
   };
+  // Writes one reply to the outbox (in the caller's transaction).
+  db::Status queue(const Reply& reply, std::int64_t inbox_id, Time now);
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,
                             bool& failed, std::string& error);
   std::string tiers_list(const std::string& language) const;
@@ -85,9 +131,17 @@ class Service {
                           TemplateValues values, const std::string& list_name,
                           const std::vector<std::string>& lines) const;
 
+  struct UssdSession;
+  struct Screen;
+  Screen ussd_step(UssdSession& session, const std::string& input, const Member& member,
+                   const UssdMo& mo, std::int64_t inbox_id, std::vector<Reply>& sms,
+                   std::string& error);
+  Screen ussd_merchants_page(UssdSession& session, const Member& member);
+
   db::Database& db_;
   const Config& config_;
   std::shared_ptr<const Templates> templates_;
+  std::shared_ptr<const UssdMenus> menus_;
   Vouchers vouchers_;
   std::chrono::seconds dedupe_window_{120};
 };

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/gsm7.hpp"
+
 namespace giftgate::smpp {
 namespace {
 
@@ -79,6 +81,26 @@ void set_ussd(SubmitSm& pdu, std::uint8_t op, const UssdInfo& request, bool end)
   }
   if (request.user_message_reference)
     pdu.tlvs.set(Tlv::u16(tag::user_message_reference, *request.user_message_reference));
+}
+
+bool set_ussd_text(SubmitSm& pdu, std::string_view utf8, DefaultAlphabet alphabet) {
+  if (!utf8_valid(utf8)) return false;
+  const Encoding encoding = choose_encoding(utf8, alphabet);
+  std::vector<std::uint8_t> octets;
+  bool ok = false;
+  switch (encoding.charset) {
+    case Charset::ucs2: ok = ucs2_encode(utf8, SurrogatePolicy::keep_pairs, octets); break;
+    case Charset::ascii: ok = ascii_encode(utf8, octets); break;
+    case Charset::latin1: ok = latin1_encode(utf8, octets); break;
+    default:
+      ok = gsm7_encode(utf8, octets);
+      if (ok && alphabet == DefaultAlphabet::gsm7_packed) octets = gsm7_pack(octets, 0);
+      break;
+  }
+  if (!ok || octets.size() > 254) return false;
+  pdu.data_coding = encoding.data_coding;
+  pdu.short_message = std::move(octets);
+  return true;
 }
 
 }  // namespace giftgate::smpp

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/charset.hpp"
 #include "protocol/pdu.hpp"
 
 namespace giftgate::smpp {
@@ -60,5 +61,11 @@ std::optional<UssdInfo> ussd_info(const DeliverSm& pdu);
 // its_session_info echoing the session with the next sequence number and
 // the end flag, and user_message_reference when the request carried one.
 void set_ussd(SubmitSm& pdu, std::uint8_t op, const UssdInfo& request, bool end);
+
+// A USSD string as the short_message of one submit_sm: the SMSC's default
+// alphabet when every character fits (182 GSM characters fit unpacked),
+// else UCS-2. False when the text is not valid UTF-8 or the octets would
+// exceed 254 (a USSD screen never should: the menus are checked).
+bool set_ussd_text(SubmitSm& pdu, std::string_view utf8, DefaultAlphabet alphabet);
 
 }  // namespace giftgate::smpp

@@ -133,6 +133,8 @@ storage:
   path: $work/campaign.db
 templates:
   path: $root/templates/messages.yaml
+ussd:
+  menus: $root/templates/menus.yaml
 daemon:
   pid_file: $work/giftgated.pid
 metrics:

@@ -114,3 +114,17 @@ TEST_CASE("ussd: the answer echoes the session with the next sequence") {
   set_ussd(plain, ussd_op::pssr_response, request, true);
   CHECK(plain.tlvs.size() == 1);
 }
+
+TEST_CASE("ussd: a screen's text in one short_message, up to 182 GSM characters") {
+  SubmitSm s;
+  REQUIRE(set_ussd_text(s, std::string(182, 'a'), DefaultAlphabet::gsm7_unpacked));
+  CHECK(s.data_coding == 0);
+  CHECK(s.short_message.size() == 182);  // one SMS part would hold 160
+  REQUIRE(set_ussd_text(s, std::string(182, 'a'), DefaultAlphabet::gsm7_packed));
+  CHECK(s.short_message.size() == 160);
+  REQUIRE(set_ussd_text(s, "积分", DefaultAlphabet::gsm7_unpacked));
+  CHECK(s.data_coding == 8);
+  CHECK(s.short_message == std::vector<std::uint8_t>{0x79, 0xEF, 0x52, 0x06});
+  CHECK_FALSE(set_ussd_text(s, std::string(128, 'a') + std::string(127, 'b'), DefaultAlphabet::gsm7_unpacked));
+  CHECK_FALSE(set_ussd_text(s, "\xff", DefaultAlphabet::gsm7_unpacked));
+}

@@ -1,0 +1,206 @@
+// USSD end to end: the simulator plays the USSD centre (dial, press,
+// hangup), giftgated walks the menus of templates/menus.yaml.
+#include "tests/e2e/gate.hpp"
+
+using namespace giftgate;
+using namespace giftgate::e2e;
+
+namespace {
+
+const std::string kZh = "8613800138000";  // 12000 points, zh, beijing
+const std::string kEn = "8613900000001";  // 6000 points, en, beijing
+
+std::string text_of(const SimProcess::Event& e) { return e.fields.at("text"); }
+bool ends(const SimProcess::Event& e) { return e.fields.at("ends") == "1"; }
+
+}  // namespace
+
+TEST_CASE("ussd: every menu path, in Chinese") {
+  Gate g;
+  g.start();
+  // 1: balance, a last screen with the end operation.
+  g.dial(kZh, "*12580#");
+  auto s = g.screen(kZh);
+  CHECK(contains(text_of(s), "2 兑换礼券"));
+  CHECK(s.fields.at("ussd_op") == "2");  // USSR request: the session goes on
+  CHECK_FALSE(ends(s));
+  g.press(kZh, "1");
+  s = g.screen(kZh);
+  CHECK(contains(text_of(s), "您的积分：12000"));
+  CHECK(contains(text_of(s), "A档100元:5000分"));
+  CHECK(s.fields.at("ussd_op") == "17");  // PSSR response: the session ends
+  CHECK(ends(s));
+  // Something the menu does not have: the menu again, with a short error.
+  g.dial(kZh, "*12580#");
+  g.screen(kZh);
+  g.press(kZh, "７");  // full-width, as typed on some phones
+  s = g.screen(kZh);
+  CHECK(contains(text_of(s), "输入有误"));
+  CHECK(contains(text_of(s), "1 查积分"));
+  CHECK_FALSE(ends(s));
+  // 2: redeem, back, redeem again, cancel.
+  g.press(kZh, "2");
+  CHECK(contains(text_of(g.screen(kZh)), "1 A档100元 5000分"));
+  g.press(kZh, "0");
+  CHECK(contains(text_of(g.screen(kZh)), "5 帮助"));
+  g.press(kZh, "2");
+  g.screen(kZh);
+  g.press(kZh, "1");
+  CHECK(contains(text_of(g.screen(kZh)), "用5000积分兑换A档100元券？现有12000分"));
+  g.press(kZh, "2");
+  s = g.screen(kZh);
+  CHECK(contains(text_of(s), "已取消"));
+  CHECK(ends(s));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 0);
+  // 2, 1, 1: redeemed; the code goes by SMS, with a receipt like any voucher.
+  g.sim.command("set receipts=on");
+  g.dial(kZh, "*12580#");
+  g.screen(kZh);
+  g.press(kZh, "2");
+  g.screen(kZh);
+  g.press(kZh, "1");
+  g.screen(kZh);
+  g.press(kZh, "1");
+  s = g.screen(kZh);
+  CHECK(contains(text_of(s), "兑换成功"));
+  CHECK(contains(text_of(s), "剩余7000分"));
+  CHECK(ends(s));
+  const std::string voucher = g.sms(kZh);
+  const std::string code = code_in(voucher);
+  CHECK_MESSAGE(code.size() == 10, voucher);
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers WHERE channel = 'ussd'") == 1);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE voucher_code IS NOT NULL AND state = "
+                     "'delivered'", 1, 10s));
+  // 3: my vouchers, the codes by SMS since the screen vanishes.
+  g.dial(kZh, "*12580#");
+  g.screen(kZh);
+  g.press(kZh, "3");
+  s = g.screen(kZh);
+  CHECK(contains(text_of(s), "您有1张未使用礼券"));
+  CHECK(ends(s));
+  CHECK(contains(g.sms(kZh), code));
+  // 4: merchants in the member's city; 5: help.
+  g.dial(kZh, "*12580#");
+  g.screen(kZh);
+  g.press(kZh, "4");
+  s = g.screen(kZh);
+  CHECK(contains(text_of(s), "Star KTV(ktv)"));
+  CHECK(contains(text_of(s), "Sky Cinema(cinema)"));
+  CHECK(ends(s));
+  g.dial(kZh, "*12580#");
+  g.screen(kZh);
+  g.press(kZh, "5");
+  CHECK(contains(text_of(g.screen(kZh)), "积分兑KTV"));
+  // Every screen went out as a USSD answer, accepted by the centre.
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE channel = 'ussd' AND state <> "
+                     "'delivered'", 0, 10s));
+  // Sessions: all ended, none left open.
+  CHECK(g.value("SELECT COUNT(*) FROM ussd_sessions WHERE ended_at IS NULL") == 0);
+  CHECK_FALSE(contains(g.daemon->log(), code));
+}
+
+TEST_CASE("ussd: in English, with a shortcut that jumps into the menu") {
+  Gate g;
+  g.start();
+  g.dial(kEn, "*12580*2*2#");  // redeem, tier B
+  auto s = g.screen(kEn);
+  CHECK(contains(text_of(s), "Redeem 2500 points for a 50 yuan voucher (tier B)? You have 6000."));
+  g.press(kEn, "1");
+  s = g.screen(kEn);
+  CHECK(contains(text_of(s), "Done! Your 50 yuan voucher code is on its way by SMS."));
+  CHECK(contains(g.sms(kEn), "12580 gift voucher worth 50 yuan"));
+  g.dial(kEn, "*12580*1#");
+  CHECK(contains(text_of(g.screen(kEn)), "Your points: 3500"));
+  g.dial(kEn, "*12580*3#");
+  CHECK(contains(text_of(g.screen(kEn)), "You have 1 unused vouchers"));
+  CHECK(contains(g.sms(kEn), "You have 1 unused vouchers"));
+  g.dial(kEn, "*12580*5#");
+  CHECK(contains(text_of(g.screen(kEn)), "Trade points for KTV"));
+  g.dial(kEn, "*12580*9#");  // no such choice
+  CHECK(contains(text_of(g.screen(kEn)), "Not a choice.\n12580 points for gifts"));
+  g.press(kEn, "4");
+  CHECK(contains(text_of(g.screen(kEn)), "Where to use them in beijing:\nStar KTV (ktv)"));
+  // Not a member: told so, the session ends.
+  g.dial("8613600000000", "*12580#");
+  s = g.screen("8613600000000");
+  CHECK(contains(text_of(s), "不是音乐俱乐部会员"));
+  CHECK(ends(s));
+}
+
+TEST_CASE("ussd: a session that times out mid-redeem redeems nothing") {
+  Gate g("", 2);
+  std::string text = read_file(g.config_path);
+  text.replace(text.find("ussd:\n"), 6, "ussd:\n  session_timeout_seconds: 5\n");
+  std::ofstream(g.config_path, std::ios::trunc) << text;
+  g.start();
+  g.dial(kZh, "*12580*2*1#");
+  CHECK(contains(text_of(g.screen(kZh)), "用5000积分兑换A档"));
+  std::this_thread::sleep_for(6s);  // past the session's time, confirm not yet sent
+  g.press(kZh, "1");
+  const auto s = g.screen(kZh);
+  CHECK(contains(text_of(s), "会话已超时"));
+  CHECK(ends(s));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 0);
+  CHECK(g.value("SELECT COUNT(*) FROM ledger WHERE delta < 0") == 0);
+  CHECK(g.value("SELECT COUNT(*) FROM ussd_sessions WHERE end_reason = 'timeout'") == 1);
+}
+
+TEST_CASE("ussd: a confirm delivered twice, and a second confirm, redeem once") {
+  Gate g;
+  g.start();
+  g.dial(kZh, "*12580*2*1#");
+  const auto confirm = g.screen(kZh);
+  const std::string session = confirm.fields.at("session");
+  const int seq = std::stoi(confirm.fields.at("ussd_seq")) + 1;
+  g.press(kZh, "1");
+  CHECK(contains(text_of(g.screen(kZh)), "兑换成功"));
+  // The centre delivers the same confirm again (our answer was lost) ...
+  const std::string again = fmt::format("ussd src={} dst=*12580%23 text=1 op=18 session={} "
+                                        "ussd_seq={}", kZh, session, seq);
+  g.sim.command(again);
+  REQUIRE(g.daemon->wait_log("event=mo_duplicate", 5s));
+  // ... and the member presses 1 once more in the ended session.
+  g.sim.command(fmt::format("ussd src={} dst=*12580%23 text=1 op=18 session={} ussd_seq={}", kZh,
+                            session, seq + 2));
+  CHECK(contains(text_of(g.screen(kZh)), "会话已超时"));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 1);
+  CHECK(g.value("SELECT COUNT(*) FROM ledger WHERE delta < 0") == 1);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE message = 'voucher'", 1, 5s));
+}
+
+TEST_CASE("ussd: a long merchant list pages with more; a hangup leaves nothing half-done") {
+  Gate g;
+  {
+    std::string error;
+    auto config = find_config(g.config_path, &error);
+    REQUIRE(config);
+    auto db = test::open_campaign_db(g.db_path);
+    std::string csv = "id,name,city,kind,level,phones\n";
+    for (int i = 0; i < 14; ++i)
+      csv += fmt::format("bj-k{0},Golden Melody KTV Branch {0},beijing,ktv,middle,1391234{0:04}\n", i);
+    REQUIRE(Importer(*db, *config, {"import", "e2e"}).merchants(csv, "many.csv").status ==
+            ImportResult::Status::ok);
+  }
+  g.start();
+  g.dial(kEn, "*12580*4#");
+  std::set<std::string> seen;
+  int pages = 0;
+  for (bool last = false; !last && pages < 20; ++pages) {
+    const auto s = g.screen(kEn);
+    const std::string t = text_of(s);
+    last = ends(s);
+    CHECK(contains(t, "9 More") == !last);
+    for (int i = 0; i < 14; ++i)
+      if (contains(t, fmt::format("Branch {} (ktv)", i))) seen.insert(std::to_string(i));
+    if (!last) g.press(kEn, "9");
+  }
+  CHECK(pages >= 3);
+  CHECK(seen.size() == 14);
+  // Hung up at the confirm screen: the session ends, nothing redeemed.
+  g.dial(kEn, "*12580*2*1#");
+  CHECK(contains(text_of(g.screen(kEn)), "Redeem 5000 points"));
+  g.sim.command("hangup src=" + kEn);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM ussd_sessions WHERE end_reason = 'abort'", 1, 5s));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 0);
+  CHECK(g.value("SELECT COUNT(*) FROM ussd_sessions WHERE ended_at IS NULL") == 0);
+}
