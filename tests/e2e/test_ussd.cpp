@@ -116,6 +116,33 @@ TEST_CASE("ussd: in English, with a shortcut that jumps into the menu") {
   CHECK(contains(g.sms(kEn), "You have 1 unused vouchers"));
   g.dial(kEn, "*12580*5#");
   CHECK(contains(text_of(g.screen(kEn)), "Trade points for KTV"));
+  // The redeem path step by step: the tiers, back, a tier, then no.
+  g.dial(kEn, "*12580*2#");
+  CHECK(contains(text_of(g.screen(kEn)), "Choose a voucher:\n1 A: 100 yuan, 5000 pts"));
+  g.press(kEn, "0");
+  CHECK(contains(text_of(g.screen(kEn)), "1 My points"));
+  g.press(kEn, "2");
+  g.screen(kEn);
+  g.press(kEn, "3");
+  CHECK(contains(text_of(g.screen(kEn)), "for a 20 yuan voucher (tier C)? You have 3500."));
+  g.press(kEn, "5");  // not yes or no: asked again
+  CHECK(contains(text_of(g.screen(kEn)), "Not a choice.\nRedeem 1000 points"));
+  g.press(kEn, "2");
+  auto no = g.screen(kEn);
+  CHECK(contains(text_of(no), "Cancelled; no points were taken."));
+  CHECK(ends(no));
+  // Garbage of every kind is a choice the menu does not have, never a crash.
+  g.dial(kEn, "*12580#");
+  g.screen(kEn);
+  const std::vector<std::string> junk_inputs = {"'; DROP TABLE members; --", "😀😀",
+                                               std::string(182, '9'), std::string("\x01\x02", 2),
+                                               ""};
+  for (const auto& junk : junk_inputs) {
+    g.press(kEn, junk);
+    const auto again = g.screen(kEn);
+    CHECK(contains(text_of(again), "Not a choice."));
+    CHECK_FALSE(ends(again));
+  }
   g.dial(kEn, "*12580*9#");  // no such choice
   CHECK(contains(text_of(g.screen(kEn)), "Not a choice.\n12580 points for gifts"));
   g.press(kEn, "4");
