@@ -50,7 +50,6 @@ TemplateCatalogue ussd_catalogue(const UssdLimits& limits) {
       {"insufficient_points", {"tier", "price", "balance"}},  // final
       {"out_of_stock", {"tier"}},                         // final
       {"closed", {}},                                     // final: outside the campaign
-      {"try_later", {}},                                  // final: the database was busy
       {"timed_out", {}},                                  // final: an answer after the session
   };
   c.lists = {{"tiers", {"tier_line", 3}},
