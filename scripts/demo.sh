@@ -66,6 +66,7 @@ declare -A submitted_ids       # destination -> SMSC message ids since its last 
 declare -A receipt_of          # message id -> receipt stat
 declare -A received            # destination -> whole messages not yet shown
 declare -A message_ids         # destination -> the ids of those messages' parts
+declare -A screens             # destination -> USSD screens not yet shown
 event=
 
 decode() {  # percent-decoding, as the simulator encodes values
@@ -83,9 +84,16 @@ read_line() {
     field[${token%%=*}]=$(decode "${token#*=}")
   done
   case $event in
-    submit) [ -n "${field[id]:-}" ] && submitted_ids[${field[dst]}]+="${field[id]} " ;;
+    submit)  # an SMS part (USSD screens have no receipts)
+      [ -n "${field[id]:-}" ] && [ "${field[service_type]:-}" != USSD ] &&
+        submitted_ids[${field[dst]}]+="${field[id]} "
+      ;;
     receipt_sent) receipt_of[${field[id]}]=${field[stat]} ;;
+    ussd_screen)
+      screens[${field[dst]}]+="${field[text]}"$'\x1f'"${field[ends]}"$'\x1e'
+      ;;
     message)
+      [ -n "${field[ussd_op]:-}" ] && return 0  # a USSD screen: shown as one
       received[${field[dst]}]+="${field[text]}"$'\x1e'
       message_ids[${field[dst]}]+="${submitted_ids[${field[dst]}]:-}"$'\x1e'
       submitted_ids[${field[dst]}]=
@@ -148,7 +156,7 @@ ctl() { "$giftctl" --config "$work/giftgate.yaml" --operator demo "$@"; }
 cat > "$work/members.csv" <<'EOF'
 msisdn,city,language,points
 13800138000,beijing,zh,12000
-+86 139 0013 9000,shanghai,en,3000
++86 139 0013 9000,shanghai,en,5000
 EOF
 cat > "$work/merchants.csv" <<'EOF'
 id,name,city,kind,level,phones,offer_a,offer_b,offer_c
@@ -164,6 +172,7 @@ ctl stock A beijing 100 >/dev/null
 ctl stock B beijing 200 >/dev/null
 ctl stock A shanghai 100 >/dev/null
 ctl stock B shanghai 200 >/dev/null
+ctl stock C shanghai 300 >/dev/null
 ctl stock
 
 # --- the daemon ----------------------------------------------------------
@@ -209,6 +218,27 @@ reply() {
   fi
 }
 
+# USSD: $1 dials $2, or presses $2 in the open session; prints the screen.
+ussd() {
+  local who=$1 what=$2 kind=$3 to screen text ends deadline=$((SECONDS + 20))
+  to=86$who
+  if [ "$kind" = dial ]; then
+    printf '%s  %-13s dials    %s\n' "$(clock)" "$who" "$what"
+    sim "dial src=$to code=$(encode "$what")"
+  else
+    printf '%s  %-13s presses  %s\n' "$(clock)" "$who" "$what"
+    sim "press src=$to text=$(encode "$what")"
+  fi
+  while [ -z "${screens[$to]:-}" ] && [ $SECONDS -lt $deadline ]; do read_line 1 || true; done
+  [ -n "${screens[$to]:-}" ] || die "no USSD screen for $who (see $work/giftgated.log)"
+  screen=${screens[$to]%%$'\x1e'*}
+  screens[$to]=${screens[$to]#*$'\x1e'}
+  text=${screen%$'\x1f'*}
+  ends=${screen##*$'\x1f'}
+  printf '%s  screen -> %-12s    %s\n' "$(clock)" "$who" "${text//$'\n'/$'\n'                                  }"
+  if [ "$ends" = 1 ]; then printf '%34s[session ended]\n' ""; fi
+}
+
 encode() {  # percent-encodes UTF-8 for the simulator's line protocol
   local LC_ALL=C s=$1 out= c i
   for ((i = 0; i < ${#s}; i++)); do
@@ -242,6 +272,14 @@ say "== A member in Shanghai (13900139000, en) asks in English"
 text 13900139000 "bal"
 text 13900139000 "redeem b"
 text 13900139000 "yes"
+
+say ""
+say "== The Shanghai member dials the USSD code instead, redeems tier C, and gets the code by SMS"
+ussd 13900139000 "*12580#" dial
+ussd 13900139000 "2" press
+ussd 13900139000 "3" press
+ussd 13900139000 "1" press
+reply 13900139000
 
 # --- what the operators see -----------------------------------------------
 
