@@ -70,6 +70,22 @@ TemplateValues Service::fit_list(const std::string& message, const std::string& 
   return values;
 }
 
+std::vector<std::string> Service::voucher_lines(std::int64_t member_id,
+                                                const std::string& language, Time now) const {
+  auto q = db_.prepare(
+      "SELECT code, tier, face_value, expires_at FROM vouchers WHERE member_id = ? AND "
+      "state = 'issued' AND expires_at > ? ORDER BY expires_at, code");
+  q.bind(1, member_id).bind(2, iso_time(now));
+  std::vector<std::string> lines;
+  while (q.step())
+    lines.push_back(templates_->render("voucher_line", language,
+                                       {{"code", q.column_text(0)},
+                                        {"tier", q.column_text(1)},
+                                        {"value", q.column_text(2)},
+                                        {"expires", local_time(q.column_text(3))}}));
+  return lines;
+}
+
 std::string Service::tiers_list(const std::string& language) const {
   std::string out;
   for (const auto& t : config_.campaign.tiers) {
@@ -260,17 +276,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       return reply(out ? "opted_out" : "opted_in");
     }
     case Command::my_vouchers: {
-      auto q = db_.prepare(
-          "SELECT code, tier, face_value, expires_at FROM vouchers WHERE member_id = ? AND "
-          "state = 'issued' AND expires_at > ? ORDER BY expires_at, code");
-      q.bind(1, member->id).bind(2, iso_time(mo.now));
-      std::vector<std::string> lines;
-      while (q.step())
-        lines.push_back(templates_->render("voucher_line", language,
-                                           {{"code", q.column_text(0)},
-                                            {"tier", q.column_text(1)},
-                                            {"value", q.column_text(2)},
-                                            {"expires", local_time(q.column_text(3))}}));
+      const auto lines = voucher_lines(member->id, language, mo.now);
       if (lines.empty()) return reply("no_vouchers");
       return reply("my_vouchers", fit_list("my_vouchers", language,
                                            {{"count", std::to_string(lines.size())}}, "vouchers",

@@ -125,6 +125,9 @@ class Service {
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,
                             bool& failed, std::string& error);
   std::string tiers_list(const std::string& language) const;
+  // The member's unused vouchers, one voucher_line each.
+  std::vector<std::string> voucher_lines(std::int64_t member_id, const std::string& language,
+                                         Time now) const;
   // `values` plus the list placeholder filled with as many of `lines` as fit
   // in the configured SMS parts.
   TemplateValues fit_list(const std::string& message, const std::string& language,

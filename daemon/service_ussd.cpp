@@ -135,17 +135,7 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
     if (input == "2") return pick_tier();
     if (input == "3") {
       // The codes go by SMS: a USSD screen is gone once read.
-      auto q = db_.prepare(
-          "SELECT code, tier, face_value, expires_at FROM vouchers WHERE member_id = ? AND "
-          "state = 'issued' AND expires_at > ? ORDER BY expires_at, code");
-      q.bind(1, member.id).bind(2, iso_time(mo.now));
-      std::vector<std::string> lines;
-      while (q.step())
-        lines.push_back(templates_->render("voucher_line", lang,
-                                           {{"code", q.column_text(0)},
-                                            {"tier", q.column_text(1)},
-                                            {"value", q.column_text(2)},
-                                            {"expires", local_time(q.column_text(3))}}));
+      const auto lines = voucher_lines(member.id, lang, mo.now);
       if (lines.empty()) return final_screen("no_vouchers");
       sms.push_back({member.msisdn, member.id, "my_vouchers", lang,
                      fit_list("my_vouchers", lang, {{"count", std::to_string(lines.size())}},

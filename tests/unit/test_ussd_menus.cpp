@@ -5,25 +5,17 @@
 #include <sstream>
 
 #include "daemon/ussd_menus.hpp"
+#include "tests/support/shipped_file.hpp"
 
 using namespace giftgate;
 
 namespace {
 
-std::string shipped() {
-  std::ifstream in(std::string(GIFTGATE_SOURCE_DIR) + "/templates/menus.yaml");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string shipped() { return test::shipped_file("templates/menus.yaml"); }
 
-// The shipped file with one screen's entry replaced.
+// The shipped file with one entry replaced.
 std::string with(const std::string& name, const std::string& entry) {
-  std::string text = shipped();
-  const auto at = text.find("\n" + name + ":");
-  REQUIRE(at != std::string::npos);
-  const auto end = text.find("\n\n", at + 1);
-  return text.substr(0, at + 1) + entry + text.substr(end);
+  return test::with_entry(shipped(), name, entry);
 }
 
 std::string refusal(const std::string& text, UssdLimits limits = {}) {
