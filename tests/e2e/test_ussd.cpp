@@ -231,3 +231,31 @@ TEST_CASE("ussd: a long merchant list pages with more; a hangup leaves nothing h
   CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 0);
   CHECK(g.value("SELECT COUNT(*) FROM ussd_sessions WHERE ended_at IS NULL") == 0);
 }
+
+TEST_CASE("ussd: a centre with other operations, and one that sends no session info") {
+  Gate g;
+  std::string text = read_file(g.config_path);
+  text.replace(text.find("ussd:\n"), 6,
+               "ussd:\n  operations:\n    begin: pssd_indication\n    continue: ussn_confirm\n"
+               "    end: pssd_response\n");
+  std::ofstream(g.config_path, std::ios::trunc) << text;
+  g.sim.command("set ussd_begin_op=0 ussd_continue_op=19 ussd_end_op=16");
+  g.start();
+  g.dial(kZh, "*12580#");
+  auto s = g.screen(kZh);
+  CHECK(s.fields.at("ussd_op") == "2");
+  g.press(kZh, "1");
+  s = g.screen(kZh);
+  CHECK(s.fields.at("ussd_op") == "16");
+  CHECK(ends(s));
+  CHECK(contains(text_of(s), "您的积分：12000"));
+  // An operation this centre does not use: acknowledged, logged, no screen.
+  g.sim.command("ussd src=" + kZh + " dst=*12580%23 text=1 op=18 session=9");
+  REQUIRE(g.daemon->wait_log("event=ussd_ignored", 5s));
+  // No its_session_info, only user_message_reference: echoed in the answer.
+  g.sim.command("ussd src=" + kEn + " dst=*12580%23 text=*12580*1%23 op=0 umr=77");
+  s = g.screen(kEn);
+  CHECK(contains(text_of(s), "Your points: 6000"));
+  CHECK(s.fields.at("umr") == "77");
+  CHECK_FALSE(s.fields.count("session"));
+}
