@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "daemon/phone.hpp"
@@ -40,6 +42,10 @@ Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
   process_epoch_ = fmt::format("{}.{}", now().time_since_epoch().count(), ::getpid());
+}
+
+std::string Gateway::connection_epoch() const {
+  return fmt::format("{}.{}", process_epoch_, binds_);
 }
 
 Time Gateway::now() const {
@@ -188,11 +194,11 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
 void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                       const std::string& sender, smpp::Responder responder) {
   const auto& u = config_.ussd;
-  UssdMo mo;
-  if (info.op == u.op_begin) mo.step = UssdMo::Step::begin;
-  else if (info.op == u.op_continue) mo.step = UssdMo::Step::answer;
-  else if (info.op == u.op_abort) mo.step = UssdMo::Step::abort;
-  if (!ussd_ || (info.op != u.op_begin && info.op != u.op_continue && info.op != u.op_abort)) {
+  std::optional<UssdMo::Step> step;
+  if (info.op == u.op_begin) step = UssdMo::Step::begin;
+  else if (info.op == u.op_continue) step = UssdMo::Step::answer;
+  else if (info.op == u.op_abort) step = UssdMo::Step::abort;
+  if (!ussd_ || !step) {
     log_.warning("ussd_ignored", {{"from", mask_msisdn(sender)},
                                   {"op", smpp::ussd_op_name(info.op)},
                                   {"reason", ussd_ ? "an operation not in ussd.operations"
@@ -202,16 +208,14 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
   }
   const smpp::UserData data = smpp::user_data(pdu);
   const auto text = smpp::decode_text(data.data_coding, data.octets, config_.daemon.alphabet);
-  mo.key = fmt::format("{}.{}.{}", process_epoch_, binds_, ++mo_sequence_);
+  UssdMo mo;
+  mo.step = *step;
+  mo.key = fmt::format("{}.{}", connection_epoch(), ++mo_sequence_);
   mo.msisdn = sender;
   mo.text = text.ok ? text.utf8 : std::string();
   mo.now = now();
   mo.session_key = info.session_key();
-  mo.request_session =
-      fmt::format("{},{},{}", info.session ? std::to_string(*info.session) : std::string(),
-                  info.sequence,
-                  info.user_message_reference ? std::to_string(*info.user_message_reference)
-                                              : std::string());
+  mo.request_session = smpp::ussd_session_text(info);
   if (info.session)
     mo.fingerprint = mo_fingerprint(
         sender, fmt::format("ussd {} {} {}", *info.session, info.sequence, info.op), mo.text);
@@ -246,7 +250,7 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
 void Gateway::handle_text(const std::string& sender, const std::string& text,
                           Responders responders) {
   const Time t = now();
-  const std::string epoch = fmt::format("{}.{}", process_epoch_, binds_);
+  const std::string epoch = connection_epoch();
   Mo mo{fmt::format("{}.{}", epoch, ++mo_sequence_), sender, text, "sms", t,
         mo_fingerprint(sender, config_.daemon.source_addr, text), epoch};
   const MoOutcome out = service_.handle(mo);
@@ -284,22 +288,16 @@ std::vector<smpp::SubmitSm> Gateway::submits_for(const Outbound& m, std::string*
   base.source = {config_.daemon.source_ton, config_.daemon.source_npi, config_.daemon.source_addr};
   base.dest = {1, 1, m.msisdn};
   if (m.ussd_op) {
-    // "session,sequence,umr,end" of the request this screen answers.
-    std::vector<std::string> f;
-    for (std::size_t at = 0, comma;; at = comma + 1) {
-      comma = m.ussd_session.find(',', at);
-      f.push_back(m.ussd_session.substr(at, comma - at));
-      if (comma == std::string::npos) break;
+    // The session of the request this screen answers; the end operation
+    // also sets the end flag.
+    const auto request = smpp::parse_ussd_session_text(m.ussd_session);
+    if (!request) {
+      *why = "a USSD screen without a readable session";
+      return {};
     }
-    f.resize(4);
-    smpp::UssdInfo request;
-    auto number = [](const std::string& text) { return static_cast<unsigned>(std::stoul(text)); };
-    if (!f[0].empty()) request.session = static_cast<std::uint8_t>(number(f[0]));
-    if (!f[1].empty()) request.sequence = static_cast<std::uint8_t>(number(f[1]));
-    if (!f[2].empty()) request.user_message_reference = static_cast<std::uint16_t>(number(f[2]));
     base.service_type = "USSD";
     base.registered_delivery = smpp::registered::none;  // no receipts for USSD
-    smpp::set_ussd(base, *m.ussd_op, request, f[3] == "1");
+    smpp::set_ussd(base, *m.ussd_op, *request, *m.ussd_op == config_.ussd.op_end);
     if (!smpp::set_ussd_text(base, m.body, config_.daemon.alphabet)) {
       *why = "a USSD screen that does not fit one PDU";
       return {};

@@ -55,6 +55,9 @@ class Gateway {
   std::vector<smpp::SubmitSm> submits_for(const Outbound& m, std::string* why) const;
   void tick();
   Time now() const;
+  // This process and bind: MO keys start with it, and a repeat from an
+  // earlier one may be a redelivery.
+  std::string connection_epoch() const;
 
   boost::asio::io_context& io_;
   Config config_;

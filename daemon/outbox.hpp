@@ -28,7 +28,7 @@ struct Outbound {
   std::string body;
   int attempt = 0;  // this attempt's number, from 1
   // A USSD screen: the operation and the session to answer
-  // ("session,sequence,umr,end"); an SMS has none.
+  // (smpp::ussd_session_text); an SMS has none.
   std::optional<std::uint8_t> ussd_op;
   std::string ussd_session;
 };

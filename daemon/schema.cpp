@@ -224,7 +224,7 @@ CREATE TABLE ussd_sessions (
 CREATE INDEX ussd_sessions_live ON ussd_sessions(msisdn, session_key, ended_at);
 ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
 ALTER TABLE outbox ADD COLUMN ussd_op INTEGER;
-ALTER TABLE outbox ADD COLUMN ussd_session TEXT;  -- session,sequence,end,umr of the answer
+ALTER TABLE outbox ADD COLUMN ussd_session TEXT;  -- session,sequence,umr of the request
 ALTER TABLE outbox ADD COLUMN expires_at TEXT;
 )sql";
 

@@ -39,8 +39,8 @@ struct UssdMo {
   Time now{};
   Step step = Step::begin;
   std::string session_key;  // the centre's session (empty: one per number)
-  // The request's session info, echoed in the answer: "session,sequence,umr"
-  // with empty fields for what the centre did not send.
+  // The request's session info, echoed in the answer
+  // (smpp::ussd_session_text).
   std::string request_session;
   // Session, sequence and text: the same step delivered again has the same
   // fingerprint. Empty when the centre sends no session info.
@@ -103,8 +103,8 @@ class Service {
   std::string local_time(const std::string& iso) const;
 
  private:
-  // A USSD screen's answer: the operation, the request's session to echo
-  // ("session,sequence,umr,end"), and when it is no use any more.
+  // A USSD screen's answer: the operation (menu or end), the request's
+  // session to echo (smpp::ussd_session_text), and when it is no use any more.
   struct UssdAnswer {
     std::uint8_t op = 0;
     std::string session;

@@ -234,10 +234,10 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
                           : mo.step == UssdMo::Step::answer ? "ussd_answer"
                                                             : "ussd_abort";
   auto record = db_.prepare(
-      "INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at, fingerprint, epoch) "
-      "VALUES (?, ?, ?, ?, 'ussd', ?, ?, ?)");
+      "INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at, fingerprint) "
+      "VALUES (?, ?, ?, ?, 'ussd', ?, ?)");
   auto s = record.bind(1, mo.key).bind(2, mo.msisdn).bind(3, mo.text).bind(4, step_name)
-               .bind(5, now).bind(6, mo.fingerprint).bind(7, mo.session_key).run();
+               .bind(5, now).bind(6, mo.fingerprint).run();
   if (!s.ok()) {
     out.error = s.message;
     return out;
@@ -328,7 +328,7 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
   Reply answer{mo.msisdn, member ? std::optional<std::int64_t>(member->id) : std::nullopt,
                "ussd_" + screen.name, language, {}, std::nullopt, screen.text,
                UssdAnswer{screen.end ? config_.ussd.op_end : config_.ussd.op_menu,
-                          mo.request_session + (screen.end ? ",1" : ",0"),
+                          mo.request_session,
                           mo.now + config_.ussd.session_timeout}};
   s = queue(answer, inbox_id, mo.now);
   for (const auto& r : sms) {

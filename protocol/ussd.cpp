@@ -1,5 +1,6 @@
 #include "protocol/ussd.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -53,6 +54,38 @@ std::string UssdInfo::session_key() const {
   if (session) return fmt::format("s{}", *session);
   if (user_message_reference) return fmt::format("u{}", *user_message_reference);
   return {};
+}
+
+std::string ussd_session_text(const UssdInfo& request) {
+  return fmt::format("{},{},{}", request.session ? std::to_string(*request.session) : "",
+                     request.sequence,
+                     request.user_message_reference
+                         ? std::to_string(*request.user_message_reference)
+                         : "");
+}
+
+std::optional<UssdInfo> parse_ussd_session_text(std::string_view text) {
+  // Each field empty or a decimal number within its range.
+  auto field = [&](unsigned max, std::optional<unsigned>& out) {
+    const auto comma = text.find(',');
+    const std::string_view f = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (f.empty()) return true;
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+    if (ec != std::errc() || end != f.data() + f.size() || v > max) return false;
+    out = v;
+    return true;
+  };
+  const auto commas = std::count(text.begin(), text.end(), ',');
+  std::optional<unsigned> session, sequence, umr;
+  if (commas != 2 || !field(0xFF, session) || !field(0x7F, sequence) || !field(0xFFFF, umr))
+    return std::nullopt;
+  UssdInfo info;
+  if (session) info.session = static_cast<std::uint8_t>(*session);
+  info.sequence = static_cast<std::uint8_t>(sequence.value_or(0));
+  if (umr) info.user_message_reference = static_cast<std::uint16_t>(*umr);
+  return info;
 }
 
 std::optional<UssdInfo> ussd_info(const DeliverSm& pdu) {

@@ -52,6 +52,12 @@ struct UssdInfo {
   friend bool operator==(const UssdInfo&, const UssdInfo&) = default;
 };
 
+// A request's session parameters as one line of text, "session,sequence,umr"
+// with empty fields for what the centre did not send, so they can be kept
+// (the daemon's outbox) until the answer goes out; and back.
+std::string ussd_session_text(const UssdInfo& request);
+std::optional<UssdInfo> parse_ussd_session_text(std::string_view text);
+
 // The USSD parameters of a deliver_sm; nullopt when it has no
 // ussd_service_op (an ordinary SMS). A malformed its_session_info (not two
 // octets) is ignored, as if absent.

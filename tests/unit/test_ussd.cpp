@@ -128,3 +128,21 @@ TEST_CASE("ussd: a screen's text in one short_message, up to 182 GSM characters"
   CHECK_FALSE(set_ussd_text(s, std::string(128, 'a') + std::string(127, 'b'), DefaultAlphabet::gsm7_unpacked));
   CHECK_FALSE(set_ussd_text(s, "\xff", DefaultAlphabet::gsm7_unpacked));
 }
+
+TEST_CASE("ussd: a request's session kept as text until the answer goes out") {
+  UssdInfo full;
+  full.session = 9;
+  full.sequence = 127;
+  full.user_message_reference = 0x1234;
+  CHECK(ussd_session_text(full) == "9,127,4660");
+  CHECK(parse_ussd_session_text("9,127,4660") == full);
+  UssdInfo none;
+  CHECK(ussd_session_text(none) == ",0,");
+  CHECK(parse_ussd_session_text(",0,") == none);
+  CHECK_FALSE(parse_ussd_session_text("256,0,"));
+  CHECK_FALSE(parse_ussd_session_text("1,128,"));
+  CHECK_FALSE(parse_ussd_session_text("1,2,65536"));
+  CHECK_FALSE(parse_ussd_session_text("1,2"));
+  CHECK_FALSE(parse_ussd_session_text("1,2,3,1"));
+  CHECK_FALSE(parse_ussd_session_text("x,2,3"));
+}
