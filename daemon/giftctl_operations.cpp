@@ -42,7 +42,7 @@ int Ctl::templates() {
   if (sub == "check" && has("menus")) {
     if (args_.words.size() > 3) return usage("templates check --menus takes one file");
     const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.ussd.menus_path;
-    const UssdLimits limits{config_.ussd.max_chars_gsm, config_.ussd.max_chars_ucs2};
+    const UssdLimits limits = ussd_limits(config_.ussd);
     if (!UssdMenus::load(path, limits, &error)) {
       fmt::print(stderr, "giftctl: {}\n", error);
       return kUsage;
@@ -131,9 +131,7 @@ int Ctl::reload() {
   std::string error;
   const bool ok =
       Templates::load(config_.templates_path, config_.max_parts, &error) &&
-      (!config_.ussd.enabled ||
-       UssdMenus::load(config_.ussd.menus_path,
-                       {config_.ussd.max_chars_gsm, config_.ussd.max_chars_ucs2}, &error));
+      (!config_.ussd.enabled || UssdMenus::load(config_.ussd, &error));
   if (!ok) {
     fmt::print(stderr, "giftctl: {}\ngiftctl: giftgated was not asked to reload\n", error);
     return kUsage;

@@ -43,8 +43,7 @@ bool load_menus(const giftgate::Config& config, std::shared_ptr<const giftgate::
                 std::string* error) {
   *menus = nullptr;
   if (!config.ussd.enabled) return true;
-  *menus = giftgate::UssdMenus::load(
-      config.ussd.menus_path, {config.ussd.max_chars_gsm, config.ussd.max_chars_ucs2}, error);
+  *menus = giftgate::UssdMenus::load(config.ussd, error);
   return *menus != nullptr;
 }
 

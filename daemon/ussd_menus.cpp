@@ -60,9 +60,10 @@ TemplateCatalogue ussd_catalogue(const UssdLimits& limits) {
   return c;
 }
 
-std::shared_ptr<const UssdMenus> UssdMenus::parse(std::string_view text, const std::string& source,
-                                                  const UssdLimits& limits, std::string* error) {
-  auto screens = Templates::parse(text, source, ussd_catalogue(limits), error);
+namespace {
+
+std::shared_ptr<const UssdMenus> menus_of(std::shared_ptr<const Templates> screens,
+                                          const UssdLimits& limits) {
   if (!screens) return nullptr;
   auto menus = std::make_shared<UssdMenus>();
   menus->screens = std::move(screens);
@@ -70,14 +71,25 @@ std::shared_ptr<const UssdMenus> UssdMenus::parse(std::string_view text, const s
   return menus;
 }
 
+}  // namespace
+
+UssdLimits ussd_limits(const UssdSettings& settings) {
+  return {settings.max_chars_gsm, settings.max_chars_ucs2};
+}
+
+std::shared_ptr<const UssdMenus> UssdMenus::parse(std::string_view text, const std::string& source,
+                                                  const UssdLimits& limits, std::string* error) {
+  return menus_of(Templates::parse(text, source, ussd_catalogue(limits), error), limits);
+}
+
 std::shared_ptr<const UssdMenus> UssdMenus::load(const std::string& path, const UssdLimits& limits,
                                                  std::string* error) {
-  auto screens = Templates::load(path, ussd_catalogue(limits), error);
-  if (!screens) return nullptr;
-  auto menus = std::make_shared<UssdMenus>();
-  menus->screens = std::move(screens);
-  menus->limits = limits;
-  return menus;
+  return menus_of(Templates::load(path, ussd_catalogue(limits), error), limits);
+}
+
+std::shared_ptr<const UssdMenus> UssdMenus::load(const UssdSettings& settings,
+                                                 std::string* error) {
+  return load(settings.menus_path, ussd_limits(settings), error);
 }
 
 std::string UssdMenus::page(const std::string& screen, const std::string& language,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/config.hpp"
 #include "daemon/templates.hpp"
 
 namespace giftgate {
@@ -20,6 +21,9 @@ struct UssdLimits {
   std::size_t gsm_chars = 182;  // GSM 03.38 septets (extension characters count two)
   std::size_t ucs2_chars = 80;  // UTF-16 units when the text needs UCS-2
 };
+
+// The limits the configuration's ussd section sets.
+UssdLimits ussd_limits(const UssdSettings& settings);
 
 // Whether a screen's text fits; empty if so, else why not.
 std::string ussd_too_long(const std::string& text, const UssdLimits& limits);
@@ -36,6 +40,8 @@ struct UssdMenus {
                                                std::string* error);
   static std::shared_ptr<const UssdMenus> parse(std::string_view text, const std::string& source,
                                                 const UssdLimits& limits, std::string* error);
+  // The menus the configuration names (ussd.menus), with its limits.
+  static std::shared_ptr<const UssdMenus> load(const UssdSettings& settings, std::string* error);
 
   // One page of a list screen: `screen` filled with `values` and as many
   // of `lines` from `first` on as fit, plus the "more" line when some are
