@@ -93,10 +93,11 @@ struct Gate {
   void mo(const std::string& from, const std::string& text) {
     sim.command("mo src=" + from + " dst=12580 text=" + SimProcess::encode(text));
   }
-  // The next whole message the simulator received for `to`.
+  // The next whole SMS the simulator received for `to` (USSD screens are
+  // waited for with screen()).
   std::string reply(const std::string& to, std::chrono::milliseconds timeout = 10s) {
     const auto m = sim.wait_for("message", timeout, [&](const SimProcess::Event& e) {
-      return e.fields.count("dst") && e.fields.at("dst") == to;
+      return e.fields.count("dst") && e.fields.at("dst") == to && !e.fields.count("ussd_op");
     });
     REQUIRE_MESSAGE(m, daemon->log());
     return m->fields.at("text");
@@ -119,14 +120,6 @@ struct Gate {
     });
     REQUIRE_MESSAGE(e, daemon->log());
     return *e;
-  }
-  // The next SMS (not a USSD screen) for `to`.
-  std::string sms(const std::string& to, std::chrono::milliseconds timeout = 10s) {
-    const auto m = sim.wait_for("message", timeout, [&](const SimProcess::Event& e) {
-      return e.fields.count("dst") && e.fields.at("dst") == to && !e.fields.count("ussd_op");
-    });
-    REQUIRE_MESSAGE(m, daemon->log());
-    return m->fields.at("text");
   }
   std::int64_t value(const std::string& sql) {
     auto db = test::open_campaign_db(db_path);

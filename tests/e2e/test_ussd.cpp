@@ -65,7 +65,7 @@ TEST_CASE("ussd: every menu path, in Chinese") {
   CHECK(contains(text_of(s), "兑换成功"));
   CHECK(contains(text_of(s), "剩余7000分"));
   CHECK(ends(s));
-  const std::string voucher = g.sms(kZh);
+  const std::string voucher = g.reply(kZh);
   const std::string code = code_in(voucher);
   CHECK_MESSAGE(code.size() == 10, voucher);
   CHECK(g.value("SELECT COUNT(*) FROM vouchers WHERE channel = 'ussd'") == 1);
@@ -78,7 +78,7 @@ TEST_CASE("ussd: every menu path, in Chinese") {
   s = g.screen(kZh);
   CHECK(contains(text_of(s), "您有1张未使用礼券"));
   CHECK(ends(s));
-  CHECK(contains(g.sms(kZh), code));
+  CHECK(contains(g.reply(kZh), code));
   // 4: merchants in the member's city; 5: help.
   g.dial(kZh, "*12580#");
   g.screen(kZh);
@@ -108,12 +108,12 @@ TEST_CASE("ussd: in English, with a shortcut that jumps into the menu") {
   g.press(kEn, "1");
   s = g.screen(kEn);
   CHECK(contains(text_of(s), "Done! Your 50 yuan voucher code is on its way by SMS."));
-  CHECK(contains(g.sms(kEn), "12580 gift voucher worth 50 yuan"));
+  CHECK(contains(g.reply(kEn), "12580 gift voucher worth 50 yuan"));
   g.dial(kEn, "*12580*1#");
   CHECK(contains(text_of(g.screen(kEn)), "Your points: 3500"));
   g.dial(kEn, "*12580*3#");
   CHECK(contains(text_of(g.screen(kEn)), "You have 1 unused vouchers"));
-  CHECK(contains(g.sms(kEn), "You have 1 unused vouchers"));
+  CHECK(contains(g.reply(kEn), "You have 1 unused vouchers"));
   g.dial(kEn, "*12580*5#");
   CHECK(contains(text_of(g.screen(kEn)), "Trade points for KTV"));
   // The redeem path step by step: the tiers, back, a tier, then no.
