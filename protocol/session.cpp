@@ -40,6 +40,8 @@ std::string_view to_string(SessionState state) {
 
 namespace {
 
+constexpr std::size_t kMaxWriteBatch = 64;  // PDUs per write
+
 // What a request written to the SMSC is waiting for.
 struct Pending {
   enum class Kind { bind, submit, enquire_link, unbind };
@@ -191,6 +193,11 @@ struct Session::Impl {
                                       boost::system::error_code ec, const tcp::endpoint& peer) {
                           if (gen != generation) return;
                           if (ec) return fail_connection(ec);
+                          // Small PDUs, each awaited by the peer: Nagle would
+                          // hold one back for the peer's delayed ACK (40 ms).
+                          boost::system::error_code ignored;
+                          (tls ? tls->next_layer() : *socket)
+                              .set_option(tcp::no_delay(true), ignored);
                           log.debug("smpp_connected", {{"peer", peer.address().to_string()},
                                                        {"port", peer.port()}});
                           if (tls) return do_handshake();
@@ -333,6 +340,9 @@ struct Session::Impl {
     const std::uint64_t gen = generation;
     std::span<const std::uint8_t> frame;
     for (;;) {
+      // Too many unanswered: the rest stays buffered (and unread) until the
+      // answers come, so the work taken in never outgrows the answers.
+      if (inbound_pending >= s.max_inbound_pending) break;
       const auto status = framer.next(frame);
       if (status == Framer::Status::need_more) break;
       if (status == Framer::Status::bad_length) {
@@ -350,7 +360,7 @@ struct Session::Impl {
     if (inbound_pending >= s.max_inbound_pending) {
       read_paused = true;
       count(&SessionStats::read_pauses);
-      log.info("smpp_read_paused", {{"pending", inbound_pending}});
+      log.debug("smpp_read_paused", {{"pending", inbound_pending}});
       return;
     }
     do_read();
@@ -428,8 +438,12 @@ struct Session::Impl {
     write_inbound_response(*response_command(request), seq, status);
     if (read_paused && inbound_pending * 5 <= s.max_inbound_pending * 4) {
       read_paused = false;
-      log.info("smpp_read_resumed", {{"pending", inbound_pending}});
-      do_read();
+      log.debug("smpp_read_resumed", {{"pending", inbound_pending}});
+      // Frames already buffered first; posted, because the caller may be in
+      // the middle of answering a batch.
+      asio::post(strand, [self = self(), this, gen] {
+        if (gen == generation && !read_paused) on_read();
+      });
     }
   }
 
@@ -478,13 +492,17 @@ struct Session::Impl {
     if (st == status::throttled || st == status::message_queue_full) {
       // Not an outcome: the message waits at the front and sending pauses.
       count(&SessionStats::throttled);
+      // The rest of a window sent before the pause began is refused too:
+      // one pause for them all, longer only if refusals go on after it.
+      queue.push_front(Queued{std::move(p.message), std::move(p.handler)});
+      const auto now = Clock::now();
+      if (now < paused_until) return;
       const auto pause = throttle_backoff.next();
-      paused_until = Clock::now() + pause;
+      paused_until = now + pause;
       log.warning("smpp_throttled",
                   {{"status", status_name(st)},
                    {"pause_ms",
                     std::chrono::duration_cast<std::chrono::milliseconds>(pause).count()}});
-      queue.push_front(Queued{std::move(p.message), std::move(p.handler)});
       return;
     }
     finish(p.handler, failed(make_error_code(errc::submit_rejected), st, false));
@@ -507,14 +525,21 @@ struct Session::Impl {
   void do_write() {
     if (writing || out.empty() || !connected()) return;
     writing = true;
+    // Everything queued goes in one write (up to a bound): one system call
+    // and one completion for a burst of PDUs instead of one each.
+    std::vector<asio::const_buffer> buffers;
+    for (const auto& pdu : out) {
+      if (buffers.size() == kMaxWriteBatch) break;
+      buffers.emplace_back(asio::buffer(pdu));
+    }
     with_stream([&](auto& stream) {
-      asio::async_write(stream, asio::buffer(out.front()),
-                        on_strand([self = self(), this, gen = generation](
-                                      boost::system::error_code ec, std::size_t) {
+      asio::async_write(stream, buffers,
+                        on_strand([self = self(), this, gen = generation,
+                                   n = buffers.size()](boost::system::error_code ec, std::size_t) {
                           if (gen != generation) return;
                           writing = false;
                           if (ec) return fail_connection(make_error_code(errc::connection_lost));
-                          out.pop_front();
+                          out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
                           if (!out.empty()) return do_write();
                           if (close_after_flush) fail_connection(*close_after_flush);
                         }));

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -132,6 +134,39 @@ TEST_CASE("session: MO messages are answered only when the owner says so") {
   const auto retry = h.sim.wait_for("deliver_resp", 5s);
   REQUIRE(retry);
   CHECK(std::stoul(field(*retry, "status")) == smpp::status::temporary_app_error);
+}
+
+TEST_CASE("session: no more MOs are handed over than may wait unanswered, even from one read") {
+  SessionHarness h;
+  std::vector<smpp::Responder> held;
+  h.inbound_policy = [&](const smpp::Pdu&, smpp::Responder r) { held.push_back(std::move(r)); };
+  auto settings = h.settings();
+  settings.max_inbound_pending = 3;
+  auto s = h.bound_session(settings);
+
+  std::vector<std::string> burst;
+  for (int i = 0; i < 8; ++i) burst.push_back(fmt::format("mo src=86138001380{:02} dst=12580 text=JF", i));
+  h.sim.commands(burst);  // back to back: several arrive in one read
+  REQUIRE(eventually([&] { return h.inbound_count() == 3; }));
+  std::this_thread::sleep_for(300ms);
+  CHECK(h.inbound_count() == 3);  // the rest wait, buffered or unread, until answers go out
+
+  // Answering lets the rest through, in order, never more than 3 at a time.
+  for (int round = 0; round < 10 && h.inbound_count() < 8; ++round) {
+    {
+      std::lock_guard lock(h.mutex);
+      for (auto& r : held) r.respond(0);
+      held.clear();
+    }
+    const auto before = h.inbound_count();
+    eventually([&] { return h.inbound_count() > before; }, 2s);
+    std::lock_guard lock(h.mutex);
+    CHECK(held.size() <= 3);
+  }
+  CHECK(h.inbound_count() == 8);
+  std::lock_guard lock(h.mutex);
+  for (std::size_t i = 0; i < h.inbound.size(); ++i)
+    CHECK(h.inbound[i].as<smpp::DeliverSm>()->source.addr == fmt::format("86138001380{:02}", i));
 }
 
 TEST_CASE("session: concatenated MO parts reassemble, and USSD operations come through") {
@@ -287,6 +322,21 @@ TEST_CASE("session: ESME_RTHROTTLED and ESME_RMSGQFUL pause sending and lose not
   for (std::size_t i = 0; i < 15; ++i) CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
   CHECK(s->stats().throttled >= 3);
   CHECK(h.log_sink->contains("smpp_throttled"));
+}
+
+TEST_CASE("session: a whole window refused at once is one pause, not one per refusal") {
+  SessionHarness h;
+  auto settings = h.settings();
+  settings.window = 10;
+  settings.throttle_pause = 200ms;
+  settings.throttle_pause_max = 30s;
+  auto s = h.bound_session(settings);
+  h.sim.command("set msgqful_next=10");
+  for (int i = 0; i < 10; ++i) h.submit(s, text_message("burst"));
+  // Ten pauses doubling from 200 ms would wait the 30 s cap; one is 200 ms.
+  REQUIRE(eventually([&] { return h.settled() == 10; }, 5s));
+  for (std::size_t i = 0; i < 10; ++i) CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+  CHECK(s->stats().throttled == 10);
 }
 
 TEST_CASE("session: a refused submit fails with the SMSC's status") {
