@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
 
   auto db = db::Database::open({config->db_path, config->busy_timeout}, schema_migrations(), &error);
   if (!db) return fail(1, error);
+  // Checkpoints run beside the daemon's thread; its own commits checkpoint
+  // only if the log grows past about 80 MB (the other thread stuck).
+  db::Checkpointer checkpointer(config->db_path, std::chrono::milliseconds(500));
+  db->set_checkpoint_pages(20000);
 
   boost::asio::io_context io;
   Gateway gateway(io, *config, *db, templates, menus, logger);

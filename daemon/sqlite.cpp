@@ -6,7 +6,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -19,7 +25,31 @@ bool Status::constraint() const { return (code & 0xFF) == SQLITE_CONSTRAINT; }
 
 // ---------------------------------------------------------------- Statement
 
-Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
+struct StatementCache {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Node-based: a free list's address stays put while others are added.
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> free;
+  bool closed = false;
+
+  void finalize_all() {
+    for (auto& [sql, list] : free)
+      for (sqlite3_stmt* s : list) sqlite3_finalize(s);
+    free.clear();
+  }
+};
+
+Statement::Statement(Database& db, std::string_view sql) : db_(&db), cache_(db.cache_) {
+  auto it = cache_->free.find(sql);
+  if (it == cache_->free.end()) it = cache_->free.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
+  home_ = &it->second;
+  if (!home_->empty()) {
+    stmt_ = home_->back();
+    home_->pop_back();
+    return;
+  }
   const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
   if (rc != SQLITE_OK)
@@ -28,11 +58,22 @@ Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
 }
 
 Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (cache_->closed) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  home_->push_back(stmt_);
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(other.stmt_), status_(std::move(other.status_)) {
+    : db_(other.db_),
+      stmt_(other.stmt_),
+      cache_(other.cache_),
+      home_(other.home_),
+      status_(std::move(other.status_)) {
   other.stmt_ = nullptr;
 }
 
@@ -119,8 +160,13 @@ std::unique_ptr<Database> Database::open(const Options& options,
   // every commit durable before it returns: the daemon acknowledges an MO to
   // the SMSC only after its commit, and with NORMAL a power cut could undo a
   // committed redemption the SMSC has already forgotten.
+  // The daemon batches work in one transaction with a savepoint per message:
+  // the savepoints' journal stays in memory, and a larger page cache keeps
+  // the indexes a message touches (members, outbox, parts) from being read
+  // again for the next one.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
+                             "PRAGMA cache_size=-32768"}) {
     Status s = db->exec(pragma);
     if (!s.ok()) return fail(fmt::format("{}: {}: {}", options.path, pragma, s.message));
   }
@@ -144,7 +190,14 @@ std::unique_ptr<Database> Database::open(const Options& options,
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::Database(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), cache_(std::make_shared<StatementCache>()) {}
+
+Database::~Database() {
+  cache_->finalize_all();
+  cache_->closed = true;  // statements still out finalize themselves
+  sqlite3_close_v2(db_);
+}
 
 Status Database::exec(std::string_view sql) {
   const std::string text(sql);
@@ -163,27 +216,75 @@ int Database::schema_version() {
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
 int Database::changes() const { return sqlite3_changes(db_); }
 
+void Database::set_checkpoint_pages(int pages) { sqlite3_wal_autocheckpoint(db_, pages); }
+
+// ---------------------------------------------------------------- Checkpointer
+
+struct Checkpointer::State {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop = false;
+  std::atomic<std::uint64_t> runs{0};
+  std::thread thread;
+};
+
+Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds every)
+    : state_(std::make_unique<State>()) {
+  state_->thread = std::thread([state = state_.get(), path, every] {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      return;  // the daemon's own connection checkpoints instead
+    }
+    sqlite3_busy_timeout(db, 100);
+    std::unique_lock lock(state->mutex);
+    while (!state->stop) {
+      state->wake.wait_for(lock, every, [&] { return state->stop; });
+      if (state->stop) break;
+      lock.unlock();
+      int log_pages = 0, copied = 0;
+      if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) ==
+          SQLITE_OK)
+        ++state->runs;
+      lock.lock();
+    }
+    sqlite3_close(db);
+  });
+}
+
+Checkpointer::~Checkpointer() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stop = true;
+  }
+  state_->wake.notify_all();
+  state_->thread.join();
+}
+
+std::uint64_t Checkpointer::runs() const { return state_->runs.load(); }
+
 // ---------------------------------------------------------------- Transaction
 
 Transaction::Transaction(Database& db) : db_(db) {
   nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
-  begin_ = db_.exec(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE");
+  begin_ = db_.prepare(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE").run();
   open_ = begin_.ok();
 }
 
 Transaction::~Transaction() {
   if (!open_) return;
   if (nested_) {
-    db_.exec("ROLLBACK TO nested");
-    db_.exec("RELEASE nested");
+    db_.prepare("ROLLBACK TO nested").run();
+    db_.prepare("RELEASE nested").run();
   } else {
-    db_.exec("ROLLBACK");
+    db_.prepare("ROLLBACK").run();
   }
 }
 
 Status Transaction::commit() {
   if (!open_) return begin_.ok() ? Status{SQLITE_MISUSE, "transaction already ended"} : begin_;
-  Status s = db_.exec(nested_ ? "RELEASE nested" : "COMMIT");
+  Status s = db_.prepare(nested_ ? "RELEASE nested" : "COMMIT").run();
   if (s.ok()) open_ = false;
   return s;
 }

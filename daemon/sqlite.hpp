@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -31,7 +32,14 @@ struct Status {
 
 class Database;
 
-// A prepared statement. Parameters are bound by 1-based index.
+// Prepared statements the connection keeps for reuse, by their SQL: the
+// daemon runs the same few dozen statements for every message, and parsing
+// them each time cost more than running them.
+struct StatementCache;
+
+// A prepared statement. Parameters are bound by 1-based index. Taken from
+// the connection's cache when that SQL ran before, and given back (reset,
+// bindings cleared) when destroyed.
 class Statement {
  public:
   Statement(Database& db, std::string_view sql);
@@ -65,6 +73,8 @@ class Statement {
  private:
   Database* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  std::shared_ptr<StatementCache> cache_;  // outlives the Database if need be
+  std::vector<sqlite3_stmt*>* home_ = nullptr;  // this SQL's free list in the cache
   Status status_;
 };
 
@@ -105,10 +115,16 @@ class Database {
   // The last error as a Status.
   Status last_status(int code) const;
 
+  // Checkpoint when the write-ahead log passes this many pages (SQLite's
+  // default is 1000).
+  void set_checkpoint_pages(int pages);
+
  private:
-  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  friend class Statement;
+  Database(sqlite3* db, std::string path);
   sqlite3* db_;
   std::string path_;
+  std::shared_ptr<StatementCache> cache_;
 };
 
 // BEGIN IMMEDIATE .. COMMIT; rolls back when destroyed uncommitted. IMMEDIATE
@@ -131,6 +147,26 @@ class Transaction {
   Status begin_;
   bool open_ = false;
   bool nested_ = false;
+};
+
+// Copies the write-ahead log into the database file from a thread and a
+// connection of its own (a passive checkpoint every `every`), so the
+// daemon's thread never stops to do it at a commit. The daemon's own
+// connection then checkpoints only as a safety net, when the log has grown
+// far (see Database::set_checkpoint_pages).
+class Checkpointer {
+ public:
+  Checkpointer(const std::string& path, std::chrono::milliseconds every);
+  ~Checkpointer();  // stops and waits for the thread
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Checkpoints done and log pages copied so far.
+  std::uint64_t runs() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace giftgate::db
