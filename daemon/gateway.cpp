@@ -4,6 +4,9 @@
 
 #include <optional>
 
+#include <sqlite3.h>
+
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include "daemon/phone.hpp"
@@ -16,6 +19,20 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kSweepEvery = std::chrono::seconds(5);
 constexpr auto kReassemblyTimeout = std::chrono::seconds(60);
+// MOs read and left waiting for the outbox before they are handled anyway
+// (the session stops reading at kInboundRoom unanswered: receipts and
+// submit answers must still get through).
+constexpr std::size_t kMaxWaiting = 512;
+constexpr std::size_t kInboundRoom = 1024;
+// Commits at most this often: under load a batch gathers a few
+// milliseconds of work (each commit writes every page it touched and waits
+// for the disk), idle a lone MO is committed at once.
+constexpr auto kCommitGap = std::chrono::milliseconds(5);
+
+smpp::SessionSettings with_inbound_room(smpp::SessionSettings s) {
+  s.max_inbound_pending = std::max(s.max_inbound_pending, kInboundRoom);
+  return s;
+}
 
 std::string concat_key(const std::string& sender, const smpp::Concatenation& c) {
   return fmt::format("{}|{}|{}", sender, static_cast<int>(c.kind), c.reference);
@@ -32,12 +49,13 @@ Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
       log_(std::move(logger)),
       service_(db, config_, std::move(templates)),
       outbox_(db, config_.daemon.resend),
-      link_(io.get_executor(), config_.daemon.smsc,
+      link_(io.get_executor(), with_inbound_room(config_.daemon.smsc),
             config_.daemon.split_bind ? smpp::Link::Mode::transmitter_and_receiver
                                       : smpp::Link::Mode::transceiver,
             log_),
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
-      timer_(io) {
+      timer_(io),
+      flush_timer_(io) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
@@ -60,7 +78,11 @@ void Gateway::start() {
     const bool was_bound = bound_;
     bound_ = state == smpp::SessionState::bound && link_.bound();
     if (bound_ && !was_bound) ++binds_;
-    if (bound_) pump();
+    if (!bound_) waiting_.clear();  // their connection is gone: the SMSC sends them again
+    if (bound_) {
+      outbox_dirty_ = true;
+      pump();
+    }
   });
   link_.start();
   tick();
@@ -74,8 +96,13 @@ void Gateway::stop(std::function<void()> done) {
   for (auto& [key, held] : held_)
     for (auto& r : held.responders) r.respond(smpp::status::temporary_app_error);
   held_.clear();
+  for (auto& w : waiting_) w.responder.respond(smpp::status::temporary_app_error);
+  waiting_.clear();
   link_.stop(std::chrono::duration_cast<std::chrono::milliseconds>(config_.daemon.drain),
-             std::move(done));
+             [this, done = std::move(done)] {
+               flush();  // the last answers to submits are kept, not rolled back
+               done();
+             });
 }
 
 void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templates,
@@ -88,7 +115,8 @@ void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templ
 
 void Gateway::tick() {
   if (stopping_) return;
-  pump();
+  outbox_dirty_ = true;  // resends come due with time, giftctl queues from outside
+  work();
   const auto steady = std::chrono::steady_clock::now();
   if (steady - last_sweep_ >= kSweepEvery) {
     last_sweep_ = steady;
@@ -113,9 +141,31 @@ void Gateway::tick() {
 }
 
 void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
+  work();
+  const auto* d = pdu.as<smpp::DeliverSm>();
+  if (d && !smpp::is_delivery_receipt(d->esm_class) &&
+      (!waiting_.empty() || backlog_ >= backlog_limit())) {
+    waiting_.push_back({pdu, std::move(responder)});  // in order, behind those waiting
+    ++metrics_.mo_waited;
+    if (waiting_.size() > kMaxWaiting) admit();
+    return;
+  }
+  dispatch(pdu, std::move(responder));
+}
+
+void Gateway::admit() {
+  while (!waiting_.empty() && !stopping_ &&
+         (backlog_ < backlog_limit() || waiting_.size() > kMaxWaiting)) {
+    Waiting w = std::move(waiting_.front());
+    waiting_.pop_front();
+    dispatch(w.pdu, std::move(w.responder));
+  }
+}
+
+void Gateway::dispatch(const smpp::Pdu& pdu, smpp::Responder responder) {
   const auto* deliver = pdu.as<smpp::DeliverSm>();
   if (!deliver) {  // data_sm and others: not part of this service
-    responder.respond(smpp::status::ok);
+    answer(std::move(responder), smpp::status::ok);
     return;
   }
   if (smpp::is_delivery_receipt(deliver->esm_class)) {
@@ -123,7 +173,7 @@ void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
       on_receipt(*receipt, std::move(responder));
     } else {
       log_.warning("receipt_unreadable", {{"from", mask_msisdn(deliver->source.addr)}});
-      responder.respond(smpp::status::ok);  // nothing to store; asking again will not help
+      answer(std::move(responder), smpp::status::ok);  // nothing to store; asking again will not help
     }
     return;
   }
@@ -139,7 +189,7 @@ void Gateway::on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder r
     case Outbox::Receipt::failed:
       ++metrics_.mo_failed;
       log_.error("receipt_not_stored", {{"message_id", id}, {"reason", "database"}});
-      responder.respond(smpp::status::temporary_app_error);
+      answer(std::move(responder), smpp::status::temporary_app_error);
       return;
     case Outbox::Receipt::unmatched:
       ++metrics_.receipts_unmatched;
@@ -150,14 +200,14 @@ void Gateway::on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder r
       break;
   }
   ++metrics_.receipts_by_state[stat];
-  responder.respond(smpp::status::ok);
+  answer(std::move(responder), smpp::status::ok);
 }
 
 void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
   const auto sender = normalize_msisdn(mo.source.addr, config_.default_country);
   if (!sender) {
     log_.warning("mo_bad_sender", {{"from", mask_msisdn(mo.source.addr)}});
-    responder.respond(smpp::status::ok);  // no one to answer; redelivery changes nothing
+    answer(std::move(responder), smpp::status::ok);  // no one to answer; redelivery changes nothing
     return;
   }
   if (const auto info = smpp::ussd_info(mo)) {
@@ -185,7 +235,7 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
     handle_text(*sender, text.ok ? text.utf8 : std::string(), std::move(all));
   } else if (result.status == smpp::Reassembler::Status::rejected) {
     log_.warning("mo_part_rejected", {{"from", mask_msisdn(*sender)}});
-    for (auto& r : held.responders) r.respond(smpp::status::ok);
+    for (auto& r : held.responders) answer(std::move(r), smpp::status::ok);
     held_.erase(key);
   }
   // pending or duplicate: held until the whole message is handled
@@ -203,7 +253,7 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                                   {"op", smpp::ussd_op_name(info.op)},
                                   {"reason", ussd_ ? "an operation not in ussd.operations"
                                                    : "USSD is not enabled"}});
-    responder.respond(smpp::status::ok);  // nothing to do, and again would not help
+    answer(std::move(responder), smpp::status::ok);  // nothing to do, and again would not help
     return;
   }
   const smpp::UserData data = smpp::user_data(pdu);
@@ -220,13 +270,15 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
     mo.fingerprint = mo_fingerprint(
         sender, fmt::format("ussd {} {} {}", *info.session, info.sequence, info.op), mo.text);
   const UssdOutcome out = service_.handle_ussd(mo);
+  outbox_dirty_ = true;
+  backlog_ += out.messages.size() + 1;
   switch (out.status) {
     case UssdOutcome::Status::failed:
       ++metrics_.mo_failed;
       log_.error("mo_not_committed", {{"from", mask_msisdn(sender)},
                                       {"channel", "ussd"},
                                       {"reason", out.error}});
-      responder.respond(smpp::status::temporary_app_error);
+      answer(std::move(responder), smpp::status::temporary_app_error);
       return;
     case UssdOutcome::Status::duplicate:
       ++metrics_.mo_duplicates;
@@ -243,7 +295,7 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                          {"sms", out.messages.size()}});
       break;
   }
-  responder.respond(smpp::status::ok);  // committed: now acknowledge
+  answer(std::move(responder), smpp::status::ok);  // once committed
   pump();
 }
 
@@ -254,11 +306,13 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
   Mo mo{fmt::format("{}.{}", epoch, ++mo_sequence_), sender, text, "sms", t,
         mo_fingerprint(sender, config_.daemon.source_addr, text), epoch};
   const MoOutcome out = service_.handle(mo);
+  outbox_dirty_ = true;
+  backlog_ += out.replies.size();
   switch (out.status) {
     case MoOutcome::Status::failed:
       ++metrics_.mo_failed;
       log_.error("mo_not_committed", {{"from", mask_msisdn(sender)}, {"reason", out.error}});
-      for (auto& r : responders) r.respond(smpp::status::temporary_app_error);
+      for (auto& r : responders) answer(std::move(r), smpp::status::temporary_app_error);
       return;
     case MoOutcome::Status::duplicate:
       ++metrics_.mo_duplicates;
@@ -277,7 +331,7 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
       break;
     }
   }
-  for (auto& r : responders) r.respond(smpp::status::ok);  // committed: now acknowledge
+  for (auto& r : responders) answer(std::move(r), smpp::status::ok);  // once committed
   pump();
 }
 
@@ -326,15 +380,92 @@ std::vector<smpp::SubmitSm> Gateway::submits_for(const Outbound& m, std::string*
   return out;
 }
 
-void Gateway::pump() {
-  if (stopping_ || !link_.bound()) return;
+void Gateway::work() {
+  if (batch_ && sqlite3_get_autocommit(db_.handle())) {
+    // SQLite rolled the batch back by itself (a full disk, an I/O error):
+    // what it held is gone, so nothing of it may be acknowledged.
+    batch_.reset();
+    fail_answers("the batch was rolled back by SQLite");
+  }
+  if (!batch_) {
+    changes_at_begin_ = sqlite3_total_changes(db_.handle());
+    batch_.emplace(db_);
+    // Busy past the timeout: the work runs in transactions of its own.
+    if (!batch_->begun().ok()) batch_.reset();
+  }
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    const auto due = last_commit_ + kCommitGap;
+    if (std::chrono::steady_clock::now() >= due) {
+      boost::asio::post(io_, [this] { flush(); });
+    } else {
+      flush_timer_.expires_at(due);
+      flush_timer_.async_wait([this](boost::system::error_code) { flush(); });
+    }
+  }
+}
+
+void Gateway::answer(smpp::Responder responder, std::uint32_t status) {
+  answers_.emplace_back(std::move(responder), status);
+}
+
+void Gateway::fail_answers(const char* why) {
+  std::size_t failed = 0;
+  for (auto& [r, status] : answers_) {
+    if (status == smpp::status::ok) ++failed;
+    r.respond(status == smpp::status::ok ? smpp::status::temporary_app_error : status);
+  }
+  answers_.clear();
+  if (failed == 0) return;
+  metrics_.mo_failed += failed;
+  log_.error("batch_not_committed", {{"answers_refused", failed}, {"reason", why}});
+}
+
+void Gateway::flush() {
+  if (!flush_posted_) return;  // flushed already (at stop)
+  flush_posted_ = false;
+  last_commit_ = std::chrono::steady_clock::now();
+  if (!waiting_.empty()) admit();
+  std::vector<Outbound> due = take_due();
+  if (batch_) {
+    db::Status committed;
+    if (sqlite3_get_autocommit(db_.handle())) committed = {1, "the batch was rolled back by SQLite"};
+    else committed = batch_->commit();
+    batch_.reset();
+    if (committed.ok() && sqlite3_total_changes(db_.handle()) != changes_at_begin_) ++metrics_.commits;
+    if (!committed.ok()) {
+      outbox_dirty_ = true;
+      fail_answers(committed.message.c_str());
+      // Their state went back to queued with the batch: taken again later.
+      due.clear();
+    }
+  }
+  for (auto& [r, status] : answers_) r.respond(status);
+  answers_.clear();
+  send(std::move(due));
+}
+
+std::vector<Outbound> Gateway::take_due() {
+  if (stopping_ || !link_.bound() || !outbox_dirty_) return {};
   const std::size_t limit = config_.daemon.smsc.window * 2;
-  if (in_flight_ >= limit) return;
+  if (in_flight_ >= limit) return {};
+  auto due = outbox_.take_due(now(), limit - in_flight_);
+  backlog_ -= std::min(backlog_, due.size());
+  if (due.size() < limit - in_flight_) {  // took all there was
+    outbox_dirty_ = false;
+    backlog_ = 0;
+  }
+  return due;
+}
+
+void Gateway::send(std::vector<Outbound> due) {
+  if (due.empty()) return;
   const Time t = now();
-  for (const auto& m : outbox_.take_due(t, limit - in_flight_)) {
+  for (const auto& m : due) {
     std::string why;
     auto submits = submits_for(m, &why);
     if (submits.empty()) {
+      work();
       log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
       outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
       continue;
@@ -347,6 +478,7 @@ void Gateway::pump() {
       link_.submit(std::move(submit), [this, id = m.id, attempt = m.attempt, index,
                                        total](smpp::SubmitOutcome outcome) {
         --in_flight_;
+        work();
         const Time at = now();
         if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
           ++metrics_.mt_submitted;
@@ -403,6 +535,10 @@ std::string Gateway::metrics_text() {
   line("giftgate_redemptions_total", "", metrics_.redemptions);
   help("giftgate_verifications_total", "counter", "merchant verifications, by answer");
   for (const auto& [r, n] : metrics_.verifications) line("giftgate_verifications_total", "result=\"" + r + "\"", n);
+  help("giftgate_db_commits_total", "counter", "transactions that changed something, each a batch of work");
+  line("giftgate_db_commits_total", "", metrics_.commits);
+  help("giftgate_mo_waited_total", "counter", "MOs held back while their replies would queue");
+  line("giftgate_mo_waited_total", "", metrics_.mo_waited);
   const auto c = outbox_.counts();
   help("giftgate_outbox_messages", "gauge", "outbound messages by state");
   line("giftgate_outbox_messages", "state=\"queued\"", c.queued);

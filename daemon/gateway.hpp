@@ -2,14 +2,27 @@
 // handled by the Service and acknowledged only after their effects are
 // committed; receipts go to the outbox; the outbox is pumped into the link
 // within the window and rate limits. Single-threaded on one io_context.
+//
+// Group commit: everything that arrives in one read (MOs, receipts, submit
+// answers) joins one open transaction, which a posted flush commits once;
+// only then do the acknowledgements and the submits it took go out. One
+// fsync serves a whole burst instead of one each.
+//
+// Admission: while the replies already queued are more than a few windows'
+// worth, new MOs wait unhandled (and unacknowledged, so the SMSC holds back)
+// while receipts and submit answers keep flowing. Taking MOs faster than
+// their replies can leave only makes every reply later.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -46,12 +59,25 @@ class Gateway {
  private:
   using Responders = std::vector<smpp::Responder>;
   void on_inbound(const smpp::Pdu& pdu, smpp::Responder responder);
+  void dispatch(const smpp::Pdu& pdu, smpp::Responder responder);
+  // Handles waiting MOs while the outbox has room (or too many wait).
+  void admit();
+  std::size_t backlog_limit() const { return config_.daemon.smsc.window * 4; }
   void on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder responder);
   void on_mo(const smpp::DeliverSm& mo, smpp::Responder responder);
   void on_ussd(const smpp::DeliverSm& mo, const smpp::UssdInfo& info, const std::string& sender,
                smpp::Responder responder);
   void handle_text(const std::string& sender, const std::string& text, Responders responders);
-  void pump();
+  // Joins the open batch (opening it, and posting its flush, if none is).
+  void work();
+  // An acknowledgement that waits for the batch's commit.
+  void answer(smpp::Responder responder, std::uint32_t status);
+  // Commits the batch, then acknowledges and sends what it took.
+  void flush();
+  void pump() { work(); }
+  std::vector<Outbound> take_due();
+  void send(std::vector<Outbound> due);
+  void fail_answers(const char* why);
   std::vector<smpp::SubmitSm> submits_for(const Outbound& m, std::string* why) const;
   void tick();
   Time now() const;
@@ -75,6 +101,21 @@ class Gateway {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::size_t in_flight_ = 0;
+  std::optional<db::Transaction> batch_;
+  std::vector<std::pair<smpp::Responder, std::uint32_t>> answers_;
+  bool flush_posted_ = false;
+  boost::asio::steady_timer flush_timer_;
+  std::chrono::steady_clock::time_point last_commit_{};
+  int changes_at_begin_ = 0;  // rows changed before the batch: an empty one is not counted
+  // Something may be due in the outbox: a reply queued, a tick passed, a
+  // batch rolled back. Saves the query when nothing can be.
+  bool outbox_dirty_ = true;
+  struct Waiting {
+    smpp::Pdu pdu;
+    smpp::Responder responder;
+  };
+  std::deque<Waiting> waiting_;  // MOs read, not yet handled
+  std::size_t backlog_ = 0;      // replies queued and not yet taken (an estimate)
   bool ussd_ = false;           // menus loaded and ussd.enabled
   std::string process_epoch_;   // this process: start time and pid
   std::uint64_t binds_ = 0;     // connections bound so far

@@ -26,6 +26,8 @@ struct Metrics {
   std::uint64_t receipts_unmatched = 0;
   std::uint64_t redemptions = 0;
   std::map<std::string, std::uint64_t> verifications;  // by reply
+  std::uint64_t commits = 0;    // batches committed (group commit)
+  std::uint64_t mo_waited = 0;  // MOs that waited for the outbox before being handled
 };
 
 class MetricsServer {

@@ -17,14 +17,13 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   std::vector<Outbound> out;
   db::Transaction tx(db_);
   if (!tx.begun()) return out;
-  auto late = db_.prepare(
-      "UPDATE outbox SET state = 'expired', final_at = ?, last_error = 'the USSD session was "
-      "over before it was sent' WHERE state = 'queued' AND channel = 'ussd' AND expires_at <= ?");
-  if (!late.bind(1, iso_time(now)).bind(2, iso_time(now)).run().ok()) return out;
+  // A USSD screen whose session is over is skipped here, and expired by the
+  // sweep.
   auto q = db_.prepare(
       "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, '') FROM outbox "
-      "WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
-  q.bind(1, iso_time(now)).bind(2, static_cast<std::int64_t>(limit));
+      "WHERE state = 'queued' AND next_attempt_at <= ? AND (channel <> 'ussd' OR expires_at > ?) "
+      "ORDER BY next_attempt_at, id LIMIT ?");
+  q.bind(1, iso_time(now)).bind(2, iso_time(now)).bind(3, static_cast<std::int64_t>(limit));
   while (q.step()) {
     Outbound m;
     m.id = q.column_int(0);
@@ -165,6 +164,10 @@ db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::strin
 int Outbox::sweep(Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return 0;
+  auto late = db_.prepare(
+      "UPDATE outbox SET state = 'expired', final_at = ?, last_error = 'the USSD session was "
+      "over before it was sent' WHERE state = 'queued' AND channel = 'ussd' AND expires_at <= ?");
+  if (!late.bind(1, iso_time(now)).bind(2, iso_time(now)).run().ok()) return 0;
   auto stale = db_.prepare(
       "SELECT o.id, o.attempts FROM outbox o WHERE o.state = 'submitted' AND o.channel = 'sms' "
       "AND "

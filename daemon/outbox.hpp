@@ -43,7 +43,7 @@ class Outbox {
 
   // Up to `limit` messages due now, oldest first, each moved to submitted
   // with its attempt counted (committed before anything is sent). USSD
-  // screens whose session is over are expired instead.
+  // screens whose session is over are left for the sweep to expire.
   std::vector<Outbound> take_due(Time now, std::size_t limit);
 
   // The SMSC's answer to one part's submit_sm: its message id, or an error
@@ -62,7 +62,8 @@ class Outbox {
                   Time now);
 
   // Attempts with no final receipt for longer than receipt_timeout: resent,
-  // or failed after the last attempt. Returns how many were moved.
+  // or failed after the last attempt. Returns how many were moved. USSD
+  // screens not sent before their session ended are expired.
   int sweep(Time now);
 
   // After a restart: attempts cut off before every part had the SMSC's

@@ -45,6 +45,7 @@ struct Gate {
   std::string templates_path = dir.file("messages.yaml");
   std::unique_ptr<test::DaemonProcess> daemon;
   int starts = 0;
+  int metrics_port = 0;
 
   explicit Gate(const std::string& extra = "", int members = 2) {
     // As a real SMSC: receipts nobody took are kept for the next bind.
@@ -121,6 +122,60 @@ struct Gate {
     REQUIRE_MESSAGE(e, daemon->log());
     return *e;
   }
+  // Edits the configuration file before start(): replaces `from` with `to`.
+  void edit_config(const std::string& from, const std::string& to) {
+    std::string text = read_file(config_path);
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    std::ofstream(config_path, std::ios::trunc) << text;
+  }
+
+  // Serves metrics on a free loopback port (call before start()).
+  void enable_metrics() {
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+    metrics_port = ntohs(addr.sin_port);
+    ::close(probe);
+    edit_config("metrics:\n  port: 0\n", fmt::format("metrics:\n  port: {}\n", metrics_port));
+  }
+
+  // The metrics page once it lists `name` (bounded: 5 s), else what it was.
+  std::string metrics(const std::string& name) {
+    std::string body;
+    for (int attempt = 0; attempt < 50 && body.find(name) == std::string::npos; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(100ms);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<std::uint16_t>(metrics_port));
+      const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+      body.clear();
+      if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+        CHECK(::write(s, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(s, buf, sizeof buf)) > 0) body.append(buf, static_cast<std::size_t>(n));
+      }
+      ::close(s);
+    }
+    return body;
+  }
+
+  // One counter's value from the metrics page (-1 if it is not there).
+  std::int64_t metric(const std::string& line_start) {
+    const std::string body = metrics(line_start);
+    const auto at = body.find("\n" + line_start + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(body.substr(at + line_start.size() + 2));
+  }
+
   std::int64_t value(const std::string& sql) {
     auto db = test::open_campaign_db(db_path);
     auto q = db->prepare(sql);

@@ -298,36 +298,56 @@ TEST_CASE("giftgated: --check-config names file and line; metrics are served") {
     CHECK(check.wait_exit(10s) == 2);
     CHECK(contains(check.log(), "bad.yaml:3: unknown key 'colour' in smsc"));
   }
-  // A free loopback port for the metrics endpoint.
-  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  ::close(probe);
-  std::string text = read_file(g.config_path);
-  text.replace(text.find("metrics:\n  port: 0\n"), 19, fmt::format("metrics:\n  port: {}\n", port));
-  std::ofstream(g.config_path, std::ios::trunc) << text;
+  g.enable_metrics();
   g.start();
   g.ask("8613800138000", "JF");
-  std::string body;
-  for (int attempt = 0; attempt < 50 && !contains(body, "giftgate_mo_total"); ++attempt) {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
-      CHECK(::write(s, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
-      char buf[4096];
-      ssize_t n;
-      body.clear();
-      while ((n = ::read(s, buf, sizeof buf)) > 0) body.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(s);
-    if (!contains(body, "giftgate_mo_total")) std::this_thread::sleep_for(100ms);
-  }
+  const std::string body = g.metrics("giftgate_mo_total");
   CHECK(contains(body, "HTTP/1.0 200 OK"));
   CHECK(contains(body, "giftgate_bind_up 1"));
   CHECK(contains(body, "giftgate_mo_total{command=\"balance\"} 1"));
+}
+
+namespace {
+// Sends a burst of balance asks from members 2..39 and returns who was
+// answered (bounded: 80 messages, 10 s each).
+std::set<std::string> burst_of_asks(Gate& g) {
+  std::vector<std::string> burst;
+  for (int i = 2; i < 40; ++i) burst.push_back(fmt::format("mo src=861370000{:04} dst=12580 text=JF", i));
+  g.sim.commands(burst);
+  std::set<std::string> answered;
+  for (int i = 0; i < 80 && answered.size() < burst.size(); ++i) {
+    const auto m = g.sim.wait_for("message", 10s);
+    if (!m) break;
+    answered.insert(m->fields.at("dst"));
+  }
+  return answered;
+}
+}  // namespace
+
+TEST_CASE("giftgated: a burst of MOs, receipts and answers is committed in a few transactions") {
+  Gate g("", 40);
+  g.enable_metrics();
+  g.sim.command("set receipts=on");
+  g.start();
+  CHECK(burst_of_asks(g).size() == 38);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 38, 10s));
+  // 38 MOs, at least 38 submit answers and 38 receipts: one transaction
+  // each would be more than 114 (and more again to take the replies).
+  const auto commits = g.metric("giftgate_db_commits_total");
+  INFO("commits: " << commits);
+  CHECK(commits > 0);
+  CHECK(commits < 60);
+}
+
+TEST_CASE("giftgated: MOs wait unacknowledged while their replies cannot leave") {
+  Gate g("", 40);
+  // One submit at a time, each answered 50 ms later: replies leave at 20/s.
+  g.edit_config("  rate: 0\n", "  rate: 0\n  window: 1\n");
+  g.enable_metrics();
+  g.sim.command("set resp_delay_ms=50 receipts=on");
+  g.start();
+  CHECK(burst_of_asks(g).size() == 38);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM inbox", 38, 5s));
+  CHECK(g.metric("giftgate_mo_waited_total") > 0);
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 38, 10s));
 }
