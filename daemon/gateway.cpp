@@ -28,6 +28,8 @@ constexpr std::size_t kInboundRoom = 1024;
 // milliseconds of work (each commit writes every page it touched and waits
 // for the disk), idle a lone MO is committed at once.
 constexpr auto kCommitGap = std::chrono::milliseconds(5);
+// A commit slower than this is logged: the disk is stalling everything.
+constexpr auto kSlowCommit = std::chrono::milliseconds(50);
 
 smpp::SessionSettings with_inbound_room(smpp::SessionSettings s) {
   s.max_inbound_pending = std::max(s.max_inbound_pending, kInboundRoom);
@@ -392,6 +394,11 @@ void Gateway::work() {
     batch_.emplace(db_);
     // Busy past the timeout: the work runs in transactions of its own.
     if (!batch_->begun().ok()) batch_.reset();
+    if (batch_ && !redo_.empty()) {
+      auto again = std::move(redo_);
+      redo_.clear();
+      for (auto& f : again) record(std::move(f));
+    }
   }
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -409,7 +416,16 @@ void Gateway::answer(smpp::Responder responder, std::uint32_t status) {
   answers_.emplace_back(std::move(responder), status);
 }
 
+void Gateway::record(std::function<void()> f) {
+  f();
+  if (batch_) records_.push_back(std::move(f));
+}
+
 void Gateway::fail_answers(const char* why) {
+  // What the SMSC told us (submit answers) is not lost with the batch: it
+  // is recorded again in the next one.
+  for (auto& f : records_) redo_.push_back(std::move(f));
+  records_.clear();
   std::size_t failed = 0;
   for (auto& [r, status] : answers_) {
     if (status == smpp::status::ok) ++failed;
@@ -429,8 +445,13 @@ void Gateway::flush() {
   std::vector<Outbound> due = take_due();
   if (batch_) {
     db::Status committed;
+    const auto began = std::chrono::steady_clock::now();
     if (sqlite3_get_autocommit(db_.handle())) committed = {1, "the batch was rolled back by SQLite"};
     else committed = batch_->commit();
+    if (const auto took = std::chrono::steady_clock::now() - began; took > kSlowCommit)
+      log_.warning("slow_commit",
+                   {{"ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count()},
+                    {"answers", answers_.size()}});
     batch_.reset();
     if (committed.ok() && sqlite3_total_changes(db_.handle()) != changes_at_begin_) ++metrics_.commits;
     if (!committed.ok()) {
@@ -440,6 +461,7 @@ void Gateway::flush() {
       due.clear();
     }
   }
+  records_.clear();  // committed (or failed, and kept for the next batch)
   for (auto& [r, status] : answers_) r.respond(status);
   answers_.clear();
   send(std::move(due));
@@ -484,8 +506,10 @@ void Gateway::send(std::vector<Outbound> due) {
           ++metrics_.mt_submitted;
           const auto message_id =
               smpp::normalize_message_id(outcome.message_id, config_.daemon.response_ids);
-          if (!outbox_.submitted(id, attempt, index, total, message_id, at).ok())
-            log_.error("submit_not_recorded", {{"outbox_id", id}});
+          record([this, id, attempt, index, total, message_id, at] {
+            if (!outbox_.submitted(id, attempt, index, total, message_id, at).ok())
+              log_.error("submit_not_recorded", {{"outbox_id", id}});
+          });
         } else {
           ++metrics_.mt_submit_failed;
           const std::string why =
@@ -494,7 +518,9 @@ void Gateway::send(std::vector<Outbound> due) {
                   : fmt::format("{}{}", outcome.error.message(),
                                 outcome.in_doubt ? " (in doubt: may have been sent)" : "");
           log_.warning("submit_failed", {{"outbox_id", id}, {"attempt", attempt}, {"reason", why}});
-          outbox_.submit_failed(id, attempt, index, total, outcome.command_status, why, at);
+          record([this, id, attempt, index, total, status = outcome.command_status, why, at] {
+            outbox_.submit_failed(id, attempt, index, total, status, why, at);
+          });
         }
       });
     }

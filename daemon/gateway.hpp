@@ -78,6 +78,9 @@ class Gateway {
   std::vector<Outbound> take_due();
   void send(std::vector<Outbound> due);
   void fail_answers(const char* why);
+  // Runs f in the batch and keeps it until the batch commits: a batch that
+  // fails has it run again in the next one.
+  void record(std::function<void()> f);
   std::vector<smpp::SubmitSm> submits_for(const Outbound& m, std::string* why) const;
   void tick();
   Time now() const;
@@ -104,6 +107,8 @@ class Gateway {
   std::optional<db::Transaction> batch_;
   std::vector<std::pair<smpp::Responder, std::uint32_t>> answers_;
   bool flush_posted_ = false;
+  std::vector<std::function<void()>> records_;  // submit answers in the open batch
+  std::vector<std::function<void()>> redo_;     // ... from a batch that failed
   boost::asio::steady_timer flush_timer_;
   std::chrono::steady_clock::time_point last_commit_{};
   int changes_at_begin_ = 0;  // rows changed before the batch: an empty one is not counted

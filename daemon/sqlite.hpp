@@ -151,9 +151,9 @@ class Transaction {
 
 // Copies the write-ahead log into the database file from a thread and a
 // connection of its own (a passive checkpoint every `every`), so the
-// daemon's thread never stops to do it at a commit. The daemon's own
-// connection then checkpoints only as a safety net, when the log has grown
-// far (see Database::set_checkpoint_pages).
+// daemon's thread rarely stops to do it at a commit: by the time its own
+// connection checkpoints (every set_checkpoint_pages pages, which also lets
+// the log start afresh) little is left to copy.
 class Checkpointer {
  public:
   Checkpointer(const std::string& path, std::chrono::milliseconds every);
