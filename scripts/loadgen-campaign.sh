@@ -1,0 +1,44 @@
+# Sourced by scripts/bench.sh and scripts/drills.sh: the campaign both run
+# giftgated on, against giftgate-loadgen. Needs $root, $loadgen and $giftctl.
+
+# giftgated's configuration: $1 the generator's port, $2 the database; more
+# lines from stdin go after the smsc settings (indent them by two spaces to
+# add to smsc, or start a new section).
+loadgen_config() {
+  local today extra
+  today=$(date +%Y-%m-%d)
+  extra=$(cat)
+  cat <<END
+smsc:
+  port: $1
+  rate: 0
+$extra
+storage:
+  path: $2
+templates:
+  path: $root/templates/messages.yaml
+ussd:
+  menus: $root/templates/menus.yaml
+metrics:
+  port: 0
+campaign:
+  start: $(date -d "$today -1 day" +%Y-%m-%d)
+  end: $(date -d "$today +60 days" +%Y-%m-%d)
+END
+}
+
+# $2 members, each with points for any number of redemptions, 20 merchants
+# and stock for every redemption, in the database $1/campaign.db.
+loadgen_campaign() {
+  local dir=$1 members=$2 kind city
+  loadgen_config 2775 "$dir/campaign.db" < /dev/null > "$dir/setup.yaml"
+  "$loadgen" csv --dir "$dir" --members "$members" --points 100000000
+  for kind in members merchants; do
+    "$giftctl" --config "$dir/setup.yaml" --operator loadgen --quiet \
+      import "$kind" "$dir/$kind.csv" > /dev/null
+  done
+  for city in beijing shanghai shenzhen nanjing fuzhou; do
+    "$giftctl" --config "$dir/setup.yaml" --operator loadgen --quiet \
+      stock C "$city" 100000000 > /dev/null
+  done
+}

@@ -1,0 +1,27 @@
+// The drills' verdict: the daemon's database read against what the load
+// generator saw. Every MO the SMSC saw acknowledged has its effect, nothing
+// took effect twice, every voucher has exactly one deduction, every voucher
+// SMS ended delivered or failed, and copies sent twice are no more than the
+// submits whose answer was in doubt.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/bench/loadgen/scenario.hpp"
+#include "tests/bench/loadgen/smsc.hpp"
+
+namespace giftgate::bench {
+
+struct CheckResult {
+  bool ok = false;
+  std::vector<std::string> lines;  // key=value lines for the report
+};
+
+CheckResult check_database(const std::string& path, const Scenario& scenario, const Smsc& smsc);
+
+// Outbound messages not yet in a final state (queued or submitted); -1 if
+// the database cannot be read.
+long open_messages(const std::string& path);
+
+}  // namespace giftgate::bench

@@ -1,0 +1,360 @@
+// giftgate-loadgen: the benchmark's and the drills' SMSC, on the project's
+// own framer and codec (scripts/bench.sh, scripts/drills.sh).
+//
+//   giftgate-loadgen csv --dir D [--members N] [--points P]
+//       writes D/members.csv and D/merchants.csv for giftctl import
+//   giftgate-loadgen smsc [--port P] [--members N] [--rate R] [--warmup S]
+//                         [--duration S] [--settle S] [--max-unacked N]
+//                         [--mix B,R,V] [--redemptions N] [--db PATH] [--control]
+//       plays the SMSC: prints "ready port=N", waits for a bind, sends the
+//       mix for the duration (or until "finish" with --control), waits for
+//       the answers to settle, prints the report and, with --db, the check
+//   giftgate-loadgen sink --port P
+//       a trivial ESME: answers each MO at once with a one-line reply, to
+//       show how fast the generator itself goes
+//
+// With --control, commands on stdin, one per line: rate R, pause, resume,
+// measure, drop, silent S, refuse S, throttle S, msgqful N, lose_resp N,
+// malformed N, garbled N, stats, finish S.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <fmt/format.h>
+
+#include "protocol/pdu.hpp"
+#include "protocol/receipt.hpp"
+#include "tests/bench/loadgen/check.hpp"
+#include "tests/bench/loadgen/scenario.hpp"
+#include "tests/bench/loadgen/smsc.hpp"
+#include "tests/bench/loadgen/wire.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using giftgate::bench::Clock;
+
+namespace {
+
+struct Args {
+  std::string mode;
+  std::map<std::string, std::string> opts;
+  std::string get(const std::string& k, const std::string& d) const {
+    auto it = opts.find(k);
+    return it == opts.end() ? d : it->second;
+  }
+  double num(const std::string& k, double d) const {
+    auto it = opts.find(k);
+    return it == opts.end() ? d : std::stod(it->second);
+  }
+  bool flag(const std::string& k) const { return opts.count(k) > 0; }
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  if (argc < 2) throw std::invalid_argument("usage: giftgate-loadgen csv|smsc|sink [options]");
+  a.mode = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument " + k);
+    k = k.substr(2);
+    if (k == "control") {
+      a.opts[k] = "1";
+    } else {
+      if (i + 1 >= argc) throw std::invalid_argument("--" + k + " needs a value");
+      a.opts[k] = argv[++i];
+    }
+  }
+  return a;
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string own_usage() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const double cpu = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+                     static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return fmt::format("loadgen_cpu_s={:.2f} loadgen_max_rss_kb={}", cpu, u.ru_maxrss);
+}
+
+// The SMSC run: drives the Smsc through its phases, or by control commands.
+class Run {
+ public:
+  Run(asio::io_context& io, const Args& args)
+      : io_(io),
+        args_(args),
+        scenario_(options(args)),
+        smsc_(io, smsc_options(args), scenario_),
+        timer_(io),
+        input_(io, ::dup(0)) {}
+
+  int exec() {
+    smsc_.set_sending(false);
+    smsc_.start();
+    std::printf("ready port=%u\n", smsc_.port());
+    std::fflush(stdout);
+    if (args_.flag("control")) read_command();
+    wait_for_bind();
+    io_.run();
+    return status_;
+  }
+
+ private:
+  static giftgate::bench::Scenario::Options options(const Args& a) {
+    giftgate::bench::Scenario::Options o;
+    o.members = static_cast<int>(a.num("members", 100000));
+    o.seed = static_cast<std::uint64_t>(a.num("seed", 1));
+    if (a.flag("mix")) {
+      char comma;
+      std::istringstream mix(a.get("mix", ""));
+      if (!(mix >> o.balance >> comma >> o.redeem >> comma >> o.verify) ||
+          o.balance + o.redeem + o.verify != 100)
+        throw std::invalid_argument("--mix wants three percentages adding up to 100, like 60,30,10");
+    }
+    return o;
+  }
+  static giftgate::bench::Smsc::Options smsc_options(const Args& a) {
+    giftgate::bench::Smsc::Options o;
+    o.port = static_cast<std::uint16_t>(a.num("port", 0));
+    o.rate = a.num("rate", 100);
+    o.max_unacked = static_cast<std::size_t>(a.num("max-unacked", o.rate > 0 ? 1000 : 200));
+    return o;
+  }
+
+  void after(std::chrono::milliseconds d, std::function<void()> f) {
+    timer_.expires_after(d);
+    timer_.async_wait([f = std::move(f)](boost::system::error_code ec) {
+      if (!ec) f();
+    });
+  }
+
+  void wait_for_bind() {
+    if (!smsc_.any_bound()) return after(10ms, [this] { wait_for_bind(); });
+    if (args_.flag("control")) {
+      smsc_.set_sending(true);
+      return;
+    }
+    smsc_.set_sending(true);
+    const auto warmup = std::chrono::milliseconds(static_cast<long>(args_.num("warmup", 2) * 1000));
+    after(warmup, [this] {
+      smsc_.start_measuring();
+      replies_at_start_ = replies();
+      if (args_.flag("redemptions")) return until_redeemed();
+      const auto d = std::chrono::milliseconds(static_cast<long>(args_.num("duration", 10) * 1000));
+      after(d, [this] { finish(args_.num("settle", 30)); });
+    });
+  }
+
+  // Sends until the members have received this many vouchers.
+  void until_redeemed() {
+    const auto& c = scenario_.counters();
+    const auto it = c.find("vouchers_received");
+    if (it != c.end() && it->second >= static_cast<std::uint64_t>(args_.num("redemptions", 0)))
+      return finish(args_.num("settle", 30));
+    after(100ms, [this] { until_redeemed(); });
+  }
+
+  std::uint64_t replies() const {
+    const auto it = scenario_.counters().find("replies");
+    return it == scenario_.counters().end() ? 0 : it->second;
+  }
+
+  void finish(double settle_seconds) {
+    if (sending_stopped_) return;
+    sending_stopped_ = true;
+    scenario_.set_new_actions(false);  // flows under way still finish
+    smsc_.set_sending(true);
+    measured_seconds_ = seconds_since(smsc_.measure_start());
+    measured_acks_ = smsc_.counters().measured_acks;
+    replies_measured_ = replies() - replies_at_start_;
+    settle_deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long>(settle_seconds * 1000));
+    settle();
+  }
+
+  void settle() {
+    // Quiet: every MO answered, every reply and receipt through, and (with
+    // the database) every outbound message in a final state, resends too.
+    bool quiet = smsc_.unacked() == 0 && scenario_.awaiting() == 0 &&
+                 smsc_.receipts_pending() == 0;
+    if (quiet && args_.flag("db")) quiet = giftgate::bench::open_messages(args_.get("db", "")) == 0;
+    if (!quiet && Clock::now() < settle_deadline_) return after(50ms, [this] { settle(); });
+    if (!quiet) std::printf("settle timed_out=1 unacked=%zu awaiting=%llu receipts=%zu\n",
+                            smsc_.unacked(), static_cast<unsigned long long>(scenario_.awaiting()),
+                            smsc_.receipts_pending());
+    // A moment more for the daemon to commit what the last answers said.
+    after(std::chrono::milliseconds(static_cast<long>(args_.num("grace", 1) * 1000)), [this] {
+      report();
+      io_.stop();
+    });
+  }
+
+  void report() {
+    const auto& c = smsc_.counters();
+    auto& lat = scenario_.latency();
+    const double secs = measured_seconds_ > 0 ? measured_seconds_ : 1;
+    std::printf("%s\n", fmt::format("report measured_s={:.2f} mo_sent={} mo_acked={} "
+                                    "acked_per_s={:.1f} replied_per_s={:.1f} samples={} latency_p50_ms={:.2f} "
+                                    "latency_p99_ms={:.2f} latency_max_ms={:.2f}",
+                                    secs, c.mo_sent, c.mo_acked, static_cast<double>(measured_acks_) / secs,
+                                    static_cast<double>(replies_measured_) / secs,
+                                    lat.count(), lat.percentile(50), lat.percentile(99), lat.max())
+                            .c_str());
+    std::string mix;
+    for (const auto& [k, v] : scenario_.counters()) mix += fmt::format(" {}={}", k, v);
+    std::printf("report%s\n", mix.c_str());
+    std::printf("%s\n", fmt::format("report submits={} submits_refused={} responses_lost={} "
+                                    "receipts_sent={} receipts_acked={} redeliveries={} "
+                                    "pdus_nacked={} generic_nacks={} malformed_sent={} binds={} "
+                                    "binds_refused={} closes={} in_doubt={} {}",
+                                    c.submits, c.submits_refused, c.responses_lost,
+                                    c.receipts_sent, c.receipts_acked, c.redeliveries,
+                                    c.pdus_nacked, c.generic_nacks, c.malformed_sent, c.binds,
+                                    c.binds_refused, c.closes, c.in_doubt, own_usage())
+                            .c_str());
+    if (args_.flag("db")) {
+      const auto r = giftgate::bench::check_database(args_.get("db", ""), scenario_, smsc_);
+      for (const auto& line : r.lines) std::printf("%s\n", line.c_str());
+      if (!r.ok) status_ = 1;
+    }
+    std::fflush(stdout);
+  }
+
+  void read_command() {
+    asio::async_read_until(input_, input_buf_, '\n', [this](boost::system::error_code ec,
+                                                             std::size_t) {
+      if (ec) return finish(args_.num("settle", 30));  // the driver went away
+      std::istream in(&input_buf_);
+      std::string line;
+      std::getline(in, line);
+      command(line);
+      read_command();
+    });
+  }
+
+  void command(const std::string& line) {
+    std::istringstream words(line);
+    std::string name;
+    double n = 0;
+    words >> name >> n;
+    const auto ms = std::chrono::milliseconds(static_cast<long>(n * 1000));
+    if (name == "rate") smsc_.set_rate(n);
+    else if (name == "pause") smsc_.set_sending(false);
+    else if (name == "resume") smsc_.set_sending(true);
+    else if (name == "measure") smsc_.start_measuring();
+    else if (name == "drop") smsc_.drop_all();
+    else if (name == "silent") smsc_.silent_for(ms);
+    else if (name == "refuse") smsc_.refuse_binds_for(ms);
+    else if (name == "throttle") smsc_.throttle_for(ms);
+    else if (name == "msgqful") smsc_.msgqful(static_cast<int>(n));
+    else if (name == "lose_resp") smsc_.lose_responses(static_cast<int>(n));
+    else if (name == "malformed") smsc_.malformed(static_cast<int>(n));
+    else if (name == "garbled") smsc_.garbled(static_cast<int>(n));
+    else if (name == "finish") return finish(n > 0 ? n : 30);
+    else if (name != "stats") {
+      std::printf("error cmd=%s\n", name.c_str());
+      std::fflush(stdout);
+      return;
+    }
+    const auto& c = smsc_.counters();
+    std::printf("%s\n", fmt::format("ok cmd={} mo_sent={} mo_acked={} unacked={} submits={} "
+                                    "binds={} closes={} bound={}",
+                                    name, c.mo_sent, c.mo_acked, smsc_.unacked(), c.submits,
+                                    c.binds, c.closes, smsc_.any_bound() ? 1 : 0)
+                            .c_str());
+    std::fflush(stdout);
+  }
+
+  asio::io_context& io_;
+  const Args& args_;
+  giftgate::bench::Scenario scenario_;
+  giftgate::bench::Smsc smsc_;
+  asio::steady_timer timer_;
+  asio::posix::stream_descriptor input_;
+  asio::streambuf input_buf_;
+  bool sending_stopped_ = false;
+  double measured_seconds_ = 0;
+  std::uint64_t measured_acks_ = 0;
+  std::uint64_t replies_at_start_ = 0, replies_measured_ = 0;
+  Clock::time_point settle_deadline_{};
+  int status_ = 0;
+};
+
+// The trivial ESME: binds, answers every MO at once with one short reply.
+int sink(const Args& args) {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"),
+                  static_cast<std::uint16_t>(args.num("port", 2775))});
+  auto wire = std::make_shared<giftgate::bench::Wire>(std::move(socket), 1);
+  std::uint64_t answered = 0;
+  wire->start(
+      [&](giftgate::bench::Wire& w, const giftgate::smpp::Pdu& pdu, std::error_code ec,
+          const giftgate::smpp::Header&) {
+        namespace smpp = giftgate::smpp;
+        if (ec) return;
+        if (pdu.as<smpp::EnquireLink>())
+          return w.send({smpp::status::ok, pdu.sequence_number, smpp::EnquireLinkResp{}});
+        const auto* d = pdu.as<smpp::DeliverSm>();
+        if (!d) return;
+        w.send({smpp::status::ok, pdu.sequence_number, smpp::DeliverSmResp{}});
+        if (smpp::is_delivery_receipt(d->esm_class)) return;
+        smpp::SubmitSm reply;
+        reply.source = d->dest;
+        reply.dest = d->source;
+        reply.registered_delivery = smpp::registered::receipt;
+        reply.short_message = {'O', 'K'};
+        w.send({smpp::status::ok, w.next_sequence(), std::move(reply)});
+        ++answered;
+      },
+      [&](giftgate::bench::Wire&) { io.stop(); });
+  giftgate::smpp::BindRequest bind;
+  bind.system_id = "sink";
+  wire->send({giftgate::smpp::status::ok, wire->next_sequence(), bind});
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code, int) { wire->close(); });
+  io.run();
+  std::printf("sink answered=%llu %s\n", static_cast<unsigned long long>(answered),
+              own_usage().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    if (args.mode == "csv") {
+      giftgate::bench::Scenario::Options o;
+      o.members = static_cast<int>(args.num("members", 100000));
+      giftgate::bench::Scenario(o).write_csv(args.get("dir", "."),
+                                             static_cast<long>(args.num("points", 1000000)));
+      return 0;
+    }
+    if (args.mode == "sink") return sink(args);
+    if (args.mode == "smsc") {
+      asio::io_context io;
+      Run run(io, args);
+      return run.exec();
+    }
+    throw std::invalid_argument("unknown mode " + args.mode);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "giftgate-loadgen: %s\n", e.what());
+    return 2;
+  }
+}

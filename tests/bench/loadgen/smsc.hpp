@@ -1,0 +1,126 @@
+// The load generator's SMSC: accepts binds on 127.0.0.1, fires the
+// scenario's MOs at a set rate (or as fast as they are answered), answers
+// submit_sm, sends a receipt for each, and redelivers what was not
+// acknowledged, as an SMSC does. Faults are switched on by commands
+// (drop, silent, refuse, throttle, msgqful, lose_resp, malformed, garbled).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "protocol/reassembly.hpp"
+#include "tests/bench/loadgen/scenario.hpp"
+#include "tests/bench/loadgen/wire.hpp"
+
+namespace giftgate::bench {
+
+class Smsc {
+ public:
+  struct Options {
+    std::uint16_t port = 0;
+    double rate = 100;              // MOs per second; 0: as fast as answered
+    std::size_t max_unacked = 200;  // MOs written and not yet answered
+    std::chrono::milliseconds redeliver_after{1000};
+  };
+
+  Smsc(boost::asio::io_context& io, Options options, Scenario& scenario);
+
+  std::uint16_t port() const;
+  void start();
+
+  // Controls.
+  void set_rate(double rate);
+  void set_sending(bool on);         // new MOs (redeliveries go on regardless)
+  void drop_all();                   // close every connection without unbind
+  void silent_for(std::chrono::milliseconds d);
+  void refuse_binds_for(std::chrono::milliseconds d);
+  void throttle_for(std::chrono::milliseconds d);
+  void msgqful(int n) { msgqful_left_ += n; }
+  void lose_responses(int n) { lose_left_ += n; }
+  int malformed(int n);              // PDUs written
+  void garbled(int n);
+  // From now, latency samples and rate are counted (after a warm-up).
+  void start_measuring();
+
+  struct Counters {
+    std::uint64_t binds = 0, binds_refused = 0, closes = 0;
+    std::uint64_t mo_sent = 0, mo_acked = 0, pdus_nacked = 0, redeliveries = 0;
+    std::uint64_t submits = 0, submits_refused = 0, responses_lost = 0, in_doubt = 0;
+    std::uint64_t receipts_sent = 0, receipts_acked = 0, receipts_nacked = 0;
+    std::uint64_t generic_nacks = 0, malformed_sent = 0;
+    std::uint64_t measured_acks = 0;
+  };
+  const Counters& counters() const { return counters_; }
+  const std::vector<Mo>& mos() const { return mos_; }
+  std::size_t unacked() const { return unacked_parts_; }
+  std::size_t receipts_pending() const { return receipts_.size() + receipts_in_flight_; }
+  bool any_bound() const;
+  Clock::time_point measure_start() const { return measure_start_; }
+
+ private:
+  struct Pending {
+    enum class What { mo_part, receipt } what;
+    std::size_t mo_index = 0;
+    std::size_t part = 0;
+    std::string receipt_id;
+    Clock::time_point written{};
+  };
+  struct ConnState {
+    std::shared_ptr<Wire> wire;
+    std::unordered_map<std::uint32_t, Pending> pending;
+    bool unbound = false;          // ended by unbind: nothing in doubt
+  };
+
+  void accept();
+  void on_pdu(Wire& w, const smpp::Pdu& pdu, std::error_code ec, const smpp::Header& header);
+  void on_close(Wire& w);
+  void on_submit(ConnState& c, const smpp::Pdu& pdu);
+  void on_answer(ConnState& c, const smpp::Pdu& pdu);
+  void tick();
+  void pump();
+  void write_part(ConnState& c, std::size_t mo_index, std::size_t part);
+  void send_receipt(ConnState& c, const std::string& id);
+  ConnState* receiver();
+
+  boost::asio::io_context& io_;
+  Options options_;
+  Scenario& scenario_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer timer_;
+  std::map<std::uint64_t, ConnState> conns_;
+  std::uint64_t next_conn_ = 1;
+  std::vector<Mo> mos_;
+  struct Redelivery {
+    std::size_t mo_index, part;
+    Clock::time_point due;
+  };
+  std::deque<Redelivery> redeliver_;
+  std::deque<std::string> receipts_;  // to send (again)
+  std::size_t receipts_in_flight_ = 0;
+  std::size_t unacked_parts_ = 0;
+  bool sending_ = true;
+  Clock::time_point rate_start_{};
+  double rate_credit_ = 0;
+  Clock::time_point last_tick_{};
+  Clock::time_point silent_until_{}, refuse_until_{}, throttle_until_{};
+  bool silent_ = false;
+  int msgqful_left_ = 0, lose_left_ = 0;
+  std::uint64_t next_message_id_ = 1000000;
+  bool measuring_ = false;
+  Clock::time_point measure_start_{};
+  smpp::Reassembler reassembler_{smpp::Reassembler::Limits{std::chrono::seconds(60), 64u << 20}};
+  std::unordered_map<std::string, Clock::time_point> first_part_at_;
+  Counters counters_;
+};
+
+}  // namespace giftgate::bench
