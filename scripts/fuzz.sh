@@ -9,7 +9,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
-command -v clang++ >/dev/null || { echo "fuzz.sh: needs clang++ (scripts/bootstrap.sh installs it)" >&2; exit 1; }
+# libFuzzer comes with clang's runtime; both from Debian when missing.
+if ! command -v clang++ >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >&2 ||
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >&2; }
+fi
 GIFTGATE_BUILD_DIR=$root/build-fuzz \
 GIFTGATE_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DGIFTGATE_FUZZ=ON -DGIFTGATE_BUILD_TESTS=OFF" \
   "$root/scripts/bootstrap.sh" >&2
