@@ -7,7 +7,7 @@
 # submits whose answer was in doubt.
 #
 #   scripts/drills.sh                  # every drill, full length (about 10 min)
-#   scripts/drills.sh --short          # the short form the tests run (2-3 min)
+#   scripts/drills.sh --short          # the short form the tests run (about 3 min)
 #   scripts/drills.sh --only kill,disk # some drills (names as in the table)
 #   scripts/drills.sh --build-dir DIR  # use the programs built there (no build)
 #   GIFTGATE_DRILLS_KEEP=1 scripts/drills.sh ...   # keep the work files
