@@ -108,10 +108,11 @@ wait_loadgen() {  # bounded by the phase, the settle time and a margin
 }
 
 # One phase of giftgated at rate $2 (0: as fast as it answers).
-run_giftgated() {
+run_giftgated() {  # $1 name, $2 rate, remaining: more generator options
   local name=$1 rate=$2 db=$work/$1.db
+  shift 2
   cp "$work/campaign.db" "$db"
-  start_loadgen "$name" "$rate" --db "$db"
+  start_loadgen "$name" "$rate" --db "$db" "$@"
   config "$port" "$db" > "$work/$name.yaml"
   "$giftgated" --config "$work/$name.yaml" 2> "$work/$name.giftgated.log" &
   local daemon=$! recorder=
