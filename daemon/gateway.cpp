@@ -83,7 +83,7 @@ void Gateway::start() {
     if (!bound_) waiting_.clear();  // their connection is gone: the SMSC sends them again
     if (bound_) {
       outbox_dirty_ = true;
-      pump();
+      work();
     }
   });
   link_.start();
@@ -298,7 +298,7 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
       break;
   }
   answer(std::move(responder), smpp::status::ok);  // once committed
-  pump();
+  work();
 }
 
 void Gateway::handle_text(const std::string& sender, const std::string& text,
@@ -334,7 +334,7 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
     }
   }
   for (auto& r : responders) answer(std::move(r), smpp::status::ok);  // once committed
-  pump();
+  work();
 }
 
 // The PDUs of one outbound message: its SMS parts, or one USSD screen.
@@ -489,7 +489,9 @@ void Gateway::send(std::vector<Outbound> due) {
     if (submits.empty()) {
       work();
       log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
-      outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
+      record([this, id = m.id, attempt = m.attempt, why, t] {
+        outbox_.submit_failed(id, attempt, 1, 1, smpp::status::system_error, why, t);
+      });
       continue;
     }
     if (m.attempt > 1) ++metrics_.resends;

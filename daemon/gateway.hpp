@@ -74,7 +74,6 @@ class Gateway {
   void answer(smpp::Responder responder, std::uint32_t status);
   // Commits the batch, then acknowledges and sends what it took.
   void flush();
-  void pump() { work(); }
   std::vector<Outbound> take_due();
   void send(std::vector<Outbound> due);
   void fail_answers(const char* why);
