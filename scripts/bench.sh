@@ -41,14 +41,9 @@ for ((i = 1; i <= $#; i++)); do
   esac
 done
 
-if [ -z "$bin" ]; then
-  GIFTGATE_BUILD_TARGETS="giftgated giftctl giftgate-loadgen" "$root/scripts/bootstrap.sh" >&2
-  bin=$root/build
-fi
+. "$root/scripts/loadgen-campaign.sh"
+loadgen_programs
 [ $kannel -eq 1 ] && "$root/scripts/kannel.sh" install
-loadgen=$bin/tests/giftgate-loadgen
-giftgated=$bin/daemon/giftgated
-giftctl=$bin/daemon/giftctl
 
 work=${GIFTGATE_BENCH_DIR:-$bin/bench}/run
 rm -rf "$work"
@@ -70,7 +65,6 @@ trap cleanup EXIT
 
 # --- the campaign, once; each run starts from a copy -------------------------
 
-. "$root/scripts/loadgen-campaign.sh"
 config() { echo "  window: ${GIFTGATE_BENCH_WINDOW:-10}" | loadgen_config "$1" "$2"; }
 echo "== The campaign: 100,000 members in five cities, 20 merchants, stock for every redemption"
 loadgen_campaign "$work" 100000

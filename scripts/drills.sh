@@ -33,13 +33,8 @@ for ((i = 1; i <= $#; i++)); do
     *) echo "drills.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
-if [ -z "$bin" ]; then
-  GIFTGATE_BUILD_TARGETS="giftgated giftctl giftgate-loadgen" "$root/scripts/bootstrap.sh" >&2
-  bin=$root/build
-fi
-loadgen=$bin/tests/giftgate-loadgen
-giftgated=$bin/daemon/giftgated
-giftctl=$bin/daemon/giftctl
+. "$root/scripts/loadgen-campaign.sh"
+loadgen_programs
 
 if [ $short -eq 1 ]; then
   rate=50; kills=3; pause=2; refuse=8; silent=5
@@ -64,7 +59,6 @@ trap cleanup EXIT
 
 # --- the campaign, once; each drill starts from a copy ------------------------
 
-. "$root/scripts/loadgen-campaign.sh"
 # Quick to notice a silent SMSC, and to send again.
 config() {
   loadgen_config "$1" "$2" <<END

@@ -1,5 +1,17 @@
-# Sourced by scripts/bench.sh and scripts/drills.sh: the campaign both run
-# giftgated on, against giftgate-loadgen. Needs $root, $loadgen and $giftctl.
+# Sourced by scripts/bench.sh and scripts/drills.sh: the programs and the
+# campaign both run giftgated on, against giftgate-loadgen. Needs $root.
+
+# Builds the programs (unless $bin names a build directory that has them)
+# and sets $bin, $loadgen, $giftgated and $giftctl.
+loadgen_programs() {
+  if [ -z "${bin:-}" ]; then
+    GIFTGATE_BUILD_TARGETS="giftgated giftctl giftgate-loadgen" "$root/scripts/bootstrap.sh" >&2
+    bin=$root/build
+  fi
+  loadgen=$bin/tests/giftgate-loadgen
+  giftgated=$bin/daemon/giftgated
+  giftctl=$bin/daemon/giftctl
+}
 
 # giftgated's configuration: $1 the generator's port, $2 the database; more
 # lines from stdin go after the smsc settings (indent them by two spaces to
