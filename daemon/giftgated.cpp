@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   if (!db) return fail(1, error);
   // Checkpoints run beside the daemon's thread, every 100 ms. The log is
   // only started afresh by a writer after a checkpoint that caught up with
-  // it, which the other thread never does under steady writes: so the
+  // it, which under steady writes the other thread seldom does: so the
   // daemon's own commits still checkpoint every 4,000 pages (16 MB), with
   // little left to copy by then. That bounds the log's size on disk.
   db::Checkpointer checkpointer(config->db_path, std::chrono::milliseconds(100));

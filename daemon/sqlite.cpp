@@ -225,6 +225,7 @@ struct Checkpointer::State {
   std::condition_variable wake;
   bool stop = false;
   std::atomic<std::uint64_t> runs{0};
+  std::atomic<std::uint64_t> pages{0};
   std::thread thread;
 };
 
@@ -238,15 +239,21 @@ Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds ev
       return;  // the daemon's own connection checkpoints instead
     }
     sqlite3_busy_timeout(db, 100);
+    // A connection that has read nothing does not know the database is in
+    // WAL mode: its checkpoints would succeed doing nothing (log size -1).
+    sqlite3_exec(db, "PRAGMA journal_mode", nullptr, nullptr, nullptr);
     std::unique_lock lock(state->mutex);
     while (!state->stop) {
       state->wake.wait_for(lock, every, [&] { return state->stop; });
       if (state->stop) break;
       lock.unlock();
-      int log_pages = 0, copied = 0;
+      int log_pages = -1, copied = 0;
       if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) ==
-          SQLITE_OK)
+              SQLITE_OK &&
+          log_pages >= 0) {
         ++state->runs;
+        state->pages += static_cast<std::uint64_t>(copied);
+      }
       lock.lock();
     }
     sqlite3_close(db);
@@ -263,6 +270,8 @@ Checkpointer::~Checkpointer() {
 }
 
 std::uint64_t Checkpointer::runs() const { return state_->runs.load(); }
+
+std::uint64_t Checkpointer::pages_copied() const { return state_->pages.load(); }
 
 // ---------------------------------------------------------------- Transaction
 

@@ -161,8 +161,9 @@ class Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  // Checkpoints done and log pages copied so far.
+  // Checkpoints done (on a database in WAL mode) and log pages copied so far.
   std::uint64_t runs() const;
+  std::uint64_t pages_copied() const;
 
  private:
   struct State;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -229,4 +230,20 @@ TEST_CASE("sqlite: a statement that outlives its database is finalized, not leak
   db.reset();  // the connection closes (as a zombie until its last statement goes)
   CHECK(q->column_int(0) == 1);
   q.reset();  // finalized; under ASan a use after free or a leak would show here
+}
+
+TEST_CASE("sqlite: the checkpointer's own connection copies the log into the database") {
+  TempDir dir;
+  const std::string path = dir.file("checkpoint.db");
+  auto db = open_ok(path);
+  db->set_checkpoint_pages(0);  // only the other thread checkpoints
+  giftgate::db::Checkpointer checkpointer(path, 10ms);
+  REQUIRE(db->exec("CREATE TABLE big(v TEXT)").ok());
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(db->exec("INSERT INTO big VALUES (printf('%.2000c', 'x'))").ok());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (checkpointer.pages_copied() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(checkpointer.runs() > 0);
+  CHECK(checkpointer.pages_copied() > 0);
 }
