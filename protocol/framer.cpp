@@ -4,7 +4,8 @@
 
 namespace giftgate::smpp {
 
-Framer::Framer(std::size_t max_pdu_length) : max_(std::max<std::size_t>(max_pdu_length, 16)) {}
+Framer::Framer(std::size_t max_pdu_length, std::size_t max_skip)
+    : max_(std::max<std::size_t>(max_pdu_length, 16)), max_skip_(std::max(max_skip, max_)) {}
 
 void Framer::compact() {
   if (begin_ == 0) return;
@@ -30,15 +31,30 @@ void Framer::feed(std::span<const std::uint8_t> octets) {
 
 Framer::Status Framer::next(std::span<const std::uint8_t>& frame) {
   if (failed_) return Status::bad_length;
+  if (skip_ > 0) {
+    const std::size_t n = std::min(skip_, end_ - begin_);
+    begin_ += n;
+    skip_ -= n;
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (skip_ > 0) return Status::need_more;
+  }
   if (end_ - begin_ < 4) return Status::need_more;
   const std::uint8_t* p = buffer_.data() + begin_;
   const std::uint32_t length = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
                                (std::uint32_t{p[2]} << 8) | p[3];
   // Checked before waiting for (and so buffering) the rest of the PDU.
-  if (length < 16 || length > max_) {
+  if (length < 16 || length > max_skip_) {
     failed_ = true;
     bad_length_ = length;
     return Status::bad_length;
+  }
+  if (length > max_) {
+    if (end_ - begin_ < 16) return Status::need_more;  // the header, to answer it
+    bad_length_ = length;
+    frame = {p, 16};
+    begin_ += 16;
+    skip_ = length - 16;  // dropped from the next call on, after `frame` is used
+    return Status::oversized;
   }
   if (end_ - begin_ < length) return Status::need_more;
   frame = {p, length};

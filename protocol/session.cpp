@@ -354,6 +354,10 @@ struct Session::Impl {
         close_after_flush = make_error_code(errc::pdu_too_long);
         return;
       }
+      if (status == Framer::Status::oversized) {
+        on_oversized(frame);
+        continue;
+      }
       handle_frame(frame);
       if (gen != generation) return;  // the connection was closed meanwhile
     }
@@ -364,6 +368,20 @@ struct Session::Impl {
       return;
     }
     do_read();
+  }
+
+  // A PDU longer than max_pdu_length, read past: a request is refused with
+  // generic_nack, a response left to its request's timeout.
+  void on_oversized(std::span<const std::uint8_t> header_octets) {
+    Header header;
+    read_header(header_octets, header);
+    count(&SessionStats::malformed);
+    log.warning("smpp_pdu_too_long", {{"command_length", framer.bad_command_length()},
+                                      {"command_id", fmt::format("0x{:08X}", header.command_id)},
+                                      {"sequence", header.sequence_number},
+                                      {"max", s.max_pdu_length}});
+    if (!is_response(header.command_id))
+      write(Pdu{status::invalid_command_length, header.sequence_number, GenericNack{}});
   }
 
   void handle_frame(std::span<const std::uint8_t> frame) {

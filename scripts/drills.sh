@@ -133,6 +133,11 @@ row() {
   if [ "$result" = ok ] && [ "$(field acked "$out")" != "$(field mos "$out")" ]; then
     result="FAIL(not all acknowledged)"
   fi
+  # Every broken PDU refused with generic_nack, on the one bind.
+  if [ "$1" = malformed ] && [ "$result" = ok ] &&
+     { [ "$(field generic_nacks "$out")" != "$(field malformed_sent "$out")" ] || [ "$(field binds "$out")" != 1 ]; }; then
+    result="FAIL(not every broken PDU nacked on one bind)"
+  fi
   [ "$result" = ok ] || failed=1
   printf -v line '%-10s %7s %7s %7s %10s %7s  %s' "$1" "$(field mos "$out")" "$(field acked "$out")" \
     "$(field effects "$out")" "$(field duplicates "$out")" "$(field losses "$out")" \

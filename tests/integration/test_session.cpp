@@ -417,7 +417,9 @@ TEST_CASE("session: a refused bind is retried with back-off") {
 
 TEST_CASE("session: a malformed PDU from the SMSC gets generic_nack and the bind lives on") {
   SessionHarness h;
-  auto s = h.bound_session(h.settings());
+  auto settings = h.settings();
+  settings.max_pdu_length = 1024;
+  auto s = h.bound_session(settings);
   // An unknown command_id, then a deliver_sm whose TLV runs past the end.
   h.sim.command("raw hex=00000010000000990000000000000042");
   const auto nack = h.sim.wait_for("generic_nack", 5s);
@@ -428,11 +430,18 @@ TEST_CASE("session: a malformed PDU from the SMSC gets generic_nack and the bind
   const auto nack2 = h.sim.wait_for("generic_nack", 5s);
   REQUIRE(nack2);
   CHECK(std::stoul(field(*nack2, "status")) == smpp::status::invalid_optional_stream);
+  // A deliver_sm of 3,000 octets, over the 1,024 allowed: read past, refused.
+  h.sim.command("raw hex=00000BB8000000050000000000000044" + std::string(2984 * 2, '3'));
+  const auto nack3 = h.sim.wait_for("generic_nack", 5s);
+  REQUIRE(nack3);
+  CHECK(std::stoul(field(*nack3, "status")) == smpp::status::invalid_command_length);
+  CHECK(field(*nack3, "seq") == "68");
   CHECK(s->state() == SessionState::bound);
   const auto i = h.submit(s, text_message("still here"));
   REQUIRE(eventually([&] { return h.settled() == 1; }));
   CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
-  CHECK(s->stats().malformed == 2);
+  CHECK(s->stats().malformed == 3);
+  CHECK(s->stats().connects == 1);
 }
 
 TEST_CASE("session: sequence numbers wrap from 0x7FFFFFFF to 1") {

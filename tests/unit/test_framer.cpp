@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "protocol/framer.hpp"
@@ -97,5 +99,47 @@ TEST_CASE("framer: command_length is checked before the body is awaited") {
     CHECK(framer.next(frame) == Framer::Status::need_more);
     framer.feed({kSubmitResp.data() + kSubmitResp.size() - 1, 1});
     CHECK(framer.next(frame) == Framer::Status::ready);
+  }
+}
+
+TEST_CASE("framer: a PDU over the maximum is read past, and the stream goes on") {
+  // A deliver_sm of 5,016 octets for a framer taking 1,024: its header is
+  // handed over to be answered, its body dropped as it comes, then the
+  // next PDU is whole.
+  Framer framer(1024, 8192);
+  std::vector<std::uint8_t> big = from_hex("00001398 00000005 00000000 0000002A");
+  big.resize(5016, 0x55);
+  std::vector<std::uint8_t> all = big;
+  all.insert(all.end(), kEnquire.begin(), kEnquire.end());
+  std::vector<std::string> seen;
+  std::span<const std::uint8_t> frame;
+  std::size_t fed = 0;
+  while (fed < all.size()) {  // in chunks of 700, the last one shorter
+    const std::size_t n = std::min<std::size_t>(700, all.size() - fed);
+    framer.feed({all.data() + fed, n});
+    fed += n;
+    CHECK(framer.buffered() <= 1024 + 700);  // never the oversized PDU whole
+    for (auto st = framer.next(frame); st != Framer::Status::need_more; st = framer.next(frame)) {
+      REQUIRE(st != Framer::Status::bad_length);
+      seen.push_back((st == Framer::Status::oversized ? "oversized " : "ready ") + to_hex(frame));
+    }
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == "oversized 0000139800000005000000000000002A");
+  CHECK(framer.bad_command_length() == 5016);
+  CHECK(seen[1] == "ready " + to_hex(kEnquire));
+
+  SUBCASE("over the skip limit it is a broken stream") {
+    Framer strict(1024, 8192);
+    strict.feed(from_hex("00002001 00000005 00000000 00000001"));
+    CHECK(strict.next(frame) == Framer::Status::bad_length);
+  }
+  SUBCASE("the header is awaited before anything is said") {
+    Framer slow(1024, 8192);
+    slow.feed({big.data(), 15});
+    CHECK(slow.next(frame) == Framer::Status::need_more);
+    slow.feed({big.data() + 15, 1});
+    CHECK(slow.next(frame) == Framer::Status::oversized);
+    CHECK(frame.size() == 16);
   }
 }

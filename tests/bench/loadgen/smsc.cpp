@@ -316,7 +316,7 @@ int Smsc::malformed(int n) {
   Wire& w = *c->wire;
   for (int i = 0; i < n; ++i) {
     std::vector<std::uint8_t> raw;
-    switch (i % 5) {
+    switch (i % 6) {
       case 0:  // an unknown command_id
         raw = header(16, 0x00000777, w.next_sequence());
         break;
@@ -340,9 +340,14 @@ int Smsc::malformed(int n) {
         raw.insert(raw.end(), 40, 'z');
         break;
       }
-      default:  // a request only an ESME sends, in the wrong direction
+      case 4:  // a request only an ESME sends, in the wrong direction
         raw = header(16, 0x00000004, w.next_sequence());
         break;
+      default: {  // a deliver_sm of 40,000 octets, over the 16 KiB an ESME need take
+        raw = header(40000, 0x00000005, w.next_sequence());
+        raw.resize(40000, 'x');
+        break;
+      }
     }
     w.send_raw(raw);
     ++counters_.malformed_sent;
