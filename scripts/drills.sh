@@ -139,9 +139,11 @@ row() {
     result="FAIL(not every broken PDU nacked on one bind)"
   fi
   [ "$result" = ok ] || failed=1
+  local note=${2:-}
+  [ "$1" = garbled ] && note="replies=$(field garbled_replies "$out")${note:+ $note}"
   printf -v line '%-10s %7s %7s %7s %10s %7s  %s' "$1" "$(field mos "$out")" "$(field acked "$out")" \
     "$(field effects "$out")" "$(field duplicates "$out")" "$(field losses "$out")" \
-    "${2:+$2 }vouchers=$(field vouchers "$out") binds=$(field binds "$out") nacked=$(field pdus_nacked "$out") generic_nacks=$(field generic_nacks "$out") sent_twice=$(field sent_twice "$out") in_doubt=$(field in_doubt "$out") check=${result:-none}"
+    "${note:+$note }vouchers=$(field vouchers "$out") binds=$(field binds "$out") nacked=$(field pdus_nacked "$out") generic_nacks=$(field generic_nacks "$out") sent_twice=$(field sent_twice "$out") in_doubt=$(field in_doubt "$out") check=${result:-none}"
   rows+=("$line")
   echo "$line"
   [ "$result" = ok ] || grep -E '^(check|report|settle)' "$out" >&2 || true

@@ -139,10 +139,37 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
   for (const auto& [key, n] : scenario.texts_with_code()) copies_twice += n - 1;
   const auto in_doubt = static_cast<std::int64_t>(smsc.counters().in_doubt);
 
+  // 5. Garbled texts: a help reply or nothing, and nothing else done.
+  // Their senders are members the rest of the load never uses.
+  std::map<std::string, std::int64_t> garbled_replies;
+  std::int64_t garbled_replies_other = 0;
+  {
+    auto q = query(db.get(),
+                   "SELECT message, COUNT(*) FROM outbox WHERE msisdn LIKE '86136%' GROUP BY 1");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+      const std::string message = text(q.get(), 0);
+      const auto n = sqlite3_column_int64(q.get(), 1);
+      garbled_replies[message] = n;
+      // How to use the service, or what was wrong with the request.
+      if (message != "help" && message != "unknown_tier" && message != "no_offer" &&
+          message != "verify_bad_format")
+        garbled_replies_other += n;
+    }
+  }
+  const std::int64_t garbled_effects = single(
+      db.get(),
+      "SELECT (SELECT COUNT(*) FROM ledger l JOIN members m ON m.id = l.member_id "
+      "WHERE m.msisdn LIKE '86136%' AND l.delta < 0) + (SELECT COUNT(*) FROM vouchers v "
+      "JOIN members m ON m.id = v.member_id WHERE m.msisdn LIKE '86136%')");
+  std::string replies_text;
+  for (const auto& [message, n] : garbled_replies)
+    replies_text += fmt::format("{}{}:{}", replies_text.empty() ? "" : ",", message, n);
+
   const std::int64_t losses = lost + garbled_lost + vouchers_lost + verify_lost;
   const std::int64_t duplicates = twice + vouchers_twice;
   r.ok = losses == 0 && duplicates == 0 && without_deduction == 0 &&
-         deduction_without_voucher == 0 && unsettled == 0 && copies_twice <= in_doubt;
+         deduction_without_voucher == 0 && unsettled == 0 && copies_twice <= in_doubt &&
+         garbled_replies_other == 0 && garbled_effects == 0;
   r.lines.push_back(fmt::format(
       "check mos={} acked={} effects={} duplicates={} losses={} garbled_sent={} "
       "garbled_acked={} garbled_stored={}",
@@ -158,6 +185,9 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
       "outbox_open={} sent_twice={} in_doubt={}",
       voucher_sms["delivered"], voucher_sms["failed"], unsettled, outbox_open, copies_twice,
       in_doubt));
+  r.lines.push_back(fmt::format("check garbled_replies={} garbled_replies_other={} garbled_effects={}",
+                                replies_text.empty() ? "none" : replies_text,
+                                garbled_replies_other, garbled_effects));
   r.lines.push_back(fmt::format("check result={}", r.ok ? "ok" : "FAIL"));
   return r;
 }

@@ -71,13 +71,17 @@ std::string Scenario::member_msisdn(int index) { return fmt::format("86138{:08}"
 std::string Scenario::merchant_msisdn(int city, int k) {
   return fmt::format("86137{:02}{:06}", city, k);
 }
-std::string Scenario::garbled_msisdn(int index) { return fmt::format("86136{:08}", index); }
+std::string Scenario::garbled_msisdn(int index) {
+  return fmt::format("86136{:08}", index % kGarbledMembers);
+}
 
 void Scenario::write_csv(const std::string& dir, long points) const {
   std::ofstream m(dir + "/members.csv");
   m << "msisdn,city,language,points\n";
   for (int i = 0; i < options_.members; ++i)
     m << member_msisdn(i) << ',' << city(i) << ",zh," << points << '\n';
+  for (int i = 0; i < kGarbledMembers; ++i)
+    m << garbled_msisdn(i) << ',' << city(i) << ",zh," << points << '\n';
   std::ofstream s(dir + "/merchants.csv");
   s << "id,name,city,kind,level,phones,offer_a,offer_b,offer_c\n";
   for (int c = 0; c < kCities; ++c)

@@ -66,6 +66,10 @@ class Scenario {
   static const char* city(int index);
   static std::string member_msisdn(int index);
   static std::string merchant_msisdn(int city, int k);
+  // The senders of garbled texts: members of their own, kGarbledMembers of
+  // them, whom the rest of the load never uses, so that what garbage did to
+  // their points and what was answered can be checked.
+  static constexpr int kGarbledMembers = 1000;
   static std::string garbled_msisdn(int index);
   // The campaign's members and merchants as giftctl import files.
   void write_csv(const std::string& dir, long points) const;
