@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
@@ -42,7 +43,8 @@ std::string concat_key(const std::string& sender, const smpp::Concatenation& c) 
 
 }  // namespace
 
-Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
+Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, Config config,
+                 db::Database& db,
                  std::shared_ptr<const Templates> templates,
                  std::shared_ptr<const UssdMenus> menus, log::Logger logger)
     : io_(io),
@@ -51,7 +53,7 @@ Gateway::Gateway(boost::asio::io_context& io, Config config, db::Database& db,
       log_(std::move(logger)),
       service_(db, config_, std::move(templates)),
       outbox_(db, config_.daemon.resend),
-      link_(io.get_executor(), with_inbound_room(config_.daemon.smsc),
+      link_(std::move(net), with_inbound_room(config_.daemon.smsc),
             config_.daemon.split_bind ? smpp::Link::Mode::transmitter_and_receiver
                                       : smpp::Link::Mode::transceiver,
             log_),
@@ -75,16 +77,25 @@ Time Gateway::now() const {
 void Gateway::start() {
   if (const int n = outbox_.recover(now()); n > 0)
     log_.warning("outbox_recovered", {{"messages", n}, {"reason", "interrupted before answered"}});
-  link_.on_inbound([this](const smpp::Pdu& pdu, smpp::Responder r) { on_inbound(pdu, std::move(r)); });
+  // The link calls these on its own thread: the work is posted to ours.
+  link_.on_inbound([this](const smpp::Pdu& pdu, smpp::Responder r) {
+    boost::asio::post(io_, [this, pdu, r = std::move(r)]() mutable { on_inbound(pdu, std::move(r)); });
+  });
   link_.on_state([this](smpp::SessionState state, std::error_code) {
-    const bool was_bound = bound_;
-    bound_ = state == smpp::SessionState::bound && link_.bound();
-    if (bound_ && !was_bound) ++binds_;
-    if (!bound_) waiting_.clear();  // their connection is gone: the SMSC sends them again
-    if (bound_) {
-      outbox_dirty_ = true;
-      work();
-    }
+    // Read here, in order with the MOs posted before and after it, so that
+    // a bind lost and made again is counted even if both are posted before
+    // either runs.
+    const bool now_bound = state == smpp::SessionState::bound && link_.bound();
+    boost::asio::post(io_, [this, now_bound] {
+      const bool was_bound = bound_;
+      bound_ = now_bound;
+      if (bound_ && !was_bound) ++binds_;
+      if (!bound_) waiting_.clear();  // their connection is gone: the SMSC sends them again
+      if (bound_) {
+        outbox_dirty_ = true;
+        work();
+      }
+    });
   });
   link_.start();
   tick();
@@ -100,10 +111,15 @@ void Gateway::stop(std::function<void()> done) {
   held_.clear();
   for (auto& w : waiting_) w.responder.respond(smpp::status::temporary_app_error);
   waiting_.clear();
+  // io_ may have nothing else left to wait for while the link drains on
+  // its own thread: the guard keeps it running until done.
   link_.stop(std::chrono::duration_cast<std::chrono::milliseconds>(config_.daemon.drain),
-             [this, done = std::move(done)] {
-               flush();  // the last answers to submits are kept, not rolled back
-               done();
+             [this, done = std::move(done),
+              guard = boost::asio::make_work_guard(io_)]() mutable {
+               boost::asio::post(io_, [this, done = std::move(done), guard = std::move(guard)] {
+                 flush();  // the last answers to submits are kept, not rolled back
+                 done();
+               });
              });
 }
 
@@ -501,32 +517,39 @@ void Gateway::send(std::vector<Outbound> due) {
       ++in_flight_;
       link_.submit(std::move(submit), [this, id = m.id, attempt = m.attempt, index,
                                        total](smpp::SubmitOutcome outcome) {
-        --in_flight_;
-        work();
-        const Time at = now();
-        if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
-          ++metrics_.mt_submitted;
-          const auto message_id =
-              smpp::normalize_message_id(outcome.message_id, config_.daemon.response_ids);
-          record([this, id, attempt, index, total, message_id, at] {
-            if (!outbox_.submitted(id, attempt, index, total, message_id, at).ok())
-              log_.error("submit_not_recorded", {{"outbox_id", id}});
-          });
-        } else {
-          ++metrics_.mt_submit_failed;
-          const std::string why =
-              outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status
-                  ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
-                  : fmt::format("{}{}", outcome.error.message(),
-                                outcome.in_doubt ? " (in doubt: may have been sent)" : "");
-          log_.warning("submit_failed", {{"outbox_id", id}, {"attempt", attempt}, {"reason", why}});
-          record([this, id, attempt, index, total, status = outcome.command_status, why, at] {
-            outbox_.submit_failed(id, attempt, index, total, status, why, at);
-          });
-        }
+        boost::asio::post(io_, [this, id, attempt, index, total, outcome = std::move(outcome)] {
+          on_submitted(id, attempt, index, total, outcome);
+        });
       });
     }
   }
+}
+
+void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
+                           const smpp::SubmitOutcome& outcome) {
+  --in_flight_;
+  work();
+  const Time at = now();
+  if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
+    ++metrics_.mt_submitted;
+    const auto message_id =
+        smpp::normalize_message_id(outcome.message_id, config_.daemon.response_ids);
+    record([this, id, attempt, index, total, message_id, at] {
+      if (!outbox_.submitted(id, attempt, index, total, message_id, at).ok())
+        log_.error("submit_not_recorded", {{"outbox_id", id}});
+    });
+    return;
+  }
+  ++metrics_.mt_submit_failed;
+  const std::string why =
+      outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status
+          ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
+          : fmt::format("{}{}", outcome.error.message(),
+                        outcome.in_doubt ? " (in doubt: may have been sent)" : "");
+  log_.warning("submit_failed", {{"outbox_id", id}, {"attempt", attempt}, {"reason", why}});
+  record([this, id, attempt, index, total, status = outcome.command_status, why, at] {
+    outbox_.submit_failed(id, attempt, index, total, status, why, at);
+  });
 }
 
 std::string Gateway::metrics_text() {

@@ -1,7 +1,14 @@
 // giftgated's core: wires the SMPP link to the campaign. MOs are reassembled,
 // handled by the Service and acknowledged only after their effects are
 // committed; receipts go to the outbox; the outbox is pumped into the link
-// within the window and rate limits. Single-threaded on one io_context.
+// within the window and rate limits.
+//
+// Two threads: the Gateway's own work (the database above all, whose
+// commits wait for the disk) runs on one io_context, the SMPP link's sockets
+// and PDUs on another executor. What the link hands over is posted to the
+// Gateway's context; responses and submits go back through the link's
+// thread-safe calls. So reading, answering receipts' PDUs and writing go on
+// while a commit waits for its fsync, and each thread has one job.
 //
 // Group commit: everything that arrives in one read (MOs, receipts, submit
 // answers) joins one open transaction, which a posted flush commits once;
@@ -25,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -41,14 +49,17 @@ namespace giftgate {
 
 class Gateway {
  public:
-  // menus: the USSD screens (null: USSD sessions are not served).
-  Gateway(boost::asio::io_context& io, Config config, db::Database& db,
+  // io: the Gateway's context; net: the executor of the link's sessions
+  // (another thread's, or io's own). menus: the USSD screens (null: USSD
+  // sessions are not served).
+  Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, Config config,
+          db::Database& db,
           std::shared_ptr<const Templates> templates, std::shared_ptr<const UssdMenus> menus,
           log::Logger logger);
 
   void start();
   // Stops taking work, lets submits in flight finish for the drain time,
-  // unbinds, then calls done.
+  // unbinds, then calls done (on io).
   void stop(std::function<void()> done);
   // SIGHUP: new templates, menus and keywords (the rest needs a restart).
   void reload(const Config& fresh, std::shared_ptr<const Templates> templates,
@@ -76,6 +87,8 @@ class Gateway {
   void flush();
   std::vector<Outbound> take_due();
   void send(std::vector<Outbound> due);
+  void on_submitted(std::int64_t id, int attempt, int index, int total,
+                    const smpp::SubmitOutcome& outcome);
   void fail_answers(const char* why);
   // Runs f in the batch and keeps it until the batch commits: a batch that
   // fails has it run again in the next one.

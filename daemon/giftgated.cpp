@@ -10,7 +10,9 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
@@ -100,8 +102,11 @@ int main(int argc, char** argv) {
   db::Checkpointer checkpointer(config->db_path, std::chrono::milliseconds(100));
   db->set_checkpoint_pages(4000);
 
+  // Two threads: this one runs the Gateway (the database, the metrics
+  // endpoint, signals); `net` runs the SMPP sessions' sockets and PDUs.
+  boost::asio::io_context net;
   boost::asio::io_context io;
-  Gateway gateway(io, *config, *db, templates, menus, logger);
+  Gateway gateway(io, net.get_executor(), *config, *db, templates, menus, logger);
   std::unique_ptr<MetricsServer> metrics;
   if (config->daemon.metrics_port != 0) {
     try {
@@ -155,8 +160,13 @@ int main(int argc, char** argv) {
                           {"smsc", fmt::format("{}:{}", config->daemon.smsc.host,
                                                config->daemon.smsc.port)},
                           {"metrics_port", metrics ? metrics->port() : 0}});
+  auto net_work = boost::asio::make_work_guard(net);
+  std::thread net_thread([&net] { net.run(); });
   gateway.start();
-  io.run();
+  io.run();  // until the gateway has stopped, the link with it
+  net_work.reset();
+  net.stop();
+  net_thread.join();
   if (!config->daemon.pid_file.empty()) std::remove(config->daemon.pid_file.c_str());
   logger.info("stopped");
   return 0;
