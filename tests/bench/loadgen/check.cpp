@@ -32,6 +32,14 @@ std::int64_t single(sqlite3* db, const char* sql) {
   return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : -1;
 }
 
+// The rows of a "SELECT key, COUNT(*) ... GROUP BY 1", by key.
+std::map<std::string, std::int64_t> counts(sqlite3* db, const char* sql) {
+  std::map<std::string, std::int64_t> out;
+  auto q = query(db, sql);
+  while (sqlite3_step(q.get()) == SQLITE_ROW) out[text(q.get(), 0)] = sqlite3_column_int64(q.get(), 1);
+  return out;
+}
+
 }  // namespace
 
 CheckResult check_database(const std::string& path, const Scenario& scenario, const Smsc& smsc) {
@@ -88,14 +96,9 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
   const std::int64_t garbled_lost = std::max<std::int64_t>(0, garbled_acked - garbled_stored);
 
   // 2. Vouchers and deductions, per member against the confirms.
-  std::map<std::string, std::int64_t> vouchers;
-  {
-    auto q = query(db.get(),
-                   "SELECT m.msisdn, COUNT(*) FROM vouchers v JOIN members m ON m.id = v.member_id "
-                   "GROUP BY 1");
-    while (sqlite3_step(q.get()) == SQLITE_ROW)
-      vouchers[text(q.get(), 0)] = sqlite3_column_int64(q.get(), 1);
-  }
+  auto vouchers = counts(
+      db.get(),
+      "SELECT m.msisdn, COUNT(*) FROM vouchers v JOIN members m ON m.id = v.member_id GROUP BY 1");
   std::int64_t vouchers_lost = 0, vouchers_twice = 0, vouchers_total = 0;
   for (const auto& [who, n] : vouchers) {
     vouchers_total += n;
@@ -124,14 +127,9 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
   }
 
   // 4. Outbound messages: every voucher SMS final; copies sent twice.
-  std::map<std::string, std::int64_t> voucher_sms;
-  {
-    auto q = query(db.get(),
-                   "SELECT state, COUNT(*) FROM outbox WHERE voucher_code IS NOT NULL AND "
-                   "channel = 'sms' AND message = 'voucher' GROUP BY 1");
-    while (sqlite3_step(q.get()) == SQLITE_ROW)
-      voucher_sms[text(q.get(), 0)] = sqlite3_column_int64(q.get(), 1);
-  }
+  auto voucher_sms = counts(db.get(),
+                            "SELECT state, COUNT(*) FROM outbox WHERE voucher_code IS NOT NULL AND "
+                            "channel = 'sms' AND message = 'voucher' GROUP BY 1");
   const std::int64_t unsettled = voucher_sms["queued"] + voucher_sms["submitted"];
   const std::int64_t outbox_open =
       single(db.get(), "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'submitted')");
@@ -141,21 +139,14 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
 
   // 5. Garbled texts: a help reply or nothing, and nothing else done.
   // Their senders are members the rest of the load never uses.
-  std::map<std::string, std::int64_t> garbled_replies;
+  const auto garbled_replies = counts(
+      db.get(), "SELECT message, COUNT(*) FROM outbox WHERE msisdn LIKE '86136%' GROUP BY 1");
   std::int64_t garbled_replies_other = 0;
-  {
-    auto q = query(db.get(),
-                   "SELECT message, COUNT(*) FROM outbox WHERE msisdn LIKE '86136%' GROUP BY 1");
-    while (sqlite3_step(q.get()) == SQLITE_ROW) {
-      const std::string message = text(q.get(), 0);
-      const auto n = sqlite3_column_int64(q.get(), 1);
-      garbled_replies[message] = n;
-      // How to use the service, or what was wrong with the request.
-      if (message != "help" && message != "unknown_tier" && message != "no_offer" &&
-          message != "verify_bad_format")
-        garbled_replies_other += n;
-    }
-  }
+  for (const auto& [message, n] : garbled_replies)
+    // How to use the service, or what was wrong with the request.
+    if (message != "help" && message != "unknown_tier" && message != "no_offer" &&
+        message != "verify_bad_format")
+      garbled_replies_other += n;
   const std::int64_t garbled_effects = single(
       db.get(),
       "SELECT (SELECT COUNT(*) FROM ledger l JOIN members m ON m.id = l.member_id "
