@@ -284,7 +284,8 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
     }
     case Command::merchants: {
       const auto merchants = vouchers_.merchants_in(member->city, request.argument);
-      if (merchants.empty()) return reply("no_merchants", {{"city", member->city}});
+      const std::string city = templates_->city(member->city, language);
+      if (merchants.empty()) return reply("no_merchants", {{"city", city}});
       std::vector<std::string> lines;
       for (const auto& m : merchants) {
         std::vector<std::string> offers;
@@ -295,7 +296,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
                                             {"offers", fmt::format("{}", fmt::join(offers, "; "))}}));
       }
       return reply("merchants",
-                   fit_list("merchants", language, {{"city", member->city}}, "merchants", lines));
+                   fit_list("merchants", language, {{"city", city}}, "merchants", lines));
     }
     case Command::redeem:
     case Command::confirm: {

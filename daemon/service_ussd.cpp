@@ -61,12 +61,13 @@ Service::Screen Service::ussd_merchants_page(UssdSession& session, const Member&
   for (const auto& m : vouchers_.merchants_in(member.city))
     lines.push_back(screens.render("merchant_line", session.language,
                                    {{"name", m.name}, {"kind", m.kind}}));
+  const std::string city = templates_->city(member.city, session.language);
   if (lines.empty())
-    return {"no_merchants",
-            screens.render("no_merchants", session.language, {{"city", member.city}}), true};
+    return {"no_merchants", screens.render("no_merchants", session.language, {{"city", city}}),
+            true};
   const auto first = std::min<std::size_t>(static_cast<std::size_t>(session.page), lines.size() - 1);
   std::size_t next = 0;
-  const std::string text = menus_->page("merchants", session.language, {{"city", member.city}},
+  const std::string text = menus_->page("merchants", session.language, {{"city", city}},
                                         "merchants", lines, first, &next);
   session.state = "merchants";
   session.page = static_cast<std::int64_t>(next);

@@ -1,6 +1,7 @@
 #include "daemon/templates.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -72,6 +73,7 @@ TemplateCatalogue sms_catalogue(std::size_t max_parts) {
   c.lists = {{"tiers", {"tier_line", 3}}, {"vouchers", {"voucher_line", 1}},
              {"merchants", {"merchant_line", 1}}};
   c.too_long = [max_parts](const std::string& filled) { return sms_too_long(filled, max_parts); };
+  c.cities = true;
   return c;
 }
 
@@ -130,6 +132,45 @@ bool placeholders(std::string_view text, std::vector<std::string>& out, std::str
   return true;
 }
 
+bool known_language(std::string_view language) {
+  return std::any_of(std::begin(kLanguages), std::end(kLanguages),
+                     [&](const char* l) { return language == l; });
+}
+
+// The `cities:` section: city id (as imported, lower case) -> zh and en
+// names. Returns why it is wrong, with *where set, or "".
+std::string parse_cities(const YAML::Node& node,
+                         std::map<std::string, std::map<std::string, std::string>, std::less<>>& out,
+                         YAML::Mark* where) {
+  *where = node.Mark();
+  if (!node.IsMap())
+    return "'cities' must map city ids (as imported) to their names in zh and en";
+  for (const auto& kv : node) {
+    *where = kv.first.Mark();
+    std::string id = kv.first.Scalar();
+    std::transform(id.begin(), id.end(), id.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (id.empty()) return "a city in 'cities' without an id";
+    if (out.count(id)) return fmt::format("city '{}' appears twice in 'cities'", id);
+    if (!kv.second.IsMap())
+      return fmt::format("city '{}' must map languages (zh, en) to its name", id);
+    auto& names = out[id];
+    for (const auto& lt : kv.second) {
+      *where = lt.first.Mark();
+      const std::string language = lt.first.Scalar();
+      if (!known_language(language))
+        return fmt::format("unknown language '{}' for city '{}' (zh, en)", language, id);
+      if (!lt.second.IsScalar() || lt.second.Scalar().empty())
+        return fmt::format("city '{}' {} must be a name", id, language);
+      names[language] = lt.second.Scalar();
+    }
+    *where = kv.first.Mark();
+    for (const char* language : kLanguages)
+      if (!names.count(language)) return fmt::format("city '{}' has no {} name", id, language);
+  }
+  return {};
+}
+
 std::string format_named(const std::string& text, const TemplateValues& values) {
   fmt::dynamic_format_arg_store<fmt::format_context> store;
   for (const auto& [name, value] : values) store.push_back(fmt::arg(name.c_str(), value));
@@ -181,8 +222,17 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
 
   auto t = std::make_shared<Templates>();
   std::map<std::string, YAML::Mark> marks;
+  YAML::Mark bad;
   for (const auto& kv : static_cast<const YAML::Node&>(root)) {
     const std::string name = kv.first.Scalar();
+    if (name == "cities" && catalogue.cities) {
+      if (!t->cities_.empty() || marks.count(name))
+        return fail(kv.first.Mark(), "'cities' appears twice");
+      marks[name] = kv.first.Mark();
+      if (const std::string why = parse_cities(kv.second, t->cities_, &bad); !why.empty())
+        return fail(bad, why);
+      continue;
+    }
     const auto* entry = catalogue.find(name);
     if (!entry) return fail(kv.first.Mark(), fmt::format("unknown {} '{}'", kind, name));
     if (t->texts_.count(name)) return fail(kv.first.Mark(), fmt::format("'{}' appears twice", name));
@@ -192,8 +242,7 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
     auto& by_language = t->texts_[name];
     for (const auto& lt : kv.second) {
       const std::string language = lt.first.Scalar();
-      if (std::find_if(std::begin(kLanguages), std::end(kLanguages),
-                       [&](const char* l) { return language == l; }) == std::end(kLanguages))
+      if (!known_language(language))
         return fail(lt.first.Mark(), fmt::format("unknown language '{}' in '{}' (zh, en)",
                                                  language, name));
       if (!lt.second.IsScalar())
@@ -231,7 +280,8 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
   for (const auto& e : catalogue.entries) {
     for (const char* language : kLanguages) {
       TemplateValues values;
-      for (const auto& p : e.placeholders) values.emplace_back(p, longest_value(p));
+      for (const auto& p : e.placeholders)
+        values.emplace_back(p, p == "city" ? t->longest_city(language) : longest_value(p));
       for (auto& [p, v] : values) {  // lists: items filled the same way
         const auto list = catalogue.lists.find(p);
         if (list == catalogue.lists.end()) continue;
@@ -286,6 +336,22 @@ std::shared_ptr<const Templates> Templates::load(const std::string& path,
                                                  std::string* error) {
   const auto text = read_whole(path, error);
   return text ? parse(*text, path, catalogue, error) : nullptr;
+}
+
+std::string Templates::city(std::string_view id, std::string_view language) const {
+  const auto it = cities_.find(id);
+  if (it == cities_.end()) return std::string(id);
+  const auto name = it->second.find(std::string(language));
+  return name == it->second.end() ? std::string(id) : name->second;
+}
+
+std::string Templates::longest_city(std::string_view language) const {
+  std::string longest = longest_value("city");
+  for (const auto& [id, names] : cities_) {
+    const auto name = names.find(std::string(language));
+    if (name != names.end() && name->second.size() > longest.size()) longest = name->second;
+  }
+  return longest;
 }
 
 std::string Templates::render(std::string_view name, std::string_view language,

@@ -47,6 +47,8 @@ struct TemplateCatalogue {
   // Text appended to an entry's filled text for the size check (a USSD
   // page's "more" line), by entry name; the entry named is rendered.
   std::map<std::string, std::string, std::less<>> check_with;
+  // Whether the file may name cities (a `cities:` section, see Templates::city).
+  bool cities = false;
 
   const Entry* find(std::string_view name) const;
 };
@@ -76,6 +78,11 @@ class Templates {
   std::string render(std::string_view name, std::string_view language,
                      const TemplateValues& values) const;
 
+  // How {city} shows the city a member or merchant was imported with, in
+  // `language`: its name from the messages file's `cities:` section, or the
+  // id itself when the section does not name it.
+  std::string city(std::string_view id, std::string_view language) const;
+
   bool has(std::string_view name) const { return texts_.count(std::string(name)) > 0; }
   std::size_t max_parts() const { return max_parts_; }
 
@@ -84,10 +91,14 @@ class Templates {
   static std::vector<std::pair<std::string, std::vector<std::string>>> catalogue();
 
  private:
+  // The longest name a city has in `language` (for the size check).
+  std::string longest_city(std::string_view language) const;
   static std::shared_ptr<Templates> build(std::string_view text, const std::string& source,
                                           const TemplateCatalogue& catalogue, std::string* error);
 
   std::map<std::string, std::map<std::string, std::string>, std::less<>> texts_;
+  // City id -> language -> name.
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> cities_;
   std::size_t max_parts_ = 3;
 };
 

@@ -146,7 +146,7 @@ TEST_CASE("ussd: in English, with a shortcut that jumps into the menu") {
   g.dial(kEn, "*12580*9#");  // no such choice
   CHECK(contains(text_of(g.screen(kEn)), "Not a choice.\n12580 points for gifts"));
   g.press(kEn, "4");
-  CHECK(contains(text_of(g.screen(kEn)), "Where to use them in beijing:\nStar KTV (ktv)"));
+  CHECK(contains(text_of(g.screen(kEn)), "Where to use them in Beijing:\nStar KTV (ktv)"));
   // Not a member: told so, the session ends.
   g.dial("8613600000000", "*12580#");
   s = g.screen("8613600000000");

@@ -24,8 +24,8 @@ inline std::string with_entry(const std::string& text, const std::string& name,
                               const std::string& entry) {
   const auto at = text.find("\n" + name + ":");
   if (at == std::string::npos) throw std::runtime_error("no entry " + name);
-  const auto end = text.find("\n\n", at + 1);
-  return text.substr(0, at + 1) + entry + text.substr(end);
+  const auto end = text.find("\n\n", at + 1);  // npos: the last entry
+  return text.substr(0, at + 1) + entry + (end == std::string::npos ? "\n" : text.substr(end));
 }
 
 }  // namespace giftgate::test

@@ -68,3 +68,47 @@ TEST_CASE("templates: a text too long for the allowed parts is refused") {
         "messages.yaml:12: 'help' en: 4 SMS parts with the longest plausible values, more than "
         "the 3 allowed");
 }
+
+TEST_CASE("templates: cities are named in each language, and an unnamed one shows its id") {
+  std::string error;
+  const auto t = Templates::parse(shipped(), "messages.yaml", 3, &error);
+  INFO(error);
+  REQUIRE(t);
+  CHECK(t->city("shenzhen", "zh") == "深圳");
+  CHECK(t->city("shenzhen", "en") == "Shenzhen");
+  CHECK(t->city("wuhan", "zh") == "wuhan");
+
+  // Ids are matched as imported: in lower case.
+  const std::string base = test::with_entry(shipped(), "cities", "cities:\n  XiAn: {zh: 西安, en: Xi'an}");
+  const auto xian = Templates::parse(base, "messages.yaml", 3, &error);
+  INFO(error);
+  REQUIRE(xian);
+  CHECK(xian->city("xian", "zh") == "西安");
+  CHECK(xian->city("beijing", "zh") == "beijing");  // the section was replaced whole
+}
+
+TEST_CASE("templates: a wrong cities section is refused with line and reason") {
+  auto cities = [](const std::string& body) {
+    return refusal(test::with_entry(shipped(), "cities", "cities:\n" + body));
+  };
+  CHECK(cities("  xian: {zh: 西安}").find("city 'xian' has no en name") != std::string::npos);
+  CHECK(cities("  xian: {zh: 西安, en: Xian, fr: Xian}").find(
+            "unknown language 'fr' for city 'xian' (zh, en)") != std::string::npos);
+  CHECK(cities("  xian: 西安").find("city 'xian' must map languages (zh, en) to its name") !=
+        std::string::npos);
+  CHECK(cities("  xian: {zh: \"\", en: Xian}").find("city 'xian' zh must be a name") !=
+        std::string::npos);
+  CHECK(refusal(test::with_entry(shipped(), "cities", "cities: [beijing]"))
+            .find("'cities' must map city ids") != std::string::npos);
+  // Every refusal names the file and a line.
+  CHECK(cities("  xian: {zh: 西安}").rfind("messages.yaml:", 0) == 0);
+}
+
+TEST_CASE("templates: a long city name counts in the size check") {
+  const std::string name(400, 'x');
+  const std::string text =
+      test::with_entry(shipped(), "cities", "cities:\n  xian: {zh: 西安, en: " + name + "}");
+  // "Merchants in {city}:" and the longest merchant line need 4 parts with
+  // a city name of 400 characters, more than the 3 allowed.
+  CHECK(refusal(text).find("SMS parts with the longest plausible values") != std::string::npos);
+}
