@@ -284,7 +284,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
     }
     case Command::merchants: {
       const auto merchants = vouchers_.merchants_in(member->city, request.argument);
-      const std::string city = templates_->city(member->city, language);
+      const std::string city = templates_->name_of("city", member->city, language);
       if (merchants.empty()) return reply("no_merchants", {{"city", city}});
       std::vector<std::string> lines;
       for (const auto& m : merchants) {
@@ -292,7 +292,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
         for (const auto& [tier, text] : m.offers) offers.push_back(tier + ": " + text);
         lines.push_back(templates_->render("merchant_line", language,
                                            {{"name", m.name},
-                                            {"kind", m.kind},
+                                            {"kind", templates_->name_of("kind", m.kind, language)},
                                             {"offers", fmt::format("{}", fmt::join(offers, "; "))}}));
       }
       return reply("merchants",

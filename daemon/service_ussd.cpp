@@ -60,8 +60,9 @@ Service::Screen Service::ussd_merchants_page(UssdSession& session, const Member&
   std::vector<std::string> lines;
   for (const auto& m : vouchers_.merchants_in(member.city))
     lines.push_back(screens.render("merchant_line", session.language,
-                                   {{"name", m.name}, {"kind", m.kind}}));
-  const std::string city = templates_->city(member.city, session.language);
+                                   {{"name", m.name},
+                                    {"kind", templates_->name_of("kind", m.kind, session.language)}}));
+  const std::string city = templates_->name_of("city", member.city, session.language);
   if (lines.empty())
     return {"no_merchants", screens.render("no_merchants", session.language, {{"city", city}}),
             true};

@@ -73,7 +73,7 @@ TemplateCatalogue sms_catalogue(std::size_t max_parts) {
   c.lists = {{"tiers", {"tier_line", 3}}, {"vouchers", {"voucher_line", 1}},
              {"merchants", {"merchant_line", 1}}};
   c.too_long = [max_parts](const std::string& filled) { return sms_too_long(filled, max_parts); };
-  c.cities = true;
+  c.names = true;
   return c;
 }
 
@@ -137,36 +137,47 @@ bool known_language(std::string_view language) {
                      [&](const char* l) { return language == l; });
 }
 
-// The `cities:` section: city id (as imported, lower case) -> zh and en
-// names. Returns why it is wrong, with *where set, or "".
-std::string parse_cities(const YAML::Node& node,
-                         std::map<std::string, std::map<std::string, std::string>, std::less<>>& out,
-                         YAML::Mark* where) {
+// The sections that name what {city} and {kind} show: section, the
+// placeholder, and the thing named (in errors).
+struct NamedSection {
+  const char* section;
+  const char* placeholder;
+  const char* thing;
+};
+constexpr NamedSection kNamedSections[] = {{"cities", "city", "city"},
+                                           {"kinds", "kind", "merchant kind"}};
+
+// One such section: id (as imported, lower case) -> zh and en names.
+// Returns why it is wrong, with *where set, or "".
+std::string parse_names(const YAML::Node& node, const NamedSection& s,
+                        std::map<std::string, std::map<std::string, std::string>, std::less<>>& out,
+                        YAML::Mark* where) {
   *where = node.Mark();
   if (!node.IsMap())
-    return "'cities' must map city ids (as imported) to their names in zh and en";
+    return fmt::format("'{}' must map {} ids (as imported) to their names in zh and en", s.section,
+                       s.thing);
   for (const auto& kv : node) {
     *where = kv.first.Mark();
     std::string id = kv.first.Scalar();
     std::transform(id.begin(), id.end(), id.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (id.empty()) return "a city in 'cities' without an id";
-    if (out.count(id)) return fmt::format("city '{}' appears twice in 'cities'", id);
+    if (id.empty()) return fmt::format("a {} in '{}' without an id", s.thing, s.section);
+    if (out.count(id)) return fmt::format("{} '{}' appears twice in '{}'", s.thing, id, s.section);
     if (!kv.second.IsMap())
-      return fmt::format("city '{}' must map languages (zh, en) to its name", id);
+      return fmt::format("{} '{}' must map languages (zh, en) to its name", s.thing, id);
     auto& names = out[id];
     for (const auto& lt : kv.second) {
       *where = lt.first.Mark();
       const std::string language = lt.first.Scalar();
       if (!known_language(language))
-        return fmt::format("unknown language '{}' for city '{}' (zh, en)", language, id);
+        return fmt::format("unknown language '{}' for {} '{}' (zh, en)", language, s.thing, id);
       if (!lt.second.IsScalar() || lt.second.Scalar().empty())
-        return fmt::format("city '{}' {} must be a name", id, language);
+        return fmt::format("{} '{}' {} must be a name", s.thing, id, language);
       names[language] = lt.second.Scalar();
     }
     *where = kv.first.Mark();
     for (const char* language : kLanguages)
-      if (!names.count(language)) return fmt::format("city '{}' has no {} name", id, language);
+      if (!names.count(language)) return fmt::format("{} '{}' has no {} name", s.thing, id, language);
   }
   return {};
 }
@@ -225,11 +236,13 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
   YAML::Mark bad;
   for (const auto& kv : static_cast<const YAML::Node&>(root)) {
     const std::string name = kv.first.Scalar();
-    if (name == "cities" && catalogue.cities) {
-      if (!t->cities_.empty() || marks.count(name))
-        return fail(kv.first.Mark(), "'cities' appears twice");
+    const auto named = std::find_if(std::begin(kNamedSections), std::end(kNamedSections),
+                                    [&](const NamedSection& n) { return name == n.section; });
+    if (named != std::end(kNamedSections) && catalogue.names) {
+      if (marks.count(name)) return fail(kv.first.Mark(), fmt::format("'{}' appears twice", name));
       marks[name] = kv.first.Mark();
-      if (const std::string why = parse_cities(kv.second, t->cities_, &bad); !why.empty())
+      if (const std::string why = parse_names(kv.second, *named, t->names_[named->placeholder], &bad);
+          !why.empty())
         return fail(bad, why);
       continue;
     }
@@ -281,13 +294,13 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
     for (const char* language : kLanguages) {
       TemplateValues values;
       for (const auto& p : e.placeholders)
-        values.emplace_back(p, p == "city" ? t->longest_city(language) : longest_value(p));
+        values.emplace_back(p, t->longest(p, language));
       for (auto& [p, v] : values) {  // lists: items filled the same way
         const auto list = catalogue.lists.find(p);
         if (list == catalogue.lists.end()) continue;
         TemplateValues item_values;
         for (const auto& q : catalogue.find(list->second.item)->placeholders)
-          item_values.emplace_back(q, longest_value(q));
+          item_values.emplace_back(q, t->longest(q, language));
         const std::string one = t->render(list->second.item, language, item_values);
         v = one;
         for (int i = 1; i < list->second.lines; ++i) v += "\n" + one;
@@ -338,19 +351,23 @@ std::shared_ptr<const Templates> Templates::load(const std::string& path,
   return text ? parse(*text, path, catalogue, error) : nullptr;
 }
 
-std::string Templates::city(std::string_view id, std::string_view language) const {
-  const auto it = cities_.find(id);
-  if (it == cities_.end()) return std::string(id);
+std::string Templates::name_of(std::string_view placeholder, std::string_view id,
+                               std::string_view language) const {
+  const auto section = names_.find(placeholder);
+  if (section == names_.end()) return std::string(id);
+  const auto it = section->second.find(id);
+  if (it == section->second.end()) return std::string(id);
   const auto name = it->second.find(std::string(language));
   return name == it->second.end() ? std::string(id) : name->second;
 }
 
-std::string Templates::longest_city(std::string_view language) const {
-  std::string longest = longest_value("city");
-  for (const auto& [id, names] : cities_) {
-    const auto name = names.find(std::string(language));
-    if (name != names.end() && name->second.size() > longest.size()) longest = name->second;
-  }
+std::string Templates::longest(std::string_view placeholder, std::string_view language) const {
+  std::string longest = longest_value(placeholder);
+  if (const auto section = names_.find(placeholder); section != names_.end())
+    for (const auto& [id, names] : section->second) {
+      const auto name = names.find(std::string(language));
+      if (name != names.end() && name->second.size() > longest.size()) longest = name->second;
+    }
   return longest;
 }
 

@@ -47,8 +47,9 @@ struct TemplateCatalogue {
   // Text appended to an entry's filled text for the size check (a USSD
   // page's "more" line), by entry name; the entry named is rendered.
   std::map<std::string, std::string, std::less<>> check_with;
-  // Whether the file may name cities (a `cities:` section, see Templates::city).
-  bool cities = false;
+  // Whether the file may name cities and merchant kinds (`cities:` and
+  // `kinds:` sections, see Templates::name_of).
+  bool names = false;
 
   const Entry* find(std::string_view name) const;
 };
@@ -78,10 +79,12 @@ class Templates {
   std::string render(std::string_view name, std::string_view language,
                      const TemplateValues& values) const;
 
-  // How {city} shows the city a member or merchant was imported with, in
-  // `language`: its name from the messages file's `cities:` section, or the
-  // id itself when the section does not name it.
-  std::string city(std::string_view id, std::string_view language) const;
+  // How {city} and {kind} show a city or a merchant kind (as imported:
+  // "beijing", "cinema") in `language`: its name from the messages file's
+  // `cities:` or `kinds:` section, or the id itself when that does not name
+  // it. placeholder: "city" or "kind".
+  std::string name_of(std::string_view placeholder, std::string_view id,
+                      std::string_view language) const;
 
   bool has(std::string_view name) const { return texts_.count(std::string(name)) > 0; }
   std::size_t max_parts() const { return max_parts_; }
@@ -91,14 +94,16 @@ class Templates {
   static std::vector<std::pair<std::string, std::vector<std::string>>> catalogue();
 
  private:
-  // The longest name a city has in `language` (for the size check).
-  std::string longest_city(std::string_view language) const;
+  // The longest value {placeholder} can take in `language`, named ones
+  // included (for the size check).
+  std::string longest(std::string_view placeholder, std::string_view language) const;
   static std::shared_ptr<Templates> build(std::string_view text, const std::string& source,
                                           const TemplateCatalogue& catalogue, std::string* error);
 
   std::map<std::string, std::map<std::string, std::string>, std::less<>> texts_;
-  // City id -> language -> name.
-  std::map<std::string, std::map<std::string, std::string>, std::less<>> cities_;
+  // Placeholder ("city", "kind") -> id -> language -> name.
+  using Names = std::map<std::string, std::map<std::string, std::string>, std::less<>>;
+  std::map<std::string, Names, std::less<>> names_;
   std::size_t max_parts_ = 3;
 };
 

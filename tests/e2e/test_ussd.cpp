@@ -84,8 +84,8 @@ TEST_CASE("ussd: every menu path, in Chinese") {
   g.screen(kZh);
   g.press(kZh, "4");
   s = g.screen(kZh);
-  CHECK(contains(text_of(s), "Star KTV(ktv)"));
-  CHECK(contains(text_of(s), "Sky Cinema(cinema)"));
+  CHECK(contains(text_of(s), "Star KTV(KTV)"));
+  CHECK(contains(text_of(s), "Sky Cinema(影院)"));
   CHECK(ends(s));
   g.dial(kZh, "*12580#");
   g.screen(kZh);
@@ -146,7 +146,7 @@ TEST_CASE("ussd: in English, with a shortcut that jumps into the menu") {
   g.dial(kEn, "*12580*9#");  // no such choice
   CHECK(contains(text_of(g.screen(kEn)), "Not a choice.\n12580 points for gifts"));
   g.press(kEn, "4");
-  CHECK(contains(text_of(g.screen(kEn)), "Where to use them in Beijing:\nStar KTV (ktv)"));
+  CHECK(contains(text_of(g.screen(kEn)), "Where to use them in Beijing:\nStar KTV (KTV)"));
   // Not a member: told so, the session ends.
   g.dial("8613600000000", "*12580#");
   s = g.screen("8613600000000");
@@ -218,7 +218,7 @@ TEST_CASE("ussd: a long merchant list pages with more; a hangup leaves nothing h
     last = ends(s);
     CHECK(contains(t, "9 More") == !last);
     for (int i = 0; i < 14; ++i)
-      if (contains(t, fmt::format("Branch {} (ktv)", i))) seen.insert(std::to_string(i));
+      if (contains(t, fmt::format("Branch {} (KTV)", i))) seen.insert(std::to_string(i));
     if (!last) g.press(kEn, "9");
   }
   CHECK(pages >= 3);

@@ -134,12 +134,14 @@ TEST_CASE("service: an English member, refusals and help") {
 TEST_CASE("service: merchants in the member's city, of a kind") {
   Fixture f;
   auto r = f.one("8613900000001", "SH");
-  CHECK(contains(r, "Merchants in Beijing:\nStar KTV (ktv) A: 5 hours; C: 1 hour\nSky Cinema"));
-  // The city by its name in the member's language, from the messages file.
+  CHECK(contains(r, "Merchants in Beijing:\nStar KTV (KTV) A: 5 hours; C: 1 hour\nSky Cinema"));
+  // The city by its name in the member's language, from the messages file ...
   CHECK(contains(f.one("8613800138000", "SH"), "北京可用商户："));
   r = f.one("8613900000001", "SH 影院");
   CHECK_FALSE(contains(r, "Star KTV"));
   CHECK(contains(r, "Sky Cinema (cinema) A: 8 tickets"));
+  // ... and their kind, in the member's language too.
+  CHECK(contains(f.one("8613800138000", "SH 影院"), "Sky Cinema(影院)"));
 }
 
 TEST_CASE("service: a merchant verifies; the member gets a note; a second try is refused") {

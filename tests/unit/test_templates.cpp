@@ -69,22 +69,26 @@ TEST_CASE("templates: a text too long for the allowed parts is refused") {
         "the 3 allowed");
 }
 
-TEST_CASE("templates: cities are named in each language, and an unnamed one shows its id") {
+TEST_CASE("templates: cities and kinds are named in each language, an unnamed one shows its id") {
   std::string error;
   const auto t = Templates::parse(shipped(), "messages.yaml", 3, &error);
   INFO(error);
   REQUIRE(t);
-  CHECK(t->city("shenzhen", "zh") == "深圳");
-  CHECK(t->city("shenzhen", "en") == "Shenzhen");
-  CHECK(t->city("wuhan", "zh") == "wuhan");
+  CHECK(t->name_of("city", "shenzhen", "zh") == "深圳");
+  CHECK(t->name_of("city", "shenzhen", "en") == "Shenzhen");
+  CHECK(t->name_of("city", "wuhan", "zh") == "wuhan");
+  CHECK(t->name_of("kind", "cinema", "zh") == "影院");
+  CHECK(t->name_of("kind", "cinema", "en") == "cinema");
+  CHECK(t->name_of("kind", "bowling", "zh") == "bowling");
+  CHECK(t->name_of("tier", "A", "zh") == "A");  // nothing else is named
 
   // Ids are matched as imported: in lower case.
   const std::string base = test::with_entry(shipped(), "cities", "cities:\n  XiAn: {zh: 西安, en: Xi'an}");
   const auto xian = Templates::parse(base, "messages.yaml", 3, &error);
   INFO(error);
   REQUIRE(xian);
-  CHECK(xian->city("xian", "zh") == "西安");
-  CHECK(xian->city("beijing", "zh") == "beijing");  // the section was replaced whole
+  CHECK(xian->name_of("city", "xian", "zh") == "西安");
+  CHECK(xian->name_of("city", "beijing", "zh") == "beijing");  // the section was replaced whole
 }
 
 TEST_CASE("templates: a wrong cities section is refused with line and reason") {
@@ -102,6 +106,8 @@ TEST_CASE("templates: a wrong cities section is refused with line and reason") {
             .find("'cities' must map city ids") != std::string::npos);
   // Every refusal names the file and a line.
   CHECK(cities("  xian: {zh: 西安}").rfind("messages.yaml:", 0) == 0);
+  CHECK(refusal(test::with_entry(shipped(), "kinds", "kinds:\n  bowling: {en: bowling}"))
+            .find("merchant kind 'bowling' has no zh name") != std::string::npos);
 }
 
 TEST_CASE("templates: a long city name counts in the size check") {

@@ -76,6 +76,9 @@ TEST_CASE("ussd menus: unknown placeholders and screens, a missing language") {
             "unknown placeholder {balance} (this screen has: none)") != std::string::npos);
   CHECK(refusal(shipped() + "\nbanner:\n  zh: a\n  en: b\n").find("unknown screen 'banner'") !=
         std::string::npos);
+  // Cities and kinds are named in the messages file, not here.
+  CHECK(refusal(shipped() + "\ncities:\n  xian: {zh: 西安, en: Xian}\n")
+            .find("unknown screen 'cities'") != std::string::npos);
   CHECK(refusal(with("help", "help:\n  zh: \"x\"")).find("'help' has no en text") !=
         std::string::npos);
 }
