@@ -79,6 +79,8 @@ TemplateCatalogue sms_catalogue(std::size_t max_parts) {
 
 }  // namespace
 
+// {city} and {kind} get 16 characters: the most a name in the cities and
+// kinds sections may have.
 std::string longest_value(std::string_view placeholder) {
   static const std::map<std::string_view, std::string_view> values = {
       {"balance", "99999999"},        {"tier", "A"},
@@ -87,8 +89,8 @@ std::string longest_value(std::string_view placeholder) {
       {"expires", "2027-12-31 23:59"}, {"start", "2027-12-31 23:59"},
       {"end", "2027-12-31 23:59"},    {"time", "2027-12-31 23:59"},
       {"until", "2027-12-31 23:59"},  {"count", "99"},
-      {"city", "shenzhen"},           {"member", "86138****8000"},
-      {"kind", "cinema"},             {"n", "9"},
+      {"city", "Shijiazhuang Sq."},   {"member", "86138****8000"},
+      {"kind", "karaoke & cinema"},   {"n", "9"},
       {"name", "Golden Melody KTV Plaza Branch"},
       {"merchant", "Golden Melody KTV Plaza Branch"},
       {"offers", "A: 5 hours free KTV; B: 3 hours; C: 2 hours in the afternoon"},
@@ -132,6 +134,12 @@ bool placeholders(std::string_view text, std::vector<std::string>& out, std::str
   return true;
 }
 
+// Characters (code points) in UTF-8 text.
+std::size_t characters(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 bool known_language(std::string_view language) {
   return std::any_of(std::begin(kLanguages), std::end(kLanguages),
                      [&](const char* l) { return language == l; });
@@ -173,7 +181,14 @@ std::string parse_names(const YAML::Node& node, const NamedSection& s,
         return fmt::format("unknown language '{}' for {} '{}' (zh, en)", language, s.thing, id);
       if (!lt.second.IsScalar() || lt.second.Scalar().empty())
         return fmt::format("{} '{}' {} must be a name", s.thing, id, language);
-      names[language] = lt.second.Scalar();
+      // No longer than the value the size checks fill the placeholder with,
+      // so every text (the USSD screens' too) fits with any name.
+      const std::string& name = lt.second.Scalar();
+      const std::size_t most = characters(longest_value(s.placeholder));
+      if (characters(name) > most)
+        return fmt::format("{} '{}' {}: '{}' is longer than the {} characters a name may have",
+                           s.thing, id, language, name, most);
+      names[language] = name;
     }
     *where = kv.first.Mark();
     for (const char* language : kLanguages)
@@ -294,13 +309,13 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
     for (const char* language : kLanguages) {
       TemplateValues values;
       for (const auto& p : e.placeholders)
-        values.emplace_back(p, t->longest(p, language));
+        values.emplace_back(p, longest_value(p));
       for (auto& [p, v] : values) {  // lists: items filled the same way
         const auto list = catalogue.lists.find(p);
         if (list == catalogue.lists.end()) continue;
         TemplateValues item_values;
         for (const auto& q : catalogue.find(list->second.item)->placeholders)
-          item_values.emplace_back(q, t->longest(q, language));
+          item_values.emplace_back(q, longest_value(q));
         const std::string one = t->render(list->second.item, language, item_values);
         v = one;
         for (int i = 1; i < list->second.lines; ++i) v += "\n" + one;
@@ -359,16 +374,6 @@ std::string Templates::name_of(std::string_view placeholder, std::string_view id
   if (it == section->second.end()) return std::string(id);
   const auto name = it->second.find(std::string(language));
   return name == it->second.end() ? std::string(id) : name->second;
-}
-
-std::string Templates::longest(std::string_view placeholder, std::string_view language) const {
-  std::string longest = longest_value(placeholder);
-  if (const auto section = names_.find(placeholder); section != names_.end())
-    for (const auto& [id, names] : section->second) {
-      const auto name = names.find(std::string(language));
-      if (name != names.end() && name->second.size() > longest.size()) longest = name->second;
-    }
-  return longest;
 }
 
 std::string Templates::render(std::string_view name, std::string_view language,

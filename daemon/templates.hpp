@@ -94,9 +94,6 @@ class Templates {
   static std::vector<std::pair<std::string, std::vector<std::string>>> catalogue();
 
  private:
-  // The longest value {placeholder} can take in `language`, named ones
-  // included (for the size check).
-  std::string longest(std::string_view placeholder, std::string_view language) const;
   static std::shared_ptr<Templates> build(std::string_view text, const std::string& source,
                                           const TemplateCatalogue& catalogue, std::string* error);
 

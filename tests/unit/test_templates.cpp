@@ -110,11 +110,17 @@ TEST_CASE("templates: a wrong cities section is refused with line and reason") {
             .find("merchant kind 'bowling' has no zh name") != std::string::npos);
 }
 
-TEST_CASE("templates: a long city name counts in the size check") {
-  const std::string name(400, 'x');
-  const std::string text =
-      test::with_entry(shipped(), "cities", "cities:\n  xian: {zh: 西安, en: " + name + "}");
-  // "Merchants in {city}:" and the longest merchant line need 4 parts with
-  // a city name of 400 characters, more than the 3 allowed.
-  CHECK(refusal(text).find("SMS parts with the longest plausible values") != std::string::npos);
+TEST_CASE("templates: a name longer than the size checks assume is refused") {
+  // The checks fill {city} and {kind} with 16 characters: a name may have
+  // as many (counted as characters, not bytes), and no more.
+  std::string error;
+  const auto sixteen = Templates::parse(
+      test::with_entry(shipped(), "cities", "cities:\n  xian: {zh: 西安西安西安西安西安西安西安西安, en: Xi'an}"),
+      "messages.yaml", 3, &error);
+  INFO(error);
+  CHECK(sixteen);
+  CHECK(refusal(test::with_entry(shipped(), "cities",
+                                 "cities:\n  xian: {zh: 西安, en: Xi'an Shaanxi Province}"))
+            .find("city 'xian' en: 'Xi'an Shaanxi Province' is longer than the 16 characters a "
+                  "name may have") != std::string::npos);
 }
