@@ -1,9 +1,10 @@
 #include "daemon/csv.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <fmt/format.h>
+
+#include "protocol/charset.hpp"
 
 namespace giftgate {
 
@@ -90,10 +91,7 @@ std::optional<CsvRecord> CsvReader::next() {
 namespace {
 
 std::string column_name(std::string_view raw) {
-  std::string name(trim(raw));
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return name;
+  return smpp::ascii_lower(trim(raw));
 }
 
 }  // namespace

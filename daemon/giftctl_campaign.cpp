@@ -12,6 +12,7 @@
 #include "daemon/imports.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/voucher_code.hpp"
+#include "protocol/charset.hpp"
 
 namespace giftgate::ctl {
 
@@ -162,8 +163,7 @@ int Ctl::stock() {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc() || end != s.data() + s.size() || n < 0)
     return usage(fmt::format("'{}' is not a quantity of 0 or more", s));
-  std::string city = args_.words[2];
-  for (auto& c : city) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string city = smpp::ascii_lower(args_.words[2]);  // as imported
   if (!vouchers.set_stock(tier->name, city, n, actor()))
     return refused(fmt::format("the database refused: {}", vouchers.last_error()));
   fmt::print("stock of tier {} in {}: {}\n", tier->name, city, n);

@@ -1,7 +1,6 @@
 #include "daemon/imports.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -12,16 +11,12 @@
 
 #include "daemon/csv.hpp"
 #include "daemon/phone.hpp"
+#include "protocol/charset.hpp"
 
 namespace giftgate {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using smpp::ascii_lower;
 
 std::optional<std::int64_t> whole_number(std::string_view s) {
   std::int64_t v = 0;
@@ -120,12 +115,12 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
         if (!msisdn) return fmt::format("'{}' is not a phone number", row["msisdn"]);
         if (!seen.insert(*msisdn).second)
           return fmt::format("member {} is listed twice in this file", *msisdn);
-        const std::string city = lower(row["city"]);
+        const std::string city = ascii_lower(row["city"]);
         if (city.empty()) return "the city is empty";
-        const std::string language = row["language"].empty() ? "zh" : lower(row["language"]);
+        const std::string language = row["language"].empty() ? "zh" : ascii_lower(row["language"]);
         if (language != "zh" && language != "en")
           return fmt::format("language must be zh or en, not '{}'", row["language"]);
-        const std::string opt = lower(row["opt_out"]);
+        const std::string opt = ascii_lower(row["opt_out"]);
         if (opt != "" && opt != "0" && opt != "1" && opt != "yes" && opt != "no")
           return fmt::format("opt_out must be 1/0 or yes/no, not '{}'", row["opt_out"]);
         const auto points = row["points"].empty() ? std::optional<std::int64_t>(0)
@@ -179,8 +174,8 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
         const std::string id(row["id"]);
         if (id.empty()) return "the merchant id is empty";
         if (!seen.insert(id).second) return fmt::format("merchant {} is listed twice", id);
-        const std::string kind = lower(row["kind"]), level = lower(row["level"]);
-        const std::string city = lower(row["city"]);
+        const std::string kind = ascii_lower(row["kind"]), level = ascii_lower(row["level"]);
+        const std::string city = ascii_lower(row["city"]);
         if (row["name"].empty() || city.empty()) return "name and city must not be empty";
         if (kind != "ktv" && kind != "cinema")
           return fmt::format("kind must be ktv or cinema, not '{}'", row["kind"]);
@@ -215,7 +210,7 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
           if (!add_phone.bind(1, phone).bind(2, id).run().ok()) return kDbFailed;
         }
         for (const auto& tier : config_.campaign.tiers) {
-          const auto offer = row["offer_" + lower(tier.name)];
+          const auto offer = row["offer_" + ascii_lower(tier.name)];
           if (offer.empty()) continue;
           add_offer.reset();
           if (!add_offer.bind(1, id).bind(2, tier.name).bind(3, offer).run().ok())
@@ -237,7 +232,7 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
       [&](const Row& row, ImportResult& result) -> std::string {
         const auto msisdn = normalize_msisdn(row["msisdn"], config_.default_country);
         if (!msisdn) return fmt::format("'{}' is not a phone number", row["msisdn"]);
-        const std::string activity = lower(row["activity"]);
+        const std::string activity = ascii_lower(row["activity"]);
         const auto rate = config_.accrual.rate(activity);
         if (!rate)
           return fmt::format("unknown activity '{}' (network_month, rbt_fee_yuan, service_use)",

@@ -1,7 +1,6 @@
 #include "daemon/templates.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -11,6 +10,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "protocol/charset.hpp"
 #include "protocol/split.hpp"
 
 namespace giftgate {
@@ -166,9 +166,7 @@ std::string parse_names(const YAML::Node& node, const NamedSection& s,
                        s.thing);
   for (const auto& kv : node) {
     *where = kv.first.Mark();
-    std::string id = kv.first.Scalar();
-    std::transform(id.begin(), id.end(), id.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string id = smpp::ascii_lower(kv.first.Scalar());  // as imported
     if (id.empty()) return fmt::format("a {} in '{}' without an id", s.thing, s.section);
     if (out.count(id)) return fmt::format("{} '{}' appears twice in '{}'", s.thing, id, s.section);
     if (!kv.second.IsMap())
@@ -248,7 +246,6 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
 
   auto t = std::make_shared<Templates>();
   std::map<std::string, YAML::Mark> marks;
-  YAML::Mark bad;
   for (const auto& kv : static_cast<const YAML::Node&>(root)) {
     const std::string name = kv.first.Scalar();
     const auto named = std::find_if(std::begin(kNamedSections), std::end(kNamedSections),
@@ -256,6 +253,7 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
     if (named != std::end(kNamedSections) && catalogue.names) {
       if (marks.count(name)) return fail(kv.first.Mark(), fmt::format("'{}' appears twice", name));
       marks[name] = kv.first.Mark();
+      YAML::Mark bad;
       if (const std::string why = parse_names(kv.second, *named, t->names_[named->placeholder], &bad);
           !why.empty())
         return fail(bad, why);
@@ -308,8 +306,7 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
   for (const auto& e : catalogue.entries) {
     for (const char* language : kLanguages) {
       TemplateValues values;
-      for (const auto& p : e.placeholders)
-        values.emplace_back(p, longest_value(p));
+      for (const auto& p : e.placeholders) values.emplace_back(p, longest_value(p));
       for (auto& [p, v] : values) {  // lists: items filled the same way
         const auto list = catalogue.lists.find(p);
         if (list == catalogue.lists.end()) continue;

@@ -115,6 +115,13 @@ void utf8_append(std::string& out, char32_t c) {
   }
 }
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 bool utf8_valid(std::string_view text) {
   std::u32string ignored;
   return utf8_decode(text, ignored);

@@ -35,6 +35,9 @@ bool utf8_decode(std::string_view text, std::u32string& out);
 // Appends one code point as UTF-8.
 void utf8_append(std::string& out, char32_t c);
 bool utf8_valid(std::string_view text);
+// ASCII letters in lower case, everything else (UTF-8 included) as it is:
+// how ids typed by people (cities, kinds, languages, CSV columns) compare.
+std::string ascii_lower(std::string_view text);
 
 // UTF-8 to UCS-2 big-endian. `replaced` counts characters replaced by U+FFFD.
 bool ucs2_encode(std::string_view utf8, SurrogatePolicy policy, std::vector<std::uint8_t>& out,

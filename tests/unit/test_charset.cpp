@@ -96,3 +96,9 @@ TEST_CASE("charset: inbound text in each coding") {
   CHECK_FALSE(binary.ok);
   CHECK(binary.charset == Charset::binary);
 }
+
+TEST_CASE("charset: ascii_lower folds ASCII letters only") {
+  CHECK(ascii_lower("BeiJing KTV-2") == "beijing ktv-2");
+  CHECK(ascii_lower("ÉCRAN 影院") == "Écran 影院");  // UTF-8 bytes left as they are
+  CHECK(ascii_lower("") == "");
+}
