@@ -182,11 +182,17 @@ std::unique_ptr<Database> Database::open(const Options& options,
     Transaction tx(*db);
     if (!tx.begun().ok()) return fail(fmt::format("{}: {}", options.path, tx.begun().message));
     Status s = db->exec(m.sql);
+    if (s.ok() && m.apply) s = m.apply(*db);
     if (s.ok()) s = db->exec(fmt::format("PRAGMA user_version={}", m.version));
     if (s.ok()) s = tx.commit();
     if (!s.ok())
       return fail(fmt::format("{}: migration {}: {}", options.path, m.version, s.message));
   }
+  // A migration that edited the stored schema raised its version: the next
+  // read notices and parses the schema again. Done here so that every
+  // statement from now on is prepared against the schema as it is.
+  if (const Status s = db->exec("SELECT COUNT(*) FROM sqlite_schema"); !s.ok())
+    return fail(fmt::format("{}: {}", options.path, s.message));
   return db;
 }
 

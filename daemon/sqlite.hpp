@@ -78,10 +78,13 @@ class Statement {
   Status status_;
 };
 
-// One numbered schema step, applied once, in order.
+// One numbered schema step, applied once, in order: its SQL, then, if
+// there is one, a step that needs more than SQL (reading a value first). Both
+// run in the migration's transaction.
 struct Migration {
   int version;
   std::string_view sql;
+  Status (*apply)(Database&) = nullptr;
 };
 
 class Database {

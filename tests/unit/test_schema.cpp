@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "daemon/schema.hpp"
+#include "tests/support/campaign_db.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace giftgate;
+using giftgate::test::TempDir;
+
+namespace {
+
+std::unique_ptr<db::Database> open_at(const std::string& path, std::size_t migrations) {
+  std::string error;
+  auto db = db::Database::open({path, std::chrono::milliseconds(2000)},
+                               schema_migrations().first(migrations), &error);
+  INFO(error);
+  REQUIRE(db);
+  return db;
+}
+
+// How many temporary b-trees the statement opens each time it runs.
+int ephemeral_tables(db::Database& db, const std::string& sql) {
+  auto plan = db.prepare("EXPLAIN " + sql);
+  int n = 0;
+  while (plan.step())
+    if (plan.column_text(1) == "OpenEphemeral") ++n;
+  REQUIRE(plan.status().ok());
+  return n;
+}
+
+constexpr const char* kStateWrites[] = {
+    "UPDATE outbox SET state = 'delivered', final_at = 'now' WHERE id = 1",
+    "INSERT INTO outbox(msisdn, message, language, body, next_attempt_at, created_at) "
+    "VALUES ('8613800000001', 'help', 'zh', 'x', 'now', 'now')",
+    "UPDATE vouchers SET state = 'used' WHERE code = 'AB12345678'",
+    "UPDATE offers SET state = 'confirmed' WHERE id = 1",
+    "UPDATE merchants SET level = 'low' WHERE id = 'm1'",
+};
+
+void seed(db::Database& db) {
+  REQUIRE(db.exec("INSERT INTO members(id, msisdn, city) VALUES (1, '8613800000001', 'beijing');"
+                  "INSERT INTO merchants VALUES ('m1', 'Gold KTV', 'beijing', 'ktv', 'high');"
+                  "INSERT INTO vouchers(code, member_id, tier, city, price, face_value, channel, "
+                  "issued_at, expires_at) VALUES ('AB12345678', 1, 'C', 'beijing', 100, 20, "
+                  "'sms', 'now', 'later');"
+                  "INSERT INTO offers(member_id, tier, created_at, expires_at) "
+                  "VALUES (1, 'C', 'now', 'later');"
+                  "INSERT INTO outbox(msisdn, message, language, body, next_attempt_at, "
+                  "created_at) VALUES ('8613800000001', 'help', 'zh', 'x', 'now', 'now');")
+              .ok());
+}
+
+void checks_refuse_and_allow(db::Database& db) {
+  CHECK(db.prepare("UPDATE outbox SET state = 'sent' WHERE id = 1").run().constraint());
+  CHECK(db.prepare("UPDATE vouchers SET state = 'spent' WHERE code = 'AB12345678'").run().constraint());
+  CHECK(db.prepare("UPDATE offers SET state = 'taken' WHERE id = 1").run().constraint());
+  CHECK(db.prepare("UPDATE merchants SET level = 'top' WHERE id = 'm1'").run().constraint());
+  for (const char* state : {"queued", "submitted", "delivered", "failed", "expired"})
+    CHECK(db.prepare("UPDATE outbox SET state = ? WHERE id = 1").bind(1, state).run().ok());
+  for (const char* state : {"issued", "used", "void"})
+    CHECK(db.prepare("UPDATE vouchers SET state = ? WHERE code = 'AB12345678'").bind(1, state)
+              .run().ok());
+  for (const char* state : {"held", "confirmed", "replaced"})
+    CHECK(db.prepare("UPDATE offers SET state = ? WHERE id = 1").bind(1, state).run().ok());
+  for (const char* level : {"high", "middle", "low"})
+    CHECK(db.prepare("UPDATE merchants SET level = ? WHERE id = 'm1'").bind(1, level).run().ok());
+}
+
+}  // namespace
+
+TEST_CASE("schema: writing a state or level builds no temporary index") {
+  TempDir dir;
+  auto db = test::open_campaign_db(dir.file("c.db"));
+  for (const char* sql : kStateWrites) {
+    INFO(sql);
+    CHECK(ephemeral_tables(*db, sql) == 0);
+  }
+}
+
+TEST_CASE("schema: a version 6 database keeps its rows, and its checks, at version 7") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 6);
+    REQUIRE(old->schema_version() == 6);
+    seed(*old);
+    CHECK(ephemeral_tables(*old, kStateWrites[0]) == 1);  // what version 7 is for
+  }
+  auto db = test::open_campaign_db(path);
+  CHECK(db->schema_version() == 7);
+  auto rows = db->prepare(
+      "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM vouchers) + "
+      "(SELECT COUNT(*) FROM offers) + (SELECT COUNT(*) FROM merchants)");
+  REQUIRE(rows.step());
+  CHECK(rows.column_int(0) == 4);
+  for (const char* sql : kStateWrites) {
+    INFO(sql);
+    CHECK(ephemeral_tables(*db, sql) == 0);
+  }
+  checks_refuse_and_allow(*db);
+  auto integrity = db->prepare("PRAGMA integrity_check");
+  REQUIRE(integrity.step());
+  CHECK(integrity.column_text(0) == "ok");
+}
+
+TEST_CASE("schema: a table whose check is not the one shipped stops version 7, and says which") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 6);
+    // As if someone had changed the table by hand.
+    REQUIRE(old->exec("PRAGMA writable_schema=ON").ok());
+    REQUIRE(old->exec("UPDATE sqlite_schema SET sql = replace(sql, '''middle'', ', '') "
+                      "WHERE name = 'merchants'")
+                .ok());
+    REQUIRE(old->exec("PRAGMA writable_schema=OFF").ok());
+  }
+  std::string error;
+  CHECK_FALSE(db::Database::open({path, std::chrono::milliseconds(2000)}, schema_migrations(), &error));
+  CHECK(error.find("migration 7") != std::string::npos);
+  CHECK(error.find("table merchants") != std::string::npos);
+  auto db = open_at(path, 6);  // nothing of it was kept
+  CHECK(db->schema_version() == 6);
+  auto outbox = db->prepare("SELECT instr(sql, 'IN (''queued''') > 0 FROM sqlite_schema WHERE name = 'outbox'");
+  REQUIRE(outbox.step());
+  CHECK(outbox.column_int(0) == 1);
+}
