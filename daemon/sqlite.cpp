@@ -17,6 +17,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "daemon/page_cache.hpp"
+
 namespace giftgate::db {
 
 bool Status::ok() const { return code == SQLITE_OK || code == SQLITE_DONE || code == SQLITE_ROW; }
@@ -141,6 +143,7 @@ std::unique_ptr<Database> Database::open(const Options& options,
     if (error) *error = std::move(message);
     return nullptr;
   };
+  install_page_cache();  // before SQLite starts; a no-op after the first time
   // Members' numbers and voucher codes live here: only the owner may read it.
   // Creating the file first fixes its mode; SQLite gives the -wal and -shm
   // files the same.

@@ -6,8 +6,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "daemon/page_cache.hpp"
 #include "daemon/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -246,4 +248,42 @@ TEST_CASE("sqlite: the checkpointer's own connection copies the log into the dat
     std::this_thread::sleep_for(10ms);
   CHECK(checkpointer.runs() > 0);
   CHECK(checkpointer.pages_copied() > 0);
+}
+
+TEST_CASE("sqlite: commits that split pages leave the page cache alone; a rollback still trims it") {
+  TempDir dir;
+  auto db = open_ok(dir.file("cache.db"));
+  REQUIRE(giftgate::db::install_page_cache());
+  REQUIRE(db->exec("CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT)").ok());
+  // Keys in no order, so that pages split all over the index and SQLite
+  // renumbers some of them through the lock-byte page.
+  auto key = [](int i) { return fmt::format("{:08x}", (static_cast<unsigned>(i) * 2654435761u)); };
+  const auto before = giftgate::db::page_cache_counts();
+  for (int batch = 0; batch < 100; ++batch) {
+    Transaction tx(*db);
+    for (int i = batch * 50; i < (batch + 1) * 50; ++i)
+      REQUIRE(db->prepare("INSERT INTO kv VALUES (?, printf('%.100c', 'v'))").bind(1, key(i)).run().ok());
+    REQUIRE(tx.commit().ok());
+  }
+  const auto grown = giftgate::db::page_cache_counts();
+  CHECK(grown.parked > before.parked);
+  CHECK(grown.truncations - before.truncations >= 100);
+  CHECK(grown.passed_on - before.passed_on <= 2);
+  {
+    Transaction tx(*db);  // grows the file by some hundred pages, then rolls back
+    for (int i = 0; i < 200; ++i)
+      REQUIRE(db->prepare("INSERT INTO kv VALUES (?, printf('%.3000c', 'w'))")
+                  .bind(1, fmt::format("rolled back {}", i))
+                  .run()
+                  .ok());
+  }
+  CHECK(giftgate::db::page_cache_counts().passed_on > grown.passed_on);
+  REQUIRE(db->prepare("INSERT INTO kv VALUES ('after', 'x')").run().ok());
+  auto rows = db->prepare("SELECT COUNT(*), SUM(length(v)) FROM kv");
+  REQUIRE(rows.step());
+  CHECK(rows.column_int(0) == 5001);
+  CHECK(rows.column_int(1) == 500001);
+  auto integrity = db->prepare("PRAGMA integrity_check");
+  REQUIRE(integrity.step());
+  CHECK(integrity.column_text(0) == "ok");
 }
