@@ -1,6 +1,7 @@
 #include "daemon/service.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -13,11 +14,19 @@ namespace giftgate {
 namespace {
 
 std::string sha256_hex(const std::string& data) {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up on
+  // every digest, which cost more than the digest itself.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < length; ++i) out += fmt::format("{:02x}", digest[i]);
+  if (!sha256 || !EVP_Digest(data.data(), data.size(), digest, &length, sha256, nullptr))
+    throw std::runtime_error("SHA-256 is not available from OpenSSL");
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * length, '0');
+  for (unsigned i = 0; i < length; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xF];
+  }
   return out;
 }
 

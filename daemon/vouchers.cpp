@@ -109,7 +109,16 @@ constexpr int kCodeAttempts = 8;
 
 }  // namespace
 
-std::string iso_time(Time t) { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", t); }
+std::string iso_time(Time t) {
+  // Nearly every statement binds the current second: formatted once per second.
+  thread_local Time last = Time::min();
+  thread_local std::string text;
+  if (t != last) {
+    text = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", t);
+    last = t;
+  }
+  return text;
+}
 
 const Tier* Campaign::tier(std::string_view name) const {
   for (const auto& t : tiers)

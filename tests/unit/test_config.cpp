@@ -178,3 +178,13 @@ TEST_CASE("config: the ussd section, operations by name or number") {
         "giftgate.yaml:3: unknown key 'stop' in ussd.operations");
   CHECK(refusal("ussd:\n  max_chars_gsm: 200\n").find("giftgate.yaml:2: max_chars_gsm") == 0);
 }
+
+TEST_CASE("config: times in the database are UTC to the second, the same second or the next") {
+  const Time t = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + std::chrono::hours(23) +
+      std::chrono::minutes(59) + std::chrono::seconds(59));
+  CHECK(iso_time(t) == "2026-11-27T23:59:59Z");
+  CHECK(iso_time(t) == "2026-11-27T23:59:59Z");  // again: the one kept from before
+  CHECK(iso_time(t + std::chrono::seconds(1)) == "2026-11-28T00:00:00Z");
+  CHECK(iso_time(t) == "2026-11-27T23:59:59Z");  // and back
+}
