@@ -71,7 +71,7 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
   if (early.step()) {
     auto claim = db_.prepare("UPDATE receipts SET matched = 1 WHERE message_id = ? AND matched = 0");
     if (s = claim.bind(1, message_id).run(); !s.ok()) return s;
-    if (s = apply_receipt(id, attempt, part, early.column_text(0), early.column_text(1), now);
+    if (s = apply_receipt(id, attempt, part, total, early.column_text(0), early.column_text(1), now);
         !s.ok())
       return s;
   }
@@ -97,9 +97,11 @@ Outbox::Receipt Outbox::receipt(const std::string& message_id, const std::string
                                 const std::string& error, Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return Receipt::failed;
+  // The latest attempt's part with this id (without ORDER BY, which would
+  // build a temporary b-tree to sort in, for every receipt).
   auto part = db_.prepare(
-      "SELECT outbox_id, attempt, part FROM outbox_parts WHERE message_id = ? "
-      "ORDER BY attempt DESC LIMIT 1");
+      "SELECT outbox_id, attempt, part, total FROM outbox_parts WHERE message_id = ?1 AND "
+      "attempt = (SELECT MAX(attempt) FROM outbox_parts WHERE message_id = ?1) LIMIT 1");
   part.bind(1, message_id);
   const bool matched = part.step();
   auto store = db_.prepare(
@@ -108,34 +110,38 @@ Outbox::Receipt Outbox::receipt(const std::string& message_id, const std::string
                .bind(5, std::int64_t{matched}).run();
   if (s.ok() && matched)
     s = apply_receipt(part.column_int(0), static_cast<int>(part.column_int(1)),
-                      static_cast<int>(part.column_int(2)), stat, error, now);
+                      static_cast<int>(part.column_int(2)), static_cast<int>(part.column_int(3)),
+                      stat, error, now);
   if (s.ok()) s = tx.commit();
   if (!s.ok()) return Receipt::failed;
   return matched ? Receipt::matched : Receipt::unmatched;
 }
 
-db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, const std::string& stat,
-                                 const std::string& error, Time now) {
+db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, int total,
+                                 const std::string& stat, const std::string& error, Time now) {
   auto set = db_.prepare(
       "UPDATE outbox_parts SET receipt = ?, receipt_at = ? WHERE outbox_id = ? AND attempt = ? "
       "AND part = ?");
   auto s = set.bind(1, stat).bind(2, iso_time(now)).bind(3, id).bind(4, attempt).bind(5, part).run();
   if (!s.ok()) return s;
-  if (is_delivered(stat)) return check_delivered(id, attempt, now);
+  if (is_delivered(stat)) return check_delivered(id, attempt, total, now);
   if (is_failure(stat))  // only the latest attempt's failure counts (checked there)
     return attempt_failed(id, attempt, fmt::format("receipt {} err {}", stat, error),
                           stat == "EXPIRED", now);
   return s;  // ENROUTE and the like: wait for the final one
 }
 
-db::Status Outbox::check_delivered(std::int64_t id, int attempt, Time now) {
-  // Delivered when every part of one attempt is, whatever came after.
-  auto parts = db_.prepare(
-      "SELECT COUNT(*), MAX(total), SUM(receipt IN ('DELIVRD', 'ACCEPTD')) FROM outbox_parts "
-      "WHERE outbox_id = ? AND attempt = ?");
-  parts.bind(1, id).bind(2, attempt);
-  if (!parts.step()) return parts.status();
-  if (parts.column_int(2) < parts.column_int(1)) return {};
+db::Status Outbox::check_delivered(std::int64_t id, int attempt, int total, Time now) {
+  // Delivered when every part of one attempt is, whatever came after. A
+  // message in one part (most of them) is delivered with that part.
+  if (total > 1) {
+    auto parts = db_.prepare(
+        "SELECT COUNT(*), MAX(total), SUM(receipt IN ('DELIVRD', 'ACCEPTD')) FROM outbox_parts "
+        "WHERE outbox_id = ? AND attempt = ?");
+    parts.bind(1, id).bind(2, attempt);
+    if (!parts.step()) return parts.status();
+    if (parts.column_int(2) < parts.column_int(1)) return {};
+  }
   auto done = db_.prepare(
       "UPDATE outbox SET state = 'delivered', final_at = ?, last_error = NULL WHERE id = ? AND "
       "state <> 'delivered'");

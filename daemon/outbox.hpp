@@ -80,9 +80,9 @@ class Outbox {
  private:
   db::Status attempt_failed(std::int64_t id, int attempt, const std::string& why, bool expired,
                             Time now);
-  db::Status check_delivered(std::int64_t id, int attempt, Time now);
-  db::Status apply_receipt(std::int64_t id, int attempt, int part, const std::string& stat,
-                           const std::string& error, Time now);
+  db::Status check_delivered(std::int64_t id, int attempt, int total, Time now);
+  db::Status apply_receipt(std::int64_t id, int attempt, int part, int total,
+                           const std::string& stat, const std::string& error, Time now);
 
   db::Database& db_;
   ResendPolicy policy_;

@@ -120,9 +120,11 @@ MoOutcome Service::handle(const Mo& mo) {
   out.command = request.command;
 
   if (!mo.fingerprint.empty()) {
+    // The latest such MO. (ORDER BY id DESC LIMIT 1 would build a
+    // temporary b-tree to sort in, for every MO.)
     auto earlier = db_.prepare(
-        "SELECT id, epoch FROM inbox WHERE fingerprint = ? AND received_at >= ? ORDER BY id DESC "
-        "LIMIT 1");
+        "SELECT id, epoch FROM inbox WHERE id = (SELECT MAX(id) FROM inbox WHERE fingerprint = ? "
+        "AND received_at >= ?)");
     earlier.bind(1, mo.fingerprint).bind(2, iso_time(mo.now - dedupe_window_));
     if (earlier.step() && earlier.column_text(1) != mo.epoch) {
       // The redelivery now belongs to this connection: the member sending
