@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "protocol/charset.hpp"
+#include "protocol/gsm7.hpp"
 #include "protocol/split.hpp"
 
 namespace giftgate {
@@ -140,6 +142,34 @@ std::size_t characters(std::string_view text) {
       text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+// Why a name would not fit where the size checks' value for its
+// placeholder fits, if it would not. That value is 16 Latin letters: as many
+// units as 16 characters of a Chinese (UCS-2) text, and as many septets as
+// 16 of an English (GSM 7-bit) one, whatever the text. So an English name
+// must be GSM 7-bit (else it would make the whole text UCS-2, at 70
+// characters a part instead of 160), and is counted in septets (a € or a
+// bracket takes two); any name is counted in UTF-16 units (an emoji takes
+// two).
+std::optional<std::string> name_misfit(const std::string& name, std::string_view language,
+                                       std::size_t most) {
+  const auto too_long = [&] {
+    return fmt::format("is longer than the {} characters a name may have", most);
+  };
+  if (language == "en") {
+    const auto septets = smpp::gsm7_length(name);
+    if (!septets)
+      return std::string("is not in the GSM 7-bit alphabet that English texts are sent in (it "
+                         "would make each text with it UCS-2: 70 characters a part, not 160)");
+    if (*septets > most) return too_long() + " (€, brackets and the like count twice)";
+  }
+  std::u32string code_points;
+  smpp::utf8_decode(name, code_points);
+  const auto units = std::accumulate(code_points.begin(), code_points.end(), std::size_t{0},
+                                     [](std::size_t n, char32_t c) { return n + (c > 0xFFFF ? 2 : 1); });
+  if (units > most) return too_long();
+  return std::nullopt;
+}
+
 bool known_language(std::string_view language) {
   return std::any_of(std::begin(kLanguages), std::end(kLanguages),
                      [&](const char* l) { return language == l; });
@@ -179,13 +209,9 @@ std::string parse_names(const YAML::Node& node, const NamedSection& s,
         return fmt::format("unknown language '{}' for {} '{}' (zh, en)", language, s.thing, id);
       if (!lt.second.IsScalar() || lt.second.Scalar().empty())
         return fmt::format("{} '{}' {} must be a name", s.thing, id, language);
-      // No longer than the value the size checks fill the placeholder with,
-      // so every text (the USSD screens' too) fits with any name.
       const std::string& name = lt.second.Scalar();
-      const std::size_t most = characters(longest_value(s.placeholder));
-      if (characters(name) > most)
-        return fmt::format("{} '{}' {}: '{}' is longer than the {} characters a name may have",
-                           s.thing, id, language, name, most);
+      if (auto misfit = name_misfit(name, language, characters(longest_value(s.placeholder))))
+        return fmt::format("{} '{}' {}: '{}' {}", s.thing, id, language, name, *misfit);
       names[language] = name;
     }
     *where = kv.first.Mark();

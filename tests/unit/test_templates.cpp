@@ -124,3 +124,26 @@ TEST_CASE("templates: a name longer than the size checks assume is refused") {
             .find("city 'xian' en: 'Xi'an Shaanxi Province' is longer than the 16 characters a "
                   "name may have") != std::string::npos);
 }
+
+TEST_CASE("templates: a name that would change how its text is sent is refused") {
+  // English texts are checked as GSM 7-bit: a name outside that alphabet
+  // would make them UCS-2 (70 characters a part), and one with the
+  // alphabet's two-septet characters takes more room than it seems.
+  auto city_en = [](const std::string& name) {
+    return refusal(test::with_entry(shipped(), "cities", "cities:\n  xian: {zh: 西安, en: \"" + name + "\"}"));
+  };
+  CHECK(city_en("Xi'an 西安").find("city 'xian' en: 'Xi'an 西安' is not in the GSM 7-bit alphabet") !=
+        std::string::npos);
+  CHECK(city_en("[Xi'an] €€€€").find("is longer than the 16 characters a name may have") !=
+        std::string::npos);  // 12 characters, 18 septets
+  std::string error;
+  CHECK(Templates::parse(test::with_entry(shipped(), "cities", "cities:\n  xian: {zh: 西安, en: Xi'an Café}"),
+                         "messages.yaml", 3, &error));  // é is in the alphabet
+  INFO(error);
+  // Chinese texts are UCS-2: an emoji takes two of its units.
+  const std::string eight_emoji = "\U0001F3A4\U0001F3A4\U0001F3A4\U0001F3A4\U0001F3A4\U0001F3A4\U0001F3A4\U0001F3A4";
+  CHECK(refusal(test::with_entry(shipped(), "kinds", "kinds:\n  ktv: {zh: \"" + eight_emoji + "KTV\", en: KTV}"))
+            .find("merchant kind 'ktv' zh:") != std::string::npos);
+  CHECK(Templates::parse(test::with_entry(shipped(), "kinds", "kinds:\n  ktv: {zh: \"" + eight_emoji + "\", en: KTV}"),
+                         "messages.yaml", 3, &error));
+}
