@@ -83,8 +83,7 @@ start_loadgen() {  # $1 name, $2 rate, remaining: extra options
   shift 2
   # Each phase starts with the disk idle: the campaign just imported and
   # copied (over 100 MB) would otherwise still be going to disk during the
-  # phase, in the way of the daemon's fsyncs. p99 at 1,000 MO/s was under
-  # 20 ms in 10 runs of 10 with this, 12 of 20 without (2026-11-27).
+  # phase, in the way of the daemon's fsyncs (README, item 9).
   sync
   "$loadgen" smsc --port 0 --members 100000 --rate "$rate" --warmup "$warmup" \
     --duration "$phase" --settle 30 "$@" > "$work/$name.report" 2> "$work/$name.loadgen.log" &
