@@ -194,8 +194,9 @@ std::unique_ptr<Database> Database::open(const Options& options,
   // A migration that edited the stored schema raised its version: the next
   // read notices and parses the schema again. Done here so that every
   // statement from now on is prepared against the schema as it is.
-  if (const Status s = db->exec("SELECT COUNT(*) FROM sqlite_schema"); !s.ok())
-    return fail(fmt::format("{}: {}", options.path, s.message));
+  if (have < latest)
+    if (const Status s = db->exec("SELECT COUNT(*) FROM sqlite_schema"); !s.ok())
+      return fail(fmt::format("{}: {}", options.path, s.message));
   return db;
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -148,8 +147,8 @@ std::size_t characters(std::string_view text) {
 // 16 of an English (GSM 7-bit) one, whatever the text. So an English name
 // must be GSM 7-bit (else it would make the whole text UCS-2, at 70
 // characters a part instead of 160), and is counted in septets (a € or a
-// bracket takes two); any name is counted in UTF-16 units (an emoji takes
-// two).
+// bracket takes two); a Chinese one is counted in UTF-16 units (an emoji
+// takes two).
 std::optional<std::string> name_misfit(const std::string& name, std::string_view language,
                                        std::size_t most) {
   const auto too_long = [&] {
@@ -161,12 +160,9 @@ std::optional<std::string> name_misfit(const std::string& name, std::string_view
       return std::string("is not in the GSM 7-bit alphabet that English texts are sent in (it "
                          "would make each text with it UCS-2: 70 characters a part, not 160)");
     if (*septets > most) return too_long() + " (€, brackets and the like count twice)";
+    return std::nullopt;
   }
-  std::u32string code_points;
-  smpp::utf8_decode(name, code_points);
-  const auto units = std::accumulate(code_points.begin(), code_points.end(), std::size_t{0},
-                                     [](std::size_t n, char32_t c) { return n + (c > 0xFFFF ? 2 : 1); });
-  if (units > most) return too_long();
+  if (smpp::utf16_length(name).value_or(0) > most) return too_long();
   return std::nullopt;
 }
 

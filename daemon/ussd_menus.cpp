@@ -16,14 +16,12 @@ std::string ussd_too_long(const std::string& text, const UssdLimits& limits) {
                        "a USSD screen holds",
                        *septets, limits.gsm_chars);
   }
-  std::u32string code_points;
-  if (!smpp::utf8_decode(text, code_points)) return "not valid UTF-8";
-  std::size_t units = 0;
-  for (const char32_t c : code_points) units += c > 0xFFFF ? 2 : 1;
-  if (units <= limits.ucs2_chars) return {};
+  const auto units = smpp::utf16_length(text);
+  if (!units) return "not valid UTF-8";
+  if (*units <= limits.ucs2_chars) return {};
   return fmt::format("{} UCS-2 characters with the longest plausible values, more than the {} "
                      "a USSD screen holds",
-                     units, limits.ucs2_chars);
+                     *units, limits.ucs2_chars);
 }
 
 TemplateCatalogue ussd_catalogue(const UssdLimits& limits) {

@@ -122,6 +122,14 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
+std::optional<std::size_t> utf16_length(std::string_view utf8) {
+  std::u32string code_points;
+  if (!utf8_decode(utf8, code_points)) return std::nullopt;
+  std::size_t units = 0;
+  for (const char32_t c : code_points) units += c > 0xFFFF ? 2 : 1;
+  return units;
+}
+
 bool utf8_valid(std::string_view text) {
   std::u32string ignored;
   return utf8_decode(text, ignored);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ bool utf8_decode(std::string_view text, std::u32string& out);
 // Appends one code point as UTF-8.
 void utf8_append(std::string& out, char32_t c);
 bool utf8_valid(std::string_view text);
+// UTF-16 code units for the text (a character past U+FFFF takes two, a
+// surrogate pair), or nullopt if it is not valid UTF-8.
+std::optional<std::size_t> utf16_length(std::string_view utf8);
 // ASCII letters in lower case, everything else (UTF-8 included) as it is:
 // how ids typed by people (cities, kinds, languages, CSV columns) compare.
 std::string ascii_lower(std::string_view text);

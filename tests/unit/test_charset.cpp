@@ -97,6 +97,13 @@ TEST_CASE("charset: inbound text in each coding") {
   CHECK(binary.charset == Charset::binary);
 }
 
+TEST_CASE("charset: utf16_length counts a character past U+FFFF twice") {
+  CHECK(utf16_length("KTV") == 3u);
+  CHECK(utf16_length("金曲KTV") == 5u);
+  CHECK(utf16_length("\U0001F3A4KTV") == 5u);  // a surrogate pair and three
+  CHECK_FALSE(utf16_length("\xff"));
+}
+
 TEST_CASE("charset: ascii_lower folds ASCII letters only") {
   CHECK(ascii_lower("BeiJing KTV-2") == "beijing ktv-2");
   CHECK(ascii_lower("ÉCRAN 影院") == "Écran 影院");  // UTF-8 bytes left as they are
