@@ -153,11 +153,12 @@ row() {  # a line of the table for the phase report $1
   local f=$work/$1.report acked cpu
   acked=$(field mo_acked "$f")
   cpu=$(field cpu_s "$f")
-  printf '  %-16s %9s %9s %8s %8s %8s %8s %9s %6s\n' "$1" "$(field acked_per_s "$f")" \
+  printf '  %-16s %9s %9s %8s %8s %8s %8s %9s %10s %6s\n' "$1" "$(field acked_per_s "$f")" \
     "$(field replied_per_s "$f")" \
     "$(field latency_p50_ms "$f")" "$(field latency_p99_ms "$f")" "$(field latency_max_ms "$f")" \
     "$(field peak_rss_kb "$f")" \
     "$(awk -v c="$cpu" -v n="$acked" 'BEGIN { printf "%.3f", (n > 0 ? c / n * 1000 : 0) }')" \
+    "$(field host_steal_pct "$f")/$(field host_steal_worst_s_pct "$f")" \
     "$(field result "$f" 2>/dev/null || echo -)"
 }
 
@@ -186,9 +187,10 @@ done
 
 echo
 echo "== Results ($(nproc) cores). acked/s: MOs acknowledged (so committed) per second;"
-echo "   replied/s: replies received per second; latency: MO sent to its reply's first part"
-printf '  %-16s %9s %9s %8s %8s %8s %8s %9s %6s\n' phase "acked/s" "replied/s" "p50 ms" \
-  "p99 ms" "max ms" "RSS kB" "CPU s/1k" check
+echo "   replied/s: replies received per second; latency: MO sent to its reply's first part;"
+echo "   steal %: the machine's CPU time the host gave to others, over the phase/its worst second"
+printf '  %-16s %9s %9s %8s %8s %8s %8s %9s %10s %6s\n' phase "acked/s" "replied/s" "p50 ms" \
+  "p99 ms" "max ms" "RSS kB" "CPU s/1k" "steal %" check
 row sink
 for rate in "${rates[@]}"; do
   rate=${rate/#0/max}
@@ -209,6 +211,7 @@ fi
 for f in "$work"/giftgated-*.report; do
   [ -e "$f" ] || continue
   grep -q 'check result=ok' "$f" || { echo "bench.sh: the check failed in $f" >&2; grep '^check' "$f" >&2; exit 1; }
+  grep -q 'host_steal_pct=' "$f" || { echo "bench.sh: no host steal figure in $f" >&2; exit 1; }
 done
 
 if [ "$db_size" -gt 0 ]; then

@@ -18,14 +18,17 @@
 // malformed N, garbled N, stats, finish S.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -93,6 +96,31 @@ std::string own_usage() {
   return fmt::format("loadgen_cpu_s={:.2f} loadgen_max_rss_kb={}", cpu, u.ru_maxrss);
 }
 
+// The machine's CPU time so far, all CPUs, in clock ticks (/proc/stat): the
+// part the hypervisor gave to others (steal) tells a phase slowed by the host
+// from one slowed by the gateway. All zero when /proc/stat cannot be read.
+struct CpuTicks {
+  std::uint64_t steal = 0, total = 0;
+};
+
+CpuTicks cpu_ticks() {
+  std::ifstream stat("/proc/stat");
+  std::string label;
+  CpuTicks t;
+  if (!(stat >> label) || label != "cpu") return t;
+  std::uint64_t v = 0;
+  for (int i = 0; i < 10 && stat >> v; ++i) {  // user nice system idle iowait irq softirq steal guest guest_nice
+    if (i < 8) t.total += v;  // guest time is counted in user already
+    if (i == 7) t.steal = v;
+  }
+  return t;
+}
+
+double steal_pct(const CpuTicks& from, const CpuTicks& to) {
+  const auto total = to.total - from.total;
+  return total ? 100.0 * static_cast<double>(to.steal - from.steal) / static_cast<double>(total) : 0;
+}
+
 // The SMSC run: drives the Smsc through its phases, or by control commands.
 class Run {
  public:
@@ -102,6 +130,7 @@ class Run {
         scenario_(options(args)),
         smsc_(io, smsc_options(args), scenario_),
         timer_(io),
+        steal_timer_(io),
         input_(io, ::dup(0)) {}
 
   int exec() {
@@ -155,6 +184,7 @@ class Run {
     after(warmup, [this] {
       smsc_.start_measuring();
       replies_at_start_ = replies();
+      sample_steal();
       if (args_.flag("redemptions")) return until_redeemed();
       const auto d = std::chrono::milliseconds(static_cast<long>(args_.num("duration", 10) * 1000));
       after(d, [this] { finish(args_.num("settle", 30)); });
@@ -170,6 +200,26 @@ class Run {
     after(100ms, [this] { until_redeemed(); });
   }
 
+  // Every 250 ms of the measured time; the report gives the whole and the
+  // worst second.
+  void sample_steal() {
+    steal_samples_.push_back(cpu_ticks());
+    steal_timer_.expires_after(250ms);
+    steal_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !sending_stopped_) sample_steal();
+    });
+  }
+
+  std::string steal_report() const {
+    if (steal_samples_.size() < 2 || steal_samples_.front().total == 0)
+      return "host_steal_pct=- host_steal_worst_s_pct=-";  // not measured, or no /proc/stat
+    double worst = 0;
+    for (std::size_t i = 0; i + 4 < steal_samples_.size(); ++i)
+      worst = std::max(worst, steal_pct(steal_samples_[i], steal_samples_[i + 4]));
+    return fmt::format("host_steal_pct={:.1f} host_steal_worst_s_pct={:.1f}",
+                       steal_pct(steal_samples_.front(), steal_samples_.back()), worst);
+  }
+
   std::uint64_t replies() const {
     const auto it = scenario_.counters().find("replies");
     return it == scenario_.counters().end() ? 0 : it->second;
@@ -181,6 +231,8 @@ class Run {
     scenario_.set_new_actions(false);  // flows under way still finish
     smsc_.set_sending(true);
     measured_seconds_ = seconds_since(smsc_.measure_start());
+    steal_timer_.cancel();
+    steal_samples_.push_back(cpu_ticks());
     measured_acks_ = smsc_.counters().measured_acks;
     replies_measured_ = replies() - replies_at_start_;
     settle_deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long>(settle_seconds * 1000));
@@ -210,10 +262,11 @@ class Run {
     const double secs = measured_seconds_ > 0 ? measured_seconds_ : 1;
     std::printf("%s\n", fmt::format("report measured_s={:.2f} mo_sent={} mo_acked={} "
                                     "acked_per_s={:.1f} replied_per_s={:.1f} samples={} latency_p50_ms={:.2f} "
-                                    "latency_p99_ms={:.2f} latency_max_ms={:.2f}",
+                                    "latency_p99_ms={:.2f} latency_max_ms={:.2f} {}",
                                     secs, c.mo_sent, c.mo_acked, static_cast<double>(measured_acks_) / secs,
                                     static_cast<double>(replies_measured_) / secs,
-                                    lat.count(), lat.percentile(50), lat.percentile(99), lat.max())
+                                    lat.count(), lat.percentile(50), lat.percentile(99), lat.max(),
+                                    steal_report())
                             .c_str());
     std::string mix;
     for (const auto& [k, v] : scenario_.counters()) mix += fmt::format(" {}={}", k, v);
@@ -285,6 +338,8 @@ class Run {
   giftgate::bench::Scenario scenario_;
   giftgate::bench::Smsc smsc_;
   asio::steady_timer timer_;
+  asio::steady_timer steal_timer_;
+  std::vector<CpuTicks> steal_samples_;
   asio::posix::stream_descriptor input_;
   asio::streambuf input_buf_;
   bool sending_stopped_ = false;
