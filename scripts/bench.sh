@@ -208,9 +208,8 @@ if [ $kannel -eq 1 ] && [ -f "$work/kannel-max.report" ] && [ -f "$work/kannel-1
       -v kp="$(field latency_p99_ms "$work/kannel-1000.report")" \
     'BEGIN { printf "  giftgated / Kannel: sustained replies per second at the maximum %.2f, p99 latency at 1000 MO/s %.2f\n", g / k, gp / kp }'
 fi
-# Latency on a VM follows the host: in the runs of 2026-11-27, p99 at 1,000
-# MO/s was 10 to 13 ms whenever the host took under 3 % of the CPUs, and
-# 19 to 29 ms whenever it took over 8 % (README).
+# Latency on a VM follows the host's steal: README, "Throughput and latency
+# beside Kannel", has the runs that show it.
 for f in "$work"/giftgated-*.report "$work"/kannel-*.report; do
   [ -e "$f" ] || continue
   steal=$(field host_steal_pct "$f")
