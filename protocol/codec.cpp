@@ -23,6 +23,10 @@ using Octets = std::vector<std::uint8_t>;
 
 constexpr std::uint32_t id_of(CommandId c) { return static_cast<std::uint32_t>(c); }
 
+// The most optional parameters handed to libsmpp34 in one PDU; with more,
+// the codec reads them (see decode).
+constexpr std::size_t kLibraryTlvLimit = 16;
+
 // libsmpp34 reports through process-wide globals; every call into it and every
 // read of them happens under this lock.
 std::mutex library_mutex;
@@ -110,7 +114,7 @@ struct TlvList {
 };
 
 bool library_can_pack(std::uint32_t command_id, const Tlvs& tlvs) {
-  return std::ranges::all_of(tlvs, [&](const Tlv& t) {
+  return tlvs.size() <= kLibraryTlvLimit && std::ranges::all_of(tlvs, [&](const Tlv& t) {
     return layout::library_reads_tlv(command_id, t.tag, t.value.size());
   });
 }
@@ -148,8 +152,7 @@ void append_tlvs(const Tlvs& tlvs, Octets& out) {
 
 Tlvs tlvs_from_walk(std::span<const std::uint8_t> octets, const layout::Walk& w) {
   Tlvs out;
-  for (std::size_t i = 0; i < w.tlv_count; ++i) {
-    const auto& s = w.tlvs[i];
+  for (const auto& s : w.tlvs) {
     out.add(Tlv{s.tag, Octets(octets.begin() + static_cast<std::ptrdiff_t>(s.value_offset),
                               octets.begin() + static_cast<std::ptrdiff_t>(s.value_offset +
                                                                            s.length))});
@@ -206,6 +209,9 @@ struct DecodeContext {
 
   std::uint8_t raw(std::size_t field) const { return octets[walk.fields[field].offset]; }
 
+  // The TLVs as walked, for commands whose library frame has no TLV list.
+  Tlvs walked_tlvs() const { return tlvs_from_walk(octets, walk); }
+
   // The TLVs: from libsmpp34's list when it read them, checked against the
   // walk; otherwise straight from the walk.
   std::error_code tlvs(std::uint32_t command_id, tlv_t* list, Tlvs& out) const {
@@ -215,7 +221,7 @@ struct DecodeContext {
       return {};
     }
     out = take_library_list(command_id, list);
-    if (out.size() != walk.tlv_count) return make_error_code(errc::library_rejected);
+    if (out.size() != walk.tlvs.size()) return make_error_code(errc::library_rejected);
     std::size_t i = 0;
     for (const Tlv& t : out) {
       if (t.tag != walk.tlvs[i].tag || t.value.size() != walk.tlvs[i].length)
@@ -253,6 +259,7 @@ std::error_code decode_body(std::uint32_t command_id, const DecodeContext& ctx, 
         b.addr_ton = ctx.raw(4);
         b.addr_npi = ctx.raw(5);
         b.address_range = text(t.address_range);
+        b.tlvs = ctx.walked_tlvs();
         pdu.body = std::move(b);
         return std::error_code{};
       };
@@ -287,32 +294,32 @@ std::error_code decode_body(std::uint32_t command_id, const DecodeContext& ctx, 
     }
     case C::outbind:
       return unpack_with<outbind_t>(command_id, ctx, [&](const outbind_t& t) {
-        pdu.body = Outbind{text(t.system_id), text(t.password)};
+        pdu.body = Outbind{text(t.system_id), text(t.password), ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::unbind:
       return unpack_with<unbind_t>(command_id, ctx, [&](const unbind_t&) {
-        pdu.body = Unbind{};
+        pdu.body = Unbind{ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::unbind_resp:
       return unpack_with<unbind_resp_t>(command_id, ctx, [&](const unbind_resp_t&) {
-        pdu.body = UnbindResp{};
+        pdu.body = UnbindResp{ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::enquire_link:
       return unpack_with<enquire_link_t>(command_id, ctx, [&](const enquire_link_t&) {
-        pdu.body = EnquireLink{};
+        pdu.body = EnquireLink{ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::enquire_link_resp:
       return unpack_with<enquire_link_resp_t>(command_id, ctx, [&](const enquire_link_resp_t&) {
-        pdu.body = EnquireLinkResp{};
+        pdu.body = EnquireLinkResp{ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::generic_nack:
       return unpack_with<generic_nack_t>(command_id, ctx, [&](const generic_nack_t&) {
-        pdu.body = GenericNack{};
+        pdu.body = GenericNack{ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::submit_sm:
@@ -343,7 +350,7 @@ std::error_code decode_body(std::uint32_t command_id, const DecodeContext& ctx, 
         pdu.body = SubmitSmResp{pdu.command_status == status::ok
                                     ? text(t.message_id)
                                     : string_from_walk(ctx.octets, ctx.walk, 0),
-                                {}};
+                                ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::deliver_sm_resp:
@@ -352,7 +359,7 @@ std::error_code decode_body(std::uint32_t command_id, const DecodeContext& ctx, 
         return {};
       }
       return unpack_with<deliver_sm_resp_t>(command_id, ctx, [&](const deliver_sm_resp_t& t) {
-        pdu.body = DeliverSmResp{text(t.message_id)};
+        pdu.body = DeliverSmResp{text(t.message_id), ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::data_sm:
@@ -374,7 +381,7 @@ std::error_code decode_body(std::uint32_t command_id, const DecodeContext& ctx, 
         return {};
       }
       return unpack_with<data_sm_resp_t>(command_id, ctx, [&](const data_sm_resp_t& t) {
-        pdu.body = DataSmResp{text(t.message_id), tlvs_from_walk(ctx.octets, ctx.walk)};
+        pdu.body = DataSmResp{text(t.message_id), ctx.walked_tlvs()};
         return std::error_code{};
       });
     case C::alert_notification:
@@ -410,17 +417,22 @@ std::error_code decode(std::span<const std::uint8_t> octets, Pdu& out,
 
   layout::Walk walk;
   std::string_view bad;
-  if (auto ec = layout::walk(octets, limits.max_tlvs, walk, &bad)) {
+  if (auto ec = layout::walk(octets, walk, &bad)) {
     if (detail) *detail = std::string(bad);
     return ec;
   }
   const layout::Command& command = *walk.command;
 
   // The library reads the TLVs itself only when it would read every one of
-  // them correctly; otherwise it sees the mandatory fields alone.
-  bool library_tlvs = command.library_parses_tlvs && walk.tlv_count > 0;
-  for (std::size_t i = 0; library_tlvs && i < walk.tlv_count; ++i)
-    library_tlvs = layout::library_reads_tlv(h.command_id, walk.tlvs[i].tag, walk.tlvs[i].length);
+  // them correctly, and only a few: it logs every TLV it reads into its
+  // 2048-octet error buffer. Otherwise it sees the mandatory fields alone
+  // and the walk supplies the TLVs.
+  const bool library_tlvs =
+      command.library_parses_tlvs && !walk.tlvs.empty() &&
+      walk.tlvs.size() <= kLibraryTlvLimit &&
+      std::ranges::all_of(walk.tlvs, [&](const layout::Walk::TlvSpan& t) {
+        return layout::library_reads_tlv(h.command_id, t.tag, t.length);
+      });
   std::size_t length = library_tlvs ? octets.size() : walk.body_end;
 
   // An error submit_sm_resp: the library expects no message_id after a
@@ -508,7 +520,7 @@ struct Encoder {
   std::uint32_t command_id;
   std::string* detail;
   Octets packed;
-  const Tlvs* tlvs = nullptr;  // the PDU's optional parameters, if it has any
+  const Tlvs& tlvs;  // the PDU's optional parameters
   bool tlvs_by_library = false;
 
   // Packs a filled struct; TLVs the library can write go into its list.
@@ -520,14 +532,12 @@ struct Encoder {
     t.sequence_number = library_sequence(pdu.sequence_number);
     TlvList library_list;
     std::size_t room = 64 + sizeof(T);
-    if (tlvs) {
-      for (const Tlv& tlv : *tlvs) room += 4 + tlv.value.size();
-      tlvs_by_library = list != nullptr && library_can_pack(command_id, *tlvs);
-      if (tlvs_by_library) {
-        if (!build_library_list(command_id, *tlvs, library_list))
-          return invalid(detail, "tlv");
-        t.*list = library_list.head;
-      }
+    for (const Tlv& tlv : tlvs) room += 4 + tlv.value.size();
+    // Frames without a TLV list get theirs appended after packing.
+    tlvs_by_library = list != nullptr && !tlvs.empty() && library_can_pack(command_id, tlvs);
+    if (tlvs_by_library) {
+      if (!build_library_list(command_id, tlvs, library_list)) return invalid(detail, "tlv");
+      t.*list = library_list.head;
     }
     packed.assign(room, 0);
     int written = 0;
@@ -579,7 +589,6 @@ std::error_code pack_body(Encoder& e) {
     case C::bind_receiver_resp:
     case C::bind_transceiver_resp: {
       const auto& b = *pdu.as<BindResponse>();
-      e.tlvs = &b.tlvs;
       auto fill = [&](auto& t) -> std::error_code {
         if (!put(t.system_id, b.system_id)) return invalid(detail, "system_id");
         return e.pack(t, &std::remove_reference_t<decltype(t)>::tlv);
@@ -626,14 +635,12 @@ std::error_code pack_body(Encoder& e) {
       const auto& s = *pdu.as<SubmitSm>();
       submit_sm_t t{};
       if (auto ec = fill_short_message(t, s, detail)) return ec;
-      e.tlvs = &s.tlvs;
       return e.pack(t, &submit_sm_t::tlv);
     }
     case C::deliver_sm: {
       const auto& d = *pdu.as<DeliverSm>();
       deliver_sm_t t{};
       if (auto ec = fill_short_message(t, d, detail)) return ec;
-      e.tlvs = &d.tlvs;
       return e.pack(t, &deliver_sm_t::tlv);
     }
     case C::submit_sm_resp: {
@@ -661,14 +668,12 @@ std::error_code pack_body(Encoder& e) {
       t.esm_class = d.esm_class;
       t.registered_delivery = d.registered_delivery;
       t.data_coding = d.data_coding;
-      e.tlvs = &d.tlvs;
       return e.pack(t, &data_sm_t::tlv);
     }
     case C::data_sm_resp: {
       const auto& d = *pdu.as<DataSmResp>();
       data_sm_resp_t t{};
       if (!put(t.message_id, d.message_id)) return invalid(detail, "message_id");
-      e.tlvs = &d.tlvs;  // no TLV list in the library's frame: appended below
       return e.pack(t);
     }
     case C::alert_notification: {
@@ -680,7 +685,6 @@ std::error_code pack_body(Encoder& e) {
       t.esme_addr_ton = a.esme.ton;
       t.esme_addr_npi = a.esme.npi;
       if (!put(t.esme_addr, a.esme.addr)) return invalid(detail, "esme_addr");
-      e.tlvs = &a.tlvs;
       return e.pack(t, &alert_notification_t::tlv);
     }
   }
@@ -691,7 +695,7 @@ std::error_code pack_body(Encoder& e) {
 // interface_version as the caller gave them.
 void restore_raw_fields(const Pdu& pdu, Octets& packed) {
   layout::Walk walk;
-  if (layout::walk(packed, layout::max_tlvs, walk)) return;
+  if (layout::walk(packed, walk)) return;
   auto set = [&](std::size_t field, std::uint8_t value) {
     if (field < walk.field_count) packed[walk.fields[field].offset] = value;
   };
@@ -708,16 +712,6 @@ void restore_raw_fields(const Pdu& pdu, Octets& packed) {
   } else if (const auto* a = pdu.as<AlertNotification>()) {
     set(0, a->source.ton), set(1, a->source.npi), set(3, a->esme.ton), set(4, a->esme.npi);
   }
-}
-
-const Tlvs* optional_parameters(const Pdu& pdu) {
-  if (const auto* s = pdu.as<SubmitSm>()) return &s->tlvs;
-  if (const auto* d = pdu.as<DeliverSm>()) return &d->tlvs;
-  if (const auto* ds = pdu.as<DataSm>()) return &ds->tlvs;
-  if (const auto* dr = pdu.as<DataSmResp>()) return &dr->tlvs;
-  if (const auto* b = pdu.as<BindResponse>()) return &b->tlvs;
-  if (const auto* a = pdu.as<AlertNotification>()) return &a->tlvs;
-  return nullptr;
 }
 
 // Address fields the library checks against its lists are packed as 0 and
@@ -743,7 +737,7 @@ std::error_code encode(const Pdu& pdu, std::vector<std::uint8_t>& out, std::stri
   // A refused submit is answered with the header alone (section 4.4.2); a
   // message_id given anyway (some SMSCs send one) is kept.
   if (command_id == id_of(CommandId::submit_sm_resp) && pdu.command_status != status::ok &&
-      pdu.as<SubmitSmResp>()->message_id.empty()) {
+      pdu.as<SubmitSmResp>()->message_id.empty() && pdu.tlvs().empty()) {
     Octets header(16);
     write32(header, 0, 16);
     write32(header, 4, command_id);
@@ -753,15 +747,14 @@ std::error_code encode(const Pdu& pdu, std::vector<std::uint8_t>& out, std::stri
     return {};
   }
 
-  if (const Tlvs* tlvs = optional_parameters(pdu))
-    for (const Tlv& t : *tlvs)
-      if (t.value.size() > 0xFFFF) return invalid(detail, "tlv");
+  for (const Tlv& t : pdu.tlvs())
+    if (t.value.size() > 0xFFFF) return invalid(detail, "tlv");
 
   const Pdu safe = library_safe_copy(pdu);
-  Encoder e{safe, command_id, detail, {}, nullptr, false};
+  Encoder e{safe, command_id, detail, {}, safe.tlvs(), false};
   if (auto ec = pack_body(e)) return ec;
   restore_raw_fields(pdu, e.packed);
-  if (e.tlvs && !e.tlvs_by_library) append_tlvs(*e.tlvs, e.packed);
+  if (!e.tlvs_by_library) append_tlvs(e.tlvs, e.packed);
   write32(e.packed, 0, static_cast<std::uint32_t>(e.packed.size()));
   write32(e.packed, 8, pdu.command_status);
   write32(e.packed, 12, pdu.sequence_number);
@@ -776,10 +769,8 @@ std::uint32_t nack_status_for(std::error_code ec) {
     case errc::pdu_too_short:
     case errc::pdu_too_long:
     case errc::length_mismatch:
-    case errc::truncated_field:
-    case errc::trailing_octets: return status::invalid_command_length;
-    case errc::bad_tlv:
-    case errc::too_many_tlvs: return status::invalid_optional_stream;
+    case errc::truncated_field: return status::invalid_command_length;
+    case errc::bad_tlv: return status::invalid_optional_stream;
     case errc::field_too_long:
     case errc::missing_terminator: return status::invalid_parameter_length;
     default: return status::unknown_error;

@@ -7,8 +7,10 @@
 // what real SMSCs send but the library refuses (vendor command_status values,
 // TON/NPI outside the specification's lists, sequence_number 0, an
 // interface_version other than 0x34, error responses without a body), and
-// handles optional parameters the library would misread (a fixed-size tag with
-// another length, values over its 1024-octet limit, data_sm_resp TLVs).
+// handles optional parameters the library would misread or cannot hold (a
+// fixed-size tag with another length, values over its 1024-octet limit, more
+// than a few in one PDU, and TLVs in any PDU whose library frame has no list
+// for them: submit_sm_resp, data_sm_resp, enquire_link and the like).
 #pragma once
 
 #include <cstddef>
@@ -33,10 +35,10 @@ struct Header {
 // Reads the header from the first 16 octets; false if fewer are given.
 bool read_header(std::span<const std::uint8_t> octets, Header& out);
 
-// Limits applied while decoding untrusted octets.
+// Limits applied while decoding untrusted octets. The number of optional
+// parameters is bounded by the PDU's length alone.
 struct DecodeLimits {
   std::size_t max_pdu_length = 16384;  // command_length above this is refused
-  std::size_t max_tlvs = 16;           // optional parameters per PDU
 };
 
 // Decodes one whole PDU (exactly command_length octets). On failure `out` is

@@ -10,15 +10,13 @@ class SmppCategory final : public std::error_category {
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
       case errc::pdu_too_short: return "PDU shorter than its 16-octet header";
-      case errc::pdu_too_long: return "command_length above the configured maximum";
+      case errc::pdu_too_long: return "command_length above the maximum";
       case errc::length_mismatch: return "command_length disagrees with the PDU size";
       case errc::unknown_command: return "unknown or unsupported command_id";
       case errc::truncated_field: return "mandatory field runs past the end of the PDU";
       case errc::field_too_long: return "field longer than SMPP 3.4 allows";
       case errc::missing_terminator: return "C-octet string without NUL terminator";
       case errc::bad_tlv: return "malformed optional parameter (TLV)";
-      case errc::too_many_tlvs: return "too many optional parameters";
-      case errc::trailing_octets: return "unexpected octets after the last field";
       case errc::library_rejected: return "libsmpp34 rejected the PDU";
       case errc::invalid_field: return "field value cannot be encoded";
       case errc::invalid_text: return "text is not valid UTF-8";

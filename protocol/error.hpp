@@ -18,8 +18,6 @@ enum class errc {
   field_too_long,         // a C-octet string or octet field exceeds its limit
   missing_terminator,     // a C-octet string has no NUL before the end
   bad_tlv,                // a TLV header or length runs past the end
-  too_many_tlvs,          // more optional parameters than the gateway accepts
-  trailing_octets,        // octets after the last field of a PDU without TLVs
   library_rejected,       // libsmpp34 refused the PDU (detail in the message)
   invalid_field,          // a value that cannot be encoded (too long, NUL inside)
   invalid_text,           // text that is not valid UTF-8

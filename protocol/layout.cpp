@@ -75,26 +75,27 @@ using C = CommandId;
 constexpr std::uint32_t id(C c) { return static_cast<std::uint32_t>(c); }
 
 const Command kCommands[] = {
-    {id(C::bind_transmitter), kBind, false, false},
-    {id(C::bind_receiver), kBind, false, false},
-    {id(C::bind_transceiver), kBind, false, false},
-    {id(C::bind_transmitter_resp), kBindResp, true, true},
-    {id(C::bind_receiver_resp), kBindResp, true, true},
-    {id(C::bind_transceiver_resp), kBindResp, true, true},
-    {id(C::outbind), kOutbind, false, false},
-    {id(C::unbind), {}, false, false},
-    {id(C::unbind_resp), {}, false, false},
-    {id(C::enquire_link), {}, false, false},
-    {id(C::enquire_link_resp), {}, false, false},
-    {id(C::generic_nack), {}, false, false},
-    {id(C::submit_sm), kSubmitSm, true, true},
-    {id(C::submit_sm_resp), kMessageIdResp, false, false},
-    {id(C::deliver_sm), kDeliverSm, true, true},
-    {id(C::deliver_sm_resp), kDeliverSmResp, false, false},
-    {id(C::data_sm), kDataSm, true, true},
-    // libsmpp34's data_sm_resp frame has no TLV list: the codec reads them.
-    {id(C::data_sm_resp), kMessageIdResp, true, false},
-    {id(C::alert_notification), kAlertNotification, true, true},
+    {id(C::bind_transmitter), kBind, false},
+    {id(C::bind_receiver), kBind, false},
+    {id(C::bind_transceiver), kBind, false},
+    {id(C::bind_transmitter_resp), kBindResp, true},
+    {id(C::bind_receiver_resp), kBindResp, true},
+    {id(C::bind_transceiver_resp), kBindResp, true},
+    {id(C::outbind), kOutbind, false},
+    {id(C::unbind), {}, false},
+    {id(C::unbind_resp), {}, false},
+    {id(C::enquire_link), {}, false},
+    {id(C::enquire_link_resp), {}, false},
+    {id(C::generic_nack), {}, false},
+    {id(C::submit_sm), kSubmitSm, true},
+    // libsmpp34's submit_sm_resp and data_sm_resp frames have no TLV list:
+    // the codec reads them.
+    {id(C::submit_sm_resp), kMessageIdResp, false},
+    {id(C::deliver_sm), kDeliverSm, true},
+    {id(C::deliver_sm_resp), kDeliverSmResp, false},
+    {id(C::data_sm), kDataSm, true},
+    {id(C::data_sm_resp), kMessageIdResp, false},
+    {id(C::alert_notification), kAlertNotification, true},
 };
 
 // Tags libsmpp34's str_tlv_id knows; any other tag makes it fail the PDU.
@@ -192,7 +193,7 @@ bool library_accepts_npi(std::uint8_t npi) {
   }
 }
 
-std::error_code walk(std::span<const std::uint8_t> octets, std::size_t max_tlvs, Walk& out,
+std::error_code walk(std::span<const std::uint8_t> octets, Walk& out,
                      std::string_view* bad_field) {
   auto fail = [&](errc e, std::string_view field) {
     if (bad_field) *bad_field = field;
@@ -208,7 +209,6 @@ std::error_code walk(std::span<const std::uint8_t> octets, std::size_t max_tlvs,
   out = Walk{};
   out.command = find_command(command_id);
   if (!out.command) return fail(errc::unknown_command, "command_id");
-  max_tlvs = std::min(max_tlvs, layout::max_tlvs);
 
   // SMSCs answer a failed request with the header alone (section 3.3).
   if (is_response(command_id) && command_status != status::ok && octets.size() == 16) {
@@ -256,17 +256,12 @@ std::error_code walk(std::span<const std::uint8_t> octets, std::size_t max_tlvs,
   }
   out.body_end = at;
 
-  if (!out.command->takes_tlvs) {
-    if (at != octets.size()) return fail(errc::trailing_octets, "body");
-    return {};
-  }
   while (at < octets.size()) {
     if (octets.size() - at < 4) return fail(errc::bad_tlv, "tlv header");
     const std::uint16_t tag = read16(octets, at);
     const std::size_t length = read16(octets, at + 2);
     if (octets.size() - at - 4 < length) return fail(errc::bad_tlv, "tlv length");
-    if (out.tlv_count >= max_tlvs) return fail(errc::too_many_tlvs, "tlv");
-    out.tlvs[out.tlv_count++] = {tag, at, at + 4, length};
+    out.tlvs.push_back({tag, at, at + 4, length});
     at += 4 + length;
   }
   return {};

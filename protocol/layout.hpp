@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace giftgate::smpp::layout {
 
@@ -36,12 +37,14 @@ struct LibraryTlvForm {
 // inside the given command (a known tag, and a length its form agrees with).
 bool library_reads_tlv(std::uint32_t command_id, std::uint16_t tag, std::size_t length);
 
-// Per command: its fields, whether optional parameters may follow, and
-// whether libsmpp34 parses them for this command.
+// Per command: its fields, and whether libsmpp34 parses optional parameters
+// for this command. Optional parameters may follow the fields of every
+// command: SMPP 3.4 allows them in few, but SMSCs add them to responses
+// (additional_status_info_text, vendor tags) and a receiver ignores those it
+// does not know (section 3.2.1).
 struct Command {
   std::uint32_t id;
   std::span<const Field> fields;
-  bool takes_tlvs;
   bool library_parses_tlvs;
 };
 
@@ -58,8 +61,6 @@ bool library_accepts_npi(std::uint8_t npi);
 
 // The most fields any command has.
 inline constexpr std::size_t max_fields = 18;
-// The most optional parameters the walker records.
-inline constexpr std::size_t max_tlvs = 64;
 
 // Where each piece of a PDU lies inside its octets.
 struct Walk {
@@ -77,15 +78,14 @@ struct Walk {
   std::array<Span, max_fields> fields{};
   std::size_t field_count = 0;
   std::size_t body_end = 16;  // first octet after the mandatory fields
-  std::array<TlvSpan, max_tlvs> tlvs{};
-  std::size_t tlv_count = 0;
+  // As many as the PDU holds: their number is bounded by its length alone.
+  std::vector<TlvSpan> tlvs;
   bool header_only = false;  // an error response sent without its body
 };
 
 // Walks a whole PDU (octets.size() == command_length, already checked) and
 // fills `out`. A response with a non-zero status may stop after the header.
-// `max_tlvs` is the caller's limit (at most layout::max_tlvs).
-std::error_code walk(std::span<const std::uint8_t> octets, std::size_t max_tlvs, Walk& out,
+std::error_code walk(std::span<const std::uint8_t> octets, Walk& out,
                      std::string_view* bad_field = nullptr);
 
 }  // namespace giftgate::smpp::layout

@@ -186,6 +186,30 @@ CommandId Pdu::command_id() const {
   return std::visit(Visitor{}, body);
 }
 
+const Tlvs& Pdu::tlvs() const {
+  return std::visit([](const auto& b) -> const Tlvs& { return b.tlvs; }, body);
+}
+
+bool is_known_tag(std::uint16_t t) { return std::ranges::find(tag::known, t) != std::end(tag::known); }
+
+std::size_t unknown_tlv_count(const Pdu& pdu) {
+  const Tlvs& tlvs = pdu.tlvs();
+  return static_cast<std::size_t>(
+      std::ranges::count_if(tlvs, [](const Tlv& t) { return !is_known_tag(t.tag); }));
+}
+
+DeliverSm as_deliver_sm(const DataSm& data) {
+  DeliverSm d;
+  d.service_type = data.service_type;
+  d.source = data.source;
+  d.dest = data.dest;
+  d.esm_class = data.esm_class;
+  d.registered_delivery = data.registered_delivery;
+  d.data_coding = data.data_coding;
+  d.tlvs = data.tlvs;
+  return d;
+}
+
 std::optional<CommandId> response_command(CommandId request) {
   switch (request) {
     case CommandId::bind_receiver: return CommandId::bind_receiver_resp;

@@ -3,6 +3,7 @@
 // vouchers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -87,7 +88,19 @@ inline constexpr std::uint16_t ms_availability_status = 0x0422;
 inline constexpr std::uint16_t additional_status_info_text = 0x001D;
 inline constexpr std::uint16_t ussd_service_op = 0x0501;
 inline constexpr std::uint16_t its_session_info = 0x1383;
+
+// The tags above: those the gateway reads somewhere. Any other tag an SMSC
+// sends is skipped, and counted.
+inline constexpr std::uint16_t known[] = {
+    sc_interface_version, receipted_message_id, user_message_reference, source_port,
+    destination_port, sar_msg_ref_num, sar_total_segments, sar_segment_seqnum,
+    network_error_code, message_payload, delivery_failure_reason, message_state,
+    ms_availability_status, additional_status_info_text, ussd_service_op, its_session_info,
+};
 }  // namespace tag
+
+// Whether the gateway reads optional parameters of this tag.
+bool is_known_tag(std::uint16_t tag);
 
 // One optional parameter, its value kept as the octets on the wire.
 struct Tlv {
@@ -160,6 +173,7 @@ struct BindRequest {
   std::uint8_t addr_ton = 0;
   std::uint8_t addr_npi = 0;
   std::string address_range;
+  Tlvs tlvs;
 
   friend bool operator==(const BindRequest&, const BindRequest&) = default;
 };
@@ -175,16 +189,32 @@ struct BindResponse {
 struct Outbind {
   std::string system_id;
   std::string password;
+  Tlvs tlvs;
   friend bool operator==(const Outbind&, const Outbind&) = default;
 };
 
-struct Unbind { friend bool operator==(const Unbind&, const Unbind&) = default; };
-struct UnbindResp { friend bool operator==(const UnbindResp&, const UnbindResp&) = default; };
-struct EnquireLink { friend bool operator==(const EnquireLink&, const EnquireLink&) = default; };
+// The PDUs with no mandatory body. SMPP 3.4 gives them no optional
+// parameters either, but SMSCs add some; they are kept, not refused.
+struct Unbind {
+  Tlvs tlvs;
+  friend bool operator==(const Unbind&, const Unbind&) = default;
+};
+struct UnbindResp {
+  Tlvs tlvs;
+  friend bool operator==(const UnbindResp&, const UnbindResp&) = default;
+};
+struct EnquireLink {
+  Tlvs tlvs;
+  friend bool operator==(const EnquireLink&, const EnquireLink&) = default;
+};
 struct EnquireLinkResp {
+  Tlvs tlvs;
   friend bool operator==(const EnquireLinkResp&, const EnquireLinkResp&) = default;
 };
-struct GenericNack { friend bool operator==(const GenericNack&, const GenericNack&) = default; };
+struct GenericNack {
+  Tlvs tlvs;
+  friend bool operator==(const GenericNack&, const GenericNack&) = default;
+};
 
 // The fields submit_sm and deliver_sm share (sections 4.4.1 and 4.6.1).
 struct ShortMessageFields {
@@ -217,6 +247,7 @@ struct SubmitSmResp {
 
 struct DeliverSmResp {
   std::string message_id;  // unused by SMPP 3.4, always empty
+  Tlvs tlvs;
   friend bool operator==(const DeliverSmResp&, const DeliverSmResp&) = default;
 };
 
@@ -256,6 +287,8 @@ struct Pdu {
   Body body;
 
   CommandId command_id() const;
+  // The body's optional parameters (every body type has them).
+  const Tlvs& tlvs() const;
   template <class T>
   const T* as() const { return std::get_if<T>(&body); }
   template <class T>
@@ -263,6 +296,15 @@ struct Pdu {
 
   friend bool operator==(const Pdu&, const Pdu&) = default;
 };
+
+// How many of a PDU's optional parameters are of tags the gateway does not
+// read (vendors' own, mostly).
+std::size_t unknown_tlv_count(const Pdu& pdu);
+
+// A data_sm's fields as a deliver_sm carries them (its text, if any, in
+// message_payload; the fields data_sm lacks left at zero), so that one path
+// reads the MOs and receipts of both.
+DeliverSm as_deliver_sm(const DataSm& data);
 
 // The command_id of a bind request or response of the given kind.
 CommandId bind_command(BindKind kind, bool response);

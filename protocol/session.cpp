@@ -245,7 +245,10 @@ struct Session::Impl {
       count(&SessionStats::binds);
       phase_timer.cancel();
       const auto* resp = pdu.as<BindResponse>();
-      log.info("smpp_bound", {{"smsc_system_id", resp ? resp->system_id : std::string()}});
+      const auto version = resp->tlvs.u8(tag::sc_interface_version);
+      log.info("smpp_bound", {{"smsc_system_id", resp->system_id},
+                              {"sc_interface_version",
+                               version ? fmt::format("0x{:02X}", *version) : "absent"}});
       last_received = Clock::now();
       set_state(SessionState::bound);
       arm_idle();
@@ -351,7 +354,8 @@ struct Session::Impl {
         // The stream cannot be resynchronised: nack, then start afresh.
         Pdu nack{status::invalid_command_length, 0, GenericNack{}};
         write(nack);
-        close_after_flush = make_error_code(errc::pdu_too_long);
+        close_after_flush = make_error_code(framer.bad_command_length() < 16 ? errc::pdu_too_short
+                                                                             : errc::pdu_too_long);
         return;
       }
       if (status == Framer::Status::oversized) {
@@ -392,23 +396,43 @@ struct Session::Impl {
     DecodeLimits limits;
     limits.max_pdu_length = s.max_pdu_length;
     if (const auto ec = decode(frame, pdu, limits, &detail)) {
-      count(&SessionStats::malformed);
-      log.warning("smpp_malformed_pdu", {{"command_id", fmt::format("0x{:08X}", header.command_id)},
-                                         {"sequence", header.sequence_number},
-                                         {"error", ec.message()},
-                                         {"field", detail}});
+      const auto command_id = fmt::format("0x{:08X}", header.command_id);
+      if (ec == errc::unknown_command) {
+        // Well formed, perhaps, but nothing this ESME serves (query_sm,
+        // cancel_sm, replace_sm, submit_multi, vendor commands).
+        count(&SessionStats::refused);
+        log.warning("smpp_unsupported_command",
+                    {{"command_id", command_id}, {"sequence", header.sequence_number}});
+      } else {
+        count(&SessionStats::malformed);
+        log.warning("smpp_malformed_pdu", {{"command_id", command_id},
+                                           {"sequence", header.sequence_number},
+                                           {"error", ec.message()},
+                                           {"field", detail}});
+      }
       // A malformed response is left to its request's timeout.
       if (!is_response(header.command_id))
         write(Pdu{nack_status_for(ec), header.sequence_number, GenericNack{}});
       return;
     }
+    if (const std::size_t unknown = unknown_tlv_count(pdu); unknown > 0) {
+      // Vendors' own optional parameters: skipped, as SMPP 3.4 asks.
+      count(&SessionStats::tlvs_skipped, unknown);
+      log.debug("smpp_tlvs_skipped",
+                {{"command", to_string(pdu.command_id())}, {"count", unknown}});
+    }
     if (is_response(header.command_id)) return on_response(pdu);
     on_request(pdu);
   }
 
+  // Every request the SMSC sends ends in one of: handed to the owner
+  // (deliver_sm, data_sm), answered here (enquire_link, unbind), noted
+  // (alert_notification and outbind, which SMPP 3.4 gives no response), or
+  // refused with an error the SMSC acts on; each is counted.
   void on_request(const Pdu& pdu) {
     switch (pdu.command_id()) {
       case CommandId::enquire_link:
+        count(&SessionStats::enquire_links_answered);
         write(Pdu{status::ok, pdu.sequence_number, EnquireLinkResp{}});
         return;
       case CommandId::unbind:
@@ -420,13 +444,45 @@ struct Session::Impl {
       case CommandId::deliver_sm:
       case CommandId::data_sm:
         return on_inbound(pdu);
-      case CommandId::alert_notification:
-        log.info("smpp_alert_notification");
+      case CommandId::alert_notification: {
+        // The SMSC says a member it could not reach is reachable again;
+        // the outbox resends on its own schedule, so it is only noted.
+        count(&SessionStats::notifications);
+        const auto* a = pdu.as<AlertNotification>();
+        const auto availability = a->tlvs.u8(tag::ms_availability_status);
+        log.info("smpp_alert_notification",
+                 {{"availability", availability ? std::to_string(*availability) : "absent"}});
         return;
-      default:
-        log.warning("smpp_unexpected_request", {{"command", to_string(pdu.command_id())}});
-        write(Pdu{status::invalid_command_id, pdu.sequence_number, GenericNack{}});
+      }
+      case CommandId::outbind:
+        // Asks for a bind on a connection the SMSC opened; on ours, which is
+        // bound already, there is nothing to do.
+        count(&SessionStats::notifications);
+        log.warning("smpp_outbind_ignored", {{"reason", "already connected"}});
         return;
+      default: {
+        // bind_* and submit_sm are the ESME's to send, not the SMSC's.
+        count(&SessionStats::refused);
+        log.warning("smpp_unexpected_request", {{"command", to_string(pdu.command_id())},
+                                                {"sequence", pdu.sequence_number}});
+        write(refusal(pdu.command_id(), pdu.sequence_number, status::invalid_command_id));
+        return;
+      }
+    }
+  }
+
+  // The command's own response carrying an error status, or generic_nack
+  // for commands without one.
+  static Pdu refusal(CommandId request, std::uint32_t sequence, std::uint32_t command_status) {
+    switch (response_command(request).value_or(CommandId::generic_nack)) {
+      case CommandId::bind_transmitter_resp:
+        return {command_status, sequence, BindResponse{BindKind::transmitter, {}, {}}};
+      case CommandId::bind_receiver_resp:
+        return {command_status, sequence, BindResponse{BindKind::receiver, {}, {}}};
+      case CommandId::bind_transceiver_resp:
+        return {command_status, sequence, BindResponse{BindKind::transceiver, {}, {}}};
+      case CommandId::submit_sm_resp: return {command_status, sequence, SubmitSmResp{}};
+      default: return {command_status, sequence, GenericNack{}};
     }
   }
 
@@ -465,9 +521,26 @@ struct Session::Impl {
     }
   }
 
+  // The response each kind of request waits for.
+  static CommandId expected_response(const Pending& p, BindKind bind) {
+    switch (p.kind) {
+      case Pending::Kind::bind: return bind_command(bind, true);
+      case Pending::Kind::submit: return CommandId::submit_sm_resp;
+      case Pending::Kind::enquire_link: return CommandId::enquire_link_resp;
+      case Pending::Kind::unbind: return CommandId::unbind_resp;
+    }
+    return CommandId::generic_nack;
+  }
+
   void on_response(const Pdu& pdu) {
     const auto it = pending.find(pdu.sequence_number);
-    if (it == pending.end()) {
+    const bool fits = it != pending.end() &&
+                      (pdu.command_id() == CommandId::generic_nack ||
+                       pdu.command_id() == expected_response(it->second, s.bind));
+    if (!fits) {
+      // Answers nothing we asked (a late answer after its timeout, or the
+      // wrong command): what waits for that sequence number waits on.
+      count(&SessionStats::unexpected_responses);
       log.warning("smpp_unexpected_response", {{"command", to_string(pdu.command_id())},
                                                {"sequence", pdu.sequence_number}});
       return;
@@ -500,11 +573,13 @@ struct Session::Impl {
     const std::uint32_t st = pdu.command_status;
     if (pdu.command_id() == CommandId::generic_nack)
       return finish(p.handler, failed(make_error_code(errc::generic_nack), st, false));
+    const auto* resp = pdu.as<SubmitSmResp>();
     if (st == status::ok) {
       throttle_backoff.reset();
       SubmitOutcome outcome;
       outcome.kind = SubmitOutcome::Kind::sent;
-      if (const auto* resp = pdu.as<SubmitSmResp>()) outcome.message_id = resp->message_id;
+      outcome.message_id = resp->message_id;
+      outcome.tlvs = resp->tlvs;
       return finish(p.handler, std::move(outcome));
     }
     if (st == status::throttled || st == status::message_queue_full) {
@@ -523,7 +598,9 @@ struct Session::Impl {
                     std::chrono::duration_cast<std::chrono::milliseconds>(pause).count()}});
       return;
     }
-    finish(p.handler, failed(make_error_code(errc::submit_rejected), st, false));
+    SubmitOutcome outcome = failed(make_error_code(errc::submit_rejected), st, false);
+    outcome.tlvs = resp->tlvs;
+    finish(p.handler, std::move(outcome));
   }
 
   // ------------------------------------------------------------ writing

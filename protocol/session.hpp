@@ -92,6 +92,7 @@ struct SubmitOutcome {
   std::uint32_t command_status = 0;  // failed by the SMSC's answer
   std::error_code error;            // failed or returned by the session
   bool in_doubt = false;
+  Tlvs tlvs;  // the submit_sm_resp's optional parameters (failure reason and the like)
 };
 
 // Counters for tests, logs and metrics.
@@ -105,8 +106,13 @@ struct SessionStats {
   std::uint64_t returned = 0;
   std::uint64_t throttled = 0;
   std::uint64_t response_timeouts = 0;
-  std::uint64_t inbound = 0;
-  std::uint64_t malformed = 0;
+  std::uint64_t inbound = 0;               // deliver_sm and data_sm handed to the owner
+  std::uint64_t malformed = 0;             // undecodable PDUs (requests are nacked)
+  std::uint64_t refused = 0;               // requests this ESME does not serve, refused
+  std::uint64_t notifications = 0;         // alert_notification and outbind, noted
+  std::uint64_t enquire_links_answered = 0;
+  std::uint64_t unexpected_responses = 0;  // for no request waiting, or of the wrong kind
+  std::uint64_t tlvs_skipped = 0;          // optional parameters of tags not read
   std::uint64_t enquire_links_sent = 0;
   std::uint64_t peer_silent = 0;
   std::uint64_t max_window_used = 0;
