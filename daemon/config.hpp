@@ -39,6 +39,8 @@ struct DaemonSettings {
   std::uint8_t source_npi = 0;
   smpp::IdFormat response_ids = smpp::IdFormat::automatic;  // in submit_sm_resp
   smpp::IdFormat receipt_ids = smpp::IdFormat::automatic;   // in receipts
+  // A receipt applies only to a message sent to its source address.
+  bool receipt_check_recipient = true;
   smpp::DefaultAlphabet alphabet = smpp::DefaultAlphabet::gsm7_unpacked;
   ResendPolicy resend;
   int mo_dedupe_seconds = 120;

@@ -26,7 +26,7 @@ void read_smsc(Reader& r, const YAML::Node& node, DaemonSettings& d) {
             {"host", "port", "tls", "system_id", "password", "password_file", "system_type",
              "bind", "source_addr", "source_ton", "source_npi", "window", "rate",
              "enquire_link_seconds", "response_timeout_seconds", "reconnect_max_seconds",
-             "message_ids", "receipt_ids", "default_alphabet"});
+             "message_ids", "receipt_ids", "receipt_check_recipient", "default_alphabet"});
   auto& s = d.smsc;
   s.host = r.text(node, "host", "127.0.0.1");
   s.port = static_cast<std::uint16_t>(r.integer(node, "port", 2775, 1, 65535));
@@ -75,6 +75,7 @@ void read_smsc(Reader& r, const YAML::Node& node, DaemonSettings& d) {
     r.fail(child(node, "message_ids"), "message_ids must be auto, decimal, hex or as_is");
   if (!id_format(r.text(node, "receipt_ids", "auto"), &d.receipt_ids))
     r.fail(child(node, "receipt_ids"), "receipt_ids must be auto, decimal, hex or as_is");
+  d.receipt_check_recipient = r.flag(node, "receipt_check_recipient", true);
   const std::string alphabet = r.text(node, "default_alphabet", "gsm7");
   if (alphabet == "gsm7") d.alphabet = smpp::DefaultAlphabet::gsm7_unpacked;
   else if (alphabet == "gsm7_packed") d.alphabet = smpp::DefaultAlphabet::gsm7_packed;

@@ -58,6 +58,8 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
                                       : smpp::Link::Mode::transceiver,
             log_),
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
+      response_ids_(config_.daemon.response_ids),
+      receipt_ids_(config_.daemon.receipt_ids),
       timer_(io),
       flush_timer_(io) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
@@ -138,7 +140,17 @@ void Gateway::tick() {
   const auto steady = std::chrono::steady_clock::now();
   if (steady - last_sweep_ >= kSweepEvery) {
     last_sweep_ = steady;
-    if (const int n = outbox_.sweep(now()); n > 0) log_.info("receipts_overdue", {{"messages", n}});
+    // A receipt can be ahead of its submit_sm_resp by the response timeout
+    // at most (the submit has failed by then); the rest is batching.
+    const auto early_window =
+        std::chrono::duration_cast<std::chrono::seconds>(config_.daemon.smsc.response_timeout) +
+        std::chrono::seconds(10);
+    const auto swept = outbox_.sweep(now(), early_window);
+    if (swept.overdue > 0) log_.info("receipts_overdue", {{"messages", swept.overdue}});
+    for (const auto& id : swept.unclaimed) {
+      ++metrics_.receipts_unmatched["unclaimed"];
+      log_.info("receipt_unmatched", {{"message_id", id}, {"reason", "no message claimed it"}});
+    }
     if (const int n = service_.expire_ussd_sessions(now()); n > 0)
       log_.debug("ussd_sessions_timed_out", {{"sessions", n}});
     reassembler_.expire(steady);
@@ -158,11 +170,23 @@ void Gateway::tick() {
   });
 }
 
+namespace {
+
+// A receipt by its esm_class, or (data_sm receipts from some SMSCs) by the
+// two parameters that only a receipt carries.
+bool is_receipt(const smpp::DeliverSm& d) {
+  return smpp::is_delivery_receipt(d.esm_class) ||
+         (d.tlvs.has(smpp::tag::receipted_message_id) && d.tlvs.has(smpp::tag::message_state));
+}
+
+}  // namespace
+
 void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
   work();
   const auto* d = pdu.as<smpp::DeliverSm>();
-  if (d && !smpp::is_delivery_receipt(d->esm_class) &&
-      (!waiting_.empty() || backlog_ >= backlog_limit())) {
+  const auto* ds = pdu.as<smpp::DataSm>();
+  const bool mo = (d && !is_receipt(*d)) || (ds && !is_receipt(smpp::as_deliver_sm(*ds)));
+  if (mo && (!waiting_.empty() || backlog_ >= backlog_limit())) {
     waiting_.push_back({pdu, std::move(responder)});  // in order, behind those waiting
     ++metrics_.mo_waited;
     if (waiting_.size() > kMaxWaiting) admit();
@@ -181,39 +205,77 @@ void Gateway::admit() {
 }
 
 void Gateway::dispatch(const smpp::Pdu& pdu, smpp::Responder responder) {
+  // A data_sm is read as a deliver_sm with its text in message_payload: the
+  // same MOs and receipts, the same guarantees, answered with data_sm_resp.
   const auto* deliver = pdu.as<smpp::DeliverSm>();
-  if (!deliver) {  // data_sm and others: not part of this service
-    answer(std::move(responder), smpp::status::ok);
-    return;
+  smpp::DeliverSm from_data;
+  if (!deliver) {
+    const auto* data = pdu.as<smpp::DataSm>();
+    if (!data) {  // the session hands over deliver_sm and data_sm alone
+      ignore(std::move(responder), "not a message");
+      return;
+    }
+    from_data = smpp::as_deliver_sm(*data);
+    deliver = &from_data;
   }
-  if (smpp::is_delivery_receipt(deliver->esm_class)) {
+  if (is_receipt(*deliver)) {
     if (const auto receipt = smpp::parse_delivery_receipt(*deliver)) {
-      on_receipt(*receipt, std::move(responder));
+      on_receipt(*deliver, *receipt, std::move(responder));
     } else {
       log_.warning("receipt_unreadable", {{"from", mask_msisdn(deliver->source.addr)}});
-      answer(std::move(responder), smpp::status::ok);  // nothing to store; asking again will not help
+      ignore(std::move(responder), "unreadable receipt");  // asking again will not help
     }
     return;
   }
   on_mo(*deliver, std::move(responder));
 }
 
-void Gateway::on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder responder) {
-  const std::string id = smpp::normalize_message_id(receipt.message_id, config_.daemon.receipt_ids);
-  const std::string stat =
-      receipt.state ? std::string(smpp::to_string(*receipt.state)) : std::string("UNKNOWN");
-  const std::string error = receipt.error ? fmt::format("{:03}", *receipt.error) : "";
-  switch (outbox_.receipt(id, stat, error, now())) {
-    case Outbox::Receipt::failed:
+void Gateway::ignore(smpp::Responder responder, const std::string& reason) {
+  ++metrics_.inbound_ignored[reason];
+  answer(std::move(responder), smpp::status::ok);
+}
+
+void Gateway::on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
+                         smpp::Responder responder) {
+  if (receipt_ids_.observe(receipt.message_id))
+    log_.info("message_ids_learnt", {{"side", "receipts"},
+                                     {"format", smpp::to_string(receipt_ids_.format())}});
+  const auto readings = receipt_ids_.read(receipt.message_id);
+  ReceiptReport report;
+  report.ids = MessageIds{readings.first, readings.second};
+  if (config_.daemon.receipt_check_recipient)
+    // The original recipient; a source that is no number matches no message.
+    report.recipient =
+        normalize_msisdn(pdu.source.addr, config_.default_country).value_or(std::string());
+  report.stat = receipt.state ? std::string(smpp::to_string(*receipt.state)) : "UNKNOWN";
+  report.error = receipt.error ? fmt::format("{:03}", *receipt.error) : "";
+  report.detail = smpp::failure_details(pdu.tlvs);
+  const std::string& id = readings.first;
+  const auto& stat = report.stat;
+  switch (outbox_.receipt(report, now())) {
+    case Outbox::ReceiptMatch::failed:
       ++metrics_.mo_failed;
       log_.error("receipt_not_stored", {{"message_id", id}, {"reason", "database"}});
       answer(std::move(responder), smpp::status::temporary_app_error);
       return;
-    case Outbox::Receipt::unmatched:
-      ++metrics_.receipts_unmatched;
-      log_.info("receipt_unmatched", {{"message_id", id}, {"stat", stat}});
+    case Outbox::ReceiptMatch::early:
+      ++metrics_.receipts_early;
+      log_.debug("receipt_early", {{"message_id", id}, {"stat", stat}});
       break;
-    case Outbox::Receipt::matched:
+    case Outbox::ReceiptMatch::wrong_recipient:
+      ++metrics_.receipts_unmatched["recipient"];
+      log_.warning("receipt_unmatched", {{"message_id", id},
+                                         {"stat", stat},
+                                         {"to", mask_msisdn(pdu.source.addr)},
+                                         {"reason", "no message with this id went to its number"}});
+      break;
+    case Outbox::ReceiptMatch::ambiguous:
+      ++metrics_.receipts_unmatched["ambiguous"];
+      log_.warning("receipt_unmatched", {{"message_id", id},
+                                         {"stat", stat},
+                                         {"reason", "its id fits more than one message"}});
+      break;
+    case Outbox::ReceiptMatch::applied:
       log_.debug("receipt", {{"message_id", id}, {"stat", stat}});
       break;
   }
@@ -225,7 +287,7 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
   const auto sender = normalize_msisdn(mo.source.addr, config_.default_country);
   if (!sender) {
     log_.warning("mo_bad_sender", {{"from", mask_msisdn(mo.source.addr)}});
-    answer(std::move(responder), smpp::status::ok);  // no one to answer; redelivery changes nothing
+    ignore(std::move(responder), "sender not a number");  // no one to answer
     return;
   }
   if (const auto info = smpp::ussd_info(mo)) {
@@ -253,7 +315,7 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
     handle_text(*sender, text.ok ? text.utf8 : std::string(), std::move(all));
   } else if (result.status == smpp::Reassembler::Status::rejected) {
     log_.warning("mo_part_rejected", {{"from", mask_msisdn(*sender)}});
-    for (auto& r : held.responders) answer(std::move(r), smpp::status::ok);
+    for (auto& r : held.responders) ignore(std::move(r), "part not joinable");
     held_.erase(key);
   }
   // pending or duplicate: held until the whole message is handled
@@ -271,7 +333,7 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                                   {"op", smpp::ussd_op_name(info.op)},
                                   {"reason", ussd_ ? "an operation not in ussd.operations"
                                                    : "USSD is not enabled"}});
-    answer(std::move(responder), smpp::status::ok);  // nothing to do, and again would not help
+    ignore(std::move(responder), "USSD operation not served");  // again would not help
     return;
   }
   const smpp::UserData data = smpp::user_data(pdu);
@@ -458,7 +520,9 @@ void Gateway::flush() {
   flush_posted_ = false;
   last_commit_ = std::chrono::steady_clock::now();
   if (!waiting_.empty()) admit();
-  std::vector<Outbound> due = take_due();
+  // Taken and their parts' rows written in this batch: nothing goes out
+  // unless the batch that records it commits.
+  std::vector<Send> due = prepare(take_due());
   if (batch_) {
     db::Status committed;
     const auto began = std::chrono::steady_clock::now();
@@ -496,32 +560,43 @@ std::vector<Outbound> Gateway::take_due() {
   return due;
 }
 
-void Gateway::send(std::vector<Outbound> due) {
-  if (due.empty()) return;
+std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
+  std::vector<Send> out;
   const Time t = now();
   for (const auto& m : due) {
     std::string why;
     auto submits = submits_for(m, &why);
     if (submits.empty()) {
-      work();
       log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
-      record([this, id = m.id, attempt = m.attempt, why, t] {
-        outbox_.submit_failed(id, attempt, 1, 1, smpp::status::system_error, why, t);
-      });
+      outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
       continue;
     }
     if (m.attempt > 1) ++metrics_.resends;
     const int total = static_cast<int>(submits.size());
+    // A resend carries the parts that failed, with the same reference and
+    // numbering; the handset keeps the ones it has. Should the text split
+    // otherwise now (another alphabet configured), every part goes again.
+    const bool same_split = m.parts_before == total;
     for (int index = 1; index <= total; ++index) {
-      smpp::SubmitSm submit = std::move(submits[static_cast<std::size_t>(index - 1)]);
-      ++in_flight_;
-      link_.submit(std::move(submit), [this, id = m.id, attempt = m.attempt, index,
-                                       total](smpp::SubmitOutcome outcome) {
-        boost::asio::post(io_, [this, id, attempt, index, total, outcome = std::move(outcome)] {
-          on_submitted(id, attempt, index, total, outcome);
-        });
-      });
+      if (same_split && std::ranges::find(m.skip_parts, index) != m.skip_parts.end()) continue;
+      if (const auto s = outbox_.sending(m.id, m.attempt, index, total, t); !s.ok())
+        log_.warning("part_not_recorded", {{"outbox_id", m.id}, {"reason", s.message}});
+      out.push_back({m.id, m.attempt, index, total,
+                     std::move(submits[static_cast<std::size_t>(index - 1)])});
     }
+  }
+  return out;
+}
+
+void Gateway::send(std::vector<Send> parts) {
+  for (auto& p : parts) {
+    ++in_flight_;
+    link_.submit(std::move(p.submit), [this, id = p.id, attempt = p.attempt, index = p.index,
+                                       total = p.total](smpp::SubmitOutcome outcome) {
+      boost::asio::post(io_, [this, id, attempt, index, total, outcome = std::move(outcome)] {
+        on_submitted(id, attempt, index, total, outcome);
+      });
+    });
   }
 }
 
@@ -530,25 +605,32 @@ void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
   --in_flight_;
   work();
   const Time at = now();
+  // What the answer's optional parameters say, for the message's history.
+  const std::string detail = smpp::failure_details(outcome.tlvs);
   if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
     ++metrics_.mt_submitted;
-    const auto message_id =
-        smpp::normalize_message_id(outcome.message_id, config_.daemon.response_ids);
-    record([this, id, attempt, index, total, message_id, at] {
-      if (!outbox_.submitted(id, attempt, index, total, message_id, at).ok())
+    if (response_ids_.observe(outcome.message_id))
+      log_.info("message_ids_learnt", {{"side", "submit_sm_resp"},
+                                       {"format", smpp::to_string(response_ids_.format())}});
+    const auto readings = response_ids_.read(outcome.message_id);
+    record([this, id, attempt, index, total, ids = MessageIds{readings.first, readings.second},
+            detail, at] {
+      if (!outbox_.submitted(id, attempt, index, total, ids, at, detail).ok())
         log_.error("submit_not_recorded", {{"outbox_id", id}});
     });
     return;
   }
   ++metrics_.mt_submit_failed;
-  const std::string why =
-      outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status
-          ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
-          : fmt::format("{}{}", outcome.error.message(),
-                        outcome.in_doubt ? " (in doubt: may have been sent)" : "");
-  log_.warning("submit_failed", {{"outbox_id", id}, {"attempt", attempt}, {"reason", why}});
-  record([this, id, attempt, index, total, status = outcome.command_status, why, at] {
-    outbox_.submit_failed(id, attempt, index, total, status, why, at);
+  const bool refused = outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status;
+  std::string why = refused ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
+                            : fmt::format("{}{}", outcome.error.message(),
+                                          outcome.in_doubt ? " (in doubt: may have been sent)" : "");
+  if (!detail.empty()) why += " (" + detail + ")";
+  log_.warning("submit_failed",
+               {{"outbox_id", id}, {"attempt", attempt}, {"part", index}, {"reason", why}});
+  const std::int64_t status = refused ? std::int64_t{outcome.command_status} : Outbox::kNoAnswer;
+  record([this, id, attempt, index, total, status, why, detail, at] {
+    outbox_.submit_failed(id, attempt, index, total, status, why, at, detail);
   });
 }
 
@@ -576,8 +658,37 @@ std::string Gateway::metrics_text() {
   line("giftgate_resends_total", "", metrics_.resends);
   help("giftgate_receipts_total", "counter", "delivery receipts, by state");
   for (const auto& [s, n] : metrics_.receipts_by_state) line("giftgate_receipts_total", "state=\"" + s + "\"", n);
-  help("giftgate_receipts_unmatched_total", "counter", "receipts for ids not (yet) known");
-  line("giftgate_receipts_unmatched_total", "", metrics_.receipts_unmatched);
+  help("giftgate_receipts_early_total", "counter",
+       "receipts that came before their submit_sm_resp, kept until it came");
+  line("giftgate_receipts_early_total", "", metrics_.receipts_early);
+  help("giftgate_receipts_unmatched_total", "counter",
+       "receipts applied to no message, by reason (unclaimed, recipient, ambiguous)");
+  for (const auto& [r, n] : metrics_.receipts_unmatched)
+    line("giftgate_receipts_unmatched_total", "reason=\"" + r + "\"", n);
+  help("giftgate_inbound_ignored_total", "counter",
+       "deliver_sm and data_sm acknowledged with nothing the service can use, by reason");
+  for (const auto& [r, n] : metrics_.inbound_ignored)
+    line("giftgate_inbound_ignored_total", "reason=\"" + r + "\"", n);
+  // What the SMPP sessions did with the PDUs the SMSC sent.
+  smpp::SessionStats smpp;
+  for (const auto& session : {link_.transmitter(), link_.receiver()}) {
+    const auto st = session->stats();
+    smpp.malformed += st.malformed;
+    smpp.refused += st.refused;
+    smpp.notifications += st.notifications;
+    smpp.unexpected_responses += st.unexpected_responses;
+    smpp.tlvs_skipped += st.tlvs_skipped;
+    if (link_.transmitter() == link_.receiver()) break;  // a transceiver: one session
+  }
+  help("giftgate_smpp_pdus_total", "counter",
+       "PDUs from the SMSC not handed to the service, by what became of them");
+  line("giftgate_smpp_pdus_total", "outcome=\"malformed\"", smpp.malformed);
+  line("giftgate_smpp_pdus_total", "outcome=\"refused\"", smpp.refused);
+  line("giftgate_smpp_pdus_total", "outcome=\"noted\"", smpp.notifications);
+  line("giftgate_smpp_pdus_total", "outcome=\"unexpected_response\"", smpp.unexpected_responses);
+  help("giftgate_smpp_tlvs_skipped_total", "counter",
+       "optional parameters of tags the gateway does not read, skipped");
+  line("giftgate_smpp_tlvs_skipped_total", "", smpp.tlvs_skipped);
   help("giftgate_window_in_use", "gauge", "submits written and not yet answered");
   line("giftgate_window_in_use", "", in_flight_);
   help("giftgate_ussd_screens_total", "counter", "USSD screens shown, by screen");

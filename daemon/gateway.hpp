@@ -42,6 +42,7 @@
 #include "daemon/service.hpp"
 #include "protocol/log.hpp"
 #include "protocol/reassembly.hpp"
+#include "protocol/receipt.hpp"
 #include "protocol/session.hpp"
 #include "protocol/ussd.hpp"
 
@@ -74,7 +75,12 @@ class Gateway {
   // Handles waiting MOs while the outbox has room (or too many wait).
   void admit();
   std::size_t backlog_limit() const { return config_.daemon.smsc.window * 4; }
-  void on_receipt(const smpp::DeliveryReceipt& receipt, smpp::Responder responder);
+  void on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
+                  smpp::Responder responder);
+  // Acknowledges what the service cannot use and asking again would not
+  // change (a sender that is no number, an unreadable receipt): logged and
+  // counted by reason, never silently.
+  void ignore(smpp::Responder responder, const std::string& reason);
   void on_mo(const smpp::DeliverSm& mo, smpp::Responder responder);
   void on_ussd(const smpp::DeliverSm& mo, const smpp::UssdInfo& info, const std::string& sender,
                smpp::Responder responder);
@@ -86,7 +92,16 @@ class Gateway {
   // Commits the batch, then acknowledges and sends what it took.
   void flush();
   std::vector<Outbound> take_due();
-  void send(std::vector<Outbound> due);
+  // One part of an outbound message, ready to go.
+  struct Send {
+    std::int64_t id = 0;
+    int attempt = 0, index = 0, total = 0;
+    smpp::SubmitSm submit;
+  };
+  // The PDUs of what take_due took, minus the parts an earlier attempt got
+  // through; each part's row is written (in the open batch) before it goes.
+  std::vector<Send> prepare(const std::vector<Outbound>& due);
+  void send(std::vector<Send> parts);
   void on_submitted(std::int64_t id, int attempt, int index, int total,
                     const smpp::SubmitOutcome& outcome);
   void fail_answers(const char* why);
@@ -113,6 +128,10 @@ class Gateway {
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::string, Held> held_;  // parts of concatenated MOs, answered when whole
+  // How this SMSC writes message ids, learnt from its answers when
+  // configured auto (see smpp::IdFormatLearner).
+  smpp::IdFormatLearner response_ids_;
+  smpp::IdFormatLearner receipt_ids_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::size_t in_flight_ = 0;

@@ -78,6 +78,7 @@ int Ctl::member() {
       {"history", member_events(*db_, m->id)},
       {"texts received", member_texts(*db_, m->msisdn)},
       {"messages sent", member_messages(*db_, m->msisdn)},
+      {"parts sent", member_parts(*db_, m->msisdn)},
   };
   for (const auto& [title, table] : sections) {
     fmt::print(out, "\n{} ({})\n", title, table.rows.size());

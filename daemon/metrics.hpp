@@ -23,7 +23,13 @@ struct Metrics {
   std::uint64_t mt_submit_failed = 0;
   std::uint64_t resends = 0;
   std::map<std::string, std::uint64_t> receipts_by_state;
-  std::uint64_t receipts_unmatched = 0;
+  std::uint64_t receipts_early = 0;  // before their submit_sm_resp: waited for
+  // Applied to no message, by reason: unclaimed (early, and nothing claimed
+  // them in time), recipient (not sent to the receipt's number), ambiguous.
+  std::map<std::string, std::uint64_t> receipts_unmatched;
+  // deliver_sm and data_sm acknowledged with nothing for the service in
+  // them, by reason.
+  std::map<std::string, std::uint64_t> inbound_ignored;
   std::uint64_t redemptions = 0;
   std::map<std::string, std::uint64_t> verifications;  // by reply
   std::uint64_t commits = 0;    // batches committed (group commit)

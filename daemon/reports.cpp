@@ -147,6 +147,19 @@ Table member_messages(db::Database& db, const std::string& msisdn) {
                {msisdn});
 }
 
+Table member_parts(db::Database& db, const std::string& msisdn) {
+  return query(db,
+               "SELECT COALESCE(p.submitted_at, ''), p.outbox_id, p.attempt, p.part || '/' || "
+               "p.total, CASE WHEN p.status IS NULL THEN 'in flight' WHEN p.status = -1 THEN "
+               "'no answer' WHEN p.status = 0 THEN 'accepted' ELSE printf('refused 0x%08X', "
+               "p.status) END, COALESCE(p.receipt, ''), COALESCE(p.receipt_at, ''), "
+               "COALESCE(p.detail, '') FROM outbox_parts p JOIN outbox o ON o.id = p.outbox_id "
+               "WHERE o.msisdn = ? ORDER BY p.outbox_id, p.attempt, p.part",
+               {"at", "#id", "#attempt", "part", "smsc answer", "receipt", "receipt_at",
+                "detail"},
+               {msisdn});
+}
+
 Table message_report(db::Database& db) {
   return query(db,
                "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "

@@ -35,6 +35,9 @@ Table member_events(db::Database& db, std::int64_t member_id);
 Table member_texts(db::Database& db, const std::string& msisdn);
 // The messages sent to a number, with their states and attempts.
 Table member_messages(db::Database& db, const std::string& msisdn);
+// Each part of each attempt of those messages: the SMSC's answer, its
+// receipt, and what the SMSC said of a failure.
+Table member_parts(db::Database& db, const std::string& msisdn);
 // Outbound messages by template: how many, in which state, how many resent.
 Table message_report(db::Database& db);
 

@@ -277,6 +277,37 @@ db::Status rewrite_checks(db::Database& db) {
   return s.ok() ? off : s;
 }
 
+// Version 8: receipts applied only to their own message, and resends of
+// only the parts that failed.
+// - A message id of digits only may be decimal or hexadecimal until the
+//   SMSC's format is learnt: the second reading goes in message_id_alt, on
+//   the parts and on the receipts, so either side's reading finds the other.
+// - A receipt names the original recipient (recipient, normalised); it is
+//   applied only to a message to that number. Its outcome: applied, early
+//   (no part has its id yet: it waits for the submit_sm_resp), unmatched or
+//   ambiguous (two messages could be meant: applied to neither).
+// - A part's row is written when it is sent (status NULL until the SMSC
+//   answers; -1 when no answer came), so a resend knows which parts are in
+//   flight, which the handset has, and which failed.
+// - detail: what the SMSC's optional parameters said (failure reason,
+//   network error code, status text).
+// - since_attempt: an operator's resend sends every part again; rows of
+//   the attempts before it no longer count for the message's state.
+constexpr std::string_view kVersion8 = R"sql(
+ALTER TABLE outbox ADD COLUMN since_attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE outbox_parts ADD COLUMN message_id_alt TEXT;
+ALTER TABLE outbox_parts ADD COLUMN detail TEXT;
+CREATE INDEX outbox_parts_message_alt ON outbox_parts(message_id_alt)
+  WHERE message_id_alt IS NOT NULL;
+ALTER TABLE receipts ADD COLUMN message_id_alt TEXT;
+ALTER TABLE receipts ADD COLUMN recipient TEXT;
+ALTER TABLE receipts ADD COLUMN detail TEXT;
+ALTER TABLE receipts ADD COLUMN outcome TEXT NOT NULL DEFAULT 'applied';
+UPDATE receipts SET outcome = 'early' WHERE matched = 0;
+CREATE INDEX receipts_early ON receipts(message_id) WHERE outcome = 'early';
+CREATE INDEX receipts_early_alt ON receipts(message_id_alt) WHERE outcome = 'early';
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -285,6 +316,7 @@ constexpr db::Migration kMigrations[] = {
     {5, kVersion5},
     {6, kVersion6},
     {7, "", rewrite_checks},
+    {8, kVersion8},
 };
 
 }  // namespace

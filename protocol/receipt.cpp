@@ -4,6 +4,8 @@
 #include <span>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace giftgate::smpp {
 
 namespace {
@@ -346,6 +348,66 @@ std::string normalize_message_id(std::string_view raw, IdFormat format) {
   }
   // Not a number in the configured base: an opaque id after all.
   return lower_copy(raw);
+}
+
+IdReadings read_message_id(std::string_view raw, IdFormat format) {
+  IdReadings r{normalize_message_id(raw, format), {}};
+  if (format != IdFormat::automatic) return r;
+  std::string_view id = raw;
+  while (!id.empty() && is_separator(id.front())) id.remove_prefix(1);
+  while (!id.empty() && is_separator(id.back())) id.remove_suffix(1);
+  if (all_digits(id)) {
+    std::string hex = hex_to_decimal(id);
+    if (hex != r.first) r.second = std::move(hex);
+  }
+  return r;
+}
+
+IdFormatLearner::IdFormatLearner(IdFormat configured)
+    : format_(configured), learning_(configured == IdFormat::automatic) {}
+
+bool IdFormatLearner::observe(std::string_view raw) {
+  if (!learning_) return false;
+  while (!raw.empty() && is_separator(raw.front())) raw.remove_prefix(1);
+  while (!raw.empty() && is_separator(raw.back())) raw.remove_suffix(1);
+  if (raw.empty()) return false;
+  if (!all_hex(raw)) format_ = IdFormat::as_is;
+  else if (!all_digits(raw)) format_ = IdFormat::hex;
+  else if (++digits_only_ >= kDecimalAfter) format_ = IdFormat::decimal;
+  else return false;
+  learning_ = false;
+  return true;
+}
+
+std::string failure_details(const Tlvs& tlvs) {
+  std::string out;
+  auto add = [&out](std::string part) {
+    if (!out.empty()) out += ", ";
+    out += part;
+  };
+  if (auto reason = tlvs.u8(tag::delivery_failure_reason))
+    add("delivery_failure_reason " + std::to_string(*reason));
+  if (const Tlv* nec = tlvs.find(tag::network_error_code); nec && nec->value.size() == 3)
+    // Network type, then a two-octet error code (SMPP 3.4 section 5.3.2.31).
+    add(fmt::format("network_error_code {:02X}:{:02X}{:02X}", nec->value[0], nec->value[1],
+                    nec->value[2]));
+  if (auto text = tlvs.string(tag::additional_status_info_text)) {
+    // Untrusted text bound for logs and reports: printable ASCII only.
+    std::string clean;
+    for (char c : text->substr(0, 80)) clean += (c >= 0x20 && c < 0x7F && c != '\'') ? c : '?';
+    add("status_text '" + clean + "'");
+  }
+  return out;
+}
+
+std::string_view to_string(IdFormat format) {
+  switch (format) {
+    case IdFormat::automatic: return "auto";
+    case IdFormat::decimal: return "decimal";
+    case IdFormat::hex: return "hex";
+    case IdFormat::as_is: return "as_is";
+  }
+  return "auto";
 }
 
 }  // namespace giftgate::smpp

@@ -117,10 +117,56 @@ enum class IdFormat {
 // submit_sm_resp and the id in the receipt); ids normalized with different
 // formats need not match (as_is keeps "0012", decimal makes it "12").
 // automatic has one blind spot: a hex id made only of digits ("1000", meaning
-// 4096) is read as decimal. When an SMSC writes hex in submit_sm_resp and
-// decimal in its receipts, the configuration should name each side's real
-// format (hex for the response ids, decimal for the receipt ids); forcing hex
-// on both would misread the decimal side.
+// 4096) is read as decimal; read_message_id and IdFormatLearner give both
+// readings until the format is known. When an SMSC writes hex in
+// submit_sm_resp and decimal in its receipts, the configuration may name each
+// side's real format (hex for the response ids, decimal for the receipt ids);
+// forcing hex on both would misread the decimal side.
 std::string normalize_message_id(std::string_view raw, IdFormat format);
+
+// The ways an id can be read. An id of digits only is a decimal number or a
+// hexadecimal one ("1001" is 1001 or 4097), and one id cannot tell which;
+// every other id has one reading. `second` is empty when there is one.
+struct IdReadings {
+  std::string first;   // normalize_message_id(raw, format)
+  std::string second;  // automatic and digits only: the hexadecimal reading
+};
+IdReadings read_message_id(std::string_view raw, IdFormat format);
+
+// Learns how an SMSC writes the ids on one side (its submit_sm_resp, or its
+// receipts) from the ids themselves: a-f among digits means hexadecimal,
+// anything beyond hex digits an opaque id, and many ids of digits only
+// decimal (a hexadecimal counter shows a letter within 16 ids, random
+// hexadecimal ids sooner). Until then it answers automatic, and ids of
+// digits only have two readings.
+class IdFormatLearner {
+ public:
+  // `configured`: the configured format; anything but automatic is final.
+  explicit IdFormatLearner(IdFormat configured = IdFormat::automatic);
+
+  // Takes one id into account; true when this id settled the format.
+  bool observe(std::string_view raw);
+  // The format now: the configured one, the learnt one, or automatic.
+  IdFormat format() const { return format_; }
+  IdReadings read(std::string_view raw) const { return read_message_id(raw, format_); }
+
+  // Ids of digits only seen before decimal is concluded.
+  static constexpr unsigned kDecimalAfter = 32;
+
+ private:
+  IdFormat format_;
+  bool learning_;
+  unsigned digits_only_ = 0;
+};
+
+// What the optional parameters of a submit_sm_resp or a receipt say about a
+// message's fate, for people: "delivery_failure_reason 2,
+// network_error_code 03:000B, status_text 'queue full'"; empty when none of
+// additional_status_info_text, delivery_failure_reason or network_error_code
+// is there.
+std::string failure_details(const Tlvs& tlvs);
+
+// The string of IdFormat ("auto", "decimal", "hex", "as_is").
+std::string_view to_string(IdFormat format);
 
 }  // namespace giftgate::smpp

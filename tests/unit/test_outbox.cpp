@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "daemon/outbox.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -28,6 +30,12 @@ struct Fixture {
     q.bind(1, id);
     return q.step() ? q.column_text(0) : "?";
   }
+  // A receipt for `id` (one reading), to the fixture's number unless told.
+  Outbox::ReceiptMatch receipt(const std::string& id, const std::string& stat,
+                               const std::string& error, Time at,
+                               std::optional<std::string> recipient = "8613800138000") {
+    return outbox.receipt({id, std::move(recipient), stat, error, ""}, at);
+  }
   // Takes the one due message and returns its attempt number.
   int take(Time now) {
     const auto due = outbox.take_due(now, 10);
@@ -46,9 +54,9 @@ TEST_CASE("outbox: submitted, then delivered when every part's receipt says so")
   CHECK(f.outbox.take_due(f.t0, 10).empty());  // not twice
   REQUIRE(f.outbox.submitted(id, 1, 1, 2, "a1", f.t0).ok());
   REQUIRE(f.outbox.submitted(id, 1, 2, 2, "a2", f.t0).ok());
-  CHECK(f.outbox.receipt("a1", "DELIVRD", "000", f.t0 + 5s) == Outbox::Receipt::matched);
+  CHECK(f.receipt("a1", "DELIVRD", "000", f.t0 + 5s) == Outbox::ReceiptMatch::applied);
   CHECK(f.state(id) == "submitted");
-  CHECK(f.outbox.receipt("a2", "DELIVRD", "000", f.t0 + 6s) == Outbox::Receipt::matched);
+  CHECK(f.receipt("a2", "DELIVRD", "000", f.t0 + 6s) == Outbox::ReceiptMatch::applied);
   CHECK(f.state(id) == "delivered");
 }
 
@@ -57,16 +65,16 @@ TEST_CASE("outbox: UNDELIV is resent after a growing delay, and then delivered")
   const auto id = f.queue();
   f.take(f.t0);
   REQUIRE(f.outbox.submitted(id, 1, 1, 1, "m1", f.t0).ok());
-  CHECK(f.outbox.receipt("m1", "UNDELIV", "001", f.t0 + 1s) == Outbox::Receipt::matched);
+  CHECK(f.receipt("m1", "UNDELIV", "001", f.t0 + 1s) == Outbox::ReceiptMatch::applied);
   CHECK(f.state(id) == "queued");
   CHECK(f.outbox.take_due(f.t0 + 60s, 10).empty());  // first delay: 60 s after the failure
   CHECK(f.take(f.t0 + 61s) == 2);
   REQUIRE(f.outbox.submitted(id, 2, 1, 1, "m2", f.t0 + 61s).ok());
-  CHECK(f.outbox.receipt("m2", "REJECTD", "002", f.t0 + 62s) == Outbox::Receipt::matched);
+  CHECK(f.receipt("m2", "REJECTD", "002", f.t0 + 62s) == Outbox::ReceiptMatch::applied);
   CHECK(f.outbox.take_due(f.t0 + 62s + 119s, 10).empty());  // then 120 s
   CHECK(f.take(f.t0 + 62s + 120s) == 3);
   REQUIRE(f.outbox.submitted(id, 3, 1, 1, "m3", f.t0 + 200s).ok());
-  CHECK(f.outbox.receipt("m3", "DELIVRD", "000", f.t0 + 201s) == Outbox::Receipt::matched);
+  CHECK(f.receipt("m3", "DELIVRD", "000", f.t0 + 201s) == Outbox::ReceiptMatch::applied);
   CHECK(f.state(id) == "delivered");
 }
 
@@ -79,15 +87,15 @@ TEST_CASE("outbox: after the last attempt, failed or expired, and never again") 
     REQUIRE(due.size() == 2);
     REQUIRE(f.outbox.submitted(a, attempt, 1, 1, "a" + std::to_string(attempt), t).ok());
     REQUIRE(f.outbox.submitted(b, attempt, 1, 1, "b" + std::to_string(attempt), t).ok());
-    f.outbox.receipt("a" + std::to_string(attempt), "UNDELIV", "001", t);
-    f.outbox.receipt("b" + std::to_string(attempt), "EXPIRED", "000", t);
+    f.receipt("a" + std::to_string(attempt), "UNDELIV", "001", t);
+    f.receipt("b" + std::to_string(attempt), "EXPIRED", "000", t);
     t += 1h;
   }
   CHECK(f.state(a) == "failed");
   CHECK(f.state(b) == "expired");
   CHECK(f.outbox.take_due(t + 24h, 10).empty());
   // A late receipt of an old attempt changes no final failure into another one.
-  f.outbox.receipt("a1", "UNDELIV", "001", t);
+  f.receipt("a1", "UNDELIV", "001", t);
   CHECK(f.state(a) == "failed");
 }
 
@@ -98,8 +106,8 @@ TEST_CASE("outbox: no receipt in time is resent, then failed") {
   for (int attempt = 1; attempt <= 3; ++attempt) {
     CHECK(f.take(t) == attempt);
     REQUIRE(f.outbox.submitted(id, attempt, 1, 1, "n" + std::to_string(attempt), t).ok());
-    CHECK(f.outbox.sweep(t + 599s) == 0);
-    CHECK(f.outbox.sweep(t + 600s) == 1);
+    CHECK(f.outbox.sweep(t + 599s).overdue == 0);
+    CHECK(f.outbox.sweep(t + 600s).overdue == 1);
     t += 2h;
   }
   CHECK(f.state(id) == "failed");
@@ -109,7 +117,7 @@ TEST_CASE("outbox: a receipt before its submit_sm_resp is matched, not lost") {
   Fixture f;
   const auto id = f.queue();
   f.take(f.t0);
-  CHECK(f.outbox.receipt("early", "DELIVRD", "000", f.t0) == Outbox::Receipt::unmatched);  // stored, unmatched
+  CHECK(f.receipt("early", "DELIVRD", "000", f.t0) == Outbox::ReceiptMatch::early);  // stored, unmatched
   REQUIRE(f.outbox.submitted(id, 1, 1, 1, "early", f.t0 + 1s).ok());
   CHECK(f.state(id) == "delivered");
   auto q = f.db->prepare("SELECT COUNT(*), SUM(matched) FROM receipts");
@@ -120,8 +128,8 @@ TEST_CASE("outbox: a receipt before its submit_sm_resp is matched, not lost") {
 
 TEST_CASE("outbox: receipts for unknown ids are stored and counted") {
   Fixture f;
-  CHECK(f.outbox.receipt("nobody", "DELIVRD", "000", f.t0) == Outbox::Receipt::unmatched);
-  CHECK(f.outbox.receipt("nobody2", "UNDELIV", "001", f.t0) == Outbox::Receipt::unmatched);
+  CHECK(f.receipt("nobody", "DELIVRD", "000", f.t0) == Outbox::ReceiptMatch::early);
+  CHECK(f.receipt("nobody2", "UNDELIV", "001", f.t0) == Outbox::ReceiptMatch::early);
   auto q = f.db->prepare("SELECT COUNT(*) FROM receipts WHERE matched = 0");
   REQUIRE(q.step());
   CHECK(q.column_int(0) == 2);
@@ -138,15 +146,175 @@ TEST_CASE("outbox: a failed submit is an attempt, resent later") {
 
 TEST_CASE("outbox: after a restart, an attempt cut off before its answers is due again") {
   Fixture f;
-  const auto whole = f.queue(), cut = f.queue(), half = f.queue();
-  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 3);
+  const auto whole = f.queue(), cut = f.queue(), half = f.queue(), rowless = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 4);
+  REQUIRE(f.outbox.sending(whole, 1, 1, 1, f.t0).ok());
+  REQUIRE(f.outbox.sending(cut, 1, 1, 1, f.t0).ok());
+  REQUIRE(f.outbox.sending(half, 1, 1, 2, f.t0).ok());
+  REQUIRE(f.outbox.sending(half, 1, 2, 2, f.t0).ok());
   REQUIRE(f.outbox.submitted(whole, 1, 1, 1, "w", f.t0).ok());
   REQUIRE(f.outbox.submitted(half, 1, 1, 2, "h1", f.t0).ok());  // part 2 never answered
-  CHECK(f.outbox.recover(f.t0 + 1s) == 2);
+  // rowless: taken, and the daemon stopped before any part's row was written.
+  CHECK(f.outbox.recover(f.t0 + 1s) == 3);
   CHECK(f.state(whole) == "submitted");
   CHECK(f.state(cut) == "queued");
   CHECK(f.state(half) == "queued");
-  CHECK(f.outbox.take_due(f.t0 + 1s, 10).size() == 2);
+  CHECK(f.state(rowless) == "queued");
+  const auto due = f.outbox.take_due(f.t0 + 1s, 10);
+  REQUIRE(due.size() == 3);
+  // Of half, only the part cut off goes again: part 1 awaits its receipt.
+  for (const auto& m : due)
+    if (m.id == half) {
+      CHECK(m.skip_parts == std::vector<int>{1});
+      CHECK(m.parts_before == 2);
+    } else {
+      CHECK(m.skip_parts.empty());
+    }
+}
+
+TEST_CASE("outbox: a part refused is resent alone, and the message is delivered with both") {
+  Fixture f;
+  const auto id = f.queue("two parts");
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 2, f.t0).ok());
+  REQUIRE(f.outbox.sending(id, 1, 2, 2, f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(id, 1, 1, 2, 0x45, "submit_sm_resp status 0x00000045", f.t0).ok());
+  CHECK(f.state(id) == "submitted");  // part 2 is still in flight
+  REQUIRE(f.outbox.submitted(id, 1, 2, 2, "p2", f.t0 + 1s).ok());
+  CHECK(f.state(id) == "queued");  // the attempt failed for part 1
+  CHECK(f.receipt("p2", "DELIVRD", "000", f.t0 + 2s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(id) == "queued");
+  const auto due = f.outbox.take_due(f.t0 + 61s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts == std::vector<int>{2});  // the handset has part 2
+  REQUIRE(f.outbox.sending(id, 2, 1, 2, f.t0 + 61s).ok());
+  REQUIRE(f.outbox.submitted(id, 2, 1, 2, "p1b", f.t0 + 61s).ok());
+  CHECK(f.state(id) == "submitted");
+  CHECK(f.receipt("p1b", "DELIVRD", "000", f.t0 + 62s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(id) == "delivered");
+  // Attempt 2 sent part 1 alone.
+  auto q = f.db->prepare("SELECT COUNT(*) FROM outbox_parts WHERE outbox_id = ? AND attempt = 2");
+  q.bind(1, id);
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 1);
+}
+
+TEST_CASE("outbox: a failure receipt for one part resends that part, not one still awaited") {
+  Fixture f;
+  const auto id = f.queue("three parts");
+  f.take(f.t0);
+  for (int part = 1; part <= 3; ++part) {
+    REQUIRE(f.outbox.sending(id, 1, part, 3, f.t0).ok());
+    REQUIRE(f.outbox.submitted(id, 1, part, 3, fmt::format("q{}", part), f.t0).ok());
+  }
+  f.receipt("q1", "DELIVRD", "000", f.t0 + 1s);
+  f.receipt("q2", "UNDELIV", "005", f.t0 + 1s);  // part 3: no receipt yet
+  CHECK(f.state(id) == "queued");
+  auto due = f.outbox.take_due(f.t0 + 61s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].skip_parts == std::vector<int>{1, 3});
+  // Part 3's receipt is late, and says it failed: resent in its turn.
+  REQUIRE(f.outbox.sending(id, 2, 2, 3, f.t0 + 61s).ok());
+  REQUIRE(f.outbox.submitted(id, 2, 2, 3, "q2b", f.t0 + 61s).ok());
+  f.receipt("q3", "UNDELIV", "005", f.t0 + 62s);
+  CHECK(f.state(id) == "queued");
+  f.receipt("q2b", "DELIVRD", "000", f.t0 + 63s);
+  due = f.outbox.take_due(f.t0 + 62s + 120s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 3);
+  CHECK(due[0].skip_parts == std::vector<int>{1, 2});
+}
+
+TEST_CASE("outbox: an operator's resend sends every part again") {
+  Fixture f;
+  const auto id = f.queue("two parts", std::string("AE12098768"));
+  f.take(f.t0);
+  for (int part = 1; part <= 2; ++part) {
+    REQUIRE(f.outbox.sending(id, 1, part, 2, f.t0).ok());
+    REQUIRE(f.outbox.submitted(id, 1, part, 2, fmt::format("r{}", part), f.t0).ok());
+    f.receipt(fmt::format("r{}", part), "DELIVRD", "000", f.t0);
+  }
+  REQUIRE(f.state(id) == "delivered");
+  REQUIRE(f.outbox.resend("AE12098768", "li.na", f.t0 + 1h) == id);
+  const auto due = f.outbox.take_due(f.t0 + 1h, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].skip_parts.empty());
+  // The old receipts do not make the new sending delivered before its own.
+  REQUIRE(f.outbox.sending(id, 2, 1, 2, f.t0 + 1h).ok());
+  REQUIRE(f.outbox.sending(id, 2, 2, 2, f.t0 + 1h).ok());
+  REQUIRE(f.outbox.submitted(id, 2, 1, 2, "s1", f.t0 + 1h).ok());
+  REQUIRE(f.outbox.submitted(id, 2, 2, 2, "s2", f.t0 + 1h).ok());
+  CHECK(f.state(id) == "submitted");
+  f.receipt("s1", "DELIVRD", "000", f.t0 + 1h);
+  f.receipt("s2", "DELIVRD", "000", f.t0 + 1h);
+  CHECK(f.state(id) == "delivered");
+}
+
+TEST_CASE("outbox: a receipt applies only to a message sent to its recipient") {
+  Fixture f;
+  const auto id = f.queue();
+  f.take(f.t0);
+  REQUIRE(f.outbox.submitted(id, 1, 1, 1, "1001", f.t0).ok());
+  CHECK(f.receipt("1001", "DELIVRD", "000", f.t0, "8613900000001") ==
+        Outbox::ReceiptMatch::wrong_recipient);
+  CHECK(f.state(id) == "submitted");
+  CHECK(f.receipt("1001", "DELIVRD", "000", f.t0, std::string()) ==
+        Outbox::ReceiptMatch::wrong_recipient);  // no address: no number to check
+  CHECK(f.receipt("1001", "DELIVRD", "000", f.t0, std::nullopt) ==
+        Outbox::ReceiptMatch::applied);  // the check turned off
+  CHECK(f.state(id) == "delivered");
+  auto q = f.db->prepare("SELECT group_concat(outcome) FROM receipts");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) == "unmatched,unmatched,applied");
+}
+
+TEST_CASE("outbox: an id of digits only matches either reading, and two matches apply to none") {
+  Fixture f;
+  // Two members' messages: 1001 (decimal) and 0x1001 = 4097. The SMSC's
+  // format is not known yet: each id is stored in both readings.
+  const auto a = f.queue(), b = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 2);
+  REQUIRE(f.db->exec("UPDATE outbox SET msisdn = '8613900000001' WHERE id = " + std::to_string(b)).ok());
+  REQUIRE(f.outbox.submitted(a, 1, 1, 1, {"1001", "4097"}, f.t0).ok());
+  REQUIRE(f.outbox.submitted(b, 1, 1, 1, {"4097"}, f.t0).ok());  // hex "1001" once learnt
+  // A receipt "1001" from b's number: its readings 1001 and 4097 hit both
+  // messages, and the recipient tells them apart.
+  CHECK(f.outbox.receipt({{"1001", "4097"}, "8613900000001", "DELIVRD", "000", ""}, f.t0) ==
+        Outbox::ReceiptMatch::applied);
+  CHECK(f.state(b) == "delivered");
+  CHECK(f.state(a) == "submitted");
+  // Without the recipient check, the same receipt fits a (b has its
+  // receipt, a awaits one): applied to a.
+  CHECK(f.outbox.receipt({{"1001", "4097"}, std::nullopt, "DELIVRD", "000", ""}, f.t0) ==
+        Outbox::ReceiptMatch::applied);
+  CHECK(f.state(a) == "delivered");
+  // Two messages awaiting, one receipt that fits both: neither.
+  const auto c = f.queue(), d = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 2);
+  REQUIRE(f.outbox.submitted(c, 1, 1, 1, {"2002", "8194"}, f.t0).ok());
+  REQUIRE(f.outbox.submitted(d, 1, 1, 1, {"8194"}, f.t0).ok());
+  CHECK(f.outbox.receipt({{"2002", "8194"}, std::nullopt, "DELIVRD", "000", ""}, f.t0) ==
+        Outbox::ReceiptMatch::ambiguous);
+  CHECK(f.state(c) == "submitted");
+  CHECK(f.state(d) == "submitted");
+}
+
+TEST_CASE("outbox: an early receipt waits, and is unmatched only when nothing claims it") {
+  Fixture f;
+  const auto id = f.queue();
+  f.take(f.t0);
+  CHECK(f.receipt("e1", "DELIVRD", "000", f.t0) == Outbox::ReceiptMatch::early);
+  CHECK(f.receipt("never", "DELIVRD", "000", f.t0) == Outbox::ReceiptMatch::early);
+  CHECK(f.outbox.sweep(f.t0 + 10s, 20s).unclaimed.empty());
+  REQUIRE(f.outbox.submitted(id, 1, 1, 1, {"e1"}, f.t0 + 11s).ok());
+  CHECK(f.state(id) == "delivered");
+  const auto swept = f.outbox.sweep(f.t0 + 21s, 20s);
+  CHECK(swept.unclaimed == std::vector<std::string>{"never"});
+  CHECK(f.outbox.sweep(f.t0 + 40s, 20s).unclaimed.empty());  // once
+  auto q = f.db->prepare("SELECT group_concat(outcome) FROM receipts");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) == "applied,unmatched");
 }
 
 TEST_CASE("outbox: an operator resends by voucher code or message id") {
@@ -154,7 +322,7 @@ TEST_CASE("outbox: an operator resends by voucher code or message id") {
   const auto id = f.queue("your voucher", std::string("AE12098768"));
   f.take(f.t0);
   REQUIRE(f.outbox.submitted(id, 1, 1, 1, "v", f.t0).ok());
-  f.outbox.receipt("v", "DELIVRD", "000", f.t0);
+  f.receipt("v", "DELIVRD", "000", f.t0);
   REQUIRE(f.state(id) == "delivered");
   CHECK(f.outbox.resend("AE12098768", "li.na", f.t0 + 1h) == id);
   CHECK(f.state(id) == "queued");

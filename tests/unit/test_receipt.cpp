@@ -569,3 +569,61 @@ TEST_CASE("receipt: a submit_sm_resp id in hex matches its decimal receipt") {
   REQUIRE(r);
   CHECK(normalize_message_id(r->message_id, IdFormat::automatic) == from_resp);
 }
+
+TEST_CASE("receipt: an automatic id of digits only has two readings until the format is known") {
+  // "1001" is 1001, or 0x1001 = 4097: one id cannot tell.
+  auto r = read_message_id("1001", IdFormat::automatic);
+  CHECK(r.first == "1001");
+  CHECK(r.second == "4097");
+  // Leading zeros change neither reading; "7" reads the same both ways.
+  CHECK(read_message_id("0010", IdFormat::automatic).second == "16");
+  CHECK(read_message_id("7", IdFormat::automatic).second.empty());
+  // A letter, or a configured format: one reading.
+  CHECK(read_message_id("1a2b", IdFormat::automatic).second.empty());
+  CHECK(read_message_id("1001", IdFormat::hex).first == "4097");
+  CHECK(read_message_id("1001", IdFormat::hex).second.empty());
+  CHECK(read_message_id("1001", IdFormat::decimal).second.empty());
+  CHECK(read_message_id("f81d4fae-7dec", IdFormat::automatic).second.empty());
+}
+
+TEST_CASE("receipt: the id format is learnt from letters, opaque characters, or many digits") {
+  IdFormatLearner hex;
+  CHECK_FALSE(hex.observe("1000"));
+  CHECK(hex.format() == IdFormat::automatic);
+  CHECK(hex.observe("100A"));  // a hex counter shows its first letter
+  CHECK(hex.format() == IdFormat::hex);
+  CHECK(hex.read("1001").first == "4097");  // now read one way only
+  CHECK(hex.read("1001").second.empty());
+  CHECK_FALSE(hex.observe("zz"));  // settled once
+
+  IdFormatLearner opaque;
+  CHECK(opaque.observe("f81d4fae-7dec-11d0"));
+  CHECK(opaque.format() == IdFormat::as_is);
+
+  IdFormatLearner decimal;
+  for (unsigned i = 1; i < IdFormatLearner::kDecimalAfter; ++i) {
+    CHECK_FALSE(decimal.observe(std::to_string(1000 + i)));
+    CHECK(decimal.format() == IdFormat::automatic);
+  }
+  CHECK(decimal.observe("2000"));
+  CHECK(decimal.format() == IdFormat::decimal);
+  CHECK(decimal.read("1001").second.empty());
+  // Blank ids teach nothing.
+  IdFormatLearner blank;
+  CHECK_FALSE(blank.observe("  "));
+  // A configured format is never changed by what is seen.
+  IdFormatLearner configured(IdFormat::decimal);
+  CHECK_FALSE(configured.observe("1a2b"));
+  CHECK(configured.format() == IdFormat::decimal);
+}
+
+TEST_CASE("receipt: what an SMSC's optional parameters say of a failure, for people") {
+  Tlvs tlvs;
+  CHECK(failure_details(tlvs).empty());
+  tlvs.add(Tlv::u8(tag::delivery_failure_reason, 2));
+  tlvs.add(Tlv::octets(tag::network_error_code, std::vector<std::uint8_t>{0x03, 0x00, 0x0B}));
+  tlvs.add(Tlv::c_string(tag::additional_status_info_text, "queue\t'full'"));
+  tlvs.add(Tlv::u16(0x1400, 7));  // a vendor's: not shown
+  CHECK(failure_details(tlvs) ==
+        "delivery_failure_reason 2, network_error_code 03:000B, status_text 'queue??full?'");
+}

@@ -89,7 +89,7 @@ TEST_CASE("schema: a version 6 database keeps its rows, and its checks, at versi
     CHECK(ephemeral_tables(*old, kStateWrites[0]) == 1);  // what version 7 is for
   }
   auto db = test::open_campaign_db(path);
-  CHECK(db->schema_version() == 7);
+  CHECK(db->schema_version() == schema_migrations().back().version);
   auto rows = db->prepare(
       "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM vouchers) + "
       "(SELECT COUNT(*) FROM offers) + (SELECT COUNT(*) FROM merchants)");
@@ -126,4 +126,26 @@ TEST_CASE("schema: a table whose check is not the one shipped stops version 7, a
   auto outbox = db->prepare("SELECT instr(sql, 'IN (''queued''') > 0 FROM sqlite_schema WHERE name = 'outbox'");
   REQUIRE(outbox.step());
   CHECK(outbox.column_int(0) == 1);
+}
+
+TEST_CASE("schema: version 8 keeps the receipts and parts of version 7, with their outcome") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 7);
+    seed(*old);
+    REQUIRE(old->exec("INSERT INTO outbox_parts(outbox_id, attempt, part, total, message_id, "
+                      "status, submitted_at) VALUES (1, 1, 1, 1, '77', 0, 'now');"
+                      "INSERT INTO receipts(message_id, state, received_at, matched) VALUES "
+                      "('77', 'DELIVRD', 'now', 1), ('88', 'DELIVRD', 'now', 0);")
+                .ok());
+  }
+  auto db = test::open_campaign_db(path);
+  CHECK(db->schema_version() == 8);
+  auto q = db->prepare("SELECT group_concat(message_id || '=' || outcome) FROM receipts");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) == "77=applied,88=early");
+  auto since = db->prepare("SELECT since_attempt FROM outbox WHERE id = 1");
+  REQUIRE(since.step());
+  CHECK(since.column_int(0) == 1);
 }
