@@ -40,7 +40,14 @@ void append_utf8(std::string& out, char32_t c) {
 }
 
 bool command_takes_argument(Command c) {
-  return c == Command::redeem || c == Command::merchants || c == Command::verify;
+  return c == Command::redeem || c == Command::merchants || c == Command::verify ||
+         c == Command::my_vouchers;
+}
+
+// A page of a list: 1 to 99.
+bool is_page_number(std::string_view s) {
+  return !s.empty() && s.size() <= 2 && s.front() != '0' &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -58,6 +65,22 @@ bool command_from_name(std::string_view name, Command* c) {
       return true;
     }
   return false;
+}
+
+bool changes_something(const Request& request) {
+  if (!request.understood) return false;
+  switch (request.command) {
+    case Command::redeem:
+    case Command::confirm:
+    case Command::verify:
+    case Command::opt_out:
+    case Command::opt_in: return true;
+    case Command::help:
+    case Command::balance:
+    case Command::my_vouchers:
+    case Command::merchants: return false;
+  }
+  return true;
 }
 
 std::string fold_keyword_text(std::string_view text) {
@@ -122,11 +145,13 @@ Request Keywords::parse(std::string_view text, bool from_merchant) const {
       if (!command_takes_argument(command)) {
         if (!rest.empty()) continue;  // "JF" alone, not "JFX"
       } else if (rest.size() == folded.size() - word.size() && !rest.empty()) {
-        // Directly after the keyword, no space: "兑换A", "DHA". Latin keywords
-        // glued to Latin text only for a one-letter argument (a tier).
+        // Directly after the keyword, no space: "兑换A", "DHA", "CX2". Latin
+        // keywords glued to Latin text only for a one-letter tier or a page.
         const bool latin = static_cast<unsigned char>(word.back()) < 0x80;
-        if (latin && command != Command::redeem) continue;
-        if (latin && rest.size() != 1) continue;
+        if (latin && command == Command::redeem && rest.size() != 1) continue;
+        if (latin && command != Command::redeem && !(command == Command::my_vouchers &&
+                                                     is_page_number(rest)))
+          continue;
       }
       best = {command, std::string(rest), true};
       best_length = word.size();
@@ -142,6 +167,10 @@ Request Keywords::parse(std::string_view text, bool from_merchant) const {
       best.argument = std::string(kind->second);
     }
   }
+  // "CX 2": the second page of the list; anything else after CX is not it.
+  if (best.understood && best.command == Command::my_vouchers && !best.argument.empty() &&
+      !is_page_number(best.argument))
+    return Request{};
   if (!best.understood && from_merchant && check_voucher_code(folded) != CodeCheck::bad_format)
     return {Command::verify, folded, true};
   return best;

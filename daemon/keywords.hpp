@@ -15,7 +15,7 @@ enum class Command {
   balance,
   redeem,        // argument: the tier
   confirm,
-  my_vouchers,
+  my_vouchers,   // argument: the page ("2"), or empty for the first
   merchants,     // argument: "ktv", "cinema" or empty
   opt_out,
   opt_in,
@@ -31,6 +31,10 @@ struct Request {
   std::string argument;
   bool understood = false;  // false: help because nothing matched
 };
+
+// Whether a request changes something (points, a voucher, an offer, the
+// member's consent), rather than asking a question.
+bool changes_something(const Request& request);
 
 class Keywords {
  public:

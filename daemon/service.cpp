@@ -59,22 +59,44 @@ std::string Service::local_time(const std::string& iso) const {
 
 TemplateValues Service::fit_list(const std::string& message, const std::string& language,
                                 TemplateValues values, const std::string& list_name,
-                                const std::vector<std::string>& lines) const {
-  // As many lines as keep the message within the parts allowed (at least one).
+                                const std::vector<std::string>& lines, const Paging& paging) const {
+  // Pages of as many lines as keep the message within the parts allowed (at
+  // least one a page), each tried with the longest "more" line it may get.
   const smpp::SplitOptions split;
-  std::size_t shown = 0;
-  std::string list;
-  for (const auto& line : lines) {
-    const std::string longer = list.empty() ? line : list + "\n" + line;
+  const std::string worst_more =
+      paging.more.empty()
+          ? std::string()
+          : templates_->render(paging.more, language,
+                               {{"page", longest_value("page")},
+                                {"pages", longest_value("pages")},
+                                {"next", longest_value("next")}});
+  auto fits = [&](const std::string& list) {
     TemplateValues trial = values;
-    trial.emplace_back(list_name, longer);
-    if (shown > 0 &&
-        smpp::count_parts(templates_->render(message, language, trial), split) > config_.max_parts)
-      break;
-    list = longer;
-    ++shown;
+    trial.emplace_back(list_name, list);
+    trial.emplace_back("more", worst_more);
+    return smpp::count_parts(templates_->render(message, language, trial), split) <=
+           config_.max_parts;
+  };
+  std::vector<std::string> pages;
+  for (const auto& line : lines) {
+    if (!pages.empty() && fits(pages.back() + "\n" + line)) {
+      pages.back() += "\n" + line;
+      continue;
+    }
+    // Unpaged, the first page is all there is.
+    if (paging.more.empty() && !pages.empty()) break;
+    pages.push_back(line);
   }
-  values.emplace_back(list_name, list);
+  const std::size_t page = std::clamp<std::size_t>(paging.page, 1, std::max<std::size_t>(pages.size(), 1));
+  values.emplace_back(list_name, pages.empty() ? std::string() : pages[page - 1]);
+  std::string more;
+  if (pages.size() > 1) {
+    const TemplateValues where{{"page", std::to_string(page)},
+                               {"pages", std::to_string(pages.size())},
+                               {"next", std::to_string(page + 1)}};
+    more = templates_->render(page < pages.size() ? paging.more : paging.last, language, where);
+  }
+  values.emplace_back("more", std::move(more));
   return values;
 }
 
@@ -118,7 +140,11 @@ MoOutcome Service::handle(const Mo& mo) {
   const Request request = config_.keywords.parse(mo.text, from_merchant);
   out.command = request.command;
 
-  if (!mo.fingerprint.empty()) {
+  // A question (balance, vouchers, merchants, help) is answered again
+  // whatever came before: a redelivery of one costs an SMS, and taking a
+  // member's repeat for one would leave the member unanswered. Only what
+  // changes something is held to the redelivery rule.
+  if (!mo.fingerprint.empty() && changes_something(request)) {
     // The latest such MO. (ORDER BY id DESC LIMIT 1 would build a
     // temporary b-tree to sort in, for every MO.)
     auto earlier = db_.prepare(
@@ -288,9 +314,11 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
     case Command::my_vouchers: {
       const auto lines = voucher_lines(member->id, language, mo.now);
       if (lines.empty()) return reply("no_vouchers");
+      // "CX 2": the second page of the list.
+      const int page = request.argument.empty() ? 1 : std::stoi(request.argument);
       return reply("my_vouchers", fit_list("my_vouchers", language,
                                            {{"count", std::to_string(lines.size())}}, "vouchers",
-                                           lines));
+                                           lines, voucher_pages(page)));
     }
     case Command::merchants: {
       const auto merchants = vouchers_.merchants_in(member->city, request.argument);

@@ -128,11 +128,20 @@ class Service {
   // The member's unused vouchers, one voucher_line each.
   std::vector<std::string> voucher_lines(std::int64_t member_id, const std::string& language,
                                          Time now) const;
-  // `values` plus the list placeholder filled with as many of `lines` as fit
-  // in the configured SMS parts.
+  // How a list is cut into SMS-sized pages: unpaged (the first page only),
+  // or page `page` with {more} filled from the `more` entry (pages follow)
+  // or the `last` one (the last of several).
+  struct Paging {
+    int page;
+    std::string more;  // empty: unpaged
+    std::string last;
+  };
+  static Paging voucher_pages(int page) { return {page, "vouchers_more", "vouchers_last"}; }
+  // `values` plus the list placeholder filled with one page of `lines`: as
+  // many as fit in the configured SMS parts (at least one), and {more}.
   TemplateValues fit_list(const std::string& message, const std::string& language,
                           TemplateValues values, const std::string& list_name,
-                          const std::vector<std::string>& lines) const;
+                          const std::vector<std::string>& lines, const Paging& paging = {1, {}, {}}) const;
 
   struct UssdSession;
   struct Screen;

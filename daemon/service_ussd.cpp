@@ -141,7 +141,7 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
       if (lines.empty()) return final_screen("no_vouchers");
       sms.push_back({member.msisdn, member.id, "my_vouchers", lang,
                      fit_list("my_vouchers", lang, {{"count", std::to_string(lines.size())}},
-                              "vouchers", lines),
+                              "vouchers", lines, voucher_pages(1)),
                      std::nullopt, std::nullopt, std::nullopt});
       return final_screen("vouchers_sent", {{"count", std::to_string(lines.size())}});
     }

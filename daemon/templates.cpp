@@ -35,7 +35,9 @@ const std::vector<TemplateCatalogue::Entry>& sms_entries() {
       {"no_offer", {}},
       {"offer_expired", {"minutes"}},
       {"try_later", {}},
-      {"my_vouchers", {"count", "vouchers"}},
+      {"my_vouchers", {"count", "vouchers", "more"}},
+      {"vouchers_more", {"page", "pages", "next"}},
+      {"vouchers_last", {"page", "pages"}},
       {"voucher_line", {"code", "tier", "value", "expires"}},
       {"no_vouchers", {}},
       {"merchants", {"city", "merchants"}},
@@ -72,7 +74,7 @@ TemplateCatalogue sms_catalogue(std::size_t max_parts) {
   TemplateCatalogue c;
   c.entries = sms_entries();
   c.lists = {{"tiers", {"tier_line", 3}}, {"vouchers", {"voucher_line", 1}},
-             {"merchants", {"merchant_line", 1}}};
+             {"merchants", {"merchant_line", 1}}, {"more", {"vouchers_more", 1}}};
   c.too_long = [max_parts](const std::string& filled) { return sms_too_long(filled, max_parts); };
   c.names = true;
   return c;
@@ -92,6 +94,8 @@ std::string longest_value(std::string_view placeholder) {
       {"until", "2027-12-31 23:59"},  {"count", "99"},
       {"city", "Shijiazhuang Sq."},   {"member", "86138****8000"},
       {"kind", "karaoke & cinema"},   {"n", "9"},
+      {"page", "99"},                 {"pages", "99"},
+      {"next", "99"},
       {"name", "Golden Melody KTV Plaza Branch"},
       {"merchant", "Golden Melody KTV Plaza Branch"},
       {"offers", "A: 5 hours free KTV; B: 3 hours; C: 2 hours in the afternoon"},

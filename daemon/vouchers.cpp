@@ -261,10 +261,6 @@ Redemption Vouchers::confirm(std::string_view msisdn, const Actor& actor, Time n
   const std::string tier_name = latest.column_text(1);
   const std::string state = latest.column_text(2);
   const std::string request = fmt::format("offer:{}", offer_id);
-  if (state == "confirmed") {
-    if (auto previous = find_issued(db_, request)) return *previous;
-    return refused(Redemption::Status::no_offer);
-  }
   if (state != "held") return refused(Redemption::Status::no_offer);
   if (iso_time(now) >= latest.column_text(3)) return refused(Redemption::Status::offer_expired);
 

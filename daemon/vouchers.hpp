@@ -140,8 +140,10 @@ class Vouchers {
   // without it it redeems at once.
   Redemption request(std::string_view msisdn, std::string_view tier, const std::string& request,
                      const Actor& actor, Time now);
-  // Confirms the member's latest held offer. Confirming again returns the
-  // voucher already issued (already_issued), never a second one.
+  // Confirms the member's latest held offer. With none held (confirmed
+  // already, replaced, or never asked for) it is no_offer: a second "Y"
+  // issues nothing and says so. (A "Y" the SMSC delivers again is known
+  // by the MO's redelivery rule before it gets here.)
   Redemption confirm(std::string_view msisdn, const Actor& actor, Time now);
 
   // A merchant's number presents a code (as typed).

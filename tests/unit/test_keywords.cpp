@@ -79,3 +79,26 @@ TEST_CASE("keywords: configured words replace the defaults") {
   CHECK(k.parse("查积分", false).command == Command::balance);
   CHECK_FALSE(k.parse("JF", false).understood);
 }
+
+TEST_CASE("keywords: CX takes a page number, and nothing else") {
+  Keywords k;
+  for (const char* text : {"CX 2", "cx2", "CX  2 ", "查询2", "查询 2", "ＣＸ　２", "MY 12"}) {
+    const auto r = k.parse(text, false);
+    CHECK_MESSAGE(r.command == Command::my_vouchers, text);
+    CHECK_MESSAGE(r.understood, text);
+  }
+  CHECK(k.parse("CX 2", false).argument == "2");
+  CHECK(k.parse("CX", false).argument.empty());
+  for (const char* text : {"CX 0", "CX 02", "CX 100", "CX two", "CX 2 3", "CXA"}) {
+    CHECK_FALSE_MESSAGE(k.parse(text, false).understood, text);
+  }
+}
+
+TEST_CASE("keywords: what changes something, and what only asks") {
+  Keywords k;
+  for (const char* text : {"DH A", "Y", "TD", "KT"})
+    CHECK_MESSAGE(changes_something(k.parse(text, false)), text);
+  CHECK(changes_something(k.parse("HX AE12098768", true)));
+  for (const char* text : {"JF", "CX", "CX 2", "SH", "BZ", "what?"})
+    CHECK_FALSE_MESSAGE(changes_something(k.parse(text, false)), text);
+}

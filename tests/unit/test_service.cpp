@@ -190,16 +190,17 @@ TEST_CASE("service: a database that stays busy commits nothing, so the MO is not
   CHECK(out.replies.empty());
 }
 
-TEST_CASE("service: a repeat on the same connection is a new message, later or elsewhere too") {
+TEST_CASE("service: what changes something is held to the redelivery rule") {
   Fixture f;
-  const auto print = mo_fingerprint("8613800138000", "12580", "JF");
+  const auto print = mo_fingerprint("8613800138000", "12580", "TD");
   // SHA-256 of number, destination and text, one per line, in lower-case hex:
   // the same value the inbox rows of earlier versions hold.
-  CHECK(print == "7abf63e80d9d64627082c662966f6ceede41a5efdc535cf8ee33c0e30122c866");
-  CHECK(print != mo_fingerprint("8613800138001", "12580", "JF"));
-  CHECK(print != mo_fingerprint("8613800138000", "12580", "CX"));
+  CHECK(mo_fingerprint("8613800138000", "12580", "JF") ==
+        "7abf63e80d9d64627082c662966f6ceede41a5efdc535cf8ee33c0e30122c866");
+  CHECK(print != mo_fingerprint("8613800138001", "12580", "TD"));
+  CHECK(print != mo_fingerprint("8613800138000", "12580", "KT"));
   auto send = [&](const char* key, std::chrono::seconds after, const char* epoch) {
-    return f.service.handle({key, "8613800138000", "JF", "sms", f.now + after, print, epoch})
+    return f.service.handle({key, "8613800138000", "TD", "sms", f.now + after, print, epoch})
         .status;
   };
   CHECK(send("a", 0s, "e1") == MS::done);
@@ -208,6 +209,80 @@ TEST_CASE("service: a repeat on the same connection is a new message, later or e
   CHECK(send("c2", 12s, "e2") == MS::done);       // and then the member, on that connection
   CHECK(send("d", 200s, "e3") == MS::done);       // past the window: a new message
   CHECK(f.count("SELECT COUNT(*) FROM inbox") == 4);
+  CHECK(f.count("SELECT COUNT(*) FROM events WHERE kind = 'care_opt_out'") == 4);
+}
+
+TEST_CASE("service: a question asked again after a reconnect is answered again") {
+  Fixture f;
+  for (const char* text : {"JF", "CX", "SH", "BZ", "nonsense"}) {
+    CAPTURE(text);
+    const auto print = mo_fingerprint("8613800138000", "12580", text);
+    const auto key = std::string("q-") + text;
+    const auto first = f.service.handle({key + "1", "8613800138000", text, "sms", f.now, print, "e1"});
+    const auto again =
+        f.service.handle({key + "2", "8613800138000", text, "sms", f.now + 5s, print, "e2"});
+    CHECK(first.status == MS::done);
+    CHECK(again.status == MS::done);
+    CHECK(again.replies.size() == 1);
+  }
+  // A merchant's verification changes something: held to the rule.
+  const auto print = mo_fingerprint("8613911111111", "12580", "HX AB12345678");
+  CHECK(f.service.handle({"v1", "8613911111111", "HX AB12345678", "sms", f.now, print, "e1"})
+            .status == MS::done);
+  CHECK(f.service.handle({"v2", "8613911111111", "HX AB12345678", "sms", f.now + 5s, print, "e2"})
+            .status == MS::duplicate);
+}
+
+TEST_CASE("service: a second Y says nothing is waiting, and sends no voucher again") {
+  Fixture f;
+  CHECK(contains(f.one("8613800138000", "DH A"), "5000"));
+  const auto voucher = f.one("8613800138000", "Y");
+  CHECK(contains(voucher, "12580礼券"));
+  CHECK(contains(f.one("8613800138000", "Y"), "没有待确认的兑换"));
+  CHECK(f.count("SELECT COUNT(*) FROM vouchers") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE voucher_code IS NOT NULL") == 1);
+}
+
+TEST_CASE("service: CX pages a long list of vouchers, and says so") {
+  Fixture f;
+  // 12 vouchers of tier C (1000 points each).
+  Vouchers v(*f.db, f.config.campaign);
+  REQUIRE(v.set_stock("C", "beijing", 20, {"giftctl", "t"}));
+  for (int i = 0; i < 12; ++i)
+    REQUIRE(v.redeem("8613800138000", "C", fmt::format("r{}", i), {"sms", "t"}, f.now).status ==
+            Redemption::Status::issued);
+  auto codes_in = [&](const std::string& text) {
+    auto q = f.db->prepare("SELECT code FROM vouchers");
+    int n = 0;
+    while (q.step()) n += contains(text, q.column_text(0)) ? 1 : 0;
+    return n;
+  };
+  const smpp::SplitOptions split;
+  int seen = 0;
+  std::string page = f.one("8613800138000", "CX");
+  CHECK(contains(page, "您有12张未使用礼券"));
+  CHECK(contains(page, "发CX 2看下一页"));
+  const int first = codes_in(page);
+  CHECK(first > 0);
+  CHECK(first < 12);
+  CHECK(smpp::count_parts(page.substr(page.find(": ") + 2), split) <= 3);
+  seen += first;
+  int pages = 1;
+  for (int n = 2; n <= 12 && seen < 12; ++n, ++pages) {
+    page = f.one("8613800138000", fmt::format("CX {}", n));
+    CHECK(smpp::count_parts(page.substr(page.find(": ") + 2), split) <= 3);
+    seen += codes_in(page);
+  }
+  CHECK(seen == 12);  // every code on exactly one page
+  CHECK(contains(page, fmt::format("第{0}/{0}页，最后一页", pages)));
+  // Glued, full-width and past the end: the last page again.
+  CHECK(contains(f.one("8613800138000", "cx2"), fmt::format("第2/{}页", pages)));
+  CHECK(contains(f.one("8613800138000", "ＣＸ　２"), fmt::format("第2/{}页", pages)));
+  CHECK(contains(f.one("8613800138000", "CX 99"), "最后一页"));
+  // Not a page: the help text.
+  CHECK(contains(f.one("8613800138000", "CX abc"), "12580积分兑换"));
+  // A list that fits says nothing of pages.
+  CHECK_FALSE(contains(f.one("8613900000001", "CX"), "Page"));
 }
 
 TEST_CASE("service: a long list is cut to the SMS parts allowed") {
