@@ -120,14 +120,49 @@ TEST_CASE("giftgated: no receipt at all fails the message after its attempts") {
   CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND attempts = 2", 1, 20s));
 }
 
-TEST_CASE("giftgated: a receipt that comes before its submit_sm_resp is matched") {
+TEST_CASE("giftgated: a receipt that comes before its submit_sm_resp is matched, counted as early") {
   Gate g;
+  g.enable_metrics();
   g.sim.command("set receipts=on receipt_before_resp=on resp_delay_ms=300");
   g.start();
   g.ask("8613800138000", "JF");
   CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 1, 10s));
   CHECK(g.value("SELECT COUNT(*) FROM receipts") >= 1);
   CHECK(g.value("SELECT COUNT(*) FROM receipts WHERE matched = 0") == 0);
+  CHECK(g.value("SELECT COUNT(*) FROM receipts WHERE outcome <> 'applied'") == 0);
+  CHECK(g.metric("giftgate_receipts_early_total") >= 1);
+  // Early is not unmatched: no unmatched line at all.
+  CHECK(g.metrics("giftgate_receipts_early_total").find("giftgate_receipts_unmatched_total{") ==
+        std::string::npos);
+}
+
+TEST_CASE("giftgated: a receipt from another number is not applied to the message") {
+  Gate g;
+  g.enable_metrics();
+  g.start();
+  CHECK(contains(g.ask("8613900000001", "CX"), "no unused vouchers"));  // one part
+  const auto submit = g.sim.wait_for("submit", 5s);
+  REQUIRE(submit);
+  const std::string id = submit->fields.at("id");
+  // Its id, but from another member's number: counted, stored, not applied.
+  g.sim.command("receipt id=" + id + " src=8613800138000 dst=12580");
+  CHECK(g.wait_value("SELECT COUNT(*) FROM receipts WHERE outcome = 'unmatched'", 1, 5s));
+  CHECK(g.metric("giftgate_receipts_unmatched_total{reason=\"recipient\"}") == 1);
+  CHECK(g.value("SELECT COUNT(*) FROM outbox WHERE state = 'submitted'") == 1);
+  // From the member's own number it is.
+  g.sim.command("receipt id=" + id + " src=8613900000001 dst=12580");
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 1, 5s));
+}
+
+TEST_CASE("giftgated: a question asked again after a reconnect is answered again") {
+  Gate g;
+  g.start();
+  CHECK(contains(g.ask("8613800138000", "JF"), "12000"));
+  g.sim.command("drop");
+  REQUIRE(g.sim.wait_for("bind", 10s));
+  // Within mo_dedupe_seconds, on a new connection: still answered.
+  CHECK(contains(g.ask("8613800138000", "JF"), "12000"));
+  CHECK(g.value("SELECT COUNT(*) FROM inbox") == 2);
 }
 
 TEST_CASE("giftgated: an MO delivered again after a lost answer is answered once") {

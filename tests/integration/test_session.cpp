@@ -12,11 +12,13 @@
 #include <set>
 
 #include "protocol/charset.hpp"
+#include "protocol/codec.hpp"
 #include "protocol/error.hpp"
 #include "protocol/reassembly.hpp"
 #include "protocol/receipt.hpp"
 #include "protocol/split.hpp"
 #include "tests/integration/session_fixture.hpp"
+#include "tests/support/hex.hpp"
 
 using namespace giftgate;
 using namespace giftgate::test;
@@ -564,4 +566,149 @@ TEST_CASE("session: TLS with certificate verification") {
     REQUIRE(eventually([&] { return h.log_sink->contains("TLS handshake failed"); }, 10s));
     CHECK(s->stats().binds == 0);
   }
+}
+
+namespace {
+
+// The octets of a PDU as the simulator's raw command takes them.
+std::string raw_hex(const smpp::Pdu& pdu) {
+  std::vector<std::uint8_t> octets;
+  REQUIRE_FALSE(smpp::encode(pdu, octets));
+  return to_hex(octets);
+}
+
+smpp::Tlv vendor_tlv() { return smpp::Tlv::u16(0x1400, 7); }
+
+}  // namespace
+
+TEST_CASE("session: every request the SMSC may send ends in one outcome, each counted") {
+  SessionHarness h;
+  auto s = h.bound_session(h.settings());
+  std::uint32_t seq = 0x100;
+  auto raw = [&](smpp::Body body) {
+    h.sim.command("raw hex=" + raw_hex(smpp::Pdu{smpp::status::ok, ++seq, std::move(body)}));
+    return seq;
+  };
+  auto event_for = [&](const std::string& name, std::uint32_t sequence) {
+    return h.sim.wait_for(name, 5s, [sequence](const SimProcess::Event& e) {
+      return e.fields.count("seq") && e.fields.at("seq") == std::to_string(sequence);
+    });
+  };
+
+  SUBCASE("deliver_sm and data_sm reach the owner and are answered, each with its own response") {
+    smpp::DeliverSm mo;
+    mo.source = {1, 1, "8613800138000"};
+    mo.dest = {0, 0, "12580"};
+    mo.short_message = {'J', 'F'};
+    mo.tlvs.add(vendor_tlv());
+    const auto d = raw(mo);
+    const auto resp = event_for("deliver_resp", d);
+    REQUIRE(resp);
+    CHECK(field(*resp, "status") == "0");
+    smpp::DataSm data;
+    data.source = {1, 1, "8613800138000"};
+    data.dest = {0, 0, "12580"};
+    data.tlvs.add(smpp::Tlv::octets(smpp::tag::message_payload, std::vector<std::uint8_t>{'C', 'X'}));
+    const auto ds = raw(data);
+    const auto data_resp = event_for("pdu", ds);
+    REQUIRE(data_resp);
+    CHECK(field(*data_resp, "command") == "data_sm_resp");
+    CHECK(field(*data_resp, "status") == "0");
+    CHECK(h.inbound_count() == 2);
+    CHECK(s->stats().inbound == 2);
+    CHECK(s->stats().tlvs_skipped == 1);
+  }
+  SUBCASE("enquire_link is answered, with a vendor TLV on it too") {
+    smpp::EnquireLink el;
+    el.tlvs.add(vendor_tlv());
+    const auto e = raw(el);
+    const auto resp = event_for("enquire_link_resp", e);
+    REQUIRE(resp);
+    CHECK(field(*resp, "status") == "0");
+    CHECK(s->stats().enquire_links_answered == 1);
+  }
+  SUBCASE("alert_notification and outbind are noted, without a response") {
+    smpp::AlertNotification alert;
+    alert.source = {1, 1, "8613800138000"};
+    alert.esme = {0, 0, "12580"};
+    alert.tlvs.add(smpp::Tlv::u8(smpp::tag::ms_availability_status, 0));
+    raw(alert);
+    raw(smpp::Outbind{"smsc", "secret", {}});
+    REQUIRE(eventually([&] { return s->stats().notifications == 2; }));
+  }
+  SUBCASE("bind and submit_sm from the SMSC are refused with their own responses") {
+    for (const auto kind : {smpp::BindKind::transmitter, smpp::BindKind::receiver,
+                            smpp::BindKind::transceiver}) {
+      smpp::BindRequest bind;
+      bind.kind = kind;
+      bind.system_id = "smsc";
+      const auto b = raw(bind);
+      const auto resp = event_for("pdu", b);
+      REQUIRE(resp);
+      CHECK(field(*resp, "command") == std::string(smpp::to_string(smpp::bind_command(kind, true))));
+      CHECK(std::stoul(field(*resp, "status")) == smpp::status::invalid_command_id);
+    }
+    const auto sub = raw(text_message("hello"));
+    const auto resp = event_for("pdu", sub);
+    REQUIRE(resp);
+    CHECK(field(*resp, "command") == "submit_sm_resp");
+    CHECK(std::stoul(field(*resp, "status")) == smpp::status::invalid_command_id);
+    CHECK(s->stats().refused == 4);
+  }
+  SUBCASE("commands this ESME does not serve get generic_nack, and are not malformed") {
+    // query_sm, replace_sm, cancel_sm, submit_multi, a vendor command.
+    for (const char* id : {"00000003", "00000007", "00000008", "00000021", "00010200"}) {
+      ++seq;
+      h.sim.command(fmt::format("raw hex=00000010{}00000000{:08X}", id, seq));
+      const auto nack = event_for("generic_nack", seq);
+      REQUIRE_MESSAGE(nack, id);
+      CHECK(std::stoul(field(*nack, "status")) == smpp::status::invalid_command_id);
+    }
+    CHECK(s->stats().refused == 5);
+    CHECK(s->stats().malformed == 0);
+  }
+  SUBCASE("responses to nothing asked are counted, and change nothing") {
+    raw(smpp::GenericNack{});
+    raw(smpp::SubmitSmResp{"999", {}});
+    raw(smpp::EnquireLinkResp{});
+    REQUIRE(eventually([&] { return s->stats().unexpected_responses == 3; }));
+    CHECK(s->state() == SessionState::bound);
+  }
+  SUBCASE("unbind is answered, and the session binds again") {
+    const auto u = raw(smpp::Unbind{});
+    REQUIRE(event_for("unbind_resp", u));
+    REQUIRE(h.sim.wait_for("bind", 10s));
+    CHECK(h.bound(s));
+  }
+  // Whatever came, the bind is still good for sending.
+  REQUIRE(h.bound(s));
+  const auto i = h.submit(s, text_message("still here"));
+  REQUIRE(eventually([&] { return h.outcome(i).has_value(); }));
+  CHECK(h.outcome(i)->kind == SubmitOutcome::Kind::sent);
+}
+
+TEST_CASE("session: a submit_sm_resp's optional parameters reach the submit's owner") {
+  // The node simulator answers without TLVs; the octets are the SMSC's
+  // answer to the submit made here, written after it with its sequence.
+  SessionHarness h;
+  h.sim.command("set drop_resp_next=1");
+  auto s = h.bound_session(h.settings());
+  const auto i = h.submit(s, text_message("with extras"));
+  const auto submit = h.sim.wait_for("submit", 5s);
+  REQUIRE(submit);
+  smpp::SubmitSmResp resp{"4711", {}};
+  resp.tlvs.add(smpp::Tlv::c_string(smpp::tag::additional_status_info_text, "fine"));
+  resp.tlvs.add(smpp::Tlv::u8(smpp::tag::delivery_failure_reason, 0));
+  resp.tlvs.add(vendor_tlv());
+  h.sim.command("raw hex=" + raw_hex(smpp::Pdu{smpp::status::ok,
+                                                static_cast<std::uint32_t>(std::stoul(field(*submit, "seq"))),
+                                                resp}));
+  REQUIRE(eventually([&] { return h.outcome(i).has_value(); }));
+  const auto o = *h.outcome(i);
+  CHECK(o.kind == SubmitOutcome::Kind::sent);
+  CHECK(o.message_id == "4711");
+  CHECK(o.tlvs.string(smpp::tag::additional_status_info_text) == "fine");
+  CHECK(o.tlvs.size() == 3);
+  CHECK(s->stats().malformed == 0);
+  CHECK(s->stats().tlvs_skipped == 1);
 }
