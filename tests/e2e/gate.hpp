@@ -47,9 +47,14 @@ struct Gate {
   int starts = 0;
   int metrics_port = 0;
 
-  explicit Gate(const std::string& extra = "", int members = 2) {
-    // As a real SMSC: receipts nobody took are kept for the next bind.
-    sim.command("set receipt_hold=on");
+  // extra: configuration appended; members: how many (2 named, the rest
+  // generated); peer: which SMSC peer plays the SMSC.
+  explicit Gate(const std::string& extra = "", int members = 2,
+                const test::SimOptions& peer = {})
+      : sim(peer) {
+    // As a real SMSC: receipts nobody took are kept for the next bind (the
+    // node simulator has the setting; the Net::SMPP peer has no holding).
+    if (sim.peer() == test::SimOptions::Peer::node_smpp) sim.command("set receipt_hold=on");
     std::filesystem::copy_file(std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml",
                                templates_path);
     std::ofstream(config_path) << fmt::format(

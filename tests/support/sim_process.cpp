@@ -36,6 +36,11 @@ std::string node_path() {
   return GIFTGATE_NODE;
 }
 
+std::string perl_path() {
+  if (const char* env = std::getenv("GIFTGATE_PERL"); env != nullptr && *env != '\0') return env;
+  return "/usr/bin/perl";
+}
+
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
@@ -65,6 +70,39 @@ std::string first_token(const std::string& line) {
   return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+// The node simulator's command line; throws when it cannot run.
+std::vector<std::string> node_command(const SimOptions& options) {
+  const std::string node = node_path();
+  if (node.empty() || node.find("NOTFOUND") != std::string::npos)
+    throw std::runtime_error("smsc-sim: node was not found (set GIFTGATE_NODE)");
+  const std::string dir = std::string(GIFTGATE_SOURCE_DIR) + "/scripts/smsc-sim";
+  const std::string script = dir + "/smsc-sim.js";
+  if (!exists(script)) throw std::runtime_error("smsc-sim: missing " + script);
+  if (!exists(dir + "/node_modules/smpp"))
+    throw std::runtime_error("smsc-sim: run `npm ci` in " + dir + " (scripts/bootstrap.sh does)");
+  if (options.tls && (options.cert.empty() || options.key.empty()))
+    throw std::runtime_error("smsc-sim: TLS needs a certificate and a key");
+  std::vector<std::string> args{node, script, "--port", "0"};
+  if (options.tls) {
+    args.insert(args.end(), {"--tls", "--cert", options.cert, "--key", options.key});
+  }
+  return args;
+}
+
+// The Perl peer's command line; throws when it cannot run. Whether Net::SMPP
+// is installed shows when it starts (it says so on stderr and exits).
+std::vector<std::string> perl_command(const SimOptions& options) {
+  const std::string perl = perl_path();
+  if (!exists(perl))
+    throw std::runtime_error("net-smpp-smsc: perl was not found at " + perl +
+                             " (set GIFTGATE_PERL)");
+  const std::string script = std::string(GIFTGATE_SOURCE_DIR) + "/tests/peers/net-smpp-smsc.pl";
+  if (!exists(script)) throw std::runtime_error("net-smpp-smsc: missing " + script);
+  if (options.tls)
+    throw std::runtime_error("net-smpp-smsc: the Perl Net::SMPP peer does not support TLS");
+  return {perl, script, "--port", "0"};
+}
+
 // Owns the three pipe pairs until the child is running.
 struct Pipes {
   int in[2] = {-1, -1};
@@ -80,22 +118,14 @@ struct Pipes {
 
 }  // namespace
 
-SimProcess::SimProcess(const SimOptions& options) : tls_(options.tls) {
-  const std::string node = node_path();
-  if (node.empty() || node.find("NOTFOUND") != std::string::npos)
-    throw std::runtime_error("smsc-sim: node was not found (set GIFTGATE_NODE)");
-  const std::string dir = std::string(GIFTGATE_SOURCE_DIR) + "/scripts/smsc-sim";
-  const std::string script = dir + "/smsc-sim.js";
-  if (!exists(script)) throw std::runtime_error("smsc-sim: missing " + script);
-  if (!exists(dir + "/node_modules/smpp"))
-    throw std::runtime_error("smsc-sim: run `npm ci` in " + dir + " (scripts/bootstrap.sh does)");
-  if (options.tls && (options.cert.empty() || options.key.empty()))
-    throw std::runtime_error("smsc-sim: TLS needs a certificate and a key");
-
-  std::vector<std::string> args{node, script, "--port", "0"};
-  if (options.tls) {
-    args.insert(args.end(), {"--tls", "--cert", options.cert, "--key", options.key});
-  }
+SimProcess::SimProcess(const SimOptions& options)
+    : tls_(options.tls),
+      peer_(options.peer),
+      name_(options.peer == SimOptions::Peer::perl_net_smpp ? "net-smpp-smsc" : "smsc-sim") {
+  std::vector<std::string> args = peer_ == SimOptions::Peer::perl_net_smpp
+                                      ? perl_command(options)
+                                      : node_command(options);
+  const std::string program = args.front();
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -106,14 +136,14 @@ SimProcess::SimProcess(const SimOptions& options) : tls_(options.tls) {
   Pipes pipes;
   if (::pipe2(pipes.in, O_CLOEXEC) != 0 || ::pipe2(pipes.out, O_CLOEXEC) != 0 ||
       ::pipe2(pipes.err, O_CLOEXEC) != 0)
-    throw std::runtime_error(std::string("smsc-sim: pipe2: ") + std::strerror(errno));
+    throw std::runtime_error(name_ + ": pipe2: " + std::strerror(errno));
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipes.in[0], 0);
   posix_spawn_file_actions_adddup2(&actions, pipes.out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, pipes.err[1], 2);
-  // The test program may ignore or block signals; node gets the defaults.
+  // The test program may ignore or block signals; the peer gets the defaults.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t defaults;
@@ -126,12 +156,12 @@ SimProcess::SimProcess(const SimOptions& options) : tls_(options.tls) {
   sigemptyset(&empty);
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  const int rc = ::posix_spawn(&pid_, node.c_str(), &actions, &attr, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid_, program.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     pid_ = -1;
-    throw std::runtime_error("smsc-sim: cannot start " + node + ": " + std::strerror(rc));
+    throw std::runtime_error(name_ + ": cannot start " + program + ": " + std::strerror(rc));
   }
 
   // The child's ends must close here, or its exit would never show as EOF.
@@ -146,7 +176,7 @@ SimProcess::SimProcess(const SimOptions& options) : tls_(options.tls) {
   const auto ready = wait_for("ready", options.ready_timeout);
   std::string problem;
   if (!ready) {
-    problem = "smsc-sim: no `ready` line within " + std::to_string(options.ready_timeout.count()) +
+    problem = name_ + ": no `ready` line within " + std::to_string(options.ready_timeout.count()) +
               " ms";
   } else {
     try {
@@ -154,12 +184,17 @@ SimProcess::SimProcess(const SimOptions& options) : tls_(options.tls) {
       if (port <= 0 || port > 65535) throw std::out_of_range("port");
       port_ = static_cast<unsigned short>(port);
     } catch (const std::exception&) {
-      problem = "smsc-sim: bad ready line: " + ready->line;
+      problem = name_ + ": bad ready line: " + ready->line;
     }
   }
   if (!problem.empty()) {
     stop_child();
-    throw std::runtime_error(problem + "\n" + stderr_tail());
+    const std::string tail = stderr_tail();
+    if (peer_ == SimOptions::Peer::perl_net_smpp &&
+        tail.find("Net::SMPP not found") != std::string::npos)
+      problem = name_ + ": the Perl module Net::SMPP is missing (install libnet-smpp-perl; "
+                "scripts/bootstrap.sh does)";
+    throw std::runtime_error(problem + "\n" + tail);
   }
 }
 
@@ -254,7 +289,7 @@ void SimProcess::on_stdout_line(std::string line) {
 }
 
 void SimProcess::on_stderr_line(std::string line) {
-  const std::string forwarded = "[smsc-sim] " + line + "\n";
+  const std::string forwarded = "[" + name_ + "] " + line + "\n";
   std::fputs(forwarded.c_str(), stderr);
   std::lock_guard lock(mutex_);
   stderr_lines_.push_back(std::move(line));
@@ -306,9 +341,9 @@ std::vector<SimProcess::Event> SimProcess::commands(const std::vector<std::strin
   std::string batch;
   for (const auto& line : lines) {
     names.push_back(first_token(line));
-    if (names.back().empty()) throw std::runtime_error("smsc-sim: empty command");
+    if (names.back().empty()) throw std::runtime_error(name_ + ": empty command");
     if (line.find('\n') != std::string::npos)
-      throw std::runtime_error("smsc-sim: a command is one line (encode values): " + line);
+      throw std::runtime_error(name_ + ": a command is one line (encode values): " + line);
     batch += batch.empty() ? line : "\n" + line;
   }
   if (names.empty()) return {};
@@ -320,7 +355,7 @@ std::vector<SimProcess::Event> SimProcess::commands(const std::vector<std::strin
   }
   // One write for the batch: the simulator reads the lines back to back.
   if (!write_line(batch))
-    throw std::runtime_error("smsc-sim: cannot send `" + lines.front() + "`: simulator gone\n" +
+    throw std::runtime_error(name_ + ": cannot send `" + lines.front() + "`: simulator gone\n" +
                              stderr_tail());
 
   std::vector<Event> answers;
@@ -335,7 +370,7 @@ std::vector<SimProcess::Event> SimProcess::commands(const std::vector<std::strin
       returned_[i] = true;
       if (e.name == "error") {
         const auto reason = e.fields.find("reason");
-        throw std::runtime_error("smsc-sim: `" + lines[answers.size()] + "` failed: " +
+        throw std::runtime_error(name_ + ": `" + lines[answers.size()] + "` failed: " +
                                  (reason == e.fields.end() ? e.line : reason->second));
       }
       answers.push_back(e);
@@ -345,12 +380,12 @@ std::vector<SimProcess::Event> SimProcess::commands(const std::vector<std::strin
     const std::string& waiting = lines[answers.size()];
     if (eof_) {
       lock.unlock();
-      throw std::runtime_error("smsc-sim: exited before answering `" + waiting + "`\n" +
+      throw std::runtime_error(name_ + ": exited before answering `" + waiting + "`\n" +
                                stderr_tail());
     }
     if (Clock::now() >= until) {
       lock.unlock();
-      throw std::runtime_error("smsc-sim: no answer to `" + waiting + "` within " +
+      throw std::runtime_error(name_ + ": no answer to `" + waiting + "` within " +
                                std::to_string(timeout.count()) + " ms");
     }
     changed_.wait_until(lock, until);
@@ -397,7 +432,7 @@ bool SimProcess::running() const {
 std::string SimProcess::stderr_tail() const {
   std::lock_guard lock(mutex_);
   std::string out;
-  for (const auto& l : stderr_lines_) out += "[smsc-sim stderr] " + l + "\n";
+  for (const auto& l : stderr_lines_) out += "[" + name_ + " stderr] " + l + "\n";
   return out;
 }
 

@@ -1,6 +1,10 @@
-// Runs the Node.js SMSC simulator (scripts/smsc-sim/smsc-sim.js) as a child
-// process and speaks its line protocol: commands on its stdin, events from its
-// stdout. See scripts/smsc-sim/README.md for the commands and events.
+// Runs an SMSC test peer as a child process and speaks its line protocol:
+// commands on its stdin, events from its stdout. Two peers speak it:
+//   - the Node.js simulator scripts/smsc-sim/smsc-sim.js (npm `smpp`), the
+//     default, with every command and event of scripts/smsc-sim/README.md;
+//   - tests/peers/net-smpp-smsc.pl on Perl's Net::SMPP (libnet-smpp-perl), a
+//     second SMPP implementation with a subset of them and no TLS
+//     (tests/peers/README.md).
 #pragma once
 
 #include <sys/types.h>
@@ -21,7 +25,10 @@ namespace giftgate::test {
 
 // How to start the simulator.
 struct SimOptions {
-  bool tls = false;                       // listen with TLS (needs cert and key)
+  // Which peer runs: the node simulator, or the Perl one on Net::SMPP.
+  enum class Peer { node_smpp, perl_net_smpp };
+  Peer peer = Peer::node_smpp;
+  bool tls = false;                       // listen with TLS (needs cert and key; node only)
   std::string cert;                       // PEM certificate file for --tls
   std::string key;                        // PEM private key file for --tls
   std::vector<std::string> extra_args;    // appended to the command line
@@ -40,7 +47,8 @@ class SimProcess {
     std::string line;
   };
 
-  // Starts node and waits for `ready`; throws std::runtime_error on failure.
+  // Starts the peer and waits for `ready`; throws std::runtime_error on
+  // failure (a message naming the peer: smsc-sim or net-smpp-smsc).
   explicit SimProcess(const SimOptions& options = {});
   // Sends `quit`, waits up to 2 s, then SIGKILLs; always reaps the child.
   ~SimProcess();
@@ -51,6 +59,10 @@ class SimProcess {
   unsigned short port() const { return port_; }
   // Whether it was started with TLS.
   bool tls() const { return tls_; }
+  // Which peer runs.
+  SimOptions::Peer peer() const { return peer_; }
+  // Its name in messages: "smsc-sim" or "net-smpp-smsc".
+  const std::string& name() const { return name_; }
 
   // Sends one command line and waits for its `ok cmd=<name>` answer, which it
   // returns (some carry fields, e.g. `seqs=` for mo). Throws
@@ -77,7 +89,7 @@ class SimProcess {
   std::size_t count(const std::string& name) const;
   // Whether the child process is still producing output.
   bool running() const;
-  // The last lines node wrote on stderr (for failure messages).
+  // The last lines the peer wrote on stderr (for failure messages).
   std::string stderr_tail() const;
 
   // Percent-encodes a value the way the simulator expects (encodeURIComponent:
@@ -101,6 +113,8 @@ class SimProcess {
   int stderr_fd_ = -1;
   unsigned short port_ = 0;
   bool tls_ = false;
+  SimOptions::Peer peer_ = SimOptions::Peer::node_smpp;
+  std::string name_ = "smsc-sim";
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
