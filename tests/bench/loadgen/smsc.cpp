@@ -126,7 +126,7 @@ void Smsc::on_close(Wire& w) {
       redeliver_.push_back({p.mo_index, p.part, now + 200ms});
     } else {
       --receipts_in_flight_;
-      receipts_.push_back(p.receipt_id);
+      receipts_.push_back(p.receipt);
     }
   }
   ++counters_.closes;
@@ -202,8 +202,9 @@ void Smsc::on_submit(ConnState& c, const smpp::Pdu& pdu) {
   }
   if (submit.service_type == "USSD") return;
   if (answered && (submit.registered_delivery & 0x01)) {
-    if (ConnState* r = receiver()) send_receipt(*r, id);
-    else receipts_.push_back(id);
+    const Receipt receipt{id, submit.dest.addr};
+    if (ConnState* r = receiver()) send_receipt(*r, receipt);
+    else receipts_.push_back(receipt);
   }
   const std::string to = submit.dest.addr;
   const smpp::UserData ud = smpp::user_data(submit);
@@ -239,7 +240,7 @@ void Smsc::on_answer(ConnState& c, const smpp::Pdu& pdu) {
       ++counters_.receipts_acked;
     } else {
       ++counters_.receipts_nacked;
-      receipts_.push_back(p.receipt_id);
+      receipts_.push_back(p.receipt);
     }
     return;
   }
@@ -260,10 +261,11 @@ void Smsc::on_answer(ConnState& c, const smpp::Pdu& pdu) {
   if (measuring_) ++counters_.measured_acks;
 }
 
-void Smsc::send_receipt(ConnState& c, const std::string& id) {
+void Smsc::send_receipt(ConnState& c, const Receipt& r) {
   const auto stamp = fmt::format("{:%y%m%d%H%M}", std::chrono::system_clock::now());
+  const std::string& id = r.id;
   smpp::DeliverSm receipt;
-  receipt.source = {1, 1, "loadgen"};
+  receipt.source = {1, 1, r.recipient};
   receipt.dest = {0, 0, "12580"};
   receipt.esm_class = smpp::esm::smsc_receipt;
   const auto text = fmt::format("id:{} sub:001 dlvrd:001 submit date:{} done date:{} "
@@ -271,7 +273,7 @@ void Smsc::send_receipt(ConnState& c, const std::string& id) {
                                 id, stamp, stamp);
   receipt.short_message.assign(text.begin(), text.end());
   const auto seq = c.wire->next_sequence();
-  c.pending[seq] = Pending{Pending::What::receipt, 0, 0, id, Clock::now()};
+  c.pending[seq] = Pending{Pending::What::receipt, 0, 0, r, Clock::now()};
   ++receipts_in_flight_;
   ++counters_.receipts_sent;
   c.wire->send(smpp::Pdu{smpp::status::ok, seq, std::move(receipt)});

@@ -68,11 +68,17 @@ class Smsc {
   Clock::time_point measure_start() const { return measure_start_; }
 
  private:
+  // A delivery receipt owed: the message's id and its recipient, whom a
+  // receipt names as its source, as SMSCs do.
+  struct Receipt {
+    std::string id;
+    std::string recipient;
+  };
   struct Pending {
     enum class What { mo_part, receipt } what;
     std::size_t mo_index = 0;
     std::size_t part = 0;
-    std::string receipt_id;
+    Receipt receipt;
     Clock::time_point written{};
   };
   struct ConnState {
@@ -89,7 +95,7 @@ class Smsc {
   void tick();
   void pump();
   void write_part(ConnState& c, std::size_t mo_index, std::size_t part);
-  void send_receipt(ConnState& c, const std::string& id);
+  void send_receipt(ConnState& c, const Receipt& receipt);
   ConnState* receiver();
 
   boost::asio::io_context& io_;
@@ -105,7 +111,7 @@ class Smsc {
     Clock::time_point due;
   };
   std::deque<Redelivery> redeliver_;
-  std::deque<std::string> receipts_;  // to send (again)
+  std::deque<Receipt> receipts_;  // to send (again)
   std::size_t receipts_in_flight_ = 0;
   std::size_t unacked_parts_ = 0;
   bool sending_ = true;
