@@ -712,3 +712,22 @@ TEST_CASE("session: a submit_sm_resp's optional parameters reach the submit's ow
   CHECK(s->stats().malformed == 0);
   CHECK(s->stats().tlvs_skipped == 1);
 }
+
+TEST_CASE("session: a command_length that cannot be framed closes the bind, saying which it was") {
+  SessionHarness h;
+  auto s = h.bound_session(h.settings());
+  SUBCASE("8, shorter than a header") {
+    h.sim.command("raw hex=0000000800000015");
+    REQUIRE(eventually([&] { return h.log_sink->contains("event=smpp_connection_closed"); }));
+    CHECK(h.log_sink->contains("command_length=8"));
+    CHECK(h.log_sink->contains("shorter than its 16-octet header"));
+    CHECK_FALSE(h.log_sink->contains("above"));
+  }
+  SUBCASE("2 MiB, longer than anything read past") {
+    h.sim.command("raw hex=0020000000000005");
+    REQUIRE(eventually([&] { return h.log_sink->contains("event=smpp_connection_closed"); }));
+    CHECK(h.log_sink->contains("command_length above the maximum"));
+  }
+  REQUIRE(h.sim.wait_for("bind", 10s));  // and it binds again
+  CHECK(h.bound(s));
+}
