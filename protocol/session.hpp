@@ -20,6 +20,14 @@
 // (or data_sm_resp) is written only when the Responder is answered, so the
 // owner can answer after its database commit. A Responder dropped unanswered
 // answers ESME_RX_T_APPN, asking the SMSC to deliver again later.
+//
+// Every other PDU the SMSC sends ends in one counted outcome (SessionStats):
+// enquire_link and unbind answered; alert_notification and outbind noted
+// (they have no response); requests this ESME does not serve refused
+// (their own response or generic_nack, ESME_RINVCMDID); undecodable PDUs
+// nacked (requests) or left to their request's timeout (responses);
+// responses to nothing waiting counted. Optional parameters of tags the
+// gateway does not read are skipped and counted, never a reason to refuse.
 #pragma once
 
 #include <atomic>
