@@ -36,6 +36,38 @@ struct Outbox::Parts {
     return total > 0 && std::ranges::all_of(state, [s](State x) { return x == s; });
   }
   bool any(State s) const { return std::ranges::find(state, s) != state.end(); }
+
+  // Takes one row: part, total, attempt, status, receipt (or '') in the
+  // query's columns from `at` on. Rows come in any order.
+  void add(db::Statement& q, int at) {
+    const int part = static_cast<int>(q.column_int(at));
+    total = std::max(total, static_cast<int>(q.column_int(at + 1)));
+    const int attempt = static_cast<int>(q.column_int(at + 2));
+    const std::string receipt = q.column_text(at + 4);
+    if (is_delivered(receipt)) delivered_[part] = true;
+    auto& l = latest_[part];
+    if (attempt < l.attempt) return;
+    l.attempt = attempt;
+    if (q.column_null(at + 3)) l.state = State::in_flight;
+    else if (q.column_int(at + 3) != 0 || is_failure(receipt)) l.state = State::failed;
+    else l.state = State::accepted;
+  }
+  // Once every row is in: each part's state.
+  void finish() {
+    for (int part = 1; part <= total; ++part) {
+      if (delivered_.count(part)) state.push_back(State::delivered);
+      else if (auto it = latest_.find(part); it != latest_.end()) state.push_back(it->second.state);
+      else state.push_back(State::missing);
+    }
+  }
+
+ private:
+  struct Latest {
+    int attempt = 0;
+    State state = State::missing;
+  };
+  std::map<int, Latest> latest_;
+  std::map<int, bool> delivered_;
 };
 
 Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& status) {
@@ -45,31 +77,9 @@ Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& s
       "SELECT part, total, attempt, status, COALESCE(receipt, '') FROM outbox_parts WHERE "
       "outbox_id = ? AND attempt >= ?");
   q.bind(1, id).bind(2, since_attempt);
-  struct Latest {
-    int attempt = 0;
-    Parts::State state = Parts::State::missing;
-  };
-  std::map<int, Latest> latest;
-  std::map<int, bool> delivered;
-  while (q.step()) {
-    const int part = static_cast<int>(q.column_int(0));
-    p.total = std::max(p.total, static_cast<int>(q.column_int(1)));
-    const int attempt = static_cast<int>(q.column_int(2));
-    const std::string receipt = q.column_text(4);
-    if (is_delivered(receipt)) delivered[part] = true;
-    auto& l = latest[part];
-    if (attempt < l.attempt) continue;
-    l.attempt = attempt;
-    if (q.column_null(3)) l.state = Parts::State::in_flight;
-    else if (q.column_int(3) != 0 || is_failure(receipt)) l.state = Parts::State::failed;
-    else l.state = Parts::State::accepted;
-  }
+  while (q.step()) p.add(q, 0);
   status = q.status();
-  for (int part = 1; part <= p.total; ++part) {
-    if (delivered.count(part)) p.state.push_back(Parts::State::delivered);
-    else if (auto it = latest.find(part); it != latest.end()) p.state.push_back(it->second.state);
-    else p.state.push_back(Parts::State::missing);
-  }
+  p.finish();
   return p;
 }
 
@@ -180,7 +190,18 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
     if (s = apply_receipt(id, attempt, part, last.stat, last.error, last.detail, now); !s.ok())
       return s;
   }
-  if (s = settle(id, "", false, now); !s.ok()) return s;
+  // A part accepted moves its message on only when it was the last one an
+  // attempt waited for, or a USSD screen (delivered when accepted); the
+  // most common case, one part and no early receipt, needs no more.
+  if (total == 1 && waiting.empty()) {
+    auto screen = db_.prepare(
+        "UPDATE outbox SET state = 'delivered', final_at = ?, last_error = NULL WHERE id = ? AND "
+        "channel = 'ussd' AND state = 'submitted'");
+    s = screen.bind(1, iso_time(now)).bind(2, id).run();
+  } else {
+    s = settle(id, "", false, now);
+  }
+  if (!s.ok()) return s;
   return tx.commit();
 }
 
@@ -275,17 +296,26 @@ db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, const s
 }
 
 db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired, Time now) {
-  auto q = db_.prepare("SELECT state, attempts, channel, since_attempt FROM outbox WHERE id = ?");
+  // The message and its parts in one look-up.
+  auto q = db_.prepare(
+      "SELECT o.state, o.attempts, o.channel, p.part, p.total, p.attempt, p.status, "
+      "COALESCE(p.receipt, '') FROM outbox o LEFT JOIN outbox_parts p ON p.outbox_id = o.id AND "
+      "p.attempt >= o.since_attempt WHERE o.id = ?");
   q.bind(1, id);
-  if (!q.step()) return q.status();
-  const std::string state = q.column_text(0);
-  const int attempt = static_cast<int>(q.column_int(1));
-  const bool ussd = q.column_text(2) == "ussd";
+  std::string state;
+  int attempt = 0;
+  bool ussd = false;
+  Parts parts;
+  while (q.step()) {
+    state = q.column_text(0);
+    attempt = static_cast<int>(q.column_int(1));
+    ussd = q.column_text(2) == "ussd";
+    if (!q.column_null(3)) parts.add(q, 3);
+  }
+  if (!q.status().ok()) return q.status();
+  parts.finish();
   // Final states stay as they are: a late receipt changes no final outcome.
   if (state != "submitted" && state != "queued") return {};
-  db::Status s;
-  const Parts parts = parts_of(id, static_cast<int>(q.column_int(3)), s);
-  if (!s.ok()) return s;
   using S = Parts::State;
   // A USSD screen asks for no receipt: accepted by the centre is delivered.
   if (parts.all(S::delivered) || (ussd && parts.all(S::accepted))) {
