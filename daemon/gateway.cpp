@@ -174,9 +174,9 @@ namespace {
 
 // A receipt by its esm_class, or (data_sm receipts from some SMSCs) by the
 // two parameters that only a receipt carries.
-bool is_receipt(const smpp::DeliverSm& d) {
-  return smpp::is_delivery_receipt(d.esm_class) ||
-         (d.tlvs.has(smpp::tag::receipted_message_id) && d.tlvs.has(smpp::tag::message_state));
+bool is_receipt(std::uint8_t esm_class, const smpp::Tlvs& tlvs) {
+  return smpp::is_delivery_receipt(esm_class) ||
+         (tlvs.has(smpp::tag::receipted_message_id) && tlvs.has(smpp::tag::message_state));
 }
 
 }  // namespace
@@ -185,7 +185,8 @@ void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
   work();
   const auto* d = pdu.as<smpp::DeliverSm>();
   const auto* ds = pdu.as<smpp::DataSm>();
-  const bool mo = (d && !is_receipt(*d)) || (ds && !is_receipt(smpp::as_deliver_sm(*ds)));
+  const bool mo =
+      (d && !is_receipt(d->esm_class, d->tlvs)) || (ds && !is_receipt(ds->esm_class, ds->tlvs));
   if (mo && (!waiting_.empty() || backlog_ >= backlog_limit())) {
     waiting_.push_back({pdu, std::move(responder)});  // in order, behind those waiting
     ++metrics_.mo_waited;
@@ -218,7 +219,7 @@ void Gateway::dispatch(const smpp::Pdu& pdu, smpp::Responder responder) {
     from_data = smpp::as_deliver_sm(*data);
     deliver = &from_data;
   }
-  if (is_receipt(*deliver)) {
+  if (is_receipt(deliver->esm_class, deliver->tlvs)) {
     if (const auto receipt = smpp::parse_delivery_receipt(*deliver)) {
       on_receipt(*deliver, *receipt, std::move(responder));
     } else {

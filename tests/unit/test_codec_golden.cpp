@@ -95,7 +95,7 @@ TEST_CASE("golden: a refused bind answered with the header alone decodes") {
 }
 
 TEST_CASE("golden: outbind") {
-  check_golden(make(1, Outbind{"SMSC", "pw"}),
+  check_golden(make(1, Outbind{"SMSC", "pw", {}}),
                "00000018 0000000B 00000000 00000001 534D534300 707700");
 }
 
