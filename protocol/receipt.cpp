@@ -247,6 +247,13 @@ std::string lower_copy(std::string_view s) {
   return out;
 }
 
+// An id without the spaces and NULs SMSCs pad it with.
+std::string_view trimmed_id(std::string_view raw) {
+  while (!raw.empty() && is_separator(raw.front())) raw.remove_prefix(1);
+  while (!raw.empty() && is_separator(raw.back())) raw.remove_suffix(1);
+  return raw;
+}
+
 std::string normalize_guessing(std::string_view id) {
   if (all_digits(id)) return strip_leading_zeros(id);
   if (all_hex(id)) return hex_to_decimal(id);
@@ -333,8 +340,7 @@ std::optional<std::chrono::sys_seconds> parse_receipt_date(std::string_view digi
 }
 
 std::string normalize_message_id(std::string_view raw, IdFormat format) {
-  while (!raw.empty() && is_separator(raw.front())) raw.remove_prefix(1);
-  while (!raw.empty() && is_separator(raw.back())) raw.remove_suffix(1);
+  raw = trimmed_id(raw);
   if (raw.empty()) return {};
   switch (format) {
     case IdFormat::as_is: return std::string(raw);
@@ -353,9 +359,7 @@ std::string normalize_message_id(std::string_view raw, IdFormat format) {
 IdReadings read_message_id(std::string_view raw, IdFormat format) {
   IdReadings r{normalize_message_id(raw, format), {}};
   if (format != IdFormat::automatic) return r;
-  std::string_view id = raw;
-  while (!id.empty() && is_separator(id.front())) id.remove_prefix(1);
-  while (!id.empty() && is_separator(id.back())) id.remove_suffix(1);
+  const std::string_view id = trimmed_id(raw);
   if (all_digits(id)) {
     std::string hex = hex_to_decimal(id);
     if (hex != r.first) r.second = std::move(hex);
@@ -368,8 +372,7 @@ IdFormatLearner::IdFormatLearner(IdFormat configured)
 
 bool IdFormatLearner::observe(std::string_view raw) {
   if (!learning_) return false;
-  while (!raw.empty() && is_separator(raw.front())) raw.remove_prefix(1);
-  while (!raw.empty() && is_separator(raw.back())) raw.remove_suffix(1);
+  raw = trimmed_id(raw);
   if (raw.empty()) return false;
   if (!all_hex(raw)) format_ = IdFormat::as_is;
   else if (!all_digits(raw)) format_ = IdFormat::hex;
