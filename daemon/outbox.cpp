@@ -15,9 +15,10 @@ bool is_failure(const std::string& stat) {
          stat == "UNKNOWN" || stat == "NONE";
 }
 
-// An id reading to bind where a query takes two: none matches NULL.
-std::optional<std::string> second_reading(const MessageIds& ids) {
-  return ids.alt.empty() ? std::nullopt : std::optional<std::string>(ids.alt);
+// Text to bind, or NULL for none: an absent second reading then matches
+// nothing, and an absent detail stores nothing.
+std::optional<std::string> or_null(const std::string& text) {
+  return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
 
 }  // namespace
@@ -148,8 +149,8 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
       "attempt, part) DO UPDATE SET message_id = excluded.message_id, message_id_alt = "
       "excluded.message_id_alt, status = 0, detail = excluded.detail");
   auto s = upsert.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, ids.id)
-               .bind(6, second_reading(ids)).bind(7, iso_time(now))
-               .bind(8, detail.empty() ? std::nullopt : std::optional<std::string>(detail))
+               .bind(6, or_null(ids.alt)).bind(7, iso_time(now))
+               .bind(8, or_null(detail))
                .run();
   if (!s.ok()) return s;
   // Receipts that overtook this answer wait as early ones. Either reading
@@ -159,7 +160,7 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
       "WHERE outcome = 'early' AND message_id IN (?1, ?2) UNION SELECT id, state, "
       "COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts WHERE outcome = "
       "'early' AND message_id_alt IN (?1, ?2)");
-  early.bind(1, ids.id).bind(2, second_reading(ids));
+  early.bind(1, ids.id).bind(2, or_null(ids.alt));
   struct Early {
     std::int64_t id;
     std::string stat, error, detail;
@@ -216,7 +217,7 @@ db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int tot
       "status = excluded.status, detail = excluded.detail");
   auto s = upsert.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, status)
                .bind(6, iso_time(now))
-               .bind(7, detail.empty() ? std::nullopt : std::optional<std::string>(detail))
+               .bind(7, or_null(detail))
                .run();
   if (s.ok()) s = settle(id, why, false, now);
   if (s.ok()) s = tx.commit();
@@ -232,7 +233,7 @@ Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
       "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id IN (?1, ?2) UNION "
       "SELECT p.outbox_id, p.attempt, p.part, o.msisdn, COALESCE(p.receipt, '') FROM "
       "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id_alt IN (?1, ?2)");
-  q.bind(1, r.ids.id).bind(2, second_reading(r.ids));
+  q.bind(1, r.ids.id).bind(2, or_null(r.ids.alt));
   struct Candidate {
     std::int64_t id;
     int attempt, part;
@@ -267,9 +268,9 @@ Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
   auto store = db_.prepare(
       "INSERT INTO receipts(message_id, message_id_alt, recipient, state, error, detail, "
       "received_at, matched, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  auto s = store.bind(1, r.ids.id).bind(2, second_reading(r.ids)).bind(3, r.recipient)
+  auto s = store.bind(1, r.ids.id).bind(2, or_null(r.ids.alt)).bind(3, r.recipient)
                .bind(4, r.stat).bind(5, r.error)
-               .bind(6, r.detail.empty() ? std::nullopt : std::optional<std::string>(r.detail))
+               .bind(6, or_null(r.detail))
                .bind(7, iso_time(now)).bind(8, std::int64_t{match == ReceiptMatch::applied})
                .bind(9, outcome).run();
   if (s.ok() && match == ReceiptMatch::applied) {
@@ -287,7 +288,7 @@ db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, const s
       "UPDATE outbox_parts SET receipt = ?, receipt_at = ?, detail = COALESCE(?, detail) WHERE "
       "outbox_id = ? AND attempt = ? AND part = ?");
   auto s = set.bind(1, stat).bind(2, iso_time(now))
-               .bind(3, detail.empty() ? std::nullopt : std::optional<std::string>(detail))
+               .bind(3, or_null(detail))
                .bind(4, id).bind(5, attempt).bind(6, part).run();
   if (!s.ok()) return s;
   std::string why = fmt::format("receipt {} err {}", stat, error);
