@@ -1,7 +1,8 @@
 // USSD sessions: the menus of templates/menus.yaml walked one step per MO.
 // A session's place (state, tier, page) is a row, changed in the same
 // transaction as the step's effects and its screen, so a step is done
-// wholly or not at all, and a redemption happens only on the confirm step.
+// wholly or not at all, and a redemption happens only on the confirm step,
+// answered on its own (a shortcut's choices stop at the confirm screen).
 //
 //   main --1--> balance (end)      main --2--> pick_tier --n--> confirm
 //   main --3--> vouchers (end)       confirm --1--> redeemed (end), --2--> cancelled (end)
@@ -301,9 +302,12 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
       }
       session = {db_.last_insert_id(), language, "main", "", 0};
       screen = {"main", menus_->screens->render("main", language, {}), false};
-      // A shortcut walks the menu as if each choice had been answered.
+      // A shortcut walks the menu as if each choice had been answered, but
+      // stops at the confirm screen: a dial string can come from a link or
+      // a scam text, so spending points always takes a keypress on a screen
+      // that says what it costs.
       for (const auto& choice : shortcut_choices(mo.text, config_.ussd.service_code)) {
-        if (screen.end) break;
+        if (screen.end || session.state == "confirm") break;
         screen = ussd_step(session, choice, *member, mo, inbox_id, sms, out.error);
         if (!out.error.empty()) return out;
       }

@@ -99,6 +99,24 @@ TEST_CASE("ussd: every menu path, in Chinese") {
   CHECK_FALSE(contains(g.daemon->log(), code));
 }
 
+TEST_CASE("ussd: a shortcut that names the confirm choice still shows the confirm screen") {
+  Gate g;
+  g.start();
+  // *12580*2*2*1#: redeem, tier B, yes. The yes is not taken from the dial
+  // string (a link or a scam text could carry it): the member sees what it
+  // costs and answers on the screen.
+  g.dial(kEn, "*12580*2*2*1#");
+  auto s = g.screen(kEn);
+  CHECK(contains(text_of(s), "Redeem 2500 points for a 50 yuan voucher (tier B)? You have 6000."));
+  CHECK_FALSE(ends(s));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 0);
+  CHECK(g.value("SELECT COUNT(*) FROM ledger WHERE delta < 0") == 0);
+  g.press(kEn, "1");
+  s = g.screen(kEn);
+  CHECK(contains(text_of(s), "Done! Your 50 yuan voucher code is on its way by SMS."));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers") == 1);
+}
+
 TEST_CASE("ussd: in English, with a shortcut that jumps into the menu") {
   Gate g;
   g.start();
