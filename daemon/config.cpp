@@ -106,6 +106,25 @@ void read_keywords(Reader& r, const YAML::Node& node, Keywords& keywords) {
   }
 }
 
+void read_limits(Reader& r, const YAML::Node& node, Limits& l) {
+  r.section(node, "limits",
+            {"mo_per_minute", "mo_per_day", "replies_per_minute", "replies_per_day",
+             "merchant_mo_per_minute", "merchant_mo_per_day", "ussd_per_minute", "ussd_per_day",
+             "non_member_replies_per_day"});
+  auto get = [&](const char* key, int fallback) {
+    return static_cast<int>(r.integer(node, key, fallback, 0, 1000000));
+  };
+  l.mo_per_minute = get("mo_per_minute", 10);
+  l.mo_per_day = get("mo_per_day", 100);
+  l.replies_per_minute = get("replies_per_minute", 10);
+  l.replies_per_day = get("replies_per_day", 100);
+  l.merchant_mo_per_minute = get("merchant_mo_per_minute", 60);
+  l.merchant_mo_per_day = get("merchant_mo_per_day", 3000);
+  l.ussd_per_minute = get("ussd_per_minute", 20);
+  l.ussd_per_day = get("ussd_per_day", 200);
+  l.non_member_replies_per_day = get("non_member_replies_per_day", 1);
+}
+
 }  // namespace
 
 std::optional<std::int64_t> Accrual::rate(std::string_view activity) const {
@@ -156,6 +175,7 @@ std::optional<std::chrono::minutes> zone_offset(const std::string& zone, Time t)
   });
 }
 
+
 std::optional<Config> parse_config(std::string_view text, const std::string& source,
                                    std::string* error) {
   YAML::Node loaded;
@@ -171,8 +191,8 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.source = source;
   if (root && !root.IsNull() &&
       !r.section(root, "the file",
-                 {"storage", "templates", "campaign", "verification", "accrual", "keywords",
-                  "ussd", "smsc", "outbox", "daemon", "logging", "metrics"})) {
+                 {"storage", "templates", "campaign", "verification", "limits", "accrual",
+                  "keywords", "ussd", "smsc", "outbox", "daemon", "logging", "metrics"})) {
     *error = r.error();
     return std::nullopt;
   }
@@ -186,7 +206,8 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   r.section(campaign, "campaign",
             {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
              "default_country", "tiers"});
-  r.section(verification, "verification", {"max_failures", "window_minutes", "lockout_minutes"});
+  r.section(verification, "verification",
+            {"max_failures", "window_minutes", "lockout_minutes", "daily_max_failures"});
   r.section(accrual, "accrual", {"network_month", "rbt_fee_yuan", "service_use"});
 
   c.db_path = r.text(storage, "path", "/var/lib/giftgate/giftgate.db");
@@ -227,6 +248,10 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
       static_cast<int>(r.integer(verification, "window_minutes", 10, 1, 1440));
   camp.guard_lockout_minutes =
       static_cast<int>(r.integer(verification, "lockout_minutes", 30, 1, 10080));
+  camp.guard_daily_failures =
+      static_cast<int>(r.integer(verification, "daily_max_failures", 20, 0, 100000));
+
+  read_limits(r, child(root, "limits"), c.limits);
 
   c.accrual.network_month = r.integer(accrual, "network_month", 100, 0, kMaxInt);
   c.accrual.rbt_fee_yuan = r.integer(accrual, "rbt_fee_yuan", 10, 0, kMaxInt);
@@ -241,6 +266,22 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
     return std::nullopt;
   }
   return c;
+}
+
+std::vector<std::string> config_warnings(const Config& config) {
+  std::vector<std::string> out;
+  const auto& camp = config.campaign;
+  if (camp.guard_failures == 0 && camp.guard_daily_failures == 0)
+    out.push_back(
+        "verification.max_failures and daily_max_failures are 0: a merchant may guess codes "
+        "without limit");
+  else if (camp.guard_failures == 0)
+    out.push_back("verification.max_failures is 0: only the daily cap stops a merchant guessing codes");
+  else if (camp.guard_daily_failures == 0)
+    out.push_back(
+        "verification.daily_max_failures is 0: a merchant that stays under max_failures may guess "
+        "codes for ever");
+  return out;
 }
 
 std::string config_path(const std::string& given) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/keywords.hpp"
 #include "daemon/outbox.hpp"
@@ -68,6 +69,21 @@ struct UssdSettings {
   std::size_t max_chars_ucs2 = 80;
 };
 
+// How much one number may ask of the service (the limits section); 0
+// turns a limit off. Past a limit an MO is recorded and acknowledged and
+// does nothing; its sender is told to slow down at most once per period.
+struct Limits {
+  int mo_per_minute = 10;  // SMS from a member's (or anyone's) number
+  int mo_per_day = 100;
+  int replies_per_minute = 10;  // SMS sent to that number
+  int replies_per_day = 100;
+  int merchant_mo_per_minute = 60;  // SMS from a merchant's number
+  int merchant_mo_per_day = 3000;
+  int ussd_per_minute = 20;  // USSD steps (dials and answers) from a number
+  int ussd_per_day = 200;
+  int non_member_replies_per_day = 1;  // what a number that is no one's gets
+};
+
 struct Config {
   std::string source;  // the file it came from, or "(built-in defaults)"
   std::string db_path;
@@ -81,6 +97,7 @@ struct Config {
   Campaign campaign;
   Accrual accrual;
   Keywords keywords;
+  Limits limits;
   UssdSettings ussd;
   DaemonSettings daemon;
 };
@@ -88,6 +105,10 @@ struct Config {
 // Which file to read: `given` (--config) if not empty, else $GIFTGATE_CONFIG,
 // else /etc/giftgate/giftgate.yaml if it exists; empty: the built-in defaults.
 std::string config_path(const std::string& given);
+// What a loaded configuration allows but an operator should hear about
+// (a guard turned off), one sentence each.
+std::vector<std::string> config_warnings(const Config& config);
+
 // Loads config_path(given), or the built-in defaults.
 std::optional<Config> find_config(const std::string& given, std::string* error);
 

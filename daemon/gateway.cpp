@@ -77,6 +77,7 @@ Time Gateway::now() const {
 }
 
 void Gateway::start() {
+  for (const auto& warning : config_warnings(config_)) log_.warning("config_warning", {{"what", warning}});
   if (const int n = outbox_.recover(now()); n > 0)
     log_.warning("outbox_recovered", {{"messages", n}, {"reason", "interrupted before answered"}});
   // The link calls these on its own thread: the work is posted to ours.
@@ -366,6 +367,10 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
       log_.info("mo_duplicate", {{"from", mask_msisdn(sender)}, {"channel", "ussd"}});
       break;
     case UssdOutcome::Status::done:
+      if (out.overrun != Overrun::none) {
+        ++metrics_.mo_limited[fmt::format("ussd_{}", overrun_name(out.overrun))];
+        if (out.screen.empty()) break;  // told already within the period: nothing to log
+      }
       ++metrics_.ussd_screens[out.screen.empty() ? "aborted" : out.screen];
       for (const auto& m : out.messages)
         if (m == "voucher") ++metrics_.redemptions;
@@ -400,6 +405,22 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
       log_.info("mo_duplicate", {{"from", mask_msisdn(sender)}});
       break;
     case MoOutcome::Status::done: {
+      if (out.overrun != Overrun::none) {
+        ++metrics_.mo_limited[std::string(overrun_name(out.overrun))];
+        // Logged when the sender is told, not for every MO of a flood.
+        if (!out.replies.empty())
+          log_.info("mo_limited", {{"from", mask_msisdn(sender)},
+                                   {"limit", overrun_name(out.overrun)}});
+        break;
+      }
+      if (!out.verify_failure.empty()) {
+        ++metrics_.verify_failures[out.verify_failure];
+        if (out.merchant_locked) {
+          ++metrics_.merchant_lockouts[out.verify_failure];
+          log_.warning("merchant_locked", {{"merchant", out.verify_failure},
+                                           {"from", mask_msisdn(sender)}});
+        }
+      }
       const std::string command(command_name(out.command));
       ++metrics_.mo_by_command[command];
       for (const auto& m : out.messages) {
@@ -694,6 +715,16 @@ std::string Gateway::metrics_text() {
   line("giftgate_window_in_use", "", in_flight_);
   help("giftgate_ussd_screens_total", "counter", "USSD screens shown, by screen");
   for (const auto& [n, v] : metrics_.ussd_screens) line("giftgate_ussd_screens_total", "screen=\"" + n + "\"", v);
+  help("giftgate_mo_limited_total", "counter",
+       "MOs recorded and not handled, past a limit of the limits section, by limit");
+  for (const auto& [l, n] : metrics_.mo_limited) line("giftgate_mo_limited_total", "limit=\"" + l + "\"", n);
+  help("giftgate_verify_failures_total", "counter",
+       "verifications that did not use a code, counted against the merchant's guard, by merchant");
+  for (const auto& [m, n] : metrics_.verify_failures)
+    line("giftgate_verify_failures_total", "merchant=\"" + label_value(m) + "\"", n);
+  help("giftgate_merchant_lockouts_total", "counter", "merchants locked out of verifying, by merchant");
+  for (const auto& [m, n] : metrics_.merchant_lockouts)
+    line("giftgate_merchant_lockouts_total", "merchant=\"" + label_value(m) + "\"", n);
   help("giftgate_redemptions_total", "counter", "vouchers sent after a redemption");
   line("giftgate_redemptions_total", "", metrics_.redemptions);
   help("giftgate_verifications_total", "counter", "merchant verifications, by answer");

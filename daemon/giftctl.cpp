@@ -35,8 +35,8 @@ Commands:
   void CODE --reason TEXT [--no-refund]
                                  void an unused voucher, its points given back
   reinstate CODE --reason TEXT   make a wrongly used voucher usable again
-  lockouts                       merchant numbers locked out for wrong codes
-  unlock MSISDN --reason TEXT    lift a lock-out early
+  lockouts                       merchants locked out for failed verifications
+  unlock MERCHANT --reason TEXT  lift a lock-out early (merchant id or number)
   report [--by tier|city|merchant|day|messages]
                                  issued, used, points and value (all if no --by);
                                  messages: outbound SMS by state

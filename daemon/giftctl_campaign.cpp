@@ -231,25 +231,32 @@ int Ctl::lockouts() {
   if (!format(&f, Format::table)) return usage("--format must be table, csv or json");
   Vouchers vouchers(*db_, config_.campaign);
   Table t;
-  for (const char* c : {"number", "merchant", "since", "until"}) t.add_column(c);
+  for (const char* c : {"merchant", "reason", "since", "until"}) t.add_column(c);
   t.add_column("failures", true);
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
   for (const auto& l : vouchers.lockouts(now))
-    t.rows.push_back({l.msisdn, l.merchant_id, l.since, l.until, std::to_string(l.failures)});
+    t.rows.push_back({l.merchant_id, l.reason, l.since, l.until, std::to_string(l.failures)});
   print(output(), t, f);
   return kOk;
 }
 
 int Ctl::unlock() {
-  if (args_.words.size() != 2) return usage("unlock needs a phone number");
+  if (args_.words.size() != 2) return usage("unlock needs a merchant id or one of its numbers");
   if (option("reason").empty()) return usage("unlock needs --reason TEXT");
-  const auto number = msisdn(args_.words[1]);
-  if (!number) return usage(fmt::format("'{}' is not a phone number", args_.words[1]));
+  // A merchant's id as given, or a number in any form a person types it.
+  std::string merchant = args_.words[1];
+  if (const auto number = msisdn(args_.words[1])) {
+    auto known = db_->prepare("SELECT 1 FROM merchants WHERE id = ?");
+    if (!known.bind(1, merchant).step()) merchant = *number;
+  }
   Vouchers vouchers(*db_, config_.campaign);
-  switch (vouchers.unlock(*number, option("reason"), actor())) {
-    case AdminResult::ok: fmt::print("{} unlocked\n", *number); return kOk;
-    case AdminResult::wrong_state: return refused(fmt::format("{} is not locked", *number));
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  switch (vouchers.unlock(merchant, option("reason"), actor(), now)) {
+    case AdminResult::ok: fmt::print("{} unlocked\n", args_.words[1]); return kOk;
+    case AdminResult::wrong_state:
+      return refused(fmt::format("{} is not a locked merchant", args_.words[1]));
     default: return refused(fmt::format("the database refused: {}", vouchers.last_error()));
   }
 }

@@ -8,6 +8,18 @@
 
 namespace giftgate {
 
+std::string label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 

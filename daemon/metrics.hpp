@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -32,9 +33,18 @@ struct Metrics {
   std::map<std::string, std::uint64_t> inbound_ignored;
   std::uint64_t redemptions = 0;
   std::map<std::string, std::uint64_t> verifications;  // by reply
+  // MOs past a limit (minute, day, quiet; ussd_ for USSD steps).
+  std::map<std::string, std::uint64_t> mo_limited;
+  // Failed verifications counted by the guard, and lock-outs, by merchant.
+  std::map<std::string, std::uint64_t> verify_failures;
+  std::map<std::string, std::uint64_t> merchant_lockouts;
   std::uint64_t commits = 0;    // batches committed (group commit)
   std::uint64_t mo_waited = 0;  // MOs that waited for the outbox before being handled
 };
+
+// A label's value as the Prometheus text format writes it (\\, \" and \n
+// escaped): merchant ids come from an imported file.
+std::string label_value(std::string_view value);
 
 class MetricsServer {
  public:

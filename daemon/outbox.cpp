@@ -89,11 +89,14 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   db::Transaction tx(db_);
   if (!tx.begun()) return out;
   // A USSD screen whose session is over is skipped here, and expired by the
-  // sweep.
+  // sweep. The order is the priority, then fair_at: outbox_fair, a partial
+  // index of the queued rows, gives it and stops at the limit. (Left to
+  // itself the planner takes outbox_due and sorts every due row, which a
+  // flood's backlog makes many.)
   auto q = db_.prepare(
       "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt "
-      "FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND (channel <> 'ussd' OR "
-      "expires_at > ?) ORDER BY next_attempt_at, id LIMIT ?");
+      "FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND next_attempt_at <= ? AND "
+      "(channel <> 'ussd' OR expires_at > ?) ORDER BY priority, fair_at, id LIMIT ?");
   q.bind(1, iso_time(now)).bind(2, iso_time(now)).bind(3, static_cast<std::int64_t>(limit));
   std::vector<int> since;
   while (q.step()) {

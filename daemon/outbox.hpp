@@ -1,8 +1,9 @@
 // The outbox: every outbound SMS (and USSD screen) from queued to exactly one final state,
 // delivered, failed (after the allowed attempts) or expired, also across
 // restarts, since every step is a committed row. The daemon takes what is
-// due, submits it, and reports back the SMSC's answers and receipts; the
-// outbox decides on resends. Knows nothing of PDUs.
+// due, by priority and fairly between numbers, submits it, and reports back
+// the SMSC's answers and receipts; the outbox decides on resends. Knows
+// nothing of PDUs.
 //
 // A message of several parts is tracked part by part: a row per part and
 // attempt, written when the part is sent. An attempt fails when one of its
@@ -22,6 +23,12 @@
 #include "daemon/vouchers.hpp"
 
 namespace giftgate {
+
+// The outbox's priorities: lower goes first. Within one, messages go in the
+// order of their fair_at (see Service::queue), not of their arrival.
+constexpr std::int64_t kPriorityUssd = 0;   // a USSD screen: the member is waiting on it
+constexpr std::int64_t kPriorityReply = 1;  // replies and voucher SMS
+constexpr std::int64_t kPriorityBulk = 2;   // what no one is waiting for (pushes)
 
 struct ResendPolicy {
   int max_attempts = 3;                        // submits per message, the first included
@@ -78,9 +85,11 @@ class Outbox {
 
   Outbox(db::Database& db, ResendPolicy policy) : db_(db), policy_(policy) {}
 
-  // Up to `limit` messages due now, oldest first, each moved to submitted
-  // with its attempt counted (committed before anything is sent). USSD
-  // screens whose session is over are left for the sweep to expire.
+  // Up to `limit` messages due now, by priority and then fair_at (so USSD
+  // screens first, and one number's backlog after everyone's first
+  // message), each moved to submitted with its attempt counted (committed
+  // before anything is sent). USSD screens whose session is over are left
+  // for the sweep to expire.
   std::vector<Outbound> take_due(Time now, std::size_t limit);
 
   // One part of an attempt is handed to the SMSC now: in flight until its

@@ -308,6 +308,46 @@ CREATE INDEX receipts_early ON receipts(message_id) WHERE outcome = 'early';
 CREATE INDEX receipts_early_alt ON receipts(message_id_alt) WHERE outcome = 'early';
 )sql";
 
+// Version 9: one number cannot flood the service or starve the others, and
+// guessing codes does not pay.
+// - inbox_msisdn, outbox_msisdn: what a number sent and was sent lately,
+//   counted against the limits section for every MO.
+// - priority and fair_at: the outbox is served by priority (0 USSD
+//   screens, 1 replies and voucher SMS, 2 bulk) and, within one, by a
+//   per-number virtual time: each SMS queued for a number that already has
+//   some waiting comes a second after the last of them, so one number's
+//   backlog goes behind everyone else's first message. Only the order uses
+//   it; next_attempt_at still says when a message may go.
+// - The verification guard counts wrong codes per merchant (all its numbers
+//   together) and locks the merchant; the locks per number are carried over
+//   as locks of their merchant.
+constexpr std::string_view kVersion9 = R"sql(
+CREATE INDEX inbox_msisdn ON inbox(msisdn, received_at);
+CREATE INDEX outbox_msisdn ON outbox(msisdn, created_at);
+ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE outbox ADD COLUMN fair_at TEXT;
+UPDATE outbox SET priority = 0 WHERE channel = 'ussd';
+UPDATE outbox SET fair_at = next_attempt_at WHERE state = 'queued';
+CREATE INDEX outbox_fair ON outbox(priority, fair_at) WHERE state = 'queued';
+
+ALTER TABLE verify_failures ADD COLUMN merchant_id TEXT;
+UPDATE verify_failures SET merchant_id =
+  (SELECT p.merchant_id FROM merchant_phones p WHERE p.msisdn = verify_failures.msisdn);
+CREATE INDEX verify_failures_merchant ON verify_failures(merchant_id, at);
+CREATE TABLE merchant_lockouts (
+  merchant_id  TEXT PRIMARY KEY,
+  since        TEXT NOT NULL,
+  until        TEXT NOT NULL,
+  failures     INTEGER NOT NULL,
+  reason       TEXT NOT NULL,   -- window (too many at once) or daily (the day's cap)
+  cleared_at   TEXT             -- an operator's unlock: failures before it no longer count
+);
+INSERT INTO merchant_lockouts(merchant_id, since, until, failures, reason)
+  SELECT merchant_id, MIN(since), MAX(until), SUM(failures), 'window' FROM lockouts
+  GROUP BY merchant_id;
+DROP TABLE lockouts;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -317,6 +357,7 @@ constexpr db::Migration kMigrations[] = {
     {6, kVersion6},
     {7, "", rewrite_checks},
     {8, kVersion8},
+    {9, kVersion9},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "daemon/limits.hpp"
 #include "daemon/phone.hpp"
 #include "protocol/split.hpp"
 
@@ -37,6 +38,11 @@ std::optional<Time> parse_iso(const std::string& iso) {
   return Time{day.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
               std::chrono::seconds(s)};
 }
+
+// How far apart, in the outbox's order, the SMS waiting for one number are;
+// and how far back a waiting one is looked for.
+constexpr std::chrono::seconds kFairGap{1};
+constexpr std::chrono::hours kFairHorizon{1};
 
 }  // namespace
 
@@ -137,6 +143,16 @@ MoOutcome Service::handle(const Mo& mo) {
   }
   auto merchant = db_.prepare("SELECT 1 FROM merchant_phones WHERE msisdn = ?");
   const bool from_merchant = merchant.bind(1, mo.msisdn).step();
+  auto member = db_.prepare("SELECT language FROM members WHERE msisdn = ?");
+  const bool from_member = member.bind(1, mo.msisdn).step();
+  // "Not a merchant" or "not a member" because the database failed would
+  // be a wrong answer to a real person: nothing is answered instead.
+  for (const auto* q : {&merchant, &member})
+    if (!q->status().ok()) {
+      out.error = q->status().message;
+      return out;
+    }
+  const std::string language = from_member ? member.column_text(0) : "zh";
   const Request request = config_.keywords.parse(mo.text, from_merchant);
   out.command = request.command;
 
@@ -165,13 +181,26 @@ MoOutcome Service::handle(const Mo& mo) {
       return out;
     }
   }
+
+  // Past a limit the MO is recorded and does nothing: one number cannot
+  // make the service send without end, nor fill the outbox before others.
+  SenderLimits limits(db_, config_.limits);
+  const auto limit = limits.sms(mo.msisdn, from_merchant, from_member, mo.now, "slow_down");
+  if (!limit.status.ok()) {
+    out.error = limit.status.message;
+    return out;
+  }
+  out.overrun = limit.overrun;
+
   auto record = db_.prepare(
       "INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at, fingerprint, "
       "epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   const auto s = record.bind(1, mo.key)
                      .bind(2, mo.msisdn)
                      .bind(3, mo.text)
-                     .bind(4, request.understood ? command_name(request.command) : "unknown")
+                     .bind(4, limit.overrun != Overrun::none ? "limited"
+                              : request.understood          ? command_name(request.command)
+                                                            : "unknown")
                      .bind(5, mo.channel)
                      .bind(6, iso_time(mo.now))
                      .bind(7, mo.fingerprint)
@@ -187,9 +216,15 @@ MoOutcome Service::handle(const Mo& mo) {
   }
   const std::int64_t inbox_id = db_.last_insert_id();
 
-  bool failed = false;
-  const auto replies = answer(mo, inbox_id, request, failed, out.error);
-  if (failed) return out;
+  std::vector<Reply> replies;
+  if (limit.overrun == Overrun::none) {
+    bool failed = false;
+    replies = answer(mo, inbox_id, request, out, failed);
+    if (failed) return out;
+  } else if (limit.tell) {
+    replies.push_back({mo.msisdn, std::nullopt, "slow_down", language, {}, std::nullopt,
+                       std::nullopt, std::nullopt});
+  }
 
   for (const auto& r : replies) {
     const auto q = queue(r, inbox_id, mo.now);
@@ -211,10 +246,23 @@ MoOutcome Service::handle(const Mo& mo) {
 }
 
 db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
+  // Served by priority, then by fair_at: a USSD screen before any SMS; an
+  // SMS to a number that has others waiting a second after the last of them,
+  // so that one number's backlog never holds up anyone else's reply.
+  std::string fair_at = iso_time(now);
+  if (!r.ussd) {
+    auto last = db_.prepare(
+        "SELECT MAX(fair_at) FROM outbox WHERE msisdn = ? AND created_at >= ? AND "
+        "state = 'queued' AND channel = 'sms'");
+    last.bind(1, r.msisdn).bind(2, iso_time(now - kFairHorizon));
+    if (!last.step()) return last.status();
+    if (!last.column_null(0)) fair_at = std::max(fair_at, iso_time(
+        parse_iso(last.column_text(0)).value_or(now) + kFairGap));
+  }
   auto insert = db_.prepare(
       "INSERT INTO outbox(msisdn, member_id, message, language, body, voucher_code, inbox_id, "
-      "next_attempt_at, created_at, channel, ussd_op, ussd_session, expires_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "next_attempt_at, created_at, channel, ussd_op, ussd_session, expires_at, priority, "
+      "fair_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, r.msisdn);
   if (r.member_id) insert.bind(2, *r.member_id);
   else insert.bind(2, std::nullopt);
@@ -227,16 +275,18 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
       .bind(9, iso_time(now));
   if (r.ussd) {
     insert.bind(10, "ussd").bind(11, std::int64_t{r.ussd->op}).bind(12, r.ussd->session)
-        .bind(13, iso_time(r.ussd->expires));
+        .bind(13, iso_time(r.ussd->expires)).bind(14, kPriorityUssd);
   } else {
-    insert.bind(10, "sms").bind(11, std::nullopt).bind(12, std::nullopt).bind(13, std::nullopt);
+    insert.bind(10, "sms").bind(11, std::nullopt).bind(12, std::nullopt).bind(13, std::nullopt)
+        .bind(14, kPriorityReply);
   }
-  return insert.run();
+  return insert.bind(15, fair_at).run();
 }
 
 std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
-                                            const Request& request, bool& failed,
-                                            std::string& error) {
+                                            const Request& request, MoOutcome& out,
+                                            bool& failed) {
+  std::string& error = out.error;
   Ledger ledger(db_);
   const auto member = ledger.find_member(mo.msisdn);
   const std::string language = member ? member->language : "zh";
@@ -254,6 +304,8 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
   if (request.command == Command::verify) {
     const auto v = vouchers_.verify(mo.msisdn, request.argument, actor, mo.now);
     using S = Verification::Status;
+    if (v.counted) out.verify_failure = v.merchant_id;
+    out.merchant_locked = v.counted && !v.locked_until.empty();
     const std::string shown = v.code.empty() ? std::string(request.argument) : v.code;
     switch (v.status) {
       case S::used: {
@@ -276,12 +328,14 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       }
       case S::bad_format: return reply("verify_bad_format");
       case S::bad_check_digit: return reply("verify_bad_check_digit", {{"code", shown}});
-      case S::unknown_code: return reply("verify_unknown", {{"code", shown}});
+      // A code of another city gets the same answer as one that does not
+      // exist: a guesser must not learn that it hit a live code.
+      case S::unknown_code:
+      case S::wrong_city: return reply("verify_unknown", {{"code", shown}});
       case S::already_used:
         return reply("verify_already_used", {{"code", shown}, {"time", local_time(v.used_at)}});
       case S::voided: return reply("verify_voided", {{"code", shown}});
       case S::expired: return reply("verify_expired", {{"code", shown}});
-      case S::wrong_city: return reply("verify_wrong_city", {{"code", shown}});
       case S::locked_out: return reply("verify_locked", {{"until", local_time(v.locked_until)}});
       case S::not_a_merchant: return reply("help");
       case S::failed: break;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/config.hpp"
+#include "daemon/limits.hpp"
 #include "daemon/sqlite.hpp"
 #include "daemon/templates.hpp"
 #include "daemon/ussd_menus.hpp"
@@ -50,6 +51,7 @@ struct UssdMo {
 struct UssdOutcome {
   enum class Status { done, duplicate, failed };
   Status status = Status::failed;
+  Overrun overrun = Overrun::none;  // a limit it ran into: recorded, nothing done
   std::string screen;  // the screen's name (main, balance, ...); empty for an abort
   bool ended = false;  // the session is over
   std::vector<std::string> messages;  // SMS queued besides the screen (voucher, my_vouchers)
@@ -64,6 +66,9 @@ struct MoOutcome {
   };
   Status status = Status::failed;
   Command command = Command::help;
+  Overrun overrun = Overrun::none;  // a limit it ran into: recorded, nothing done
+  std::string verify_failure;  // a merchant whose failed verification this counted
+  bool merchant_locked = false;  // ... and which it locked out
   std::vector<std::int64_t> replies;  // outbox ids queued
   std::vector<std::string> messages;  // their template names (for metrics)
   std::string error;
@@ -122,8 +127,10 @@ class Service {
   };
   // Writes one reply to the outbox (in the caller's transaction).
   db::Status queue(const Reply& reply, std::int64_t inbox_id, Time now);
+  // What the request does, and its replies (inside handle's transaction);
+  // failed, with out.error, when the database refused.
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,
-                            bool& failed, std::string& error);
+                            MoOutcome& out, bool& failed);
   std::string tiers_list(const std::string& language) const;
   // The member's unused vouchers, one voucher_line each.
   std::vector<std::string> voucher_lines(std::int64_t member_id, const std::string& language,

@@ -14,6 +14,7 @@
 
 #include "daemon/keywords.hpp"
 #include "daemon/ledger.hpp"
+#include "daemon/limits.hpp"
 #include "daemon/service.hpp"
 
 namespace giftgate {
@@ -233,7 +234,18 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
       return out;
     }
   }
-  const char* step_name = mo.step == UssdMo::Step::begin    ? "ussd_dial"
+  // Dials and answers past a limit are recorded and do nothing; the first
+  // in a period gets a last screen that says why.
+  LimitCheck limit;
+  if (mo.step != UssdMo::Step::abort) {
+    limit = SenderLimits(db_, config_.limits).ussd(mo.msisdn, mo.now, "ussd_slow_down");
+    if (!limit.status.ok()) {
+      out.error = limit.status.message;
+      return out;
+    }
+  }
+  const char* step_name = limit.overrun != Overrun::none   ? "limited"
+                          : mo.step == UssdMo::Step::begin  ? "ussd_dial"
                           : mo.step == UssdMo::Step::answer ? "ussd_answer"
                                                             : "ussd_abort";
   auto record = db_.prepare(
@@ -267,9 +279,29 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
       if (!live) s = end_session(session.id, "timeout");
     }
   }
-  if (s.ok() && live && mo.step != UssdMo::Step::answer)
-    s = end_session(session.id, mo.step == UssdMo::Step::abort ? "abort" : "replaced");
+  if (s.ok() && live && (mo.step != UssdMo::Step::answer || limit.overrun != Overrun::none))
+    s = end_session(session.id, limit.overrun != Overrun::none  ? "limited"
+                                : mo.step == UssdMo::Step::abort ? "abort"
+                                                                 : "replaced");
   if (!s.ok()) {
+    out.error = s.message;
+    return out;
+  }
+  if (limit.overrun != Overrun::none) {
+    out.overrun = limit.overrun;
+    out.ended = true;
+    if (limit.tell) {
+      Reply told{mo.msisdn, std::nullopt, "ussd_slow_down", "zh", {}, std::nullopt, {},
+                 UssdAnswer{config_.ussd.op_end, mo.request_session,
+                            mo.now + config_.ussd.session_timeout}};
+      auto language = db_.prepare("SELECT language FROM members WHERE msisdn = ?");
+      if (language.bind(1, mo.msisdn).step()) told.language = language.column_text(0);
+      told.body = menus_->screens->render("slow_down", told.language, {});
+      s = queue(told, inbox_id, mo.now);
+      out.screen = "slow_down";
+    }
+    if (s.ok()) s = tx.commit();
+    out.status = s.ok() ? UssdOutcome::Status::done : UssdOutcome::Status::failed;
     out.error = s.message;
     return out;
   }

@@ -54,8 +54,9 @@ const std::vector<TemplateCatalogue::Entry>& sms_entries() {
       {"verify_already_used", {"code", "time"}},
       {"verify_voided", {"code"}},
       {"verify_expired", {"code"}},
-      {"verify_wrong_city", {"code"}},
       {"verify_locked", {"until"}},
+      // To anyone past the limits section's limits.
+      {"slow_down", {}},
   };
   return list;
 }

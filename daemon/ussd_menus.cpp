@@ -49,6 +49,7 @@ TemplateCatalogue ussd_catalogue(const UssdLimits& limits) {
       {"out_of_stock", {"tier"}},                         // final
       {"closed", {}},                                     // final: outside the campaign
       {"timed_out", {}},                                  // final: an answer after the session
+      {"slow_down", {}},                                  // final: past the limits
   };
   c.lists = {{"tiers", {"tier_line", 3}},
              {"choices", {"tier_choice", 3}},

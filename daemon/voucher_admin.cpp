@@ -128,29 +128,36 @@ AdminResult Vouchers::reinstate(std::string_view code, std::string_view reason,
 
 std::vector<Lockout> Vouchers::lockouts(Time now) {
   auto q = db_.prepare(
-      "SELECT msisdn, merchant_id, since, until, failures FROM lockouts WHERE until > ? "
+      "SELECT merchant_id, since, until, failures, reason FROM merchant_lockouts WHERE until > ? "
       "ORDER BY until");
   q.bind(1, iso_time(now));
   std::vector<Lockout> out;
   while (q.step())
-    out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3),
-                   q.column_int(4)});
+    out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3),
+                   q.column_text(4)});
   return out;
 }
 
-AdminResult Vouchers::unlock(std::string_view msisdn, std::string_view reason,
-                             const Actor& actor) {
+AdminResult Vouchers::unlock(std::string_view merchant, std::string_view reason,
+                             const Actor& actor, Time now) {
   if (reason.empty()) return AdminResult::invalid;
   db::Transaction tx(db_);
   auto s = tx.begun();
-  auto lift = db_.prepare("DELETE FROM lockouts WHERE msisdn = ?");
-  auto forget = db_.prepare("DELETE FROM verify_failures WHERE msisdn = ?");
-  if (s.ok()) s = lift.bind(1, msisdn).run();
   if (!s.ok()) return fail_admin(s);
+  // A merchant's id, or one of its numbers.
+  auto which = db_.prepare(
+      "SELECT id FROM merchants WHERE id = ?1 UNION ALL "
+      "SELECT merchant_id FROM merchant_phones WHERE msisdn = ?1 LIMIT 1");
+  which.bind(1, merchant);
+  if (!which.step()) return which.status().ok() ? AdminResult::wrong_state : fail_admin(which.status());
+  const std::string id = which.column_text(0);
+  auto lift = db_.prepare(
+      "UPDATE merchant_lockouts SET until = ?1, cleared_at = ?1 WHERE merchant_id = ?2 AND "
+      "until > ?1");
+  if (s = lift.bind(1, iso_time(now)).bind(2, id).run(); !s.ok()) return fail_admin(s);
   if (db_.changes() != 1) return AdminResult::wrong_state;
-  if (s = forget.bind(1, msisdn).run(); s.ok())
-    s = record_event(db_, "merchant_unlocked", std::nullopt, actor,
-                     fmt::format("number {}: {}", msisdn, reason));
+  s = record_event(db_, "merchant_unlocked", std::nullopt, actor,
+                   fmt::format("merchant {}: {}", id, reason));
   if (s.ok()) s = tx.commit();
   return s.ok() ? AdminResult::ok : fail_admin(s);
 }

@@ -287,16 +287,22 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
 
   db::Transaction tx(db_);
   if (!tx.begun()) return failed(tx.begun());
-  // A refusal is committed too: the failure it counted must stick.
+  // A refusal is committed too: the failure it counted must stick. Every
+  // answer that checked a code and did not use it counts against the
+  // merchant: "used", "expired" or "void" tell a guesser as much as
+  // "unknown". A number that is no merchant's has nothing to count against
+  // (the per-number limits bound it), and a locked merchant's tries check
+  // nothing.
   auto answer = [&](Verification::Status status) {
+    using S = Verification::Status;
     v.status = status;
-    const bool wrong_code = status == Verification::Status::bad_format ||
-                            status == Verification::Status::bad_check_digit ||
-                            status == Verification::Status::unknown_code ||
-                            status == Verification::Status::wrong_city;
-    if (wrong_code) {
-      if (auto until = count_failure(merchant_msisdn, v.merchant_id, why(status), actor, now))
-        v.locked_until = *until;
+    if (status != S::used && status != S::locked_out && status != S::not_a_merchant &&
+        !v.merchant_id.empty() && campaign_.guard_failures + campaign_.guard_daily_failures > 0) {
+      if (const auto s = count_failure(merchant_msisdn, v.merchant_id, why(status), actor, now,
+                                       &v.locked_until);
+          !s.ok())
+        return failed(s);
+      v.counted = true;
     }
     if (const auto c = tx.commit(); !c.ok()) return failed(c);
     return v;
@@ -306,16 +312,21 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
       "SELECT m.id, m.city FROM merchant_phones p JOIN merchants m ON m.id = p.merchant_id "
       "WHERE p.msisdn = ?");
   merchant.bind(1, merchant_msisdn);
-  if (!merchant.step()) return answer(Verification::Status::not_a_merchant);
+  if (!merchant.step()) {
+    if (!merchant.status().ok()) return failed(merchant.status());
+    return answer(Verification::Status::not_a_merchant);
+  }
   v.merchant_id = merchant.column_text(0);
   const std::string city = merchant.column_text(1);
 
-  auto locked = db_.prepare("SELECT until FROM lockouts WHERE msisdn = ? AND until > ?");
-  locked.bind(1, merchant_msisdn).bind(2, iso_time(now));
+  // The lock is the merchant's: all its numbers wait it out together.
+  auto locked = db_.prepare("SELECT until FROM merchant_lockouts WHERE merchant_id = ? AND until > ?");
+  locked.bind(1, v.merchant_id).bind(2, iso_time(now));
   if (locked.step()) {
     v.locked_until = locked.column_text(0);
     return answer(Verification::Status::locked_out);
   }
+  if (!locked.status().ok()) return failed(locked.status());
 
   std::string code;
   switch (check_voucher_code(typed_code, &code)) {
@@ -329,7 +340,10 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
       "SELECT v.tier, v.face_value, v.city, v.state, v.expires_at, v.used_at, m.msisdn, "
       "v.member_id FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?");
   voucher.bind(1, code);
-  if (!voucher.step()) return answer(Verification::Status::unknown_code);
+  if (!voucher.step()) {
+    if (!voucher.status().ok()) return failed(voucher.status());
+    return answer(Verification::Status::unknown_code);
+  }
   v.tier = voucher.column_text(0);
   v.face_value = voucher.column_int(1);
   v.member_msisdn = voucher.column_text(6);
@@ -358,31 +372,84 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
   return answer(Verification::Status::used);
 }
 
-std::optional<std::string> Vouchers::count_failure(std::string_view msisdn,
-                                                   std::string_view merchant_id,
-                                                   std::string_view why, const Actor& actor,
-                                                   Time now) {
-  if (merchant_id.empty() || campaign_.guard_failures <= 0) return std::nullopt;
-  auto add = db_.prepare("INSERT INTO verify_failures(msisdn, at, reason) VALUES (?, ?, ?)");
-  if (!add.bind(1, msisdn).bind(2, iso_time(now)).bind(3, why).run().ok()) return std::nullopt;
-  auto count = db_.prepare("SELECT COUNT(*) FROM verify_failures WHERE msisdn = ? AND at > ?");
-  count.bind(1, msisdn).bind(2, iso_time(now - std::chrono::minutes(campaign_.guard_window_minutes)));
-  const std::int64_t failures = count.step() ? count.column_int(0) : 0;
-  if (failures < campaign_.guard_failures) return std::nullopt;
+db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view merchant_id,
+                                  std::string_view why, const Actor& actor, Time now,
+                                  std::string* locked_until) {
+  auto add = db_.prepare(
+      "INSERT INTO verify_failures(msisdn, merchant_id, at, reason) VALUES (?, ?, ?, ?)");
+  if (auto s = add.bind(1, msisdn).bind(2, merchant_id).bind(3, iso_time(now)).bind(4, why).run();
+      !s.ok())
+    return s;
+  // What came before the last lock's end (or an operator's unlock) is paid
+  // for: the window counts from there (a failure in the lock's last second
+  // was refused unchecked, so none is there), the day from the unlock.
+  std::string window_from = iso_time(now - std::chrono::minutes(campaign_.guard_window_minutes));
+  std::string day_from = iso_time(now - std::chrono::hours(24));
+  auto last = db_.prepare(
+      "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', until, '-1 second'), COALESCE(cleared_at, '') "
+      "FROM merchant_lockouts WHERE merchant_id = ?");
+  last.bind(1, merchant_id);
+  if (last.step()) {
+    window_from = std::max(window_from, last.column_text(0));
+    day_from = std::max(day_from, last.column_text(1));
+  } else if (!last.status().ok()) {
+    return last.status();
+  }
+  auto count = db_.prepare("SELECT COUNT(*) FROM verify_failures WHERE merchant_id = ? AND at > ?");
+  auto counted = [&](const std::string& from) -> std::optional<std::int64_t> {
+    count.reset();
+    count.bind(1, merchant_id).bind(2, from);
+    if (!count.step()) return std::nullopt;
+    return count.column_int(0);
+  };
 
-  // Locked: the count starts again from nothing when the lock ends.
-  const std::string until = iso_time(now + std::chrono::minutes(campaign_.guard_lockout_minutes));
+  std::string until;
+  std::int64_t failures = 0;
+  const char* reason = "";
+  if (campaign_.guard_failures > 0) {
+    const auto n = counted(window_from);
+    if (!n) return count.status();
+    if (*n >= campaign_.guard_failures) {
+      until = iso_time(now + std::chrono::minutes(campaign_.guard_lockout_minutes));
+      failures = *n;
+      reason = "window";
+    }
+  }
+  if (campaign_.guard_daily_failures > 0) {
+    const auto n = counted(day_from);
+    if (!n) return count.status();
+    if (*n >= campaign_.guard_daily_failures) {
+      // Until the day's count falls below the cap again: a day after the
+      // failure whose ageing out brings it there. So a merchant gets at most
+      // the cap in any 24 hours, however it spreads its tries.
+      auto oldest = db_.prepare(
+          "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', at, '+1 day') FROM verify_failures WHERE "
+          "merchant_id = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?");
+      oldest.bind(1, merchant_id).bind(2, day_from).bind(3, *n - campaign_.guard_daily_failures);
+      if (!oldest.step()) return oldest.status().ok() ? db::Status{1, "no failure to age out"} : oldest.status();
+      if (oldest.column_text(0) > until) {
+        until = oldest.column_text(0);
+        failures = *n;
+        reason = "daily";
+      }
+    }
+  }
+  if (until.empty()) return {};
+
   auto lock = db_.prepare(
-      "INSERT INTO lockouts(msisdn, merchant_id, since, until, failures) VALUES (?, ?, ?, ?, ?) "
-      "ON CONFLICT(msisdn) DO UPDATE SET merchant_id = excluded.merchant_id, "
-      "since = excluded.since, until = excluded.until, failures = excluded.failures");
-  lock.bind(1, msisdn).bind(2, merchant_id).bind(3, iso_time(now)).bind(4, until).bind(5, failures);
-  auto forget = db_.prepare("DELETE FROM verify_failures WHERE msisdn = ?");
-  if (!lock.run().ok() || !forget.bind(1, msisdn).run().ok()) return std::nullopt;
-  record_event(db_, "merchant_locked", std::nullopt, actor,
-               fmt::format("merchant {} number {} after {} wrong codes, until {}", merchant_id,
-                           msisdn, failures, until));
-  return until;
+      "INSERT INTO merchant_lockouts(merchant_id, since, until, failures, reason) "
+      "VALUES (?, ?, ?, ?, ?) ON CONFLICT(merchant_id) DO UPDATE SET since = excluded.since, "
+      "until = excluded.until, failures = excluded.failures, reason = excluded.reason");
+  if (auto s = lock.bind(1, merchant_id).bind(2, iso_time(now)).bind(3, until).bind(4, failures)
+                   .bind(5, reason).run();
+      !s.ok())
+    return s;
+  *locked_until = until;
+  return record_event(db_, "merchant_locked", std::nullopt, actor,
+                      fmt::format("merchant {} after {} wrong codes ({}), the last from {}, until {}",
+                                  merchant_id, failures,
+                                  std::string_view(reason) == "daily" ? "the day's cap" : "at once",
+                                  msisdn, until));
 }
 
 }  // namespace giftgate

@@ -37,11 +37,14 @@ struct Campaign {
   // With confirmation (minutes > 0) a request holds an offer and a
   // confirmation within this many minutes redeems it; 0 redeems at once.
   int confirm_minutes = 10;
-  // The brute-force guard: this many wrong codes from one number within the
-  // window locks that number out of verifying for lockout_minutes.
+  // The brute-force guard, per merchant (all its numbers together): this
+  // many failed verifications within the window lock the merchant out of
+  // verifying for lockout_minutes, and at most guard_daily_failures in any
+  // 24 hours (0 turns either off).
   int guard_failures = 5;
   int guard_window_minutes = 10;
   int guard_lockout_minutes = 30;
+  int guard_daily_failures = 20;
 
   // The tier of that name (case-insensitive), or nullptr.
   const Tier* tier(std::string_view name) const;
@@ -83,8 +86,8 @@ struct Verification {
     already_used,
     voided,
     expired,
-    wrong_city,        // issued for another city than the merchant's
-    locked_out,        // too many wrong codes from this number: try after locked_until
+    wrong_city,        // issued for another city (answered as unknown_code is)
+    locked_out,        // too many failures from this merchant: try after locked_until
     failed,
   };
   Status status = Status::failed;
@@ -94,7 +97,8 @@ struct Verification {
   std::string member_msisdn;
   std::string merchant_id;
   std::string used_at;  // for already_used: when it was
-  std::string locked_until;  // for locked_out, and when this failure locked the number
+  std::string locked_until;  // for locked_out, and when this failure locked the merchant
+  bool counted = false;      // a failure counted against the merchant's guard
   std::string error;
 };
 
@@ -117,13 +121,13 @@ enum class AdminResult {
   failed,
 };
 
-// A number locked out of verifying by the brute-force guard.
+// A merchant locked out of verifying by the brute-force guard.
 struct Lockout {
-  std::string msisdn;
   std::string merchant_id;
   std::string since;
   std::string until;
   std::int64_t failures = 0;
+  std::string reason;  // window (too many at once) or daily (the day's cap)
 };
 
 class Vouchers {
@@ -167,9 +171,12 @@ class Vouchers {
                            const Actor& actor);
   AdminResult reinstate(std::string_view code, std::string_view reason, const Actor& actor);
 
-  // Numbers locked out now, and lifting one lock early.
+  // Merchants locked out now, and lifting one lock early (the merchant
+  // named by its id or one of its numbers); the failures before it no
+  // longer count.
   std::vector<Lockout> lockouts(Time now);
-  AdminResult unlock(std::string_view msisdn, std::string_view reason, const Actor& actor);
+  AdminResult unlock(std::string_view merchant, std::string_view reason, const Actor& actor,
+                     Time now);
 
   const Campaign& campaign() const { return campaign_; }
   const std::string& last_error() const { return last_error_; }
@@ -178,10 +185,12 @@ class Vouchers {
   // The redemption proper, inside the caller's transaction.
   Redemption issue(std::int64_t member_id, const std::string& city, const Tier& tier,
                    std::int64_t balance, const std::string& request, const Actor& actor, Time now);
-  // Counts a wrong code from `msisdn` and locks it out at the limit (inside
-  // the caller's transaction); the lock's end, if this failure locked it.
-  std::optional<std::string> count_failure(std::string_view msisdn, std::string_view merchant_id,
-                                           std::string_view why, const Actor& actor, Time now);
+  // Counts a failed verification from `msisdn` against its merchant and
+  // locks the merchant at a limit (inside the caller's transaction);
+  // *locked_until: the lock's end, if this failure locked it.
+  db::Status count_failure(std::string_view msisdn, std::string_view merchant_id,
+                           std::string_view why, const Actor& actor, Time now,
+                           std::string* locked_until);
 
   AdminResult fail_admin(const db::Status& s) {
     last_error_ = s.message;

@@ -15,6 +15,8 @@
 #   scripts/bench.sh --db-size N     # also: N redemptions through the daemon,
 #                                    # then the database's size (1000000: about
 #                                    # half an hour; with --rates "" only that)
+#   scripts/bench.sh --flood N       # also: p99 at 100 MO/s with and without N
+#                                    # balance asks from one member at once
 #
 # Work files go to $GIFTGATE_BENCH_DIR (default build/bench), on the disk
 # the daemon would use, never tmpfs, so that fsync costs what it costs.
@@ -25,6 +27,7 @@ phase=20      # seconds measured at each rate
 warmup=3
 kannel=1
 db_size=0
+flood=0
 profile=0
 bin=
 rates=(100 1000 0)
@@ -36,7 +39,8 @@ for ((i = 1; i <= $#; i++)); do
     --rates) i=$((i + 1)); read -r -a rates <<< "${!i}" ;;
     --profile) profile=1 ;;
     --build-dir) i=$((i + 1)); bin=${!i} ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --flood) i=$((i + 1)); flood=${!i} ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
@@ -173,6 +177,14 @@ wait_loadgen
 kill -TERM "$sink_pid" 2>/dev/null || true
 wait "$sink_pid" 2>/dev/null || true
 
+if [ "$flood" -gt 0 ]; then
+  # The same rate and mix twice, the second with one member's flood at the
+  # start of the measured time: what the flood costs everyone else.
+  echo "== giftgated at 100 MO/s, then again with $flood balance asks from one member at once"
+  run_giftgated flood-without 100
+  run_giftgated flood-with 100 --flood "$flood"
+fi
+
 for rate in "${rates[@]}"; do
   name=giftgated-$rate
   [ "$rate" = 0 ] && name=giftgated-max
@@ -192,6 +204,10 @@ echo "   steal %: the machine's CPU time the host gave to others, over the phase
 printf '  %-16s %9s %9s %8s %8s %8s %8s %9s %10s %6s\n' phase "acked/s" "replied/s" "p50 ms" \
   "p99 ms" "max ms" "RSS kB" "CPU s/1k" "steal %" check
 row sink
+if [ "$flood" -gt 0 ]; then
+  row flood-without
+  row flood-with
+fi
 for rate in "${rates[@]}"; do
   rate=${rate/#0/max}
   row "giftgated-$rate"
@@ -207,6 +223,12 @@ if [ $kannel -eq 1 ] && [ -f "$work/kannel-max.report" ] && [ -f "$work/kannel-1
       -v gp="$(field latency_p99_ms "$work/giftgated-1000.report")" \
       -v kp="$(field latency_p99_ms "$work/kannel-1000.report")" \
     'BEGIN { printf "  giftgated / Kannel: sustained replies per second at the maximum %.2f, p99 latency at 1000 MO/s %.2f\n", g / k, gp / kp }'
+fi
+if [ "$flood" -gt 0 ]; then
+  awk -v a="$(field latency_p99_ms "$work/flood-without.report")" \
+      -v b="$(field latency_p99_ms "$work/flood-with.report")" \
+      -v r="$(field flood_replies "$work/flood-with.report")" -v n="$flood" \
+    'BEGIN { printf "  one member'"'"'s flood of %d: the others'"'"' p99 %.2f ms against %.2f ms without, %.2f times (target: at most 2); the flooder got %d replies\n", n, b, a, (a > 0 ? b / a : 0), r }'
 fi
 # Latency on a VM follows the host's steal: README, "Throughput and latency
 # beside Kannel", has the runs that show it.

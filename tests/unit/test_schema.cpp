@@ -141,11 +141,60 @@ TEST_CASE("schema: version 8 keeps the receipts and parts of version 7, with the
                 .ok());
   }
   auto db = test::open_campaign_db(path);
-  CHECK(db->schema_version() == 8);
+  CHECK(db->schema_version() >= 8);
   auto q = db->prepare("SELECT group_concat(message_id || '=' || outcome) FROM receipts");
   REQUIRE(q.step());
   CHECK(q.column_text(0) == "77=applied,88=early");
   auto since = db->prepare("SELECT since_attempt FROM outbox WHERE id = 1");
   REQUIRE(since.step());
   CHECK(since.column_int(0) == 1);
+}
+
+TEST_CASE("schema: version 9 makes the locks per number locks of their merchant, and orders the queue") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 8);
+    seed(*old);
+    REQUIRE(old->exec("INSERT INTO merchant_phones VALUES ('8613911111111', 'm1');"
+                      "INSERT INTO merchant_phones VALUES ('8613911111112', 'm1');"
+                      "INSERT INTO verify_failures(msisdn, at, reason) VALUES "
+                      "('8613911111111', '2026-12-01T10:00:00Z', 'unknown');"
+                      "INSERT INTO lockouts VALUES ('8613911111111', 'm1', "
+                      "'2026-12-01T10:00:00Z', '2026-12-01T10:30:00Z', 5);"
+                      "INSERT INTO lockouts VALUES ('8613911111112', 'm1', "
+                      "'2026-12-01T10:05:00Z', '2026-12-01T10:35:00Z', 5);")
+                .ok());
+  }
+  auto db = test::open_campaign_db(path);
+  CHECK(db->schema_version() >= 9);
+  auto lock = db->prepare("SELECT merchant_id, until, failures, reason FROM merchant_lockouts");
+  REQUIRE(lock.step());
+  CHECK(lock.column_text(0) == "m1");
+  CHECK(lock.column_text(1) == "2026-12-01T10:35:00Z");  // the later of the two
+  CHECK(lock.column_int(2) == 10);
+  CHECK(lock.column_text(3) == "window");
+  CHECK_FALSE(lock.step());
+  auto failure = db->prepare("SELECT merchant_id FROM verify_failures");
+  REQUIRE(failure.step());
+  CHECK(failure.column_text(0) == "m1");
+  // The queued row got its place in the fair order: its first due time.
+  auto queued = db->prepare("SELECT priority, fair_at FROM outbox WHERE id = 1");
+  REQUIRE(queued.step());
+  CHECK(queued.column_int(0) == 1);
+  CHECK(queued.column_text(1) == "now");
+}
+
+TEST_CASE("schema: the outbox is taken in its fair order without a sort") {
+  TempDir dir;
+  auto db = test::open_campaign_db(dir.file("c.db"));
+  auto plan = db->prepare(
+      "EXPLAIN QUERY PLAN SELECT id FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
+      "next_attempt_at <= 'x' "
+      "AND (channel <> 'ussd' OR expires_at > 'x') ORDER BY priority, fair_at, id LIMIT 10");
+  std::string steps;
+  while (plan.step()) steps += plan.column_text(3) + "\n";
+  INFO(steps);
+  CHECK(steps.find("outbox_fair") != std::string::npos);
+  CHECK(steps.find("TEMP B-TREE") == std::string::npos);
 }

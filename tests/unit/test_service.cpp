@@ -320,3 +320,102 @@ TEST_CASE("service: the messages sent are visible per member and by state") {
   REQUIRE(by_state.rows.size() == 2);
   CHECK(by_state.rows[0] == std::vector<std::string>{"balance", "1", "1", "0", "0", "0", "0", "0"});
 }
+
+TEST_CASE("service: past the minute's limit an MO is recorded, does nothing, and is told once") {
+  Fixture f;
+  const std::string zh = "8613800138000";
+  for (int i = 0; i < 10; ++i) CHECK(contains(f.one(zh, "JF"), "您的积分：12000"));
+  // The eleventh: recorded, acknowledged, one slow-down text.
+  CHECK(f.one(zh, "JF") == zh + ": 您发送的短信过于频繁，请稍后再试。");
+  // Then nothing at all, and what it asks is not done.
+  CHECK(f.send(zh, "JF").empty());
+  CHECK(f.send(zh, "DH A").empty());
+  CHECK(f.count("SELECT COUNT(*) FROM offers") == 0);
+  CHECK(f.count("SELECT COUNT(*) FROM inbox WHERE msisdn = '8613800138000'") == 13);
+  CHECK(f.count("SELECT COUNT(*) FROM inbox WHERE command = 'limited'") == 3);
+  // Another member is not held back by it.
+  CHECK(contains(f.one("8613900000001", "JF"), "Your points: 3000."));
+  // A minute later the member is answered again.
+  f.now += 61s;
+  CHECK(contains(f.one(zh, "JF"), "您的积分：12000"));
+}
+
+TEST_CASE("service: past the day's limit the sender is told once that day") {
+  Fixture f;
+  f.config.limits.mo_per_day = 15;
+  f.config.limits.replies_per_day = 0;
+  const std::string en = "8613900000001";
+  for (int i = 0; i < 15; ++i) {
+    if (i % 5 == 0) f.now += 61s;  // never ten in a minute
+    CHECK(contains(f.one(en, "JF"), "Your points"));
+  }
+  f.now += 61s;
+  CHECK(contains(f.one(en, "JF"), "You are sending too many messages"));
+  f.now += 61s;
+  CHECK(f.send(en, "JF").empty());  // a new minute, the same day: still nothing
+  f.now += 24h;
+  CHECK(contains(f.one(en, "JF"), "Your points"));
+}
+
+TEST_CASE("service: replies count too: an MO that would go past them does nothing") {
+  Fixture f;
+  f.config.limits.replies_per_minute = 3;
+  const std::string en = "8613900000001";
+  for (int i = 0; i < 3; ++i) CHECK(contains(f.one(en, "JF"), "Your points"));
+  CHECK(contains(f.one(en, "JF"), "You are sending too many messages"));
+  CHECK(f.send(en, "JF").empty());
+}
+
+TEST_CASE("service: a number that is no one's gets the help text once a day, then nothing") {
+  Fixture f;
+  const std::string stranger = "8613700000009";
+  CHECK(contains(f.one(stranger, "hello"), "12580积分兑换"));
+  CHECK(f.send(stranger, "JF").empty());
+  CHECK(f.send(stranger, "garbage").empty());
+  CHECK(f.count("SELECT COUNT(*) FROM inbox WHERE msisdn = '8613700000009'") == 3);
+  f.now += 24h + 1s;
+  CHECK(f.send(stranger, "JF").size() == 1);
+}
+
+TEST_CASE("service: a merchant's number has its own, higher limits") {
+  Fixture f;
+  const std::string merchant = "8613911111111";
+  // Twenty codes in a minute, past a member's ten: each one answered (the
+  // guard locks it after five, and says so).
+  for (int i = 0; i < 20; ++i) {
+    const auto replies = f.send(merchant, "HX AB12");
+    REQUIRE(replies.size() == 1);
+    CHECK_FALSE(contains(replies[0], "过于频繁"));
+  }
+  f.config.limits.merchant_mo_per_minute = 20;
+  CHECK(contains(f.one(merchant, "HX AB12"), "过于频繁"));
+}
+
+TEST_CASE("service: a flood's replies wait behind everyone else's, USSD screens go first") {
+  Fixture f;
+  // The limits off, to see the order alone.
+  f.config.limits.mo_per_minute = f.config.limits.mo_per_day = 0;
+  f.config.limits.replies_per_minute = f.config.limits.replies_per_day = 0;
+  const std::string zh = "8613800138000", en = "8613900000001";
+  for (int i = 0; i < 30; ++i) f.send(zh, "JF");
+  f.now += 1s;  // while thirty wait for zh
+  const auto other = f.send(en, "JF");
+  REQUIRE(other.size() == 1);
+  // A USSD screen queued last of all.
+  REQUIRE(f.db->exec("INSERT INTO outbox(msisdn, message, language, body, next_attempt_at, "
+                     "created_at, channel, ussd_op, ussd_session, expires_at, priority, fair_at) "
+                     "VALUES ('8613900000002', 'ussd_main', 'zh', 'x', '2000-01-01T00:00:00Z', "
+                     "'2000-01-01T00:00:00Z', 'ussd', 2, '1,0,0', '2999-01-01T00:00:00Z', 0, "
+                     "'2999-01-01T00:00:00Z')")
+            .ok());
+  Outbox outbox(*f.db, {});
+  const auto due = outbox.take_due(f.now, 4);
+  REQUIRE(due.size() == 4);
+  CHECK(due[0].msisdn == "8613900000002");  // the screen
+  CHECK(due[1].msisdn == zh);               // the flood's first reply, then the other member's
+  CHECK(due[2].msisdn == zh);
+  CHECK(due[3].msisdn == en);
+  // The rest of the flood comes after.
+  const auto rest = outbox.take_due(f.now, 100);
+  CHECK(rest.size() == 28);
+}

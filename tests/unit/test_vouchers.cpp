@@ -49,6 +49,10 @@ struct Fixture {
             Ledger::Result::ok);
     return id;
   }
+  std::int64_t value(const char* sql) {
+    auto q = db->prepare(sql);
+    return q.step() ? q.column_int(0) : -1;
+  }
   void merchant(const std::string& id, const std::string& city, const std::string& phone) {
     REQUIRE(vouchers.add_merchant({id, "KTV " + id, city, "ktv", "high", {phone}, {{"A", "3 hours"}}}, kOperator));
   }
@@ -272,7 +276,7 @@ TEST_CASE("vouchers: without confirmation configured an ask redeems at once") {
   CHECK(vouchers.request("8613800138000", "C", "mo-1", kSms, kStart).status == RS::issued);
 }
 
-TEST_CASE("vouchers: wrong codes lock a merchant's number out, visibly, for a while") {
+TEST_CASE("vouchers: failed verifications lock the merchant out, visibly, for a while") {
   Fixture f;
   f.member("8613800138000", 1000);
   f.merchant("bj-ktv-1", "beijing", "8613911111111");
@@ -284,22 +288,102 @@ TEST_CASE("vouchers: wrong codes lock a merchant's number out, visibly, for a wh
   for (int i = 0; i < 4; ++i) {
     const auto v = f.vouchers.verify("8613911111111", *generate_voucher_code(), kSms, t += 1s);
     CHECK(v.status == VS::unknown_code);
+    CHECK(v.counted);
     CHECK(v.locked_until.empty());
   }
   const auto fifth = f.vouchers.verify("8613911111111", "AB12", kSms, t += 1s);
   CHECK(fifth.status == VS::bad_format);
   CHECK(fifth.locked_until == iso_time(t + 30min));
   // Locked: even the right code is refused, and operators see the lock.
-  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, t + 1min).status == VS::locked_out);
+  const auto refused = f.vouchers.verify("8613911111111", r.code, kSms, t + 1min);
+  CHECK(refused.status == VS::locked_out);
+  CHECK_FALSE(refused.counted);  // nothing was checked
   const auto locks = f.vouchers.lockouts(t + 1min);
   REQUIRE(locks.size() == 1);
-  CHECK(locks[0].msisdn == "8613911111111");
   CHECK(locks[0].merchant_id == "bj-ktv-1");
   CHECK(locks[0].failures == 5);
+  CHECK(locks[0].reason == "window");
   // After the lock ends the count starts again from nothing.
   CHECK(f.vouchers.lockouts(t + 30min).empty());
   CHECK(f.vouchers.verify("8613911111111", "AB12", kSms, t + 30min).status == VS::bad_format);
   CHECK(f.vouchers.verify("8613911111111", r.code, kSms, t + 31min).status == VS::used);
+}
+
+TEST_CASE("vouchers: a merchant's numbers share one count and one lock") {
+  Fixture f;
+  f.member("8613800138000", 1000);
+  REQUIRE(f.vouchers.add_merchant({"bj-ktv-1", "KTV", "beijing", "ktv", "high",
+                                   {"8613911111111", "8613911111112", "8613911111113"},
+                                   {{"A", "3 hours"}}},
+                                  kOperator));
+  REQUIRE(f.vouchers.set_stock("C", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "C", "r1", kSms, f.during);
+  Time t = f.during;
+  // Five guesses from three numbers: no number reached five of its own.
+  const char* numbers[] = {"8613911111111", "8613911111112", "8613911111113"};
+  std::string until;
+  for (int i = 0; i < 5; ++i)
+    until = f.vouchers.verify(numbers[i % 3], *generate_voucher_code(), kSms, t += 1s).locked_until;
+  CHECK(until == iso_time(t + 30min));
+  for (const char* n : numbers)
+    CHECK(f.vouchers.verify(n, r.code, kSms, t + 1min).status == VS::locked_out);
+}
+
+TEST_CASE("vouchers: every answer but a use counts, and another city's code reads as unknown") {
+  Fixture f;
+  f.member("8613800138000", 5000);
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  f.merchant("sh-ktv-1", "shanghai", "8613922222222");
+  REQUIRE(f.vouchers.set_stock("C", "beijing", 5, kOperator));
+  const auto used = f.vouchers.redeem("8613800138000", "C", "r1", kSms, f.during);
+  const auto voided = f.vouchers.redeem("8613800138000", "C", "r2", kSms, f.during);
+  const auto live = f.vouchers.redeem("8613800138000", "C", "r3", kSms, f.during);
+  REQUIRE(f.vouchers.verify("8613911111111", used.code, kSms, f.during).status == VS::used);
+  REQUIRE(f.vouchers.void_voucher(voided.code, "test", false, kOperator) == AdminResult::ok);
+
+  Time t = f.during;
+  const auto again = f.vouchers.verify("8613911111111", used.code, kSms, t += 1s);
+  CHECK(again.status == VS::already_used);
+  CHECK(again.counted);
+  CHECK(f.vouchers.verify("8613911111111", voided.code, kSms, t += 1s).counted);
+  // A live code of another city: counted against the Shanghai merchant.
+  const auto elsewhere = f.vouchers.verify("8613922222222", live.code, kSms, t += 1s);
+  CHECK(elsewhere.status == VS::wrong_city);
+  CHECK(elsewhere.counted);
+  CHECK(f.vouchers.verify("8613911111111", live.code, kSms, f.during + std::chrono::days(31))
+            .counted);  // expired
+  // Not a merchant: nothing to count against.
+  CHECK_FALSE(f.vouchers.verify("8613800138000", live.code, kSms, t += 1s).counted);
+  CHECK(f.value("SELECT COUNT(*) FROM verify_failures WHERE merchant_id = 'bj-ktv-1'") == 3);
+  CHECK(f.value("SELECT COUNT(*) FROM verify_failures WHERE merchant_id = 'sh-ktv-1'") == 1);
+}
+
+TEST_CASE("vouchers: a merchant that stays under the window meets the daily cap") {
+  Fixture f;
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  // Four wrong codes every eleven minutes: never five in ten minutes, so
+  // the window never locks; the twentieth in a day does.
+  Time t = f.during;
+  const Time first = t + 1s;
+  int n = 0;
+  std::string until;
+  while (until.empty() && n < 100) {
+    if (n % 4 == 0) t += 11min;
+    until = f.vouchers.verify("8613911111111", *generate_voucher_code(), kSms, t += 1s).locked_until;
+    ++n;
+  }
+  CHECK(n == 20);
+  // Until the first of the twenty is a day old: 20 in any 24 hours at most.
+  CHECK(until == iso_time(first + 11min + 24h));
+  const auto locks = f.vouchers.lockouts(t);
+  REQUIRE(locks.size() == 1);
+  CHECK(locks[0].reason == "daily");
+  CHECK(f.vouchers.verify("8613911111111", "AB12", kSms, first + 11min + 24h - 1s).status ==
+        VS::locked_out);
+  // Once the oldest has aged out, one more failure locks it again.
+  const auto after = f.vouchers.verify("8613911111111", "AB12", kSms, first + 11min + 24h);
+  CHECK(after.status == VS::bad_format);
+  CHECK_FALSE(after.locked_until.empty());
 }
 
 TEST_CASE("vouchers: failures outside the window do not add up, and unlock lifts a lock") {
@@ -310,11 +394,14 @@ TEST_CASE("vouchers: failures outside the window do not add up, and unlock lifts
     CHECK(f.vouchers.verify("8613911111111", "XX", kSms, t += 3min).locked_until.empty());
   for (int i = 0; i < 5; ++i) f.vouchers.verify("8613911111111", "XX", kSms, t += 1s);
   REQUIRE(f.vouchers.lockouts(t).size() == 1);
-  CHECK(f.vouchers.unlock("8613911111111", "", kOperator) == AdminResult::invalid);
-  CHECK(f.vouchers.unlock("8613911111111", "merchant called, checked", kOperator) ==
+  CHECK(f.vouchers.unlock("bj-ktv-1", "", kOperator, t) == AdminResult::invalid);
+  // By one of its numbers, as a caller reads it out.
+  CHECK(f.vouchers.unlock("8613911111111", "merchant called, checked", kOperator, t) ==
         AdminResult::ok);
   CHECK(f.vouchers.lockouts(t).empty());
-  CHECK(f.vouchers.unlock("8613911111111", "again", kOperator) == AdminResult::wrong_state);
+  CHECK(f.vouchers.unlock("bj-ktv-1", "again", kOperator, t) == AdminResult::wrong_state);
+  // What came before the unlock no longer counts, for the day either.
+  CHECK(f.vouchers.verify("8613911111111", "XX", kSms, t += 1s).locked_until.empty());
 }
 
 TEST_CASE("vouchers: voiding refunds and blocks use; reinstating undoes a wrong use") {

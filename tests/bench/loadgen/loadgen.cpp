@@ -6,6 +6,7 @@
 //   giftgate-loadgen smsc [--port P] [--members N] [--rate R] [--warmup S]
 //                         [--duration S] [--settle S] [--max-unacked N]
 //                         [--mix B,R,V] [--redemptions N] [--db PATH] [--control]
+//                         [--flood N]
 //       plays the SMSC: prints "ready port=N", waits for a bind, sends the
 //       mix for the duration (or until "finish" with --control), waits for
 //       the answers to settle, prints the report and, with --db, the check
@@ -15,7 +16,8 @@
 //
 // With --control, commands on stdin, one per line: rate R, pause, resume,
 // measure, drop, silent S, refuse S, throttle S, msgqful N, lose_resp N,
-// malformed N, garbled N, stats, finish S.
+// malformed N, garbled N, flood N, stats, finish S. --flood N sends N
+// balance asks from one member at the start of the measured time.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -183,6 +185,7 @@ class Run {
     const auto warmup = std::chrono::milliseconds(static_cast<long>(args_.num("warmup", 2) * 1000));
     after(warmup, [this] {
       smsc_.start_measuring();
+      if (args_.flag("flood")) smsc_.flood(static_cast<int>(args_.num("flood", 0)));
       replies_at_start_ = replies();
       sample_steal();
       if (args_.flag("redemptions")) return until_redeemed();
@@ -318,6 +321,7 @@ class Run {
     else if (name == "lose_resp") smsc_.lose_responses(static_cast<int>(n));
     else if (name == "malformed") smsc_.malformed(static_cast<int>(n));
     else if (name == "garbled") smsc_.garbled(static_cast<int>(n));
+    else if (name == "flood") smsc_.flood(static_cast<int>(n));
     else if (name == "finish") return finish(n > 0 ? n : 30);
     else if (name != "stats") {
       std::printf("error cmd=%s\n", name.c_str());

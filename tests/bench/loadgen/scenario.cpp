@@ -31,6 +31,7 @@ std::string_view kind_name(Kind kind) {
     case Kind::confirm: return "confirm";
     case Kind::verify: return "verify";
     case Kind::garbled: return "garbled";
+    case Kind::flood: return "flood";
   }
   return "?";
 }
@@ -82,6 +83,7 @@ void Scenario::write_csv(const std::string& dir, long points) const {
     m << member_msisdn(i) << ',' << city(i) << ",zh," << points << '\n';
   for (int i = 0; i < kGarbledMembers; ++i)
     m << garbled_msisdn(i) << ',' << city(i) << ",zh," << points << '\n';
+  m << flood_msisdn() << ',' << city(0) << ",zh," << points << '\n';
   std::ofstream s(dir + "/merchants.csv");
   s << "id,name,city,kind,level,phones,offer_a,offer_b,offer_c\n";
   for (int c = 0; c < kCities; ++c)
@@ -192,8 +194,10 @@ Mo Scenario::garbled(int variant) {
   return mo;
 }
 
+Mo Scenario::flood() { return make(Kind::flood, flood_msisdn(), "JF"); }
+
 void Scenario::first_sent(const Mo& mo, Clock::time_point at, bool sample) {
-  if (mo.kind == Kind::garbled) return;
+  if (mo.kind == Kind::garbled || mo.kind == Kind::flood) return;
   int member = -1;
   if (mo.kind != Kind::verify) member = std::stoi(mo.from.substr(5));
   awaited_[mo.from].push_back({mo.kind, at, sample, member});
@@ -204,6 +208,10 @@ void Scenario::message(const std::string& to, const std::string& text,
   (void)now;
   const auto code = find_code(text);
   if (code) ++texts_with_code_[to + '\n' + text];
+  if (to == flood_msisdn()) {
+    ++counters_["flood_replies"];
+    return;
+  }
   auto it = awaited_.find(to);
   if (it == awaited_.end() || it->second.empty()) {
     ++counters_["unsolicited"];  // a member told their voucher was used, a help text

@@ -19,7 +19,7 @@ namespace giftgate::bench {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Kind : std::uint8_t { balance, redeem, confirm, verify, garbled };
+enum class Kind : std::uint8_t { balance, redeem, confirm, verify, garbled, flood };
 std::string_view kind_name(Kind kind);
 
 // One MO as the member meant it, however often it is delivered.
@@ -71,6 +71,9 @@ class Scenario {
   // their points and what was answered can be checked.
   static constexpr int kGarbledMembers = 1000;
   static std::string garbled_msisdn(int index);
+  // The one member who floods (flood N): a member of its own, so that the
+  // rest of the load is what is measured beside it.
+  static std::string flood_msisdn() { return "8613500000000"; }
   // The campaign's members and merchants as giftctl import files.
   void write_csv(const std::string& dir, long points) const;
 
@@ -81,6 +84,9 @@ class Scenario {
   void set_new_actions(bool on) { new_actions_ = on; }
   // A malformed or odd MO from a sender of its own (variant picks the kind).
   Mo garbled(int variant);
+  // A balance ask from the flooding member, expecting nothing (past its
+  // limits the daemon answers once, then nothing).
+  Mo flood();
   // The MO was written for the first time: its reply is awaited from now.
   void first_sent(const Mo& mo, Clock::time_point at, bool sample);
   // A whole message reached `to`; its first part came at `first_part_at`.

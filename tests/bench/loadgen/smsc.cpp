@@ -312,6 +312,15 @@ void Smsc::garbled(int n) {
   }
 }
 
+void Smsc::flood(int n) {
+  ConnState* c = receiver();
+  if (!c) return;
+  for (int i = 0; i < n; ++i) {
+    mos_.push_back(scenario_.flood());
+    write_part(*c, mos_.size() - 1, 0);
+  }
+}
+
 int Smsc::malformed(int n) {
   ConnState* c = receiver();
   if (!c) return 0;

@@ -49,6 +49,8 @@ class Smsc {
   void lose_responses(int n) { lose_left_ += n; }
   int malformed(int n);              // PDUs written
   void garbled(int n);
+  // N balance asks from the flooding member, written at once.
+  void flood(int n);
   // From now, latency samples and rate are counted (after a warm-up).
   void start_measuring();
 

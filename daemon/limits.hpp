@@ -1,0 +1,65 @@
+// How much one number has asked of the service lately, against the limits
+// section (config.hpp Limits). MOs are counted from the inbox and replies
+// from the outbox, so the counts need no state of their own, hold across
+// restarts and cannot disagree with the records. Every count stops at its
+// limit, so a number that floods costs no more to check than one that
+// does not. Knows nothing of PDUs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/config.hpp"
+#include "daemon/sqlite.hpp"
+
+namespace giftgate {
+
+// Which limit an MO ran into.
+enum class Overrun {
+  none,    // within every limit: handle it
+  minute,  // a per-minute limit
+  day,     // a per-day limit
+  quiet,   // a number that is no member's or merchant's, answered once today already
+};
+std::string_view overrun_name(Overrun overrun);
+
+struct LimitCheck {
+  Overrun overrun = Overrun::none;
+  // Tell the sender to slow down: not yet told within the overrun's period.
+  bool tell = false;
+  db::Status status;  // a database error: handle nothing, answer nothing
+};
+
+class SenderLimits {
+ public:
+  SenderLimits(db::Database& db, const Limits& limits) : db_(db), limits_(limits) {}
+
+  // An SMS from `msisdn`, checked before it is recorded. `slow_down` is the
+  // message that tells the sender (its template name in the outbox).
+  LimitCheck sms(std::string_view msisdn, bool merchant, bool member, Time now,
+                 std::string_view slow_down);
+  // A USSD step (a dial or an answer) from `msisdn`, before it is recorded.
+  LimitCheck ussd(std::string_view msisdn, Time now, std::string_view slow_down);
+
+ private:
+  // Rows of the sender's in the inbox (MOs on `channel`) or outbox (SMS sent
+  // to it) since `since`, counted up to `cap`; nullopt and *error when the
+  // database failed.
+  std::optional<std::int64_t> mos(std::string_view msisdn, std::string_view channel, Time since,
+                                  int cap, db::Status* error);
+  std::optional<std::int64_t> replies(std::string_view msisdn, Time since, int cap,
+                                      db::Status* error);
+  // Whether `message` went to the sender since `since`.
+  std::optional<bool> told(std::string_view msisdn, std::string_view message, Time since,
+                           db::Status* error);
+  // The overrun, or none, for per-minute and per-day counts of one kind.
+  LimitCheck against(std::string_view msisdn, std::string_view channel, int per_minute,
+                     int per_day, int replies_per_minute, int replies_per_day, Time now,
+                     std::string_view slow_down);
+
+  db::Database& db_;
+  const Limits& limits_;
+};
+
+}  // namespace giftgate
