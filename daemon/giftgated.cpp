@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
   std::shared_ptr<const UssdMenus> menus;
   if (!load_menus(*config, &menus, &error)) return fail(2, error);
   if (check_only) {
+    for (const auto& warning : config_warnings(*config))
+      fmt::print(stderr, "{}: warning: {}\n", config->source, warning);
     fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}, database {}\n", config->source,
                config->templates_path,
                menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),

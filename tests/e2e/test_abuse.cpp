@@ -113,3 +113,13 @@ TEST_CASE("abuse: a merchant guessing from two numbers is locked after five fail
   CHECK(g.metric("giftgate_merchant_lockouts_total{merchant=\"bj-1\"}") == 1);
   CHECK(g.value("SELECT COUNT(*) FROM merchant_lockouts WHERE merchant_id = 'bj-1'") == 1);
 }
+
+TEST_CASE("abuse: a verification guard turned off is warned about, by --check-config and at start") {
+  Gate g("verification:\n  max_failures: 0\n");
+  test::DaemonProcess check(GIFTGATE_GIFTGATED, {"--config", g.config_path, "--check-config"},
+                            g.dir.file("check.log"));
+  CHECK(check.wait_exit(10s) == 0);
+  CHECK(contains(check.log(), "warning: verification.max_failures is 0"));
+  g.start();
+  CHECK(g.daemon->wait_log("config_warning", 5s));
+}

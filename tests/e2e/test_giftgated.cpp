@@ -325,7 +325,7 @@ TEST_CASE("giftctl reload: checks the templates first, then signals the daemon")
   CHECK(contains(stale.second, "not a running giftgated"));
 }
 
-TEST_CASE("giftgated: --check-config names file and line; metrics are served") {
+TEST_CASE("giftgated: --check-config names file and line, and metrics are served") {
   Gate g;
   {
     std::ofstream(g.dir.file("bad.yaml")) << "smsc:\n  port: 2775\n  colour: red\n";

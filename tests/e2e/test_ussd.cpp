@@ -213,7 +213,7 @@ TEST_CASE("ussd: a confirm delivered twice, and a second confirm, redeem once") 
   CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE message = 'voucher'", 1, 5s));
 }
 
-TEST_CASE("ussd: a long merchant list pages with more; a hangup leaves nothing half-done") {
+TEST_CASE("ussd: a long merchant list pages with more, and a hangup leaves nothing half-done") {
   Gate g;
   {
     std::string error;

@@ -144,7 +144,7 @@ TEST_CASE("service: merchants in the member's city, of a kind") {
   CHECK(contains(f.one("8613800138000", "SH 影院"), "Sky Cinema(影院)"));
 }
 
-TEST_CASE("service: a merchant verifies; the member gets a note; a second try is refused") {
+TEST_CASE("service: a merchant verifies, the member gets a note, a second try is refused") {
   Fixture f;
   f.one("8613800138000", "DH A");
   f.one("8613800138000", "Y");

@@ -250,7 +250,7 @@ TEST_CASE("sqlite: the checkpointer's own connection copies the log into the dat
   CHECK(checkpointer.pages_copied() > 0);
 }
 
-TEST_CASE("sqlite: commits that split pages leave the page cache alone; a rollback still trims it") {
+TEST_CASE("sqlite: commits that split pages leave the page cache alone, and a rollback still trims it") {
   TempDir dir;
   auto db = open_ok(dir.file("cache.db"));
   REQUIRE(giftgate::db::install_page_cache());

@@ -404,7 +404,7 @@ TEST_CASE("vouchers: failures outside the window do not add up, and unlock lifts
   CHECK(f.vouchers.verify("8613911111111", "XX", kSms, t += 1s).locked_until.empty());
 }
 
-TEST_CASE("vouchers: voiding refunds and blocks use; reinstating undoes a wrong use") {
+TEST_CASE("vouchers: voiding refunds and blocks use, and reinstating undoes a wrong use") {
   Fixture f;
   const auto id = f.member("8613800138000", 2000);
   f.merchant("bj-ktv-1", "beijing", "8613911111111");
