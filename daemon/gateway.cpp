@@ -93,7 +93,7 @@ void Gateway::start() {
       const bool was_bound = bound_;
       bound_ = now_bound;
       if (bound_ && !was_bound) ++binds_;
-      if (!bound_) waiting_.clear();  // their connection is gone: the SMSC sends them again
+      if (!bound_) waiting_.drain([](Waiting&) {});  // their connection is gone: the SMSC sends them again
       if (bound_) {
         outbox_dirty_ = true;
         work();
@@ -112,8 +112,7 @@ void Gateway::stop(std::function<void()> done) {
   for (auto& [key, held] : held_)
     for (auto& r : held.responders) r.respond(smpp::status::temporary_app_error);
   held_.clear();
-  for (auto& w : waiting_) w.responder.respond(smpp::status::temporary_app_error);
-  waiting_.clear();
+  waiting_.drain([](Waiting& w) { w.responder.respond(smpp::status::temporary_app_error); });
   // io_ may have nothing else left to wait for while the link drains on
   // its own thread: the guard keeps it running until done.
   link_.stop(std::chrono::duration_cast<std::chrono::milliseconds>(config_.daemon.drain),
@@ -189,7 +188,11 @@ void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
   const bool mo =
       (d && !is_receipt(d->esm_class, d->tlvs)) || (ds && !is_receipt(ds->esm_class, ds->tlvs));
   if (mo && (!waiting_.empty() || backlog_ >= backlog_limit())) {
-    waiting_.push_back({pdu, std::move(responder)});  // in order, behind those waiting
+    // Behind the sender's own waiting MOs, in turn with everyone else's; a
+    // USSD step first, since its member is looking at the phone.
+    const auto& sender = d ? d->source.addr : ds->source.addr;
+    const auto& tlvs = d ? d->tlvs : ds->tlvs;
+    waiting_.push(sender, {pdu, std::move(responder)}, tlvs.has(smpp::tag::ussd_service_op));
     ++metrics_.mo_waited;
     if (waiting_.size() > kMaxWaiting) admit();
     return;
@@ -200,8 +203,7 @@ void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
 void Gateway::admit() {
   while (!waiting_.empty() && !stopping_ &&
          (backlog_ < backlog_limit() || waiting_.size() > kMaxWaiting)) {
-    Waiting w = std::move(waiting_.front());
-    waiting_.pop_front();
+    Waiting w = waiting_.pop();
     dispatch(w.pdu, std::move(w.responder));
   }
 }

@@ -37,6 +37,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "daemon/config.hpp"
+#include "daemon/fair_queue.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox.hpp"
 #include "daemon/service.hpp"
@@ -150,7 +151,7 @@ class Gateway {
     smpp::Pdu pdu;
     smpp::Responder responder;
   };
-  std::deque<Waiting> waiting_;  // MOs read, not yet handled
+  FairQueue<Waiting> waiting_;  // MOs read, not yet handled: in turns between senders
   std::size_t backlog_ = 0;      // replies queued and not yet taken (an estimate)
   bool ussd_ = false;           // menus loaded and ussd.enabled
   std::string process_epoch_;   // this process: start time and pid

@@ -16,7 +16,8 @@
 #                                    # then the database's size (1000000: about
 #                                    # half an hour; with --rates "" only that)
 #   scripts/bench.sh --flood N       # also: p99 at 100 MO/s with and without N
-#                                    # balance asks from one member at once
+#                                    # balance asks from one member at once (and
+#                                    # with them, the limits off)
 #
 # Work files go to $GIFTGATE_BENCH_DIR (default build/bench), on the disk
 # the daemon would use, never tmpfs, so that fsync costs what it costs.
@@ -40,7 +41,7 @@ for ((i = 1; i <= $#; i++)); do
     --profile) profile=1 ;;
     --build-dir) i=$((i + 1)); bin=${!i} ;;
     --flood) i=$((i + 1)); flood=${!i} ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
@@ -116,6 +117,8 @@ run_giftgated() {  # $1 name, $2 rate, remaining: more generator options
   cp "$work/campaign.db" "$db"
   start_loadgen "$name" "$rate" --db "$db" "$@"
   config "$port" "$db" > "$work/$name.yaml"
+  # The flood again with every per-number limit off: the fair order alone.
+  [ "$name" = flood-unlimited ] && sed -i 's/^limits:$/limits:\n  mo_per_minute: 0\n  mo_per_day: 0\n  replies_per_minute: 0\n  replies_per_day: 0/' "$work/$name.yaml"
   "$giftgated" --config "$work/$name.yaml" 2> "$work/$name.giftgated.log" &
   local daemon=$! recorder=
   pids+=("$daemon")
@@ -183,6 +186,8 @@ if [ "$flood" -gt 0 ]; then
   echo "== giftgated at 100 MO/s, then again with $flood balance asks from one member at once"
   run_giftgated flood-without 100
   run_giftgated flood-with 100 --flood "$flood"
+  echo "== ... and with the per-number limits off, so every ask of the flood is answered"
+  run_giftgated flood-unlimited 100 --flood "$flood"
 fi
 
 for rate in "${rates[@]}"; do
@@ -207,6 +212,7 @@ row sink
 if [ "$flood" -gt 0 ]; then
   row flood-without
   row flood-with
+  row flood-unlimited
 fi
 for rate in "${rates[@]}"; do
   rate=${rate/#0/max}
@@ -229,6 +235,10 @@ if [ "$flood" -gt 0 ]; then
       -v b="$(field latency_p99_ms "$work/flood-with.report")" \
       -v r="$(field flood_replies "$work/flood-with.report")" -v n="$flood" \
     'BEGIN { printf "  one member'"'"'s flood of %d: the others'"'"' p99 %.2f ms against %.2f ms without, %.2f times (target: at most 2); the flooder got %d replies\n", n, b, a, (a > 0 ? b / a : 0), r }'
+  awk -v a="$(field latency_p99_ms "$work/flood-without.report")" \
+      -v b="$(field latency_p99_ms "$work/flood-unlimited.report")" \
+      -v r="$(field flood_replies "$work/flood-unlimited.report")" \
+    'BEGIN { printf "  with the limits off (the fair order alone): p99 %.2f ms, %.2f times; the flooder got %d replies\n", b, (a > 0 ? b / a : 0), r }'
 fi
 # Latency on a VM follows the host's steal: README, "Throughput and latency
 # beside Kannel", has the runs that show it.
