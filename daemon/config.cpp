@@ -22,6 +22,10 @@ using config_detail::child;
 using config_detail::Reader;
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
+// The most max_points_change and max_balance may be set to: the 8 digits
+// the message templates are checked with for a balance or a price
+// (longest_value in templates.cpp), far inside what 64 bits hold.
+constexpr std::int64_t kMaxPoints = 99'999'999;
 
 bool known_zone(const std::string& zone) {
   if (zone.empty() || zone.front() == '/' || zone.find("..") != std::string::npos) return false;
@@ -185,7 +189,7 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   r.section(templates, "templates", {"path", "max_parts"});
   r.section(campaign, "campaign",
             {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
-             "default_country", "tiers"});
+             "default_country", "max_points_change", "max_balance", "tiers"});
   r.section(verification, "verification", {"max_failures", "window_minutes", "lockout_minutes"});
   r.section(accrual, "accrual", {"network_month", "rbt_fee_yuan", "service_use"});
 
@@ -221,6 +225,18 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
       c.default_country[0] == '0')
     r.fail(child(campaign, "default_country"), "default_country must be a country code like 86");
   read_tiers(r, child(campaign, "tiers"), camp);
+  camp.points.max_change = r.integer(campaign, "max_points_change", 1'000'000, 1, kMaxPoints);
+  camp.points.max_balance = r.integer(campaign, "max_balance", 10'000'000, 1, kMaxPoints);
+  if (!r.failed() && camp.points.max_change > camp.points.max_balance)
+    r.fail(child(campaign, "max_balance").IsDefined() ? child(campaign, "max_balance")
+                                                      : child(campaign, "max_points_change"),
+           fmt::format("max_points_change ({}) must not be more than max_balance ({})",
+                       camp.points.max_change, camp.points.max_balance));
+  for (const auto& tier : camp.tiers)  // a redemption is a change of points too
+    if (!r.failed() && tier.price > camp.points.max_change)
+      r.fail(child(campaign, "tiers"),
+             fmt::format("tier {} costs {} points, more than max_points_change ({})", tier.name,
+                         tier.price, camp.points.max_change));
 
   camp.guard_failures = static_cast<int>(r.integer(verification, "max_failures", 5, 0, 1000));
   camp.guard_window_minutes =

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -128,6 +129,8 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
         if (!points || *points < 0)
           return fmt::format("points must be a whole number of 0 or more, not '{}'",
                              row["points"]);
+        if (auto why = points_out_of_bounds(*msisdn, 0, *points, config_.campaign.points))
+          return *why;
 
         find.reset();
         if (find.bind(1, *msisdn).step()) {
@@ -148,7 +151,8 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
           if (!ledger.add(id, *points, "opening balance", "opening:" + *msisdn).ok() ||
               !events.add("points", id, fmt::format("{:+} opening balance", *points)).ok())
             return kDbFailed;
-          result.points += *points;
+          if (__builtin_add_overflow(result.points, *points, &result.points))
+            return "the file's points add up to more than 64 bits hold";
         }
         ++result.applied;
         return {};
@@ -226,7 +230,12 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
   auto find = db_.prepare("SELECT id FROM members WHERE msisdn = ?");
   EventWriter events(db_, actor_);
   EntryWriter ledger(db_, actor_);
+  Ledger sums(db_);
   std::map<std::string, std::size_t> seen;  // key -> line
+  // Each member's balance as this file leaves it so far: summed once, then
+  // kept up to date here instead of summing the ledger for every row.
+  std::unordered_map<std::int64_t, std::int64_t> balances;
+  const PointLimits& limits = config_.campaign.points;
   return run_import(
       db_, text, name, {"msisdn", "activity", "quantity", "period"}, {"id"}, {}, progress_,
       [&](const Row& row, ImportResult& result) -> std::string {
@@ -250,10 +259,21 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
         find.reset();
         if (!find.bind(1, *msisdn).step()) return fmt::format("{} is not a member", *msisdn);
         const std::int64_t member = find.column_int(0);
-        const std::int64_t points = *rate * *quantity;
+        std::int64_t points = 0;
+        if (__builtin_mul_overflow(*rate, *quantity, &points))
+          return fmt::format("{} x{} is more points than 64 bits hold", activity, *quantity);
+        if (points > limits.max_change)
+          return fmt::format("{} x{} is {} points, more than campaign.max_points_change ({})",
+                             activity, *quantity, points, limits.max_change);
         if (points == 0) {
           ++result.skipped;
           return {};
+        }
+        auto balance = balances.find(member);
+        if (balance == balances.end()) {
+          const auto sum = sums.balance(member);
+          if (!sum) return sums.last_error();
+          balance = balances.emplace(member, *sum).first;
         }
         const auto reason = fmt::format("{} x{} ({})", activity, *quantity, row["period"]);
         const auto s = ledger.add(member, points, reason, "activity:" + key);
@@ -261,9 +281,17 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
           ++result.skipped;  // applied by an earlier import
           return {};
         }
-        if (!s.ok() || !events.add("points", member, fmt::format("{:+} {}", points, reason)).ok())
+        if (!s.ok()) return kDbFailed;
+        // Checked after the entry went in, so that a row an earlier import
+        // applied is skipped whatever the balance; a refusal here drops the
+        // whole file, this entry with it.
+        if (auto why = points_out_of_bounds(*msisdn, balance->second, points, limits))
+          return *why;
+        balance->second += points;  // within max_balance: no overflow
+        if (!events.add("points", member, fmt::format("{:+} {}", points, reason)).ok())
           return kDbFailed;
-        result.points += points;
+        if (__builtin_add_overflow(result.points, points, &result.points))
+          return "the file's points add up to more than 64 bits hold";
         ++result.applied;
         return {};
       });

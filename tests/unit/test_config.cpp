@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "daemon/config.hpp"
+#include "daemon/templates.hpp"
 
 using namespace giftgate;
 
@@ -33,12 +34,40 @@ TEST_CASE("config: the shipped file is the defaults, and it loads") {
   CHECK_FALSE(c->campaign.vouchers_expire_at);
   CHECK(c->accrual.rate("network_month") == 100);
   CHECK_FALSE(c->accrual.rate("lottery"));
+  // The bounds on points, and the code's own defaults for them, which
+  // structures built without a file (tests, tools) use.
+  CHECK(c->campaign.points.max_change == 1'000'000);
+  CHECK(c->campaign.points.max_balance == 10'000'000);
+  CHECK(c->campaign.points.max_change == PointLimits{}.max_change);
+  CHECK(c->campaign.points.max_balance == PointLimits{}.max_balance);
 
   // An empty file means every default, the same as the shipped one.
   const auto empty = parse_config("", "empty.yaml", &error);
   REQUIRE(empty);
   CHECK(empty->campaign.start == c->campaign.start);
   CHECK(empty->campaign.tiers.size() == 3);
+  CHECK(empty->campaign.points.max_change == c->campaign.points.max_change);
+  CHECK(empty->campaign.points.max_balance == c->campaign.points.max_balance);
+}
+
+TEST_CASE("config: the bounds on points, checked against each other and the tiers") {
+  CHECK(refusal("campaign:\n  max_points_change: 0\n") ==
+        "giftgate.yaml:2: max_points_change must be between 1 and 99999999");
+  CHECK(refusal("campaign:\n  max_balance: 9223372036854775807\n") ==
+        "giftgate.yaml:2: max_balance must be between 1 and 99999999");
+  // The bound is the longest balance the texts are checked to fit with.
+  CHECK(longest_value("balance") == "99999999");
+  CHECK(longest_value("price") == "99999999");
+  CHECK(refusal("campaign:\n  max_balance: 5000\n") ==
+        "giftgate.yaml:2: max_points_change (1000000) must not be more than max_balance (5000)");
+  CHECK(refusal("campaign:\n  max_points_change: 4000\n  max_balance: 4000\n") ==
+        "giftgate.yaml: tier A costs 5000 points, more than max_points_change (4000)");
+  std::string error;
+  const auto c = parse_config("campaign:\n  max_points_change: 5000\n  max_balance: 5000\n",
+                              "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->campaign.points.max_change == 5000);
 }
 
 TEST_CASE("config: values are read in the configured zone") {

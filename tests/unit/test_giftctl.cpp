@@ -98,6 +98,14 @@ TEST_CASE("giftctl: a member's story, from import to voided voucher") {
   r = ctl("points +86-138-0013-8000 -8000 --reason 'too many'");
   CHECK(r.status == 1);
   CHECK(contains(r.err, "has 7000 points"));
+  // The largest number 64 bits hold is refused, so one more cannot overflow.
+  r = ctl("points 13800138000 +9223372036854775807 --reason typo");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "more than campaign.max_points_change (1000000); nothing changed"));
+  r = ctl("points 13800138000 +1 --reason fine");
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "8613800138000: +1 points, balance 7001"));
+  REQUIRE(ctl("points 13800138000 -1 --reason back").status == 0);
 
   r = ctl("void " + code);
   CHECK(r.status == 2);

@@ -45,7 +45,7 @@ struct Fixture {
   std::int64_t member(const std::string& msisdn, std::int64_t points,
                       const std::string& city = "beijing") {
     std::int64_t id = 0;
-    REQUIRE(ledger.add_member({0, msisdn, city, "zh", false}, points, {"import", "t"}, &id) ==
+    REQUIRE(ledger.add_member({0, msisdn, city, "zh", false}, points, {"import", "t"}, {}, &id) ==
             Ledger::Result::ok);
     return id;
   }
@@ -130,7 +130,7 @@ TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") 
     Ledger ledger(*db);
     Vouchers vouchers(*db, campaign());
     for (const char* n : {"8613800138000", "8613800138001"})
-      REQUIRE(ledger.add_member({0, n, "beijing", "zh", false}, 1000, {"import", "t"}) ==
+      REQUIRE(ledger.add_member({0, n, "beijing", "zh", false}, 1000, {"import", "t"}, {}) ==
               Ledger::Result::ok);
     REQUIRE(vouchers.set_stock("A", "beijing", 1, kOperator));
   }
@@ -253,7 +253,7 @@ TEST_CASE("vouchers: confirmation checks balance and stock again") {
   REQUIRE(f.vouchers.set_stock("A", "beijing", 1, kOperator));
   REQUIRE(f.vouchers.request("8613800138000", "A", "mo-1", kSms, f.during).status ==
           RS::offered);
-  REQUIRE(f.ledger.add_points(id, -1, "correction", std::nullopt, kOperator) ==
+  REQUIRE(f.ledger.add_points(id, -1, "correction", std::nullopt, kOperator, {}) ==
           Ledger::Result::ok);
   CHECK(f.vouchers.confirm("8613800138000", kSms, f.during + 1min).status ==
         RS::insufficient_points);
@@ -266,7 +266,7 @@ TEST_CASE("vouchers: without confirmation configured an ask redeems at once") {
   c.confirm_minutes = 0;
   Vouchers vouchers(*db, c);
   Ledger ledger(*db);
-  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 300, kOperator) ==
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 300, kOperator, {}) ==
           Ledger::Result::ok);
   REQUIRE(vouchers.set_stock("C", "beijing", 1, kOperator));
   CHECK(vouchers.request("8613800138000", "C", "mo-1", kSms, kStart).status == RS::issued);
@@ -373,7 +373,7 @@ TEST_CASE("vouchers: a fixed expiry date for every voucher, and use up to just b
   c.vouchers_expire_at = kEnd + std::chrono::days(31);
   Vouchers vouchers(*db, c);
   Ledger ledger(*db);
-  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator) ==
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator, {}) ==
           Ledger::Result::ok);
   REQUIRE(vouchers.add_merchant({"m", "M", "beijing", "ktv", "low", {"8613911111111"}, {}},
                                 kOperator));
