@@ -49,6 +49,16 @@ auto in_zone(const std::string& zone, F f) {
   return result;
 }
 
+// The month ("2026-10") in which instant t falls in `zone`.
+std::string local_month(const std::string& zone, Time t) {
+  return in_zone(zone, [&] {
+    const std::time_t when = t.time_since_epoch().count();
+    std::tm tm{};
+    ::localtime_r(&when, &tm);
+    return fmt::format("{:04}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1);
+  });
+}
+
 void read_tiers(Reader& r, const YAML::Node& node, Campaign& c) {
   if (!node) return;
   if (!node.IsSequence() || node.size() == 0) {
@@ -117,6 +127,20 @@ std::optional<std::int64_t> Accrual::rate(std::string_view activity) const {
   if (activity == "rbt_fee_yuan") return rbt_fee_yuan;
   if (activity == "service_use") return service_use;
   return std::nullopt;
+}
+
+std::optional<std::string> parse_month(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  const auto digits = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i)
+      if (text[i] < '0' || text[i] > '9') return false;
+    return true;
+  };
+  if (text.size() != 7 || text[4] != '-' || !digits(0, 4) || !digits(5, 2)) return std::nullopt;
+  const int month = (text[5] - '0') * 10 + (text[6] - '0');
+  if (month < 1 || month > 12) return std::nullopt;
+  return std::string(text);
 }
 
 std::optional<Time> parse_local_time(std::string_view text, const std::string& zone) {
@@ -191,7 +215,8 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
             {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
              "default_country", "max_points_change", "max_balance", "tiers"});
   r.section(verification, "verification", {"max_failures", "window_minutes", "lockout_minutes"});
-  r.section(accrual, "accrual", {"network_month", "rbt_fee_yuan", "service_use"});
+  r.section(accrual, "accrual",
+            {"network_month", "rbt_fee_yuan", "service_use", "first_period", "last_period"});
 
   c.db_path = r.text(storage, "path", "/var/lib/giftgate/giftgate.db");
   if (c.db_path.empty()) r.fail(child(storage, "path"), "path must not be empty");
@@ -247,6 +272,24 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.accrual.network_month = r.integer(accrual, "network_month", 100, 0, kMaxInt);
   c.accrual.rbt_fee_yuan = r.integer(accrual, "rbt_fee_yuan", 10, 0, kMaxInt);
   c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
+  // Activity is credited by month; left empty, the months are the
+  // campaign's own, from start's to the one just before end.
+  auto period = [&](const char* key, Time campaign_time) {
+    const std::string text = r.text(accrual, key, "");
+    if (text.empty()) return r.failed() ? std::string() : local_month(c.time_zone, campaign_time);
+    const auto month = parse_month(text);
+    if (!month)
+      r.fail(child(accrual, key),
+             fmt::format("{} must be a month like 2026-10, not '{}'", key, text));
+    return month.value_or("");
+  };
+  c.accrual.first_period = period("first_period", camp.start);
+  c.accrual.last_period = period("last_period", camp.end - std::chrono::seconds(1));
+  if (!r.failed() && c.accrual.last_period < c.accrual.first_period)
+    r.fail(child(accrual, "last_period").IsDefined() ? child(accrual, "last_period")
+                                                     : child(accrual, "first_period"),
+           fmt::format("last_period ({}) must not come before first_period ({})",
+                       c.accrual.last_period, c.accrual.first_period));
 
   read_keywords(r, child(root, "keywords"), c.keywords);
   config_detail::read_ussd(r, child(root, "ussd"), c.ussd);

@@ -250,10 +250,20 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
         if (!quantity || *quantity <= 0 || *quantity > 1'000'000)
           return fmt::format("quantity must be a whole number from 1 to 1000000, not '{}'",
                              row["quantity"]);
-        if (row["period"].empty()) return "the period is empty (for example 2026-10)";
-        const std::string key =
-            row["id"].empty() ? fmt::format("{}|{}|{}", *msisdn, activity, row["period"])
-                              : std::string(row["id"]);
+        // One month, one spelling: the key below is made of it, so "2026-10"
+        // and "Oct 2026" must not be two months that each earn once.
+        const auto period = parse_month(row["period"]);
+        if (!period)
+          return fmt::format("period must be a month like 2026-10, not '{}'", row["period"]);
+        const auto& first = config_.accrual.first_period;
+        const auto& last = config_.accrual.last_period;
+        if (*period < first || *period > last)
+          return fmt::format("period {} is outside the months credited, {} to {} "
+                             "(accrual.first_period, accrual.last_period)",
+                             *period, first, last);
+        const std::string key = row["id"].empty()
+                                    ? fmt::format("{}|{}|{}", *msisdn, activity, *period)
+                                    : std::string(row["id"]);
         if (const auto [it, fresh] = seen.emplace(key, row.record().line); !fresh)
           return fmt::format("the same activity as line {}", it->second);
         find.reset();
@@ -275,7 +285,7 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
           if (!sum) return sums.last_error();
           balance = balances.emplace(member, *sum).first;
         }
-        const auto reason = fmt::format("{} x{} ({})", activity, *quantity, row["period"]);
+        const auto reason = fmt::format("{} x{} ({})", activity, *quantity, *period);
         const auto s = ledger.add(member, points, reason, "activity:" + key);
         if (s.constraint()) {
           ++result.skipped;  // applied by an earlier import

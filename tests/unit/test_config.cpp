@@ -50,6 +50,31 @@ TEST_CASE("config: the shipped file is the defaults, and it loads") {
   CHECK(empty->campaign.points.max_balance == c->campaign.points.max_balance);
 }
 
+TEST_CASE("config: the months activity is credited for") {
+  std::string error;
+  auto c = parse_config("", "empty.yaml", &error);
+  REQUIRE(c);
+  CHECK(c->accrual.first_period == "2026-10");  // the campaign's own months
+  CHECK(c->accrual.last_period == "2026-12");   // end is 2027-01-01 00:00, not in it
+  c = parse_config("campaign:\n  start: 2026-10-15\n  end: 2027-01-01 00:01\n"
+                   "accrual:\n  first_period: 2026-01\n",
+                   "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->accrual.first_period == "2026-01");
+  CHECK(c->accrual.last_period == "2027-01");
+  CHECK(refusal("accrual:\n  first_period: Oct 2026\n") ==
+        "giftgate.yaml:2: first_period must be a month like 2026-10, not 'Oct 2026'");
+  CHECK(refusal("accrual:\n  first_period: 2026-11\n  last_period: 2026-10\n") ==
+        "giftgate.yaml:3: last_period (2026-10) must not come before first_period (2026-11)");
+
+  CHECK(parse_month("2026-10") == "2026-10");
+  CHECK(parse_month(" 2026-12 ") == "2026-12");
+  for (const char* bad : {"2026-10-01", "Oct 2026", "2026-1", "2026-00", "2026-13", "+026-10",
+                          "2026-1a", "", "2026 10"})
+    CHECK_FALSE(parse_month(bad));
+}
+
 TEST_CASE("config: the bounds on points, checked against each other and the tiers") {
   CHECK(refusal("campaign:\n  max_points_change: 0\n") ==
         "giftgate.yaml:2: max_points_change must be between 1 and 99999999");

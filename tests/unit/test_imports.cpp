@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "daemon/imports.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/schema.hpp"
@@ -194,6 +196,41 @@ TEST_CASE("import: points per row and balances are bounded, and the row is named
   r = f.activity(file);
   CHECK(r.status == IS::ok);
   CHECK(r.skipped == 2);
+}
+
+TEST_CASE("import activity: a period is one month, one spelling, within the months credited") {
+  Fixture f;
+  REQUIRE(f.members("msisdn,city\n13800138000,beijing\n").status == IS::ok);
+  // Three spellings of October would have been three keys, three credits.
+  for (const char* period : {"2026-10-01", "Oct 2026", "2026-1", "2026/10", "2026-13", "202610"}) {
+    const auto r = f.activity(fmt::format(
+        "msisdn,activity,quantity,period\n13800138000,network_month,1,2026-10\n"
+        "13800138000,network_month,1,\"{}\"\n",
+        period));
+    CHECK(r.error ==
+          fmt::format("a.csv:3: period must be a month like 2026-10, not '{}'", period));
+  }
+  // The shipped campaign runs from October to December 2026.
+  CHECK(f.config.accrual.first_period == "2026-10");
+  CHECK(f.config.accrual.last_period == "2026-12");
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,1999-01\n")
+            .error ==
+        "a.csv:2: period 1999-01 is outside the months credited, 2026-10 to 2026-12 "
+        "(accrual.first_period, accrual.last_period)");
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,2027-01\n")
+            .status == IS::bad_input);
+  CHECK(f.balance("8613800138000") == 0);
+
+  const auto r = f.activity(
+      "msisdn,activity,quantity,period\n13800138000,network_month,1,2026-10\n"
+      "13800138000,network_month,1,2026-12\n");
+  INFO(r.error);
+  CHECK(r.applied == 2);
+  CHECK(f.balance("8613800138000") == 200);
+  // The same month with spaces around it is the same key: nothing twice.
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,\" 2026-10 \"\n")
+            .skipped == 1);
+  CHECK(f.balance("8613800138000") == 200);
 }
 
 TEST_CASE("reports: issued, used and value by tier, city, merchant and day") {
