@@ -240,6 +240,14 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
     camp.vouchers_expire_at = r.time(campaign, "vouchers_expire", c.time_zone);
     if (!r.failed() && camp.end <= camp.start)
       r.fail(child(campaign, "end"), "end must come after start");
+    // A voucher issued just before end must still be good for something:
+    // a fixed expiry at or before end would issue vouchers already expired
+    // for points taken.
+    if (!r.failed() && camp.vouchers_expire_at && *camp.vouchers_expire_at <= camp.end)
+      r.fail(child(campaign, "vouchers_expire"),
+             fmt::format("vouchers_expire ({}) must come after end: vouchers issued near "
+                         "the end would be expired when issued",
+                         r.text(campaign, "vouchers_expire", "")));
     if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
   }
   camp.voucher_days = static_cast<int>(r.integer(campaign, "voucher_days", 30, 1, 3650));

@@ -202,7 +202,7 @@ int Ctl::redeem() {
     case S::insufficient_points:
       return refused(fmt::format("{} has {} points, not enough", *number, r.balance));
     case S::out_of_stock: return refused("none of that tier left in the member's city");
-    default: return refused(fmt::format("the database refused: {}", r.error));
+    default: return refused(fmt::format("nothing redeemed: {}", r.error));
   }
 }
 

@@ -77,6 +77,14 @@ Asked check_ask(db::Database& db, const Campaign& campaign, std::string_view msi
   Asked a;
   if (now < campaign.start) a.refusal = refused(Redemption::Status::not_started);
   else if (now >= campaign.end) a.refusal = refused(Redemption::Status::ended);
+  // The configuration puts a fixed expiry after the end, so this is only
+  // reached by a campaign built otherwise: nothing is offered or taken for
+  // a voucher that would be expired when issued.
+  else if (campaign.vouchers_expire_at && now >= *campaign.vouchers_expire_at)
+    a.refusal = failed_redemption(
+        {1, fmt::format("vouchers_expire ({}) has passed: a voucher issued now would be "
+                        "expired already; nothing was taken",
+                        iso_time(*campaign.vouchers_expire_at))});
   if (a.refusal) return a;
   Ledger ledger(db);
   a.member = ledger.find_member(msisdn);

@@ -342,6 +342,25 @@ TEST_CASE("giftgated: --check-config names file and line; metrics are served") {
   CHECK(contains(body, "giftgate_mo_total{command=\"balance\"} 1"));
 }
 
+TEST_CASE("giftgated: --check-config and a start refuse vouchers that expire before the end") {
+  test::TempDir dir;
+  std::ofstream(dir.file("late.yaml"))
+      << "storage:\n  path: " << dir.file("campaign.db")
+      << "\ncampaign:\n  end: 2027-01-01\n  vouchers_expire: 2026-12-31 23:59\n";
+  const std::string said =
+      "late.yaml:5: vouchers_expire (2026-12-31 23:59) must come after end";
+  test::DaemonProcess check(GIFTGATE_GIFTGATED,
+                            {"--config", dir.file("late.yaml"), "--check-config"},
+                            dir.file("check.log"));
+  CHECK(check.wait_exit(10s) == 2);
+  CHECK(contains(check.log(), said));
+  test::DaemonProcess start(GIFTGATE_GIFTGATED, {"--config", dir.file("late.yaml")},
+                            dir.file("start.log"));
+  CHECK(start.wait_exit(10s) == 2);
+  CHECK(contains(start.log(), said));
+  CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));  // nothing opened
+}
+
 namespace {
 // Sends a burst of balance asks from members 2..39 and returns who was
 // answered (bounded: 80 messages, 10 s each).

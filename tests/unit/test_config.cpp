@@ -124,6 +124,13 @@ TEST_CASE("config: mistakes are refused with the file and the line") {
         "giftgate.yaml:2: start must be a time like 2026-10-01 00:00, not '2026-13-01'");
   CHECK(refusal("campaign:\n  start: 2027-01-01\n  end: 2026-01-01\n") ==
         "giftgate.yaml:3: end must come after start");
+  // Vouchers issued near the end would be expired at issue, for points taken.
+  CHECK(refusal("campaign:\n  vouchers_expire: 2026-12-31 23:59\n") ==
+        "giftgate.yaml:2: vouchers_expire (2026-12-31 23:59) must come after end: vouchers "
+        "issued near the end would be expired when issued");
+  CHECK(refusal("campaign:\n  end: 2026-12-01\n  vouchers_expire: 2026-12-01\n") ==
+        "giftgate.yaml:3: vouchers_expire (2026-12-01) must come after end: vouchers "
+        "issued near the end would be expired when issued");
   CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 100 }\n") ==
         "giftgate.yaml:3: a tier needs a name (up to 8 characters), a value and points");
   CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 1, points: 1 }\n"

@@ -386,3 +386,33 @@ TEST_CASE("vouchers: a fixed expiry date for every voucher, and use up to just b
   CHECK(vouchers.verify("8613911111111", a.code, kSms, expiry - 1s).status == VS::used);
   CHECK(vouchers.verify("8613911111111", b.code, kSms, expiry).status == VS::expired);
 }
+
+TEST_CASE("vouchers: none is issued already expired, and nothing is taken for one") {
+  // The configuration refuses such a campaign; one built otherwise is
+  // refused here, before stock or points are touched.
+  TempDir dir;
+  auto db = open_campaign_db(dir.file("x.db"));
+  auto c = campaign();
+  c.vouchers_expire_at = kStart + std::chrono::days(2);
+  Vouchers vouchers(*db, c);
+  Ledger ledger(*db);
+  std::int64_t id = 0;
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator, {},
+                            &id) == Ledger::Result::ok);
+  REQUIRE(vouchers.set_stock("A", "beijing", 2, kOperator));
+  const Time after = *c.vouchers_expire_at;
+  const auto r = vouchers.redeem("8613800138000", "A", "r1", kSms, after);
+  CHECK(r.status == RS::failed);
+  CHECK(r.code.empty());
+  CHECK(r.error ==
+        "vouchers_expire (2026-12-03T00:00:00Z) has passed: a voucher issued now would be "
+        "expired already; nothing was taken");
+  CHECK(vouchers.request("8613800138000", "A", "r2", kSms, after).status == RS::failed);
+  CHECK(ledger.balance(id) == 1000);
+  CHECK(vouchers.stock("A", "beijing") == 2);
+  auto q = db->prepare("SELECT COUNT(*) FROM vouchers");
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 0);
+  // A second before it, the voucher is issued, good for that second.
+  CHECK(vouchers.redeem("8613800138000", "A", "r3", kSms, after - 1s).status == RS::issued);
+}
