@@ -53,6 +53,10 @@ struct DaemonSettings {
   std::uint16_t metrics_port = 9464;  // 0: no endpoint
   std::string pid_file;
   std::chrono::seconds drain{10};
+  // The credential smsc.password_file names ($CREDENTIALS_DIRECTORY/NAME)
+  // where $CREDENTIALS_DIRECTORY is not set, so the password was not read:
+  // giftgated refuses to start so; giftctl needs no password.
+  std::string password_credential;
 };
 
 // USSD sessions (the ussd section): the service code, the menus file, how

@@ -75,16 +75,27 @@ int main(int argc, char** argv) {
   auto config = find_config(config_arg, &error);
   if (!config) return fail(2, error);
   if (!db_arg.empty()) config->db_path = db_arg;
+  // Only systemd sets $CREDENTIALS_DIRECTORY; a check by hand goes on without it.
+  const std::string& credential = config->daemon.password_credential;
+  if (!check_only && !credential.empty())
+    return fail(2, fmt::format("{}: smsc.password_file names the credential {} in "
+                               "$CREDENTIALS_DIRECTORY, which is not set: start giftgated "
+                               "from a systemd unit with LoadCredential={}:FILE, or name a file",
+                               config->source, credential, credential));
   auto templates = Templates::load(config->templates_path, config->max_parts, &error);
   if (!templates) return fail(2, error);
   std::shared_ptr<const UssdMenus> menus;
   if (!load_menus(*config, &menus, &error)) return fail(2, error);
   if (check_only) {
-    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}, database {}\n", config->source,
+    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}{}, database {}\n", config->source,
                config->templates_path,
                menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),
                config->daemon.smsc.host, config->daemon.smsc.port,
-               config->daemon.smsc.tls.enabled ? " (TLS)" : "", config->db_path);
+               config->daemon.smsc.tls.enabled ? " (TLS)" : "",
+               credential.empty() ? ""
+                                  : fmt::format(" (password: credential {}, read under systemd)",
+                                                credential),
+               config->db_path);
     return 0;
   }
 

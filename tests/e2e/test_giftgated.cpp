@@ -1,5 +1,7 @@
 // giftgated end to end: the built daemon against the SMSC simulator, the
 // campaign database seeded in-process, every wait bounded.
+#include <sys/stat.h>
+
 #include "tests/e2e/gate.hpp"
 
 using namespace giftgate;
@@ -359,6 +361,33 @@ TEST_CASE("giftgated: --check-config and a start refuse vouchers that expire bef
   CHECK(start.wait_exit(10s) == 2);
   CHECK(contains(start.log(), said));
   CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));  // nothing opened
+}
+
+TEST_CASE("giftgated: an SMSC password open to others, or a credential not handed over, stops it") {
+  test::TempDir dir;
+  const std::string password = dir.file("smsc-password");
+  std::ofstream(password) << "s3cret\n";
+  REQUIRE(::chmod(password.c_str(), 0644) == 0);
+  std::ofstream(dir.file("loose.yaml"))
+      << "storage:\n  path: " << dir.file("campaign.db") << "\nsmsc:\n  password_file: " << password
+      << "\n";
+  test::DaemonProcess loose(GIFTGATE_GIFTGATED, {"--config", dir.file("loose.yaml")},
+                            dir.file("loose.log"));
+  CHECK(loose.wait_exit(10s) == 2);
+  CHECK(contains(loose.log(), fmt::format("loose.yaml:4: {} has mode 0644", password)));
+  CHECK_FALSE(contains(loose.log(), "s3cret"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));
+
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::ofstream(dir.file("cred.yaml"))
+      << "storage:\n  path: " << dir.file("campaign.db")
+      << "\nsmsc:\n  password_file: $CREDENTIALS_DIRECTORY/smsc-password\n";
+  test::DaemonProcess cred(GIFTGATE_GIFTGATED, {"--config", dir.file("cred.yaml")},
+                           dir.file("cred.log"));
+  CHECK(cred.wait_exit(10s) == 2);
+  CHECK(contains(cred.log(), "names the credential smsc-password in $CREDENTIALS_DIRECTORY, "
+                             "which is not set"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));
 }
 
 namespace {

@@ -1,7 +1,15 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include <fmt/format.h>
+
 #include "daemon/config.hpp"
 #include "daemon/templates.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
 
@@ -202,6 +210,52 @@ TEST_CASE("config: the SMSC, outbox, logging and metrics sections") {
   CHECK(refusal("metrics:\n  listen: 0.0.0.0\n") ==
         "giftgate.yaml:2: metrics are served on loopback only (127.0.0.1 or ::1)");
   CHECK(refusal("outbox:\n  retries: 3\n") == "giftgate.yaml:2: unknown key 'retries' in outbox");
+}
+
+TEST_CASE("config: a password file open to group or others is refused, as ssh does") {
+  giftgate::test::TempDir dir;
+  const std::string path = dir.file("smsc-password");
+  std::ofstream(path) << "s3cret\n";
+  const std::string yaml = "smsc:\n  password_file: " + path + "\n";
+  for (const mode_t loose : {0644, 0640, 0604, 0620}) {
+    REQUIRE(::chmod(path.c_str(), loose) == 0);
+    CHECK(refusal(yaml) ==
+          fmt::format("giftgate.yaml:2: {} has mode {:04o}: a password file must be closed to "
+                      "group and others (chmod 600 {}, or hand it over with systemd's "
+                      "LoadCredential=); not used",
+                      path, loose, path));
+  }
+  std::string error;
+  for (const mode_t tight : {0600, 0400}) {
+    REQUIRE(::chmod(path.c_str(), tight) == 0);
+    const auto c = parse_config(yaml, "p.yaml", &error);
+    INFO(error);
+    REQUIRE(c);
+    CHECK(c->daemon.smsc.password == "s3cret");
+    CHECK(c->daemon.password_credential.empty());
+  }
+}
+
+TEST_CASE("config: a password handed over by systemd's LoadCredential=") {
+  giftgate::test::TempDir dir;
+  std::ofstream(dir.file("smsc-password")) << "fromsd\r\n";
+  REQUIRE(::chmod(dir.file("smsc-password").c_str(), 0400) == 0);
+  const std::string yaml = "smsc:\n  password_file: $CREDENTIALS_DIRECTORY/smsc-password\n";
+  std::string error;
+  // Outside the unit (giftctl, a check by hand): not read, and said so.
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto c = parse_config(yaml, "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->daemon.smsc.password.empty());
+  CHECK(c->daemon.password_credential == "smsc-password");
+  // Under the unit: read from the folder systemd names.
+  ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
+  c = parse_config(yaml, "p.yaml", &error);
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  REQUIRE(c);
+  CHECK(c->daemon.smsc.password == "fromsd");
+  CHECK(c->daemon.password_credential.empty());
 }
 
 TEST_CASE("config: the ussd section, operations by name or number") {
