@@ -51,8 +51,8 @@ Commands:
   templates render NAME [--lang zh|en] [--file FILE] [key=value ...]
                                  show one message filled with the given values
   check-config                   load the configuration, report, exit
-  reload                         check the templates, then make the running giftgated
-                                 reload them with its keywords (daemon.pid_file)
+  reload                         check the templates, then make the giftgated running on
+                                 the database reload them with its keywords
 
 Options:
   --config FILE     configuration (default: $GIFTGATE_CONFIG, else

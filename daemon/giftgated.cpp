@@ -1,8 +1,8 @@
 // giftgated: the campaign gateway daemon. See man/giftgated.8.
 //
 // Exit status: 0 after a clean stop (SIGTERM, SIGINT) or a good
-// --check-config; 1 when it cannot run (database, port); 2 for bad usage or
-// a bad configuration or messages file.
+// --check-config; 1 when it cannot run (database, another giftgated on it,
+// port); 2 for bad usage or a bad configuration or messages file.
 #include <unistd.h>
 
 #include <csignal>
@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "daemon/config.hpp"
+#include "daemon/daemon_lock.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/schema.hpp"
@@ -47,6 +48,13 @@ bool load_menus(const giftgate::Config& config, std::shared_ptr<const giftgate::
   if (!config.ussd.enabled) return true;
   *menus = giftgate::UssdMenus::load(config.ussd, error);
   return *menus != nullptr;
+}
+
+// The process id a pid file holds, or 0.
+pid_t pid_in_file(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  return in >> pid ? static_cast<pid_t>(pid) : 0;
 }
 
 int fail(int code, const std::string& message) {
@@ -103,6 +111,10 @@ int main(int argc, char** argv) {
   log::parse_level(config->daemon.log_level, level);
   log::Logger logger(std::make_shared<log::StderrSink>(), level);
 
+  // Before anything of the database, the outbox or the pid file is touched:
+  // a second daemon on the same database stops here, naming the first.
+  const auto lock = DaemonLock::acquire(config->db_path, &error);
+  if (!lock) return fail(1, error);
   auto db = db::Database::open({config->db_path, config->busy_timeout}, schema_migrations(), &error);
   if (!db) return fail(1, error);
   // Checkpoints run beside the daemon's thread, every 100 ms. The log is
@@ -180,7 +192,10 @@ int main(int argc, char** argv) {
   net_work.reset();
   net.stop();
   net_thread.join();
-  if (!config->daemon.pid_file.empty()) std::remove(config->daemon.pid_file.c_str());
+  // Only the file this process wrote: another giftgated (on another
+  // database) may have written the same path since.
+  const auto& pid_file = config->daemon.pid_file;
+  if (!pid_file.empty() && pid_in_file(pid_file) == ::getpid()) std::remove(pid_file.c_str());
   logger.info("stopped");
   return 0;
 }
