@@ -22,6 +22,10 @@ using config_detail::child;
 using config_detail::Reader;
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
+// The most max_points_change and max_balance may be set to: the 8 digits
+// the message templates are checked with for a balance or a price
+// (longest_value in templates.cpp), far inside what 64 bits hold.
+constexpr std::int64_t kMaxPoints = 99'999'999;
 
 bool known_zone(const std::string& zone) {
   if (zone.empty() || zone.front() == '/' || zone.find("..") != std::string::npos) return false;
@@ -43,6 +47,16 @@ auto in_zone(const std::string& zone, F f) {
   else ::unsetenv("TZ");
   ::tzset();
   return result;
+}
+
+// The month ("2026-10") in which instant t falls in `zone`.
+std::string local_month(const std::string& zone, Time t) {
+  return in_zone(zone, [&] {
+    const std::time_t when = t.time_since_epoch().count();
+    std::tm tm{};
+    ::localtime_r(&when, &tm);
+    return fmt::format("{:04}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1);
+  });
 }
 
 void read_tiers(Reader& r, const YAML::Node& node, Campaign& c) {
@@ -134,6 +148,20 @@ std::optional<std::int64_t> Accrual::rate(std::string_view activity) const {
   return std::nullopt;
 }
 
+std::optional<std::string> parse_month(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  const auto digits = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i)
+      if (text[i] < '0' || text[i] > '9') return false;
+    return true;
+  };
+  if (text.size() != 7 || text[4] != '-' || !digits(0, 4) || !digits(5, 2)) return std::nullopt;
+  const int month = (text[5] - '0') * 10 + (text[6] - '0');
+  if (month < 1 || month > 12) return std::nullopt;
+  return std::string(text);
+}
+
 std::optional<Time> parse_local_time(std::string_view text, const std::string& zone) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char sep = 0;
@@ -175,7 +203,6 @@ std::optional<std::chrono::minutes> zone_offset(const std::string& zone, Time t)
   });
 }
 
-
 std::optional<Config> parse_config(std::string_view text, const std::string& source,
                                    std::string* error) {
   YAML::Node loaded;
@@ -205,10 +232,11 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   r.section(templates, "templates", {"path", "max_parts"});
   r.section(campaign, "campaign",
             {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
-             "default_country", "tiers"});
+             "default_country", "max_points_change", "max_balance", "tiers"});
   r.section(verification, "verification",
             {"max_failures", "window_minutes", "lockout_minutes", "daily_max_failures"});
-  r.section(accrual, "accrual", {"network_month", "rbt_fee_yuan", "service_use"});
+  r.section(accrual, "accrual",
+            {"network_month", "rbt_fee_yuan", "service_use", "first_period", "last_period"});
 
   c.db_path = r.text(storage, "path", "/var/lib/giftgate/giftgate.db");
   if (c.db_path.empty()) r.fail(child(storage, "path"), "path must not be empty");
@@ -232,6 +260,14 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
     camp.vouchers_expire_at = r.time(campaign, "vouchers_expire", c.time_zone);
     if (!r.failed() && camp.end <= camp.start)
       r.fail(child(campaign, "end"), "end must come after start");
+    // A voucher issued just before end must still be good for something:
+    // a fixed expiry at or before end would issue vouchers already expired
+    // for points taken.
+    if (!r.failed() && camp.vouchers_expire_at && *camp.vouchers_expire_at <= camp.end)
+      r.fail(child(campaign, "vouchers_expire"),
+             fmt::format("vouchers_expire ({}) must come after end: vouchers issued near "
+                         "the end would be expired when issued",
+                         r.text(campaign, "vouchers_expire", "")));
     if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
   }
   camp.voucher_days = static_cast<int>(r.integer(campaign, "voucher_days", 30, 1, 3650));
@@ -242,6 +278,18 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
       c.default_country[0] == '0')
     r.fail(child(campaign, "default_country"), "default_country must be a country code like 86");
   read_tiers(r, child(campaign, "tiers"), camp);
+  camp.points.max_change = r.integer(campaign, "max_points_change", 1'000'000, 1, kMaxPoints);
+  camp.points.max_balance = r.integer(campaign, "max_balance", 10'000'000, 1, kMaxPoints);
+  if (!r.failed() && camp.points.max_change > camp.points.max_balance)
+    r.fail(child(campaign, "max_balance").IsDefined() ? child(campaign, "max_balance")
+                                                      : child(campaign, "max_points_change"),
+           fmt::format("max_points_change ({}) must not be more than max_balance ({})",
+                       camp.points.max_change, camp.points.max_balance));
+  for (const auto& tier : camp.tiers)  // a redemption is a change of points too
+    if (!r.failed() && tier.price > camp.points.max_change)
+      r.fail(child(campaign, "tiers"),
+             fmt::format("tier {} costs {} points, more than max_points_change ({})", tier.name,
+                         tier.price, camp.points.max_change));
 
   camp.guard_failures = static_cast<int>(r.integer(verification, "max_failures", 5, 0, 1000));
   camp.guard_window_minutes =
@@ -256,6 +304,24 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   c.accrual.network_month = r.integer(accrual, "network_month", 100, 0, kMaxInt);
   c.accrual.rbt_fee_yuan = r.integer(accrual, "rbt_fee_yuan", 10, 0, kMaxInt);
   c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
+  // Activity is credited by month; left empty, the months are the
+  // campaign's own, from start's to the one just before end.
+  auto period = [&](const char* key, Time campaign_time) {
+    const std::string text = r.text(accrual, key, "");
+    if (text.empty()) return r.failed() ? std::string() : local_month(c.time_zone, campaign_time);
+    const auto month = parse_month(text);
+    if (!month)
+      r.fail(child(accrual, key),
+             fmt::format("{} must be a month like 2026-10, not '{}'", key, text));
+    return month.value_or("");
+  };
+  c.accrual.first_period = period("first_period", camp.start);
+  c.accrual.last_period = period("last_period", camp.end - std::chrono::seconds(1));
+  if (!r.failed() && c.accrual.last_period < c.accrual.first_period)
+    r.fail(child(accrual, "last_period").IsDefined() ? child(accrual, "last_period")
+                                                     : child(accrual, "first_period"),
+           fmt::format("last_period ({}) must not come before first_period ({})",
+                       c.accrual.last_period, c.accrual.first_period));
 
   read_keywords(r, child(root, "keywords"), c.keywords);
   config_detail::read_ussd(r, child(root, "ussd"), c.ussd);

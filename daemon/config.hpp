@@ -25,6 +25,10 @@ struct Accrual {
   std::int64_t network_month = 0;
   std::int64_t rbt_fee_yuan = 0;
   std::int64_t service_use = 0;
+  // The months activity is credited for, "2026-10" to "2026-12" inclusive
+  // (first_period and last_period, or the campaign's own months).
+  std::string first_period;
+  std::string last_period;
 
   // Points per unit for an activity name, or nullopt for an unknown one.
   std::optional<std::int64_t> rate(std::string_view activity) const;
@@ -50,6 +54,10 @@ struct DaemonSettings {
   std::uint16_t metrics_port = 9464;  // 0: no endpoint
   std::string pid_file;
   std::chrono::seconds drain{10};
+  // The credential smsc.password_file names ($CREDENTIALS_DIRECTORY/NAME)
+  // where $CREDENTIALS_DIRECTORY is not set, so the password was not read:
+  // giftgated refuses to start so; giftctl needs no password.
+  std::string password_credential;
 };
 
 // USSD sessions (the ussd section): the service code, the menus file, how
@@ -119,6 +127,11 @@ std::string_view default_config_text();
 std::optional<Config> parse_config(std::string_view text, const std::string& source,
                                    std::string* error);
 std::optional<Config> load_config(const std::string& path, std::string* error);
+
+// A month as "YYYY-MM" (month 01 to 12, nothing else, surrounding spaces
+// dropped), or nullopt: "2026-10-01", "Oct 2026" and "2026-1" are refused so
+// that one month always has one spelling.
+std::optional<std::string> parse_month(std::string_view text);
 
 // A wall-clock time ("2026-10-01 00:00", "2026-10-01T00:00:00", "2026-10-01")
 // in an IANA zone, as UTC; nullopt when malformed or the zone is unknown.

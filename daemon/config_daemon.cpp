@@ -1,9 +1,12 @@
 // The configuration sections of the SMPP side: smsc, outbox, daemon,
 // logging and metrics, which only giftgated reads, and ussd, whose menus
 // file giftctl checks too.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
 
 #include "daemon/config.hpp"
 #include "daemon/config_reader.hpp"
@@ -19,6 +22,52 @@ bool id_format(const std::string& text, smpp::IdFormat* f) {
   else if (text == "as_is") *f = smpp::IdFormat::as_is;
   else return false;
   return true;
+}
+
+// How password_file names a credential systemd hands the unit
+// (LoadCredential=): "$CREDENTIALS_DIRECTORY/smsc-password".
+constexpr std::string_view kCredentials = "$CREDENTIALS_DIRECTORY/";
+
+// The SMSC password from the first line of password_file (`at` for errors).
+// Like ssh with a private key, a file that group or others may read or
+// write is refused rather than used. A credential is read only where
+// systemd has set $CREDENTIALS_DIRECTORY; elsewhere (giftctl, a check by
+// hand) it is left for giftgated's start, which refuses to run without it.
+void read_password_file(Reader& r, const YAML::Node& at, std::string path, DaemonSettings& d) {
+  if (path.starts_with(kCredentials)) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir) {
+      d.password_credential = path.substr(kCredentials.size());
+      return;
+    }
+    path = fmt::format("{}/{}", dir, path.substr(kCredentials.size()));
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r.fail(at, fmt::format("{} cannot be read", path));
+    return;
+  }
+  struct stat st {};
+  std::string text;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.fail(at, fmt::format("{} cannot be read", path));
+  } else if ((st.st_mode & 077) != 0) {
+    r.fail(at, fmt::format("{} has mode {:04o}: a password file must be closed to group and "
+                           "others (chmod 600 {}, or hand it over with systemd's "
+                           "LoadCredential=); not used",
+                           path, st.st_mode & 07777, path));
+  } else {
+    char buf[512];  // the password is on the first line, 8 characters at most
+    ssize_t n = 0;
+    while (text.find('\n') == std::string::npos && text.size() < 4096 &&
+           (n = ::read(fd, buf, sizeof buf)) > 0)
+      text.append(buf, static_cast<std::size_t>(n));
+    if (n < 0 || text.empty()) r.fail(at, fmt::format("{} cannot be read", path));
+  }
+  ::close(fd);
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  d.smsc.password = line;
 }
 
 void read_smsc(Reader& r, const YAML::Node& node, DaemonSettings& d) {
@@ -47,12 +96,7 @@ void read_smsc(Reader& r, const YAML::Node& node, DaemonSettings& d) {
   if (!password_file.empty()) {
     if (!s.password.empty())
       r.fail(child(node, "password_file"), "give password or password_file, not both");
-    std::ifstream in(password_file);
-    std::string line;
-    if (!in || !std::getline(in, line))
-      r.fail(child(node, "password_file"), fmt::format("{} cannot be read", password_file));
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    s.password = line;
+    read_password_file(r, child(node, "password_file"), password_file, d);
   }
   if (s.password.size() > 8) r.fail(child(node, "password"), "an SMPP password has at most 8 characters");
   s.system_type = r.text(node, "system_type", "");

@@ -7,12 +7,15 @@
 // and where.
 #include "daemon/giftctl.hpp"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <pwd.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "daemon/schema.hpp"
@@ -48,8 +51,8 @@ Commands:
   templates render NAME [--lang zh|en] [--file FILE] [key=value ...]
                                  show one message filled with the given values
   check-config                   load the configuration, report, exit
-  reload                         check the templates, then make the running giftgated
-                                 reload them with its keywords (daemon.pid_file)
+  reload                         check the templates, then make the giftgated running on
+                                 the database reload them with its keywords
 
 Options:
   --config FILE     configuration (default: $GIFTGATE_CONFIG, else
@@ -129,7 +132,22 @@ bool Ctl::open_db(std::string* error) {
 
 std::ostream& Ctl::output() {
   if (!has("output")) return std::cout;
-  if (!file_.is_open()) file_.open(option("output"), std::ios::binary | std::ios::trunc);
+  if (file_.is_open() || !output_error_.empty()) return file_;
+  // Reports and exports hold members' numbers and unused voucher codes, and
+  // a code is as good as the voucher: the file is created 0600 by open(2),
+  // and one that exists is made 0600, before anything is written to it.
+  const std::string path = option("output");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0)
+    output_error_ = fmt::format("{}: {}", path, std::strerror(errno));
+  else if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
+           ::fchmod(fd, st.st_mode & 0700) != 0)
+    output_error_ = fmt::format("{}: mode {:04o} lets others read it, and it cannot be made "
+                                "0600: {}; nothing written",
+                                path, st.st_mode & 07777, std::strerror(errno));
+  if (fd >= 0) ::close(fd);
+  if (output_error_.empty()) file_.open(path, std::ios::binary | std::ios::trunc);
   return file_;
 }
 
@@ -168,6 +186,7 @@ int Ctl::run() {
     return usage(fmt::format("unknown command '{}'", command));
   if (!open_db(&error)) return refused(error);
   const int rc = correction ? void_or_reinstate(command == "reinstate") : (this->*it->second)();
+  if (!output_error_.empty()) return refused(output_error_);
   if (file_.is_open() && !file_.good())
     return refused(fmt::format("{}: could not be written", option("output")));
   return rc;

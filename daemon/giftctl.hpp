@@ -89,7 +89,8 @@ class Ctl {
   Config config_;
   std::string operator_;
   std::unique_ptr<db::Database> db_;
-  std::ofstream file_;
+  std::ofstream file_;         // --output, created 0600
+  std::string output_error_;   // why --output could not be opened privately
 };
 
 }  // namespace giftgate::ctl

@@ -68,9 +68,10 @@ int Ctl::member() {
   const auto m = ledger.find_member(*number);
   if (!m) return refused(fmt::format("{} is not a member", *number));
   auto& out = output();
-  fmt::print(out, "member   {}\ncity     {}\nlanguage {}\ncare     {}\nbalance  {} points\n",
+  const auto balance = ledger.balance(m->id);
+  fmt::print(out, "member   {}\ncity     {}\nlanguage {}\ncare     {}\nbalance  {}\n",
              m->msisdn, m->city, m->language, m->care_opt_out ? "opted out" : "receives",
-             ledger.balance(m->id));
+             balance ? fmt::format("{} points", *balance) : ledger.last_error());
   const std::pair<const char*, Table> sections[] = {
       {"points", member_ledger(*db_, m->id)},
       {"vouchers", member_vouchers(*db_, m->id)},
@@ -130,15 +131,20 @@ int Ctl::points() {
   if (!tx.begun()) return refused(fmt::format("the database is busy: {}", tx.begun().message));
   const auto m = ledger.find_member(*number);
   if (!m) return refused(fmt::format("{} is not a member", *number));
-  const std::int64_t balance = ledger.balance(m->id);
-  if (balance + delta < 0)
-    return refused(fmt::format("{} has {} points; taking {} would leave a negative balance",
-                               *number, balance, -delta));
-  if (ledger.add_points(m->id, delta, option("reason"), std::nullopt, actor()) !=
-          Ledger::Result::ok ||
-      !tx.commit().ok())
-    return refused(fmt::format("the database refused: {}", ledger.last_error()));
-  fmt::print("{}: {:+} points, balance {}\n", *number, delta, balance + delta);
+  // The ledger checks the bounds (campaign.max_points_change, max_balance)
+  // and that the balance stays at 0 or more, with checked arithmetic.
+  switch (ledger.add_points(m->id, delta, option("reason"), std::nullopt, actor(),
+                            config_.campaign.points)) {
+    case Ledger::Result::ok: break;
+    case Ledger::Result::out_of_bounds:
+      return refused(fmt::format("{}; nothing changed", ledger.last_error()));
+    default: return refused(fmt::format("the database refused: {}", ledger.last_error()));
+  }
+  if (const auto c = tx.commit(); !c.ok())
+    return refused(fmt::format("the database refused: {}", c.message));
+  const auto balance = ledger.balance(m->id);
+  fmt::print("{}: {:+} points, balance {}\n", *number, delta,
+             balance ? std::to_string(*balance) : ledger.last_error());
   return kOk;
 }
 
@@ -196,7 +202,7 @@ int Ctl::redeem() {
     case S::insufficient_points:
       return refused(fmt::format("{} has {} points, not enough", *number, r.balance));
     case S::out_of_stock: return refused("none of that tier left in the member's city");
-    default: return refused(fmt::format("the database refused: {}", r.error));
+    default: return refused(fmt::format("nothing redeemed: {}", r.error));
   }
 }
 
@@ -221,6 +227,9 @@ int Ctl::void_or_reinstate(bool reinstate) {
                                  reinstate ? "used, so there is nothing to reinstate"
                                            : "unused, so it cannot be voided"));
     case AdminResult::invalid: return usage("a reason is needed");
+    case AdminResult::over_limit:
+      return refused(fmt::format("{}; nothing changed (--no-refund voids it without the points)",
+                                 vouchers.last_error()));
     case AdminResult::failed: break;
   }
   return refused(fmt::format("the database refused: {}", vouchers.last_error()));

@@ -4,9 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 
+#include "daemon/daemon_lock.hpp"
 #include "daemon/giftctl.hpp"
 #include "daemon/outbox.hpp"
 #include "daemon/templates.hpp"
@@ -94,38 +94,8 @@ int Ctl::templates() {
 
 // --- reload --------------------------------------------------------------
 
-namespace {
-
-// The process the pid file names, if it is a running giftgated: a stale
-// file must not make us signal whatever process got the number since.
-std::optional<pid_t> running_daemon(const std::string& pid_file, std::string* error) {
-  std::ifstream in(pid_file);
-  long pid = 0;
-  if (!in) {
-    *error = fmt::format("{}: cannot be read (is giftgated running?)", pid_file);
-    return std::nullopt;
-  }
-  if (!(in >> pid) || pid <= 1) {
-    *error = fmt::format("{}: holds no process id", pid_file);
-    return std::nullopt;
-  }
-  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
-  std::string name;
-  std::getline(comm, name);
-  if (name != "giftgated") {
-    *error = fmt::format("{}: process {} is not a running giftgated (a stale file?)", pid_file, pid);
-    return std::nullopt;
-  }
-  return static_cast<pid_t>(pid);
-}
-
-}  // namespace
-
 int Ctl::reload() {
   if (args_.words.size() != 1) return usage("reload takes no arguments");
-  if (config_.daemon.pid_file.empty())
-    return usage(fmt::format("{}: daemon.pid_file is not set, so giftgated cannot be found",
-                             config_.source));
   // What the daemon would load, checked here first so the operator hears
   // of a mistake now rather than from the daemon's log.
   std::string error;
@@ -136,8 +106,11 @@ int Ctl::reload() {
     fmt::print(stderr, "giftctl: {}\ngiftctl: giftgated was not asked to reload\n", error);
     return kUsage;
   }
-  const auto pid = running_daemon(config_.daemon.pid_file, &error);
-  if (!pid) return refused(error);
+  // The daemon is the process holding its database's lock, as the kernel
+  // says: not a name in /proc (any program can be called giftgated) nor a
+  // number in a file (a stale file names whatever process got it since).
+  const auto pid = DaemonLock::holder(config_.db_path, &error);
+  if (!pid) return refused(fmt::format("{}; nothing was signalled", error));
   if (::kill(*pid, SIGHUP) != 0)
     return refused(fmt::format("signalling giftgated (pid {}): {}", *pid, std::strerror(errno)));
   fmt::print("giftgated (pid {}) asked to reload {}, {}{}; its log says event=reloaded\n", *pid,

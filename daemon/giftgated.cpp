@@ -1,8 +1,8 @@
 // giftgated: the campaign gateway daemon. See man/giftgated.8.
 //
 // Exit status: 0 after a clean stop (SIGTERM, SIGINT) or a good
-// --check-config; 1 when it cannot run (database, port); 2 for bad usage or
-// a bad configuration or messages file.
+// --check-config; 1 when it cannot run (database, another giftgated on it,
+// port); 2 for bad usage or a bad configuration or messages file.
 #include <unistd.h>
 
 #include <csignal>
@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "daemon/config.hpp"
+#include "daemon/daemon_lock.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/schema.hpp"
@@ -49,6 +50,13 @@ bool load_menus(const giftgate::Config& config, std::shared_ptr<const giftgate::
   return *menus != nullptr;
 }
 
+// The process id a pid file holds, or 0.
+pid_t pid_in_file(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  return in >> pid ? static_cast<pid_t>(pid) : 0;
+}
+
 int fail(int code, const std::string& message) {
   fmt::print(stderr, "giftgated: {}\n", message);
   return code;
@@ -75,6 +83,13 @@ int main(int argc, char** argv) {
   auto config = find_config(config_arg, &error);
   if (!config) return fail(2, error);
   if (!db_arg.empty()) config->db_path = db_arg;
+  // Only systemd sets $CREDENTIALS_DIRECTORY; a check by hand goes on without it.
+  const std::string& credential = config->daemon.password_credential;
+  if (!check_only && !credential.empty())
+    return fail(2, fmt::format("{}: smsc.password_file names the credential {} in "
+                               "$CREDENTIALS_DIRECTORY, which is not set: start giftgated "
+                               "from a systemd unit with LoadCredential={}:FILE, or name a file",
+                               config->source, credential, credential));
   auto templates = Templates::load(config->templates_path, config->max_parts, &error);
   if (!templates) return fail(2, error);
   std::shared_ptr<const UssdMenus> menus;
@@ -82,11 +97,15 @@ int main(int argc, char** argv) {
   if (check_only) {
     for (const auto& warning : config_warnings(*config))
       fmt::print(stderr, "{}: warning: {}\n", config->source, warning);
-    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}, database {}\n", config->source,
+    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}{}, database {}\n", config->source,
                config->templates_path,
                menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),
                config->daemon.smsc.host, config->daemon.smsc.port,
-               config->daemon.smsc.tls.enabled ? " (TLS)" : "", config->db_path);
+               config->daemon.smsc.tls.enabled ? " (TLS)" : "",
+               credential.empty() ? ""
+                                  : fmt::format(" (password: credential {}, read under systemd)",
+                                                credential),
+               config->db_path);
     return 0;
   }
 
@@ -94,6 +113,10 @@ int main(int argc, char** argv) {
   log::parse_level(config->daemon.log_level, level);
   log::Logger logger(std::make_shared<log::StderrSink>(), level);
 
+  // Before anything of the database, the outbox or the pid file is touched:
+  // a second daemon on the same database stops here, naming the first.
+  const auto lock = DaemonLock::acquire(config->db_path, &error);
+  if (!lock) return fail(1, error);
   auto db = db::Database::open({config->db_path, config->busy_timeout}, schema_migrations(), &error);
   if (!db) return fail(1, error);
   // Checkpoints run beside the daemon's thread, every 100 ms. The log is
@@ -171,7 +194,10 @@ int main(int argc, char** argv) {
   net_work.reset();
   net.stop();
   net_thread.join();
-  if (!config->daemon.pid_file.empty()) std::remove(config->daemon.pid_file.c_str());
+  // Only the file this process wrote: another giftgated (on another
+  // database) may have written the same path since.
+  const auto& pid_file = config->daemon.pid_file;
+  if (!pid_file.empty() && pid_in_file(pid_file) == ::getpid()) std::remove(pid_file.c_str());
   logger.info("stopped");
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -128,6 +129,8 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
         if (!points || *points < 0)
           return fmt::format("points must be a whole number of 0 or more, not '{}'",
                              row["points"]);
+        if (auto why = points_out_of_bounds(*msisdn, 0, *points, config_.campaign.points))
+          return *why;
 
         find.reset();
         if (find.bind(1, *msisdn).step()) {
@@ -148,7 +151,8 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
           if (!ledger.add(id, *points, "opening balance", "opening:" + *msisdn).ok() ||
               !events.add("points", id, fmt::format("{:+} opening balance", *points)).ok())
             return kDbFailed;
-          result.points += *points;
+          if (__builtin_add_overflow(result.points, *points, &result.points))
+            return "the file's points add up to more than 64 bits hold";
         }
         ++result.applied;
         return {};
@@ -226,7 +230,12 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
   auto find = db_.prepare("SELECT id FROM members WHERE msisdn = ?");
   EventWriter events(db_, actor_);
   EntryWriter ledger(db_, actor_);
+  Ledger sums(db_);
   std::map<std::string, std::size_t> seen;  // key -> line
+  // Each member's balance as this file leaves it so far: summed once, then
+  // kept up to date here instead of summing the ledger for every row.
+  std::unordered_map<std::int64_t, std::int64_t> balances;
+  const PointLimits& limits = config_.campaign.points;
   return run_import(
       db_, text, name, {"msisdn", "activity", "quantity", "period"}, {"id"}, {}, progress_,
       [&](const Row& row, ImportResult& result) -> std::string {
@@ -241,29 +250,58 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
         if (!quantity || *quantity <= 0 || *quantity > 1'000'000)
           return fmt::format("quantity must be a whole number from 1 to 1000000, not '{}'",
                              row["quantity"]);
-        if (row["period"].empty()) return "the period is empty (for example 2026-10)";
-        const std::string key =
-            row["id"].empty() ? fmt::format("{}|{}|{}", *msisdn, activity, row["period"])
-                              : std::string(row["id"]);
+        // One month, one spelling: the key below is made of it, so "2026-10"
+        // and "Oct 2026" must not be two months that each earn once.
+        const auto period = parse_month(row["period"]);
+        if (!period)
+          return fmt::format("period must be a month like 2026-10, not '{}'", row["period"]);
+        const auto& first = config_.accrual.first_period;
+        const auto& last = config_.accrual.last_period;
+        if (*period < first || *period > last)
+          return fmt::format("period {} is outside the months credited, {} to {} "
+                             "(accrual.first_period, accrual.last_period)",
+                             *period, first, last);
+        const std::string key = row["id"].empty()
+                                    ? fmt::format("{}|{}|{}", *msisdn, activity, *period)
+                                    : std::string(row["id"]);
         if (const auto [it, fresh] = seen.emplace(key, row.record().line); !fresh)
           return fmt::format("the same activity as line {}", it->second);
         find.reset();
         if (!find.bind(1, *msisdn).step()) return fmt::format("{} is not a member", *msisdn);
         const std::int64_t member = find.column_int(0);
-        const std::int64_t points = *rate * *quantity;
+        std::int64_t points = 0;
+        if (__builtin_mul_overflow(*rate, *quantity, &points))
+          return fmt::format("{} x{} is more points than 64 bits hold", activity, *quantity);
+        if (points > limits.max_change)
+          return fmt::format("{} x{} is {} points, more than campaign.max_points_change ({})",
+                             activity, *quantity, points, limits.max_change);
         if (points == 0) {
           ++result.skipped;
           return {};
         }
-        const auto reason = fmt::format("{} x{} ({})", activity, *quantity, row["period"]);
+        auto balance = balances.find(member);
+        if (balance == balances.end()) {
+          const auto sum = sums.balance(member);
+          if (!sum) return sums.last_error();
+          balance = balances.emplace(member, *sum).first;
+        }
+        const auto reason = fmt::format("{} x{} ({})", activity, *quantity, *period);
         const auto s = ledger.add(member, points, reason, "activity:" + key);
         if (s.constraint()) {
           ++result.skipped;  // applied by an earlier import
           return {};
         }
-        if (!s.ok() || !events.add("points", member, fmt::format("{:+} {}", points, reason)).ok())
+        if (!s.ok()) return kDbFailed;
+        // Checked after the entry went in, so that a row an earlier import
+        // applied is skipped whatever the balance; a refusal here drops the
+        // whole file, this entry with it.
+        if (auto why = points_out_of_bounds(*msisdn, balance->second, points, limits))
+          return *why;
+        balance->second += points;  // within max_balance: no overflow
+        if (!events.add("points", member, fmt::format("{:+} {}", points, reason)).ok())
           return kDbFailed;
-        result.points += points;
+        if (__builtin_add_overflow(result.points, points, &result.points))
+          return "the file's points add up to more than 64 bits hold";
         ++result.applied;
         return {};
       });

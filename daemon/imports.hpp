@@ -49,8 +49,10 @@ class Importer {
   ImportResult merchants(std::string_view text, const std::string& name);
 
   // msisdn, activity, quantity, period [, id]. activity is one of the
-  // accrual section's names; points = rate x quantity. A row is keyed by its
-  // id, or by msisdn + activity + period, and is added once ever.
+  // accrual section's names; points = rate x quantity, within the campaign's
+  // bounds on points; period is a month, YYYY-MM, between the accrual
+  // section's first_period and last_period. A row is keyed by its id, or by
+  // msisdn + activity + period, and is added once ever.
   ImportResult activity(std::string_view text, const std::string& name);
 
  private:

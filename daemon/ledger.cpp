@@ -1,8 +1,31 @@
 #include "daemon/ledger.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace giftgate {
+
+std::optional<std::string> points_out_of_bounds(std::string_view who, std::int64_t balance,
+                                                std::int64_t delta, const PointLimits& limits) {
+  // A limit below 0 would make its negation overflow; the configuration
+  // never gives one, and it allows nothing.
+  const std::int64_t max_change = std::max<std::int64_t>(limits.max_change, 0);
+  if (delta > max_change || delta < -max_change)
+    return fmt::format("{:+} points in one change is more than campaign.max_points_change ({})",
+                       delta, max_change);
+  // From here |delta| <= max_change, so -delta is defined.
+  std::int64_t after = 0;
+  const bool overflow = __builtin_add_overflow(balance, delta, &after);
+  if (delta > 0 && (overflow || after > limits.max_balance))
+    return fmt::format("{} has {} points; adding {} would take the balance past "
+                       "campaign.max_balance ({})",
+                       who, balance, delta, limits.max_balance);
+  if (delta < 0 && (overflow || after < 0))
+    return fmt::format("{} has {} points; taking {} would leave a negative balance", who,
+                       balance, -delta);
+  return std::nullopt;
+}
 
 Ledger::Result Ledger::fail(const db::Status& s) {
   last_error_ = s.message;
@@ -52,7 +75,8 @@ db::Status record_event(db::Database& db, std::string_view kind,
 }
 
 Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
-                                  const Actor& actor, std::int64_t* id) {
+                                  const Actor& actor, const PointLimits& limits,
+                                  std::int64_t* id) {
   if (m.msisdn.empty() || m.city.empty() || (m.language != "zh" && m.language != "en"))
     return Result::invalid;
   db::Transaction tx(db_);
@@ -70,7 +94,8 @@ Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
   if (const auto e = record_event(db_, "member_added", member_id, actor, m.city); !e.ok())
     return fail(e);
   if (opening_balance != 0) {
-    if (auto r = add_points(member_id, opening_balance, "opening balance", std::nullopt, actor);
+    if (auto r = add_points(member_id, opening_balance, "opening balance", std::nullopt, actor,
+                            limits);
         r != Result::ok)
       return r;
   }
@@ -91,11 +116,23 @@ std::optional<Member> Ledger::find_member(std::string_view msisdn) {
 Ledger::Result Ledger::add_points(std::int64_t member_id, std::int64_t delta,
                                   std::string_view reason,
                                   const std::optional<std::string>& reference,
-                                  const Actor& actor) {
+                                  const Actor& actor, const PointLimits& limits) {
   if (delta == 0 || reason.empty()) return Result::invalid;
-  auto exists = db_.prepare("SELECT 1 FROM members WHERE id = ?");
+  auto exists = db_.prepare("SELECT msisdn FROM members WHERE id = ?");
   exists.bind(1, member_id);
   if (!exists.step()) return exists.status().ok() ? Result::unknown_member : fail(exists.status());
+  // An entry already applied is a duplicate whatever the balance is now.
+  if (reference) {
+    auto used = db_.prepare("SELECT 1 FROM ledger WHERE reference = ?");
+    if (used.bind(1, *reference).step()) return Result::duplicate;
+    if (!used.status().ok()) return fail(used.status());
+  }
+  const auto before = balance(member_id);
+  if (!before) return Result::failed;
+  if (auto why = points_out_of_bounds(exists.column_text(0), *before, delta, limits)) {
+    last_error_ = std::move(*why);
+    return Result::out_of_bounds;
+  }
   const auto s = EntryWriter(db_, actor).add(member_id, delta, reason, reference);
   if (s.constraint() && reference) return Result::duplicate;
   if (!s.ok()) return fail(s);
@@ -103,10 +140,15 @@ Ledger::Result Ledger::add_points(std::int64_t member_id, std::int64_t delta,
   return e.ok() ? Result::ok : fail(e);
 }
 
-std::int64_t Ledger::balance(std::int64_t member_id) {
+std::optional<std::int64_t> Ledger::balance(std::int64_t member_id) {
+  // SQLite's SUM of integers is checked: past the range of 64 bits it fails
+  // with "integer overflow" rather than wrapping, which is reported here.
   auto q = db_.prepare("SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE member_id = ?");
   q.bind(1, member_id);
-  return q.step() ? q.column_int(0) : 0;
+  if (q.step()) return q.column_int(0);
+  last_error_ = fmt::format("the points of member {} cannot be summed: {}", member_id,
+                            q.status().message);
+  return std::nullopt;
 }
 
 std::vector<LedgerEntry> Ledger::history(std::int64_t member_id) {

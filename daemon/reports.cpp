@@ -1,6 +1,7 @@
 #include "daemon/reports.hpp"
 
 #include <map>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -99,11 +100,23 @@ Table redemptions_since(db::Database& db, const std::string& since) {
 }
 
 Table member_ledger(db::Database& db, std::int64_t member_id) {
-  return query(db,
-               "SELECT created_at, delta, SUM(delta) OVER (ORDER BY id), reason, channel, actor "
-               "FROM ledger WHERE member_id = ? ORDER BY id",
-               {"at", "#points", "#balance", "reason", "channel", "by"},
-               {std::to_string(member_id)});
+  Table t = query(db,
+                  "SELECT created_at, delta, '', reason, channel, actor FROM ledger "
+                  "WHERE member_id = ? ORDER BY id",
+                  {"at", "#points", "#balance", "reason", "channel", "by"},
+                  {std::to_string(member_id)});
+  // The running balance is summed here, checked: entries written before the
+  // bounds may overflow it, and SQLite's window sum would then end the
+  // listing at that row. Every entry is shown; past 64 bits the balance is
+  // left empty (giftctl member says why above the listing).
+  std::int64_t balance = 0;
+  bool overflow = false;
+  for (auto& row : t.rows) {
+    const std::int64_t delta = std::stoll(row[1]);
+    overflow = overflow || __builtin_add_overflow(balance, delta, &balance);
+    row[2] = overflow ? "" : std::to_string(balance);
+  }
+  return t;
 }
 
 Table member_vouchers(db::Database& db, std::int64_t member_id) {

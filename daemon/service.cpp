@@ -349,9 +349,16 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
   if (!member) return reply("not_a_member");
 
   switch (request.command) {
-    case Command::balance:
-      return reply("balance", {{"balance", std::to_string(ledger.balance(member->id))},
-                               {"tiers", tiers_list(language)}});
+    case Command::balance: {
+      const auto balance = ledger.balance(member->id);
+      if (!balance) {  // never "0 points" for a sum that failed
+        failed = true;
+        error = ledger.last_error();
+        return {};
+      }
+      return reply("balance",
+                   {{"balance", std::to_string(*balance)}, {"tiers", tiers_list(language)}});
+    }
     case Command::opt_out:
     case Command::opt_in: {
       const bool out = request.command == Command::opt_out;

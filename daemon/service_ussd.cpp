@@ -108,12 +108,14 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
     session.state = "confirm";
     session.tier = t.name;
     Ledger ledger(db_);
+    const auto balance = ledger.balance(member.id);
+    if (!balance) error = ledger.last_error();  // the step fails: never "0 points"
     return Screen{"confirm",
                   screens.render("confirm", lang,
                                  {{"tier", t.name},
                                   {"value", std::to_string(t.face_value)},
                                   {"price", std::to_string(t.price)},
-                                  {"balance", std::to_string(ledger.balance(member.id))}}),
+                                  {"balance", std::to_string(balance.value_or(0))}}),
                   false};
   };
   auto again = [&](Screen shown) {  // a choice the screen does not have
@@ -133,8 +135,10 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
                                 {{"tier", t.name},
                                  {"value", std::to_string(t.face_value)},
                                  {"price", std::to_string(t.price)}});
+      const auto balance = ledger.balance(member.id);
+      if (!balance) error = ledger.last_error();  // the step fails: never "0 points"
       return final_screen("balance",
-                          {{"balance", std::to_string(ledger.balance(member.id))}, {"tiers", tiers}});
+                          {{"balance", std::to_string(balance.value_or(0))}, {"tiers", tiers}});
     }
     if (input == "2") return pick_tier();
     if (input == "3") {

@@ -132,6 +132,31 @@ bool Statement::column_null(int index) const {
 
 // ---------------------------------------------------------------- Database
 
+namespace {
+
+// Opens `path` (creating it 0600 when `create`) and takes from it any access
+// for group and others. Empty when done, or when the file is missing and
+// not to be created; else what went wrong.
+std::string make_private(const std::string& path, bool create) {
+  // umask can only take bits from 0600, never add any.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0)
+    return !create && errno == ENOENT ? std::string()
+                                      : fmt::format("{}: {}", path, std::strerror(errno));
+  std::string error;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    error = fmt::format("{}: {}", path, std::strerror(errno));
+  else if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
+           ::fchmod(fd, st.st_mode & 0700) != 0)
+    error = fmt::format("{}: mode {:04o} lets others read it, and it cannot be made 0600: {}",
+                        path, st.st_mode & 07777, std::strerror(errno));
+  ::close(fd);
+  return error;
+}
+
+}  // namespace
+
 Status Database::last_status(int code) const {
   return Status{code, sqlite3_errmsg(db_)};
 }
@@ -144,12 +169,14 @@ std::unique_ptr<Database> Database::open(const Options& options,
     return nullptr;
   };
   install_page_cache();  // before SQLite starts; a no-op after the first time
-  // Members' numbers and voucher codes live here: only the owner may read it.
-  // Creating the file first fixes its mode; SQLite gives the -wal and -shm
-  // files the same.
-  const int fd = ::open(options.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(fmt::format("{}: {}", options.path, std::strerror(errno)));
-  ::close(fd);
+  // Members' numbers and voucher codes live here and in the -wal and -shm
+  // files: only the owner may read them. Creating the database first fixes
+  // its mode, and SQLite gives new -wal and -shm files the same. Files that
+  // exist already (restored from a copy, left by an older giftgate, or made
+  // with a loose umask) are made private here, at every open.
+  for (const char* suffix : {"", "-wal", "-shm"})
+    if (auto e = make_private(options.path + suffix, *suffix == '\0'); !e.empty())
+      return fail(std::move(e));
 
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(options.path.c_str(), &raw,

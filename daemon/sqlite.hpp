@@ -94,7 +94,8 @@ class Database {
     std::chrono::milliseconds busy_timeout{5000};  // how long to wait for another writer
   };
 
-  // Opens (creating with mode 0600 if missing), sets WAL and synchronous=FULL,
+  // Opens (creating with mode 0600 if missing; an existing database and its
+  // -wal and -shm files made 0600 too), sets WAL and synchronous=FULL,
   // and applies the migrations newer than the file's schema. Refuses a
   // database whose schema is newer than the last migration.
   static std::unique_ptr<Database> open(const Options& options,

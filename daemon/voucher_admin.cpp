@@ -92,9 +92,13 @@ AdminResult Vouchers::void_voucher(std::string_view code, std::string_view reaso
   if (db_.changes() != 1) return AdminResult::wrong_state;
   if (refund) {
     Ledger ledger(db_);
-    if (ledger.add_points(member_id, price, fmt::format("voucher voided: {}", reason),
-                          fmt::format("void:{}", code), actor) != Ledger::Result::ok)
-      return fail_admin({1, ledger.last_error()});
+    const auto r = ledger.add_points(member_id, price, fmt::format("voucher voided: {}", reason),
+                                     fmt::format("void:{}", code), actor, campaign_.points);
+    if (r == Ledger::Result::out_of_bounds) {
+      last_error_ = ledger.last_error();
+      return AdminResult::over_limit;
+    }
+    if (r != Ledger::Result::ok) return fail_admin({1, ledger.last_error()});
   }
   s = record_event(db_, "voucher_voided", member_id, actor,
                    fmt::format("{}{}", reason, refund ? " (points refunded)" : ""),

@@ -57,7 +57,10 @@ std::optional<Redemption> find_issued(db::Database& db, const std::string& reque
   r.price = previous.column_int(2);
   r.face_value = previous.column_int(3);
   r.expires_at = previous.column_text(4);
-  r.balance = Ledger(db).balance(previous.column_int(5));
+  Ledger ledger(db);
+  const auto balance = ledger.balance(previous.column_int(5));
+  if (!balance) return failed_redemption({1, ledger.last_error()});
+  r.balance = *balance;
   return r;
 }
 
@@ -74,6 +77,14 @@ Asked check_ask(db::Database& db, const Campaign& campaign, std::string_view msi
   Asked a;
   if (now < campaign.start) a.refusal = refused(Redemption::Status::not_started);
   else if (now >= campaign.end) a.refusal = refused(Redemption::Status::ended);
+  // The configuration puts a fixed expiry after the end, so this is only
+  // reached by a campaign built otherwise: nothing is offered or taken for
+  // a voucher that would be expired when issued.
+  else if (campaign.vouchers_expire_at && now >= *campaign.vouchers_expire_at)
+    a.refusal = failed_redemption(
+        {1, fmt::format("vouchers_expire ({}) has passed: a voucher issued now would be "
+                        "expired already; nothing was taken",
+                        iso_time(*campaign.vouchers_expire_at))});
   if (a.refusal) return a;
   Ledger ledger(db);
   a.member = ledger.find_member(msisdn);
@@ -82,7 +93,12 @@ Asked check_ask(db::Database& db, const Campaign& campaign, std::string_view msi
     return a;
   }
   a.tier = campaign.tier(tier_name);
-  a.balance = ledger.balance(a.member->id);
+  const auto balance = ledger.balance(a.member->id);
+  if (!balance) {
+    a.refusal = failed_redemption({1, ledger.last_error()});
+    return a;
+  }
+  a.balance = *balance;
   if (!a.tier) a.refusal = refused(Redemption::Status::unknown_tier, a.balance);
   else if (a.balance < a.tier->price)
     a.refusal = refused(Redemption::Status::insufficient_points, a.balance);
@@ -189,7 +205,7 @@ Redemption Vouchers::issue(std::int64_t member_id, const std::string& city, cons
   Ledger ledger(db_);
   const auto deducted = ledger.add_points(member_id, -tier.price,
                                           fmt::format("redeemed tier {}", tier.name),
-                                          "redeem:" + r.code, actor);
+                                          "redeem:" + r.code, actor, campaign_.points);
   if (deducted != Ledger::Result::ok) return failed_redemption({1, ledger.last_error()});
   if (const auto e = record_event(db_, "voucher_issued", member_id, actor,
                                   fmt::format("tier {} {} yuan", tier.name, tier.face_value),
@@ -212,7 +228,10 @@ Redemption Vouchers::request(std::string_view msisdn, std::string_view tier_name
   if (previous.step()) {  // the same ask delivered again: the same offer
     const Tier* tier = campaign_.tier(previous.column_text(0));
     Redemption r = offered(tier, previous.column_text(1));
-    r.balance = Ledger(db_).balance(previous.column_int(2));
+    Ledger ledger(db_);
+    const auto balance = ledger.balance(previous.column_int(2));
+    if (!balance) return failed_redemption({1, ledger.last_error()});
+    r.balance = *balance;
     return r;
   }
   Asked asked = check_ask(db_, campaign_, msisdn, tier_name, now);

@@ -45,6 +45,8 @@ struct Campaign {
   int guard_window_minutes = 10;
   int guard_lockout_minutes = 30;
   int guard_daily_failures = 20;
+  // The bounds on every change of points and on every balance.
+  PointLimits points;
 
   // The tier of that name (case-insensitive), or nullptr.
   const Tier* tier(std::string_view name) const;
@@ -118,6 +120,7 @@ enum class AdminResult {
   unknown_code,
   wrong_state,  // void needs an issued voucher, reinstate a used one
   invalid,      // no reason given
+  over_limit,   // the refund would pass campaign.max_balance: nothing changed
   failed,
 };
 

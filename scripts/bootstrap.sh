@@ -22,7 +22,9 @@ as_root() {
 }
 
 # Debian packages: the build's libraries and tools, and what the tests
-# check the shipped files with (systemd-analyze, man). Node.js may come from
+# check the shipped files with (systemd's systemd-analyze, for verify and
+# for security --offline, which needs systemd 250 or later: bookworm has
+# 252; man-db's man). Node.js may come from
 # elsewhere (NodeSource); Debian's is installed only when there is none.
 packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev

@@ -41,15 +41,17 @@ limits:
 campaign:
   start: $(date -d "$today -1 day" +%Y-%m-%d)
   end: $(date -d "$today +60 days" +%Y-%m-%d)
+  max_points_change: 10000000
 END
 }
 
-# $2 members, each with points for any number of redemptions, 20 merchants
+# $2 members, each with points for any number of redemptions (10,000,000,
+# the default campaign.max_balance: 10,000 tier C vouchers), 20 merchants
 # and stock for every redemption, in the database $1/campaign.db.
 loadgen_campaign() {
   local dir=$1 members=$2 kind city
   loadgen_config 2775 "$dir/campaign.db" < /dev/null > "$dir/setup.yaml"
-  "$loadgen" csv --dir "$dir" --members "$members" --points 100000000
+  "$loadgen" csv --dir "$dir" --members "$members" --points 10000000
   for kind in members merchants; do
     "$giftctl" --config "$dir/setup.yaml" --operator loadgen --quiet \
       import "$kind" "$dir/$kind.csv" > /dev/null

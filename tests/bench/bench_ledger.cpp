@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     const auto t = Clock::now();
     const auto m = ledger.find_member(member(pick(rng)));
     if (!m) return 1;
-    sink += ledger.balance(m->id);
+    sink += ledger.balance(m->id).value_or(0);
     us.push_back(seconds_since(t) * 1e6);
   }
   std::sort(us.begin(), us.end());

@@ -1,5 +1,11 @@
 // giftgated end to end: the built daemon against the SMSC simulator, the
 // campaign database seeded in-process, every wait bounded.
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstring>
+
 #include "tests/e2e/gate.hpp"
 
 using namespace giftgate;
@@ -325,6 +331,109 @@ TEST_CASE("giftctl reload: checks the templates first, then signals the daemon")
   CHECK(contains(stale.second, "not a running giftgated"));
 }
 
+namespace {
+int mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE_MESSAGE(::stat(path.c_str(), &st) == 0, path);
+  return static_cast<int>(st.st_mode & 07777);
+}
+}  // namespace
+
+TEST_CASE("giftgated: one daemon per database, a second start names it and touches nothing") {
+  Gate g;
+  const std::string pid_file = g.dir.file("giftgated.pid");
+  std::ofstream(g.config_path, std::ios::app) << "daemon:\n  pid_file: " << pid_file << "\n";
+  // A database left open to all, as a copy restored by hand might be.
+  REQUIRE(::chmod(g.db_path.c_str(), 0644) == 0);
+  g.start();
+  REQUIRE(g.daemon->wait_log("event=started", 5s));
+  CHECK(contains(g.ask("8613900000001", "JF"), "Your points"));
+  for (const char* suffix : {"", "-wal", "-shm"}) CHECK(mode_of(g.db_path + suffix) == 0600);
+  const std::string first = std::to_string(g.daemon->pid());
+  CHECK(read_file(pid_file) == first + "\n");
+  CHECK(read_file(g.db_path + ".lock") == first + "\n");
+  const auto outbox = [&] {
+    auto db = test::open_campaign_db(g.db_path);
+    auto q = db->prepare("SELECT COUNT(*), COALESCE(GROUP_CONCAT(id || state), '') FROM outbox");
+    REQUIRE(q.step());
+    return q.column_text(0) + " " + q.column_text(1);
+  };
+  const std::string before = outbox();
+
+  test::DaemonProcess second(GIFTGATE_GIFTGATED, {"--config", g.config_path},
+                             g.dir.file("second.log"));
+  CHECK(second.wait_exit(10s) == 1);
+  CHECK(contains(second.log(), fmt::format("{} is in use by giftgated process {} (it holds {}.lock)",
+                                           g.db_path, first, g.db_path)));
+  CHECK_FALSE(contains(second.log(), "event="));  // it logged nothing: it did nothing
+  CHECK(read_file(pid_file) == first + "\n");
+  CHECK(outbox() == before);
+  CHECK(contains(g.ask("8613900000001", "JF"), "Your points"));  // the first serves on
+
+  g.daemon->signal(SIGTERM);
+  CHECK(g.daemon->wait_exit(15s) == 0);
+  CHECK_FALSE(std::filesystem::exists(pid_file));
+  g.start();  // the lock went with the first, even though its file stays
+  CHECK(contains(g.ask("8613900000001", "JF"), "Your points"));
+}
+
+TEST_CASE("giftgated: at stop the pid file is removed only by the process it names") {
+  Gate g;
+  const std::string pid_file = g.dir.file("giftgated.pid");
+  std::ofstream(g.config_path, std::ios::app) << "daemon:\n  pid_file: " << pid_file << "\n";
+  g.start();
+  REQUIRE(g.daemon->wait_log("event=started", 5s));
+  CHECK(read_file(pid_file) == std::to_string(g.daemon->pid()) + "\n");
+  // Another daemon's since (on another database, the same path by mistake).
+  std::ofstream(pid_file, std::ios::trunc) << "4242\n";
+  g.daemon->signal(SIGTERM);
+  CHECK(g.daemon->wait_exit(15s) == 0);
+  CHECK(read_file(pid_file) == "4242\n");
+}
+
+TEST_CASE("giftctl reload: signals only the process holding the database's lock") {
+  Gate g;
+  const std::string pid_file = g.dir.file("giftgated.pid");
+  std::ofstream(g.config_path, std::ios::app) << "daemon:\n  pid_file: " << pid_file << "\n";
+  // A decoy: sleep, copied under the daemon's name, so /proc/PID/comm says
+  // giftgated. It starts with SIGHUP blocked (the mask is inherited), so a
+  // SIGHUP sent to it stays pending where /proc shows it, and it lives on.
+  const std::string decoy = g.dir.file("giftgated");
+  std::filesystem::copy_file("/bin/sleep", decoy);
+  std::filesystem::permissions(decoy, std::filesystem::perms::owner_all);
+  sigset_t hup, old;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  REQUIRE(::pthread_sigmask(SIG_BLOCK, &hup, &old) == 0);
+  test::DaemonProcess sleeper(decoy, {"60"}, g.dir.file("decoy.log"));
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  const std::string pid = std::to_string(sleeper.pid());
+  const std::string proc = "/proc/" + pid;
+  for (int i = 0; i < 100 && read_file(proc + "/comm") != "giftgated\n"; ++i)
+    std::this_thread::sleep_for(20ms);  // until the exec is done
+  REQUIRE(read_file(proc + "/comm") == "giftgated\n");
+  // Its number where the daemon's would be: the pid file and the lock file.
+  std::ofstream(pid_file) << pid << "\n";
+  std::ofstream(g.db_path + ".lock") << pid << "\n";
+
+  test::DaemonProcess ctl(GIFTGATE_GIFTCTL, {"--config", g.config_path, "reload"},
+                          g.dir.file("ctl.log"));
+  CHECK(ctl.wait_exit(10s) == 1);
+  CHECK(contains(ctl.log(), fmt::format("no process holds the lock, so process {} is not a "
+                                        "running giftgated",
+                                        pid)));
+  CHECK(contains(ctl.log(), "nothing was signalled"));
+  // Whatever giftctl did is done by its exit: a SIGHUP would be pending now.
+  const std::string status = read_file(proc + "/status");
+  for (const char* line : {"\nSigPnd:\t", "\nShdPnd:\t"}) {
+    const auto at = status.find(line);
+    REQUIRE(at != std::string::npos);
+    const auto pending = std::stoull(status.substr(at + std::strlen(line), 16), nullptr, 16);
+    CHECK_MESSAGE((pending & (1ull << (SIGHUP - 1))) == 0, line);
+  }
+  CHECK_FALSE(sleeper.wait_exit(std::chrono::milliseconds(0)));
+}
+
 TEST_CASE("giftgated: --check-config names file and line, and metrics are served") {
   Gate g;
   {
@@ -341,6 +450,52 @@ TEST_CASE("giftgated: --check-config names file and line, and metrics are served
   CHECK(contains(body, "HTTP/1.0 200 OK"));
   CHECK(contains(body, "giftgate_bind_up 1"));
   CHECK(contains(body, "giftgate_mo_total{command=\"balance\"} 1"));
+}
+
+TEST_CASE("giftgated: --check-config and a start refuse vouchers that expire before the end") {
+  test::TempDir dir;
+  std::ofstream(dir.file("late.yaml"))
+      << "storage:\n  path: " << dir.file("campaign.db")
+      << "\ncampaign:\n  end: 2027-01-01\n  vouchers_expire: 2026-12-31 23:59\n";
+  const std::string said =
+      "late.yaml:5: vouchers_expire (2026-12-31 23:59) must come after end";
+  test::DaemonProcess check(GIFTGATE_GIFTGATED,
+                            {"--config", dir.file("late.yaml"), "--check-config"},
+                            dir.file("check.log"));
+  CHECK(check.wait_exit(10s) == 2);
+  CHECK(contains(check.log(), said));
+  test::DaemonProcess start(GIFTGATE_GIFTGATED, {"--config", dir.file("late.yaml")},
+                            dir.file("start.log"));
+  CHECK(start.wait_exit(10s) == 2);
+  CHECK(contains(start.log(), said));
+  CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));  // nothing opened
+}
+
+TEST_CASE("giftgated: an SMSC password open to others, or a credential not handed over, stops it") {
+  test::TempDir dir;
+  const std::string password = dir.file("smsc-password");
+  std::ofstream(password) << "s3cret\n";
+  REQUIRE(::chmod(password.c_str(), 0644) == 0);
+  std::ofstream(dir.file("loose.yaml"))
+      << "storage:\n  path: " << dir.file("campaign.db") << "\nsmsc:\n  password_file: " << password
+      << "\n";
+  test::DaemonProcess loose(GIFTGATE_GIFTGATED, {"--config", dir.file("loose.yaml")},
+                            dir.file("loose.log"));
+  CHECK(loose.wait_exit(10s) == 2);
+  CHECK(contains(loose.log(), fmt::format("loose.yaml:4: {} has mode 0644", password)));
+  CHECK_FALSE(contains(loose.log(), "s3cret"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));
+
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::ofstream(dir.file("cred.yaml"))
+      << "storage:\n  path: " << dir.file("campaign.db")
+      << "\nsmsc:\n  password_file: $CREDENTIALS_DIRECTORY/smsc-password\n";
+  test::DaemonProcess cred(GIFTGATE_GIFTGATED, {"--config", dir.file("cred.yaml")},
+                           dir.file("cred.log"));
+  CHECK(cred.wait_exit(10s) == 2);
+  CHECK(contains(cred.log(), "names the credential smsc-password in $CREDENTIALS_DIRECTORY, "
+                             "which is not set"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("campaign.db")));
 }
 
 namespace {

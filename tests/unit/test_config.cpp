@@ -1,6 +1,15 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include <fmt/format.h>
+
 #include "daemon/config.hpp"
+#include "daemon/templates.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
 
@@ -33,12 +42,65 @@ TEST_CASE("config: the shipped file is the defaults, and it loads") {
   CHECK_FALSE(c->campaign.vouchers_expire_at);
   CHECK(c->accrual.rate("network_month") == 100);
   CHECK_FALSE(c->accrual.rate("lottery"));
+  // The bounds on points, and the code's own defaults for them, which
+  // structures built without a file (tests, tools) use.
+  CHECK(c->campaign.points.max_change == 1'000'000);
+  CHECK(c->campaign.points.max_balance == 10'000'000);
+  CHECK(c->campaign.points.max_change == PointLimits{}.max_change);
+  CHECK(c->campaign.points.max_balance == PointLimits{}.max_balance);
 
   // An empty file means every default, the same as the shipped one.
   const auto empty = parse_config("", "empty.yaml", &error);
   REQUIRE(empty);
   CHECK(empty->campaign.start == c->campaign.start);
   CHECK(empty->campaign.tiers.size() == 3);
+  CHECK(empty->campaign.points.max_change == c->campaign.points.max_change);
+  CHECK(empty->campaign.points.max_balance == c->campaign.points.max_balance);
+}
+
+TEST_CASE("config: the months activity is credited for") {
+  std::string error;
+  auto c = parse_config("", "empty.yaml", &error);
+  REQUIRE(c);
+  CHECK(c->accrual.first_period == "2026-10");  // the campaign's own months
+  CHECK(c->accrual.last_period == "2026-12");   // end is 2027-01-01 00:00, not in it
+  c = parse_config("campaign:\n  start: 2026-10-15\n  end: 2027-01-01 00:01\n"
+                   "accrual:\n  first_period: 2026-01\n",
+                   "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->accrual.first_period == "2026-01");
+  CHECK(c->accrual.last_period == "2027-01");
+  CHECK(refusal("accrual:\n  first_period: Oct 2026\n") ==
+        "giftgate.yaml:2: first_period must be a month like 2026-10, not 'Oct 2026'");
+  CHECK(refusal("accrual:\n  first_period: 2026-11\n  last_period: 2026-10\n") ==
+        "giftgate.yaml:3: last_period (2026-10) must not come before first_period (2026-11)");
+
+  CHECK(parse_month("2026-10") == "2026-10");
+  CHECK(parse_month(" 2026-12 ") == "2026-12");
+  for (const char* bad : {"2026-10-01", "Oct 2026", "2026-1", "2026-00", "2026-13", "+026-10",
+                          "2026-1a", "", "2026 10"})
+    CHECK_FALSE(parse_month(bad));
+}
+
+TEST_CASE("config: the bounds on points, checked against each other and the tiers") {
+  CHECK(refusal("campaign:\n  max_points_change: 0\n") ==
+        "giftgate.yaml:2: max_points_change must be between 1 and 99999999");
+  CHECK(refusal("campaign:\n  max_balance: 9223372036854775807\n") ==
+        "giftgate.yaml:2: max_balance must be between 1 and 99999999");
+  // The bound is the longest balance the texts are checked to fit with.
+  CHECK(longest_value("balance") == "99999999");
+  CHECK(longest_value("price") == "99999999");
+  CHECK(refusal("campaign:\n  max_balance: 5000\n") ==
+        "giftgate.yaml:2: max_points_change (1000000) must not be more than max_balance (5000)");
+  CHECK(refusal("campaign:\n  max_points_change: 4000\n  max_balance: 4000\n") ==
+        "giftgate.yaml: tier A costs 5000 points, more than max_points_change (4000)");
+  std::string error;
+  const auto c = parse_config("campaign:\n  max_points_change: 5000\n  max_balance: 5000\n",
+                              "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->campaign.points.max_change == 5000);
 }
 
 TEST_CASE("config: values are read in the configured zone") {
@@ -70,6 +132,13 @@ TEST_CASE("config: mistakes are refused with the file and the line") {
         "giftgate.yaml:2: start must be a time like 2026-10-01 00:00, not '2026-13-01'");
   CHECK(refusal("campaign:\n  start: 2027-01-01\n  end: 2026-01-01\n") ==
         "giftgate.yaml:3: end must come after start");
+  // Vouchers issued near the end would be expired at issue, for points taken.
+  CHECK(refusal("campaign:\n  vouchers_expire: 2026-12-31 23:59\n") ==
+        "giftgate.yaml:2: vouchers_expire (2026-12-31 23:59) must come after end: vouchers "
+        "issued near the end would be expired when issued");
+  CHECK(refusal("campaign:\n  end: 2026-12-01\n  vouchers_expire: 2026-12-01\n") ==
+        "giftgate.yaml:3: vouchers_expire (2026-12-01) must come after end: vouchers "
+        "issued near the end would be expired when issued");
   CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 100 }\n") ==
         "giftgate.yaml:3: a tier needs a name (up to 8 characters), a value and points");
   CHECK(refusal("campaign:\n  tiers:\n    - { name: A, value: 1, points: 1 }\n"
@@ -141,6 +210,52 @@ TEST_CASE("config: the SMSC, outbox, logging and metrics sections") {
   CHECK(refusal("metrics:\n  listen: 0.0.0.0\n") ==
         "giftgate.yaml:2: metrics are served on loopback only (127.0.0.1 or ::1)");
   CHECK(refusal("outbox:\n  retries: 3\n") == "giftgate.yaml:2: unknown key 'retries' in outbox");
+}
+
+TEST_CASE("config: a password file open to group or others is refused, as ssh does") {
+  giftgate::test::TempDir dir;
+  const std::string path = dir.file("smsc-password");
+  std::ofstream(path) << "s3cret\n";
+  const std::string yaml = "smsc:\n  password_file: " + path + "\n";
+  for (const mode_t loose : {0644, 0640, 0604, 0620}) {
+    REQUIRE(::chmod(path.c_str(), loose) == 0);
+    CHECK(refusal(yaml) ==
+          fmt::format("giftgate.yaml:2: {} has mode {:04o}: a password file must be closed to "
+                      "group and others (chmod 600 {}, or hand it over with systemd's "
+                      "LoadCredential=); not used",
+                      path, loose, path));
+  }
+  std::string error;
+  for (const mode_t tight : {0600, 0400}) {
+    REQUIRE(::chmod(path.c_str(), tight) == 0);
+    const auto c = parse_config(yaml, "p.yaml", &error);
+    INFO(error);
+    REQUIRE(c);
+    CHECK(c->daemon.smsc.password == "s3cret");
+    CHECK(c->daemon.password_credential.empty());
+  }
+}
+
+TEST_CASE("config: a password handed over by systemd's LoadCredential=") {
+  giftgate::test::TempDir dir;
+  std::ofstream(dir.file("smsc-password")) << "fromsd\r\n";
+  REQUIRE(::chmod(dir.file("smsc-password").c_str(), 0400) == 0);
+  const std::string yaml = "smsc:\n  password_file: $CREDENTIALS_DIRECTORY/smsc-password\n";
+  std::string error;
+  // Outside the unit (giftctl, a check by hand): not read, and said so.
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto c = parse_config(yaml, "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->daemon.smsc.password.empty());
+  CHECK(c->daemon.password_credential == "smsc-password");
+  // Under the unit: read from the folder systemd names.
+  ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
+  c = parse_config(yaml, "p.yaml", &error);
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  REQUIRE(c);
+  CHECK(c->daemon.smsc.password == "fromsd");
+  CHECK(c->daemon.password_credential.empty());
 }
 
 TEST_CASE("config: the ussd section, operations by name or number") {

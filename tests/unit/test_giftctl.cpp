@@ -1,6 +1,7 @@
 // giftctl as operators run it: the built binary, its output and exit status.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -40,6 +41,7 @@ class Ctl {
     std::ofstream(dir_.file(name), std::ios::binary) << text;
     return dir_.file(name);
   }
+  std::string path(const std::string& name) const { return dir_.file(name); }
   std::string read(const std::string& name) {
     std::ifstream in(dir_.file(name), std::ios::binary);
     std::ostringstream s;
@@ -98,6 +100,14 @@ TEST_CASE("giftctl: a member's story, from import to voided voucher") {
   r = ctl("points +86-138-0013-8000 -8000 --reason 'too many'");
   CHECK(r.status == 1);
   CHECK(contains(r.err, "has 7000 points"));
+  // The largest number 64 bits hold is refused, so one more cannot overflow.
+  r = ctl("points 13800138000 +9223372036854775807 --reason typo");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "more than campaign.max_points_change (1000000); nothing changed"));
+  r = ctl("points 13800138000 +1 --reason fine");
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "8613800138000: +1 points, balance 7001"));
+  REQUIRE(ctl("points 13800138000 -1 --reason back").status == 0);
 
   r = ctl("void " + code);
   CHECK(r.status == 2);
@@ -121,6 +131,35 @@ TEST_CASE("giftctl: a member's story, from import to voided voucher") {
   r = ctl("export redemptions --since 2026-01-01");
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "8613800138000," + code + ",A,5000,100,beijing,giftctl,"));
+}
+
+TEST_CASE("giftctl: --output files hold numbers and codes, so only the owner may read them") {
+  Ctl ctl;
+  const auto members = ctl.write("members.csv", "msisdn,city,points\n13800138000,beijing,12000\n");
+  REQUIRE(ctl("import members " + members).status == 0);
+  REQUIRE(ctl("stock A beijing 1").status == 0);
+  REQUIRE(ctl("redeem 13800138000 A").status == 0);
+  const mode_t old_umask = ::umask(022);  // what would make a new file 0644
+  const auto mode_of = [&](const std::string& name) {
+    struct stat st {};
+    REQUIRE(::stat(ctl.path(name).c_str(), &st) == 0);
+    return static_cast<int>(st.st_mode & 07777);
+  };
+  auto r = ctl("export redemptions --since 2026-01-01 --output " + ctl.path("export.csv"));
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(mode_of("export.csv") == 0600);
+  CHECK(contains(ctl.read("export.csv"), "8613800138000,"));
+  // A file that was there, open to all (an older export): private before
+  // anything is written to it.
+  ctl.write("member.txt", "old\n");
+  REQUIRE(::chmod(ctl.path("member.txt").c_str(), 0644) == 0);
+  CHECK(ctl("member 13800138000 --output " + ctl.path("member.txt")).status == 0);
+  CHECK(mode_of("member.txt") == 0600);
+  CHECK(contains(ctl.read("member.txt"), "balance  7000 points"));
+  CHECK(ctl("report --output " + ctl.path("report.txt")).status == 0);
+  CHECK(mode_of("report.txt") == 0600);
+  ::umask(old_umask);
 }
 
 TEST_CASE("giftctl: a bad import changes nothing and names file and line") {

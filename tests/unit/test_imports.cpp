@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "daemon/imports.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/schema.hpp"
@@ -36,7 +38,7 @@ struct Fixture {
   }
   std::int64_t balance(const std::string& msisdn) {
     Ledger ledger(*db);
-    return ledger.balance(ledger.find_member(msisdn)->id);
+    return ledger.balance(ledger.find_member(msisdn)->id).value_or(-1);
   }
 };
 
@@ -158,6 +160,77 @@ TEST_CASE("import activity: accrual rates from config, the same file twice adds 
                    "13800138000,service_use,-1,2026-12\n")
             .status == IS::bad_input);
   CHECK(f.balance("8613800138000") == 550);  // the good first row did not stay either
+}
+
+TEST_CASE("import: points per row and balances are bounded, and the row is named") {
+  Fixture f;
+  f.config.campaign.points = {1000, 2500};
+  // An opening balance near the 64-bit limit would overflow the first credit.
+  auto r = f.members("msisdn,city,points\n13800138000,beijing,1000\n"
+                     "13800138001,beijing,9223372036854775000\n");
+  CHECK(r.status == IS::bad_input);
+  CHECK(r.error ==
+        "m.csv:3: +9223372036854775000 points in one change is more than "
+        "campaign.max_points_change (1000)");
+  CHECK(f.count("members") == 0);
+  REQUIRE(f.members("msisdn,city,points\n13800138000,beijing,1000\n").status == IS::ok);
+
+  // network_month is 100 a unit: 11 units is one change too many.
+  r = f.activity("msisdn,activity,quantity,period\n13800138000,network_month,11,2026-10\n");
+  CHECK(r.error ==
+        "a.csv:2: network_month x11 is 1100 points, more than campaign.max_points_change (1000)");
+  // Rows that together pass the maximum balance: the row that would is named,
+  // and nothing of the file stays.
+  r = f.activity("msisdn,activity,quantity,period\n13800138000,network_month,10,2026-10\n"
+                 "13800138000,network_month,5,2026-11\n13800138000,network_month,1,2026-12\n");
+  CHECK(r.error ==
+        "a.csv:4: 8613800138000 has 2500 points; adding 100 would take the balance past "
+        "campaign.max_balance (2500)");
+  CHECK(f.balance("8613800138000") == 1000);
+  // Up to the maximum is fine; the same file again is skipped, not refused.
+  const std::string_view file =
+      "msisdn,activity,quantity,period\n13800138000,network_month,10,2026-10\n"
+      "13800138000,network_month,5,2026-11\n";
+  REQUIRE(f.activity(file).status == IS::ok);
+  CHECK(f.balance("8613800138000") == 2500);
+  r = f.activity(file);
+  CHECK(r.status == IS::ok);
+  CHECK(r.skipped == 2);
+}
+
+TEST_CASE("import activity: a period is one month, one spelling, within the months credited") {
+  Fixture f;
+  REQUIRE(f.members("msisdn,city\n13800138000,beijing\n").status == IS::ok);
+  // Three spellings of October would have been three keys, three credits.
+  for (const char* period : {"2026-10-01", "Oct 2026", "2026-1", "2026/10", "2026-13", "202610"}) {
+    const auto r = f.activity(fmt::format(
+        "msisdn,activity,quantity,period\n13800138000,network_month,1,2026-10\n"
+        "13800138000,network_month,1,\"{}\"\n",
+        period));
+    CHECK(r.error ==
+          fmt::format("a.csv:3: period must be a month like 2026-10, not '{}'", period));
+  }
+  // The shipped campaign runs from October to December 2026.
+  CHECK(f.config.accrual.first_period == "2026-10");
+  CHECK(f.config.accrual.last_period == "2026-12");
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,1999-01\n")
+            .error ==
+        "a.csv:2: period 1999-01 is outside the months credited, 2026-10 to 2026-12 "
+        "(accrual.first_period, accrual.last_period)");
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,2027-01\n")
+            .status == IS::bad_input);
+  CHECK(f.balance("8613800138000") == 0);
+
+  const auto r = f.activity(
+      "msisdn,activity,quantity,period\n13800138000,network_month,1,2026-10\n"
+      "13800138000,network_month,1,2026-12\n");
+  INFO(r.error);
+  CHECK(r.applied == 2);
+  CHECK(f.balance("8613800138000") == 200);
+  // The same month with spaces around it is the same key: nothing twice.
+  CHECK(f.activity("msisdn,activity,quantity,period\n13800138000,network_month,1,\" 2026-10 \"\n")
+            .skipped == 1);
+  CHECK(f.balance("8613800138000") == 200);
 }
 
 TEST_CASE("reports: issued, used and value by tier, city, merchant and day") {

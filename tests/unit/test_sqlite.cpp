@@ -53,6 +53,47 @@ TEST_CASE("sqlite: a new database is private, in WAL mode, durable on commit") {
   CHECK(pragma(*db, "PRAGMA foreign_keys") == "1");
 }
 
+namespace {
+int mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<int>(st.st_mode & 07777);
+}
+}  // namespace
+
+TEST_CASE("sqlite: a database and its -wal and -shm files are made private, whatever they were") {
+  TempDir dir;
+  const auto path = dir.file("campaign.db");
+  // Made with a loose umask, as a copy restored by hand might be.
+  const mode_t old_umask = ::umask(022);
+  {
+    auto db = open_ok(path);
+    REQUIRE(db->exec("INSERT INTO t(x) VALUES (1)").ok());
+    CHECK(mode_of(path + "-wal") == 0600);  // new ones follow the database's mode
+    CHECK(mode_of(path + "-shm") == 0600);
+  }
+  // Another connection keeps the -wal and -shm files while everything is
+  // opened up to 0644, as an older giftgate or a restore leaves them.
+  sqlite3* keep = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &keep, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(keep, "INSERT INTO t(x) VALUES (2)", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  for (const char* suffix : {"", "-wal", "-shm"})
+    REQUIRE(::chmod((path + suffix).c_str(), 0644) == 0);
+  {
+    auto db = open_ok(path);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      INFO(suffix);
+      CHECK(mode_of(path + suffix) == 0600);
+    }
+    auto q = db->prepare("SELECT COUNT(*) FROM t");
+    REQUIRE(q.step());
+    CHECK(q.column_int(0) == 2);  // nothing lost on the way
+  }
+  sqlite3_close(keep);
+  ::umask(old_umask);
+}
+
 TEST_CASE("sqlite: migrations run once each, in order") {
   TempDir dir;
   const auto path = dir.file("m.db");

@@ -66,7 +66,7 @@ TEST_CASE("two processes redeeming against one database spend nothing twice") {
     Ledger ledger(*db);
     for (int i = 0; i < kMembers; ++i)
       REQUIRE(ledger.add_member({0, member(i), "beijing", "zh", false}, 100 * kVouchersEach,
-                                {"import", "t"}) == Ledger::Result::ok);
+                                {"import", "t"}, {}) == Ledger::Result::ok);
     Vouchers vouchers(*db, campaign());
     REQUIRE(vouchers.set_stock("C", "beijing", kStock, {"giftctl", "t"}));
   }

@@ -45,7 +45,7 @@ struct Fixture {
   std::int64_t member(const std::string& msisdn, std::int64_t points,
                       const std::string& city = "beijing") {
     std::int64_t id = 0;
-    REQUIRE(ledger.add_member({0, msisdn, city, "zh", false}, points, {"import", "t"}, &id) ==
+    REQUIRE(ledger.add_member({0, msisdn, city, "zh", false}, points, {"import", "t"}, {}, &id) ==
             Ledger::Result::ok);
     return id;
   }
@@ -134,7 +134,7 @@ TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") 
     Ledger ledger(*db);
     Vouchers vouchers(*db, campaign());
     for (const char* n : {"8613800138000", "8613800138001"})
-      REQUIRE(ledger.add_member({0, n, "beijing", "zh", false}, 1000, {"import", "t"}) ==
+      REQUIRE(ledger.add_member({0, n, "beijing", "zh", false}, 1000, {"import", "t"}, {}) ==
               Ledger::Result::ok);
     REQUIRE(vouchers.set_stock("A", "beijing", 1, kOperator));
   }
@@ -257,7 +257,7 @@ TEST_CASE("vouchers: confirmation checks balance and stock again") {
   REQUIRE(f.vouchers.set_stock("A", "beijing", 1, kOperator));
   REQUIRE(f.vouchers.request("8613800138000", "A", "mo-1", kSms, f.during).status ==
           RS::offered);
-  REQUIRE(f.ledger.add_points(id, -1, "correction", std::nullopt, kOperator) ==
+  REQUIRE(f.ledger.add_points(id, -1, "correction", std::nullopt, kOperator, {}) ==
           Ledger::Result::ok);
   CHECK(f.vouchers.confirm("8613800138000", kSms, f.during + 1min).status ==
         RS::insufficient_points);
@@ -270,7 +270,7 @@ TEST_CASE("vouchers: without confirmation configured an ask redeems at once") {
   c.confirm_minutes = 0;
   Vouchers vouchers(*db, c);
   Ledger ledger(*db);
-  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 300, kOperator) ==
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 300, kOperator, {}) ==
           Ledger::Result::ok);
   REQUIRE(vouchers.set_stock("C", "beijing", 1, kOperator));
   CHECK(vouchers.request("8613800138000", "C", "mo-1", kSms, kStart).status == RS::issued);
@@ -460,7 +460,7 @@ TEST_CASE("vouchers: a fixed expiry date for every voucher, and use up to just b
   c.vouchers_expire_at = kEnd + std::chrono::days(31);
   Vouchers vouchers(*db, c);
   Ledger ledger(*db);
-  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator) ==
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator, {}) ==
           Ledger::Result::ok);
   REQUIRE(vouchers.add_merchant({"m", "M", "beijing", "ktv", "low", {"8613911111111"}, {}},
                                 kOperator));
@@ -472,4 +472,34 @@ TEST_CASE("vouchers: a fixed expiry date for every voucher, and use up to just b
   const Time expiry = *c.vouchers_expire_at;
   CHECK(vouchers.verify("8613911111111", a.code, kSms, expiry - 1s).status == VS::used);
   CHECK(vouchers.verify("8613911111111", b.code, kSms, expiry).status == VS::expired);
+}
+
+TEST_CASE("vouchers: none is issued already expired, and nothing is taken for one") {
+  // The configuration refuses such a campaign; one built otherwise is
+  // refused here, before stock or points are touched.
+  TempDir dir;
+  auto db = open_campaign_db(dir.file("x.db"));
+  auto c = campaign();
+  c.vouchers_expire_at = kStart + std::chrono::days(2);
+  Vouchers vouchers(*db, c);
+  Ledger ledger(*db);
+  std::int64_t id = 0;
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 1000, kOperator, {},
+                            &id) == Ledger::Result::ok);
+  REQUIRE(vouchers.set_stock("A", "beijing", 2, kOperator));
+  const Time after = *c.vouchers_expire_at;
+  const auto r = vouchers.redeem("8613800138000", "A", "r1", kSms, after);
+  CHECK(r.status == RS::failed);
+  CHECK(r.code.empty());
+  CHECK(r.error ==
+        "vouchers_expire (2026-12-03T00:00:00Z) has passed: a voucher issued now would be "
+        "expired already; nothing was taken");
+  CHECK(vouchers.request("8613800138000", "A", "r2", kSms, after).status == RS::failed);
+  CHECK(ledger.balance(id) == 1000);
+  CHECK(vouchers.stock("A", "beijing") == 2);
+  auto q = db->prepare("SELECT COUNT(*) FROM vouchers");
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 0);
+  // A second before it, the voucher is issued, good for that second.
+  CHECK(vouchers.redeem("8613800138000", "A", "r3", kSms, after - 1s).status == RS::issued);
 }
