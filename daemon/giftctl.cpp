@@ -180,13 +180,14 @@ int main(int argc, char** argv) {
   std::string error;
   auto args = parse_args(argc, argv, &error);
   if (!args) {
-    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", error);
+    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n",
+               giftgate::escape_text(error));
     return kUsage;
   }
   try {
     return Ctl(std::move(*args)).run();
   } catch (const std::exception& e) {
-    fmt::print(stderr, "giftctl: {}\n", e.what());
+    fmt::print(stderr, "giftctl: {}\n", giftgate::escape_text(e.what()));
     return kRefused;
   }
 }

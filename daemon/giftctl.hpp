@@ -18,6 +18,7 @@
 #include "daemon/phone.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/sqlite.hpp"
+#include "daemon/table.hpp"
 #include "daemon/vouchers.hpp"
 
 namespace giftgate::ctl {
@@ -47,12 +48,14 @@ class Ctl {
   int run();
 
  private:
+  // Messages quote what was typed or read (a file's row, an argument):
+  // escaped like every other output (escape_text).
   int usage(const std::string& message) {
-    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", message);
+    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", escape_text(message));
     return kUsage;
   }
   int refused(const std::string& message) {
-    fmt::print(stderr, "giftctl: {}\n", message);
+    fmt::print(stderr, "giftctl: {}\n", escape_text(message));
     return kRefused;
   }
   std::string option(const std::string& name) const {

@@ -46,13 +46,15 @@ int Ctl::import() {
   if (bar && r.status != ImportResult::Status::ok) fmt::print(stderr, "\n");
   switch (r.status) {
     case ImportResult::Status::bad_input:
-      fmt::print(stderr, "giftctl: {}\ngiftctl: nothing of {} was imported\n", r.error, path);
+      fmt::print(stderr, "giftctl: {}\ngiftctl: nothing of {} was imported\n", escape_text(r.error),
+                 escape_text(path));
       return kUsage;
     case ImportResult::Status::failed:
       return refused(fmt::format("{}; nothing of {} was imported", r.error, path));
     case ImportResult::Status::ok: break;
   }
-  fmt::print("{}: {} rows, {} applied, {} already there", path, r.rows, r.applied, r.skipped);
+  fmt::print("{}: {} rows, {} applied, {} already there", escape_text(path), r.rows, r.applied,
+             r.skipped);
   if (kind != "merchants") fmt::print(", {} points added", r.points);
   fmt::print("\n");
   return kOk;
@@ -69,8 +71,8 @@ int Ctl::member() {
   if (!m) return refused(fmt::format("{} is not a member", *number));
   auto& out = output();
   fmt::print(out, "member   {}\ncity     {}\nlanguage {}\ncare     {}\nbalance  {} points\n",
-             m->msisdn, m->city, m->language, m->care_opt_out ? "opted out" : "receives",
-             ledger.balance(m->id));
+             escape_text(m->msisdn), escape_text(m->city), escape_text(m->language),
+             m->care_opt_out ? "opted out" : "receives", ledger.balance(m->id));
   const std::pair<const char*, Table> sections[] = {
       {"points", member_ledger(*db_, m->id)},
       {"vouchers", member_vouchers(*db_, m->id)},
@@ -102,7 +104,7 @@ int Ctl::voucher() {
   if (facts.rows.empty()) return refused(fmt::format("no voucher {}", code));
   auto& out = output();
   for (std::size_t i = 0; i < facts.columns.size(); ++i)
-    fmt::print(out, "{:<11}{}\n", facts.columns[i], facts.rows[0][i]);
+    fmt::print(out, "{:<11}{}\n", facts.columns[i], escape_text(facts.rows[0][i]));
   const Table events = voucher_events(*db_, code);
   fmt::print(out, "\ntimeline ({})\n", events.rows.size());
   print(out, events, Format::table);
@@ -167,7 +169,7 @@ int Ctl::stock() {
   const std::string city = smpp::ascii_lower(args_.words[2]);  // as imported
   if (!vouchers.set_stock(tier->name, city, n, actor()))
     return refused(fmt::format("the database refused: {}", vouchers.last_error()));
-  fmt::print("stock of tier {} in {}: {}\n", tier->name, city, n);
+  fmt::print("stock of tier {} in {}: {}\n", escape_text(tier->name), escape_text(city), n);
   return kOk;
 }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -40,6 +41,7 @@ class Ctl {
     std::ofstream(dir_.file(name), std::ios::binary) << text;
     return dir_.file(name);
   }
+  std::string file(const std::string& name) const { return dir_.file(name); }
   std::string read(const std::string& name) {
     std::ifstream in(dir_.file(name), std::ios::binary);
     std::ostringstream s;
@@ -174,4 +176,42 @@ TEST_CASE("giftctl: resend needs a code or a message id that exists") {
   r = ctl("report --by messages --format csv");
   CHECK(r.status == 0);
   CHECK(r.out == "message,total,queued,submitted,delivered,failed,expired,resent\n");
+}
+
+TEST_CASE("giftctl: what a member texted cannot drive the terminal or forge a row") {
+  Ctl ctl;
+  const auto members = ctl.write("members.csv", "msisdn,city,points\n13800138000,beijing,100\n");
+  REQUIRE(ctl("import members " + members).status == 0);
+  {
+    // Set the window title, clear the screen, then a line that reads as a
+    // row of the table below; a right-to-left override; a byte not UTF-8.
+    auto db = giftgate::test::open_campaign_db(ctl.file("campaign.db"));
+    REQUIRE(db->exec("INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at) "
+                     "VALUES ('k1', '8613800138000', 'JF\x1b]0;pwned\x07\x1b[2J\n"
+                     "2026-01-01T00:00:00Z  sms      refund  all points', 'balance', 'sms', "
+                     "'2026-01-02T00:00:00Z'), ('k2', '8613800138000', 'ok \xe2\x80\xae"
+                     "gpj.exe \xc2\x9b" "2J \xff', 'help', 'sms', '2026-01-02T00:00:01Z')")
+                .ok());
+  }
+  auto r = ctl("member 13800138000");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\x07') == std::string::npos);
+  CHECK(r.out.find("\xe2\x80\xae") == std::string::npos);
+  CHECK(r.out.find("\xc2\x9b") == std::string::npos);
+  CHECK(r.out.find('\xff') == std::string::npos);
+  CHECK(contains(r.out, "JF\\x1b]0;pwned\\x07\\x1b[2J\\n2026-01-01T00:00:00Z  sms"));
+  CHECK(contains(r.out, "ok \\u202egpj.exe \\u009b2J \\xff"));
+  // No line of the output starts with the forged time.
+  CHECK_FALSE(contains(r.out, "\n2026-01-01T00:00:00Z"));
+
+  // A city typed with escapes, listed as a table, CSV and JSON.
+  REQUIRE(ctl("stock A 'bj\x1b[31m\xe2\x80\xae' 5").status == 0);
+  r = ctl("stock");
+  CHECK(contains(r.out, "bj\\x1b[31m\\u202e"));
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  r = ctl("stock --format csv");
+  CHECK(r.out == "tier,city,quantity\nA,bj\\x1b[31m\\u202e,5\n");
+  r = ctl("stock --format json");
+  CHECK(r.out == "[\n {\"tier\": \"A\", \"city\": \"bj\\u001b[31m\\u202e\", \"quantity\": 5}\n]\n");
 }
