@@ -113,6 +113,13 @@ std::string login_name() {
   return "unknown";
 }
 
+RealUser real_user() {
+  RealUser user;
+  user.uid = ::getuid();
+  if (const passwd* pw = ::getpwuid(::getuid())) user.name = pw->pw_name;
+  return user;
+}
+
 bool Ctl::load_config(std::string* error) {
   auto c = find_config(option("config"), error);
   if (!c) return false;

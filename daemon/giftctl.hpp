@@ -39,6 +39,10 @@ std::optional<Args> parse_args(int argc, char** argv, std::string* error);
 // Who is acting, for the event history: the login name.
 std::string login_name();
 
+// The account this process really runs as (getuid()), recorded beside the
+// operator's name, which the command line or the environment can set.
+RealUser real_user();
+
 // One run of giftctl: a command with its arguments, against the config and
 // the campaign database.
 class Ctl {
@@ -69,7 +73,7 @@ class Ctl {
   std::optional<std::string> msisdn(const std::string& typed) const {
     return normalize_msisdn(typed, config_.default_country);
   }
-  Actor actor() const { return {"giftctl", operator_}; }
+  Actor actor() const { return {"giftctl", operator_, real_user_}; }
   std::ostream& output();
   bool format(Format* f, Format fallback);
 
@@ -91,6 +95,7 @@ class Ctl {
   Args args_;
   Config config_;
   std::string operator_;
+  RealUser real_user_ = real_user();
   std::unique_ptr<db::Database> db_;
   std::ofstream file_;
 };

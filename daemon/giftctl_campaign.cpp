@@ -39,7 +39,8 @@ int Ctl::import() {
       fmt::print(stderr, "\r{} [{:<25}] {:3}%", path, fill, pct);
       if (done >= total) fmt::print(stderr, "\n");
     };
-  Importer importer(*db_, config_, {"import", fmt::format("{} ({})", operator_, path)}, progress);
+  Importer importer(*db_, config_, {"import", fmt::format("{} ({})", operator_, path), real_user_},
+                    progress);
   const ImportResult r = kind == "members"     ? importer.members(text, path)
                          : kind == "merchants" ? importer.merchants(text, path)
                                                : importer.activity(text, path);

@@ -28,7 +28,7 @@ int Ctl::resend() {
   Outbox outbox(*db_, ResendPolicy{});
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
-  const auto id = outbox.resend(key, operator_, now);
+  const auto id = outbox.resend(key, actor(), now);
   if (!id) return refused(fmt::format("no message for {}", key));
   fmt::print("message {} queued again; giftgated sends it at once\n", *id);
   return kOk;

@@ -308,6 +308,18 @@ CREATE INDEX receipts_early ON receipts(message_id) WHERE outcome = 'early';
 CREATE INDEX receipts_early_alt ON receipts(message_id_alt) WHERE outcome = 'early';
 )sql";
 
+// Version 9: what an operator's change records beyond the name declared.
+// - real_uid, real_user: on events and ledger entries made by giftctl, the
+//   account that really ran it (getuid() and its name in the password
+//   database), beside the actor, the operator name given with --operator or
+//   taken from $USER, which anyone can set. NULL for the daemon's changes.
+constexpr std::string_view kVersion9 = R"sql(
+ALTER TABLE events ADD COLUMN real_uid INTEGER;
+ALTER TABLE events ADD COLUMN real_user TEXT;
+ALTER TABLE ledger ADD COLUMN real_uid INTEGER;
+ALTER TABLE ledger ADD COLUMN real_user TEXT;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -317,6 +329,7 @@ constexpr db::Migration kMigrations[] = {
     {6, kVersion6},
     {7, "", rewrite_checks},
     {8, kVersion8},
+    {9, kVersion9},
 };
 
 }  // namespace

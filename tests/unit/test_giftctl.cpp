@@ -1,8 +1,11 @@
 // giftctl as operators run it: the built binary, its output and exit status.
 #include <doctest/doctest.h>
 
+#include <pwd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -55,6 +58,15 @@ class Ctl {
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// Whether some line of `text` holds every one of `parts`.
+bool line_with(const std::string& text, std::initializer_list<std::string> parts) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (std::all_of(parts.begin(), parts.end(), [&](const auto& p) { return contains(line, p); }))
+      return true;
+  return false;
 }
 
 }  // namespace
@@ -214,4 +226,44 @@ TEST_CASE("giftctl: what a member texted cannot drive the terminal or forge a ro
   CHECK(r.out == "tier,city,quantity\nA,bj\\x1b[31m\\u202e,5\n");
   r = ctl("stock --format json");
   CHECK(r.out == "[\n {\"tier\": \"A\", \"city\": \"bj\\u001b[31m\\u202e\", \"quantity\": 5}\n]\n");
+}
+
+TEST_CASE("giftctl: the history shows the real account beside the operator declared") {
+  Ctl ctl;  // runs every command with --operator test
+  const passwd* pw = ::getpwuid(::getuid());
+  const std::string real =
+      "(uid " + std::to_string(::getuid()) + (pw ? std::string(" ") + pw->pw_name : "") + ")";
+  REQUIRE(std::string(pw ? pw->pw_name : "") != "test");  // declared and real differ
+  const auto members = ctl.write("members.csv", "msisdn,city,points\n13800138000,beijing,9000\n");
+  REQUIRE(ctl("import members " + members).status == 0);
+  REQUIRE(ctl("points 13800138000 +50 --reason goodwill").status == 0);
+  REQUIRE(ctl("stock A beijing 1").status == 0);
+  auto r = ctl("redeem 13800138000 A");
+  REQUIRE(r.status == 0);
+  const std::string code = r.out.substr(r.out.find("voucher ") + 8, 10);
+
+  r = ctl("member 13800138000");
+  REQUIRE(r.status == 0);
+  // The ledger and the history: the import, the points and the redemption.
+  CHECK(line_with(r.out, {"opening balance", "test (" + members + ") " + real}));
+  CHECK(line_with(r.out, {"goodwill", "giftctl", "test " + real}));
+  CHECK(line_with(r.out, {"voucher_issued", "giftctl", "test " + real}));
+  r = ctl("voucher " + code);
+  CHECK(line_with(r.out, {"voucher_issued", "giftctl", "test " + real}));
+
+  // And in SQL, as columns beside the actor.
+  auto db = giftgate::test::open_campaign_db(ctl.file("campaign.db"));
+  auto q = db->prepare(
+      "SELECT COUNT(*), SUM(real_uid = ?), SUM(real_user IS ?) FROM events WHERE channel = "
+      "'giftctl' AND actor = 'test'");
+  q.bind(1, std::int64_t{::getuid()});
+  if (pw) q.bind(2, pw->pw_name);
+  else q.bind(2, std::nullopt);
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) >= 3);  // points, stock, voucher issued ...
+  CHECK(q.column_int(1) == q.column_int(0));
+  CHECK(q.column_int(2) == q.column_int(0));
+  auto l = db->prepare("SELECT COUNT(*) FROM ledger WHERE real_uid IS NULL");
+  REQUIRE(l.step());
+  CHECK(l.column_int(0) == 0);  // the opening balance too: an import by an operator
 }
