@@ -37,6 +37,12 @@ Commands:
   reinstate CODE --reason TEXT   make a wrongly used voucher usable again
   lockouts                       merchant numbers locked out for wrong codes
   unlock MSISDN --reason TEXT    lift a lock-out early
+  merchant list                  every merchant: enabled or disabled, numbers, offers
+  merchant disable|enable ID --reason TEXT
+                                 stop a merchant verifying and being listed to
+                                 members, or let it again; at once, also for giftgated
+  merchant remove-number ID MSISDN --reason TEXT
+                                 take a number from a merchant: it verifies no more
   report [--by tier|city|merchant|day|messages]
                                  issued, used, points and value (all if no --by);
                                  messages: outbound SMS by state
@@ -56,7 +62,8 @@ Options:
                     /etc/giftgate/giftgate.yaml if present, else built-in)
   --db PATH         the campaign database (default: storage.path from the config)
   --operator NAME   who is acting, for the history (default: the login name)
-  --format F        table, csv or json (report, export, stock, lockouts)
+  --format F        table, csv or json (report, export, stock, lockouts,
+                    merchant list)
   --output FILE     write report or export output to FILE
   --quiet           no progress bar
   --lang L, --file F
@@ -167,7 +174,7 @@ int Ctl::run() {
       {"stock", &Ctl::stock},         {"redeem", &Ctl::redeem},
       {"lockouts", &Ctl::lockouts},   {"unlock", &Ctl::unlock},
       {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
-      {"resend", &Ctl::resend},
+      {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";

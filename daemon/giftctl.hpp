@@ -1,7 +1,8 @@
 // giftctl, the operators' tool: its options and the class whose methods
 // are the commands. The commands are split by subject: giftctl.cpp (options,
 // dispatch, main), giftctl_campaign.cpp (members, points, vouchers, stock,
-// reports) and giftctl_operations.cpp (messages, templates, reload).
+// reports, merchants) and giftctl_operations.cpp (messages, templates,
+// reload).
 #pragma once
 
 #include <fstream>
@@ -86,6 +87,7 @@ class Ctl {
   int void_or_reinstate(bool reinstate);
   int lockouts();
   int unlock();
+  int merchant();
   int report();
   int export_redemptions();
   int templates();

@@ -257,6 +257,68 @@ int Ctl::unlock() {
   }
 }
 
+// --- merchants -----------------------------------------------------------
+
+int Ctl::merchant() {
+  const std::string sub = args_.words.size() > 1 ? args_.words[1] : "";
+  Vouchers vouchers(*db_, config_.campaign);
+  if (sub == "list" && args_.words.size() == 2) {
+    Format f;
+    if (!format(&f, Format::table)) return usage("--format must be table, csv or json");
+    Table t;
+    for (const char* c : {"id", "name", "city", "kind", "level", "state", "numbers", "offers"})
+      t.add_column(c);
+    for (const auto& m : vouchers.all_merchants())
+      t.rows.push_back({m.id, m.name, m.city, m.kind, m.level,
+                        m.disabled ? "disabled" : "enabled",
+                        fmt::format("{}", fmt::join(m.phones, " ")), offers_line(m.offers)});
+    print(output(), t, f);
+    return kOk;
+  }
+  if ((sub == "disable" || sub == "enable") && args_.words.size() == 3) {
+    if (option("reason").empty()) return usage(fmt::format("merchant {} needs --reason TEXT", sub));
+    const std::string& id = args_.words[2];
+    switch (vouchers.set_merchant_disabled(id, sub == "disable", option("reason"), actor())) {
+      case AdminResult::ok:
+        fmt::print("merchant {} {}\n", escape_text(id),
+                   sub == "disable" ? "disabled: its numbers verify nothing, members are not "
+                                      "sent there"
+                                    : "enabled");
+        return kOk;
+      case AdminResult::unknown_code: return refused(fmt::format("no merchant {}", id));
+      case AdminResult::wrong_state:
+        return refused(fmt::format("merchant {} is already {}d", id, sub));
+      case AdminResult::invalid: return usage("a reason is needed");
+      case AdminResult::failed: break;
+    }
+    return refused(fmt::format("the database refused: {}", vouchers.last_error()));
+  }
+  if (sub == "remove-number" && args_.words.size() == 4) {
+    if (option("reason").empty()) return usage("merchant remove-number needs --reason TEXT");
+    const std::string& id = args_.words[2];
+    const auto number = msisdn(args_.words[3]);
+    if (!number) return usage(fmt::format("'{}' is not a phone number", args_.words[3]));
+    switch (vouchers.remove_merchant_number(id, *number, option("reason"), actor())) {
+      case NumberRemoval::removed:
+        fmt::print("{} is no longer a number of merchant {}\n", *number, escape_text(id));
+        return kOk;
+      case NumberRemoval::unknown_merchant: return refused(fmt::format("no merchant {}", id));
+      case NumberRemoval::not_its_number:
+        return refused(fmt::format("{} is not a number of merchant {}", *number, id));
+      case NumberRemoval::last_number:
+        return refused(fmt::format("{} is the only number of merchant {}: members are sent there "
+                                   "to use their vouchers, so disable the merchant first "
+                                   "(giftctl merchant disable {})",
+                                   *number, id, id));
+      case NumberRemoval::invalid: return usage("a reason is needed");
+      case NumberRemoval::failed: break;
+    }
+    return refused(fmt::format("the database refused: {}", vouchers.last_error()));
+  }
+  return usage("merchant list | merchant disable|enable ID --reason TEXT | "
+               "merchant remove-number ID MSISDN --reason TEXT");
+}
+
 // --- reports -------------------------------------------------------------
 
 int Ctl::report() {

@@ -302,13 +302,16 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
     return v;
   };
 
+  // Read for every verification, never cached: an operator's disable or
+  // removed number holds from the next MO on.
   auto merchant = db_.prepare(
-      "SELECT m.id, m.city FROM merchant_phones p JOIN merchants m ON m.id = p.merchant_id "
-      "WHERE p.msisdn = ?");
+      "SELECT m.id, m.city, m.disabled FROM merchant_phones p JOIN merchants m "
+      "ON m.id = p.merchant_id WHERE p.msisdn = ?");
   merchant.bind(1, merchant_msisdn);
   if (!merchant.step()) return answer(Verification::Status::not_a_merchant);
   v.merchant_id = merchant.column_text(0);
   const std::string city = merchant.column_text(1);
+  if (merchant.column_int(2) != 0) return answer(Verification::Status::merchant_disabled);
 
   auto locked = db_.prepare("SELECT until FROM lockouts WHERE msisdn = ? AND until > ?");
   locked.bind(1, merchant_msisdn).bind(2, iso_time(now));

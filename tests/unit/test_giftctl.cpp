@@ -155,7 +155,7 @@ TEST_CASE("giftctl: templates check and render, before a change goes live") {
   const std::string shipped = std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml";
   auto r = ctl("templates check " + shipped);
   CHECK(r.status == 0);
-  CHECK(contains(r.out, "ok, 34 messages"));
+  CHECK(contains(r.out, "ok, 35 messages"));
   r = ctl("templates render voucher_line --lang en --file " + shipped +
           " code=AE12098768 value=50 expires=2026-12-31");
   CHECK(r.status == 0);
@@ -266,4 +266,64 @@ TEST_CASE("giftctl: the history shows the real account beside the operator decla
   auto l = db->prepare("SELECT COUNT(*) FROM ledger WHERE real_uid IS NULL");
   REQUIRE(l.step());
   CHECK(l.column_int(0) == 0);  // the opening balance too: an import by an operator
+}
+
+TEST_CASE("giftctl: merchants disabled, enabled and a number taken away, each in the history") {
+  Ctl ctl;
+  const auto merchants = ctl.write(
+      "merchants.csv",
+      "id,name,city,kind,level,phones,offer_a\n"
+      "bj-1,Star KTV,beijing,ktv,high,13911111111 13911111113,5 hours\n"
+      "bj-2,Sky Cinema,beijing,cinema,low,13911111112,\n");
+  auto r = ctl("import merchants " + merchants);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+
+  r = ctl("merchant disable bj-1");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "merchant disable needs --reason TEXT"));
+  CHECK(ctl("merchant frobnicate bj-1").status == 2);
+  CHECK(ctl("merchant disable nosuch --reason x").status == 1);
+  r = ctl("merchant disable bj-1 --reason 'contract ended'");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "merchant bj-1 disabled"));
+  r = ctl("merchant disable bj-1 --reason again");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "merchant bj-1 is already disabled"));
+  r = ctl("merchant list --format csv");
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "id,name,city,kind,level,state,numbers,offers\n"
+                 "bj-1,Star KTV,beijing,ktv,high,disabled,8613911111111 8613911111113,A: 5 hours\n"
+                 "bj-2,Sky Cinema,beijing,cinema,low,enabled,8613911111112,\n");
+  // Importing the file again keeps the merchant disabled.
+  REQUIRE(ctl("import merchants " + merchants).status == 0);
+  CHECK(contains(ctl("merchant list").out, "disabled"));
+  REQUIRE(ctl("merchant enable bj-1 --reason renewed").status == 0);
+  CHECK_FALSE(contains(ctl("merchant list").out, "disabled"));
+
+  r = ctl("merchant remove-number bj-1 13911111112 --reason x");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "8613911111112 is not a number of merchant bj-1"));
+  r = ctl("merchant remove-number bj-2 139-1111-1112 --reason x");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "the only number of merchant bj-2"));
+  CHECK(ctl("merchant remove-number bj-1 hello --reason x").status == 2);
+  r = ctl("merchant remove-number bj-1 +86 139 1111 1113 --reason 'handset stolen'");
+  CHECK(r.status == 2);  // unquoted: too many words
+  r = ctl("merchant remove-number bj-1 '+86 139 1111 1113' --reason 'handset stolen'");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "8613911111113 is no longer a number of merchant bj-1"));
+  CHECK(line_with(ctl("merchant list").out, {"bj-1", "enabled", "8613911111111  A: 5 hours"}));
+
+  auto db = giftgate::test::open_campaign_db(ctl.file("campaign.db"));
+  auto q = db->prepare(
+      "SELECT group_concat(kind || ' by ' || actor || ' uid ' || real_uid || ': ' || detail, "
+      "'\n') FROM events WHERE kind <> 'merchant_loaded' ORDER BY id");
+  REQUIRE(q.step());
+  const std::string uid = std::to_string(::getuid());
+  CHECK(q.column_text(0) ==
+        "merchant_disabled by test uid " + uid + ": merchant bj-1: contract ended\n"
+        "merchant_enabled by test uid " + uid + ": merchant bj-1: renewed\n"
+        "merchant_number_removed by test uid " + uid + ": merchant bj-1 number 8613911111113: "
+        "handset stolen");
 }
