@@ -40,6 +40,12 @@ Commands:
   reinstate CODE --reason TEXT   make a wrongly used voucher usable again
   lockouts                       merchants locked out for failed verifications
   unlock MERCHANT --reason TEXT  lift a lock-out early (merchant id or number)
+  merchant list                  every merchant: enabled or disabled, numbers, offers
+  merchant disable|enable ID --reason TEXT
+                                 stop a merchant verifying and being listed to
+                                 members, or let it again; at once, also for giftgated
+  merchant remove-number ID MSISDN --reason TEXT
+                                 take a number from a merchant: it verifies no more
   report [--by tier|city|merchant|day|messages]
                                  issued, used, points and value (all if no --by);
                                  messages: outbound SMS by state
@@ -59,7 +65,8 @@ Options:
                     /etc/giftgate/giftgate.yaml if present, else built-in)
   --db PATH         the campaign database (default: storage.path from the config)
   --operator NAME   who is acting, for the history (default: the login name)
-  --format F        table, csv or json (report, export, stock, lockouts)
+  --format F        table, csv or json (report, export, stock, lockouts,
+                    merchant list)
   --output FILE     write report or export output to FILE
   --quiet           no progress bar
   --lang L, --file F
@@ -114,6 +121,13 @@ std::string login_name() {
     if (const char* v = std::getenv(var); v && *v) return v;
   if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
   return "unknown";
+}
+
+RealUser real_user() {
+  RealUser user;
+  user.uid = ::getuid();
+  if (const passwd* pw = ::getpwuid(::getuid())) user.name = pw->pw_name;
+  return user;
 }
 
 bool Ctl::load_config(std::string* error) {
@@ -178,7 +192,7 @@ int Ctl::run() {
       {"stock", &Ctl::stock},         {"redeem", &Ctl::redeem},
       {"lockouts", &Ctl::lockouts},   {"unlock", &Ctl::unlock},
       {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
-      {"resend", &Ctl::resend},
+      {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";
@@ -199,13 +213,14 @@ int main(int argc, char** argv) {
   std::string error;
   auto args = parse_args(argc, argv, &error);
   if (!args) {
-    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", error);
+    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n",
+               giftgate::escape_text(error));
     return kUsage;
   }
   try {
     return Ctl(std::move(*args)).run();
   } catch (const std::exception& e) {
-    fmt::print(stderr, "giftctl: {}\n", e.what());
+    fmt::print(stderr, "giftctl: {}\n", giftgate::escape_text(e.what()));
     return kRefused;
   }
 }

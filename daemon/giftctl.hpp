@@ -1,7 +1,8 @@
 // giftctl, the operators' tool: its options and the class whose methods
 // are the commands. The commands are split by subject: giftctl.cpp (options,
 // dispatch, main), giftctl_campaign.cpp (members, points, vouchers, stock,
-// reports) and giftctl_operations.cpp (messages, templates, reload).
+// reports, merchants) and giftctl_operations.cpp (messages, templates,
+// reload).
 #pragma once
 
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "daemon/phone.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/sqlite.hpp"
+#include "daemon/table.hpp"
 #include "daemon/vouchers.hpp"
 
 namespace giftgate::ctl {
@@ -38,6 +40,10 @@ std::optional<Args> parse_args(int argc, char** argv, std::string* error);
 // Who is acting, for the event history: the login name.
 std::string login_name();
 
+// The account this process really runs as (getuid()), recorded beside the
+// operator's name, which the command line or the environment can set.
+RealUser real_user();
+
 // One run of giftctl: a command with its arguments, against the config and
 // the campaign database.
 class Ctl {
@@ -47,12 +53,14 @@ class Ctl {
   int run();
 
  private:
+  // Messages quote what was typed or read (a file's row, an argument):
+  // escaped like every other output (escape_text).
   int usage(const std::string& message) {
-    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", message);
+    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", escape_text(message));
     return kUsage;
   }
   int refused(const std::string& message) {
-    fmt::print(stderr, "giftctl: {}\n", message);
+    fmt::print(stderr, "giftctl: {}\n", escape_text(message));
     return kRefused;
   }
   std::string option(const std::string& name) const {
@@ -66,7 +74,7 @@ class Ctl {
   std::optional<std::string> msisdn(const std::string& typed) const {
     return normalize_msisdn(typed, config_.default_country);
   }
-  Actor actor() const { return {"giftctl", operator_}; }
+  Actor actor() const { return {"giftctl", operator_, real_user_}; }
   std::ostream& output();
   bool format(Format* f, Format fallback);
 
@@ -79,6 +87,7 @@ class Ctl {
   int void_or_reinstate(bool reinstate);
   int lockouts();
   int unlock();
+  int merchant();
   int report();
   int export_redemptions();
   int templates();
@@ -88,6 +97,7 @@ class Ctl {
   Args args_;
   Config config_;
   std::string operator_;
+  RealUser real_user_ = real_user();
   std::unique_ptr<db::Database> db_;
   std::ofstream file_;         // --output, created 0600
   std::string output_error_;   // why --output could not be opened privately

@@ -39,20 +39,23 @@ int Ctl::import() {
       fmt::print(stderr, "\r{} [{:<25}] {:3}%", path, fill, pct);
       if (done >= total) fmt::print(stderr, "\n");
     };
-  Importer importer(*db_, config_, {"import", fmt::format("{} ({})", operator_, path)}, progress);
+  Importer importer(*db_, config_, {"import", fmt::format("{} ({})", operator_, path), real_user_},
+                    progress);
   const ImportResult r = kind == "members"     ? importer.members(text, path)
                          : kind == "merchants" ? importer.merchants(text, path)
                                                : importer.activity(text, path);
   if (bar && r.status != ImportResult::Status::ok) fmt::print(stderr, "\n");
   switch (r.status) {
     case ImportResult::Status::bad_input:
-      fmt::print(stderr, "giftctl: {}\ngiftctl: nothing of {} was imported\n", r.error, path);
+      fmt::print(stderr, "giftctl: {}\ngiftctl: nothing of {} was imported\n", escape_text(r.error),
+                 escape_text(path));
       return kUsage;
     case ImportResult::Status::failed:
       return refused(fmt::format("{}; nothing of {} was imported", r.error, path));
     case ImportResult::Status::ok: break;
   }
-  fmt::print("{}: {} rows, {} applied, {} already there", path, r.rows, r.applied, r.skipped);
+  fmt::print("{}: {} rows, {} applied, {} already there", escape_text(path), r.rows, r.applied,
+             r.skipped);
   if (kind != "merchants") fmt::print(", {} points added", r.points);
   fmt::print("\n");
   return kOk;
@@ -70,8 +73,9 @@ int Ctl::member() {
   auto& out = output();
   const auto balance = ledger.balance(m->id);
   fmt::print(out, "member   {}\ncity     {}\nlanguage {}\ncare     {}\nbalance  {}\n",
-             m->msisdn, m->city, m->language, m->care_opt_out ? "opted out" : "receives",
-             balance ? fmt::format("{} points", *balance) : ledger.last_error());
+             escape_text(m->msisdn), escape_text(m->city), escape_text(m->language),
+             m->care_opt_out ? "opted out" : "receives",
+             balance ? fmt::format("{} points", *balance) : escape_text(ledger.last_error()));
   const std::pair<const char*, Table> sections[] = {
       {"points", member_ledger(*db_, m->id)},
       {"vouchers", member_vouchers(*db_, m->id)},
@@ -103,7 +107,7 @@ int Ctl::voucher() {
   if (facts.rows.empty()) return refused(fmt::format("no voucher {}", code));
   auto& out = output();
   for (std::size_t i = 0; i < facts.columns.size(); ++i)
-    fmt::print(out, "{:<11}{}\n", facts.columns[i], facts.rows[0][i]);
+    fmt::print(out, "{:<11}{}\n", facts.columns[i], escape_text(facts.rows[0][i]));
   const Table events = voucher_events(*db_, code);
   fmt::print(out, "\ntimeline ({})\n", events.rows.size());
   print(out, events, Format::table);
@@ -173,7 +177,7 @@ int Ctl::stock() {
   const std::string city = smpp::ascii_lower(args_.words[2]);  // as imported
   if (!vouchers.set_stock(tier->name, city, n, actor()))
     return refused(fmt::format("the database refused: {}", vouchers.last_error()));
-  fmt::print("stock of tier {} in {}: {}\n", tier->name, city, n);
+  fmt::print("stock of tier {} in {}: {}\n", escape_text(tier->name), escape_text(city), n);
   return kOk;
 }
 
@@ -268,6 +272,69 @@ int Ctl::unlock() {
       return refused(fmt::format("{} is not a locked merchant", args_.words[1]));
     default: return refused(fmt::format("the database refused: {}", vouchers.last_error()));
   }
+}
+
+// --- merchants -----------------------------------------------------------
+
+int Ctl::merchant() {
+  const std::string sub = args_.words.size() > 1 ? args_.words[1] : "";
+  Vouchers vouchers(*db_, config_.campaign);
+  if (sub == "list" && args_.words.size() == 2) {
+    Format f;
+    if (!format(&f, Format::table)) return usage("--format must be table, csv or json");
+    Table t;
+    for (const char* c : {"id", "name", "city", "kind", "level", "state", "numbers", "offers"})
+      t.add_column(c);
+    for (const auto& m : vouchers.all_merchants())
+      t.rows.push_back({m.id, m.name, m.city, m.kind, m.level,
+                        m.disabled ? "disabled" : "enabled",
+                        fmt::format("{}", fmt::join(m.phones, " ")), offers_line(m.offers)});
+    print(output(), t, f);
+    return kOk;
+  }
+  if ((sub == "disable" || sub == "enable") && args_.words.size() == 3) {
+    if (option("reason").empty()) return usage(fmt::format("merchant {} needs --reason TEXT", sub));
+    const std::string& id = args_.words[2];
+    switch (vouchers.set_merchant_disabled(id, sub == "disable", option("reason"), actor())) {
+      case AdminResult::ok:
+        fmt::print("merchant {} {}\n", escape_text(id),
+                   sub == "disable" ? "disabled: its numbers verify nothing, members are not "
+                                      "sent there"
+                                    : "enabled");
+        return kOk;
+      case AdminResult::unknown_code: return refused(fmt::format("no merchant {}", id));
+      case AdminResult::wrong_state:
+        return refused(fmt::format("merchant {} is already {}d", id, sub));
+      case AdminResult::invalid: return usage("a reason is needed");
+      case AdminResult::over_limit:  // a refund's: never a merchant's
+      case AdminResult::failed: break;
+    }
+    return refused(fmt::format("the database refused: {}", vouchers.last_error()));
+  }
+  if (sub == "remove-number" && args_.words.size() == 4) {
+    if (option("reason").empty()) return usage("merchant remove-number needs --reason TEXT");
+    const std::string& id = args_.words[2];
+    const auto number = msisdn(args_.words[3]);
+    if (!number) return usage(fmt::format("'{}' is not a phone number", args_.words[3]));
+    switch (vouchers.remove_merchant_number(id, *number, option("reason"), actor())) {
+      case NumberRemoval::removed:
+        fmt::print("{} is no longer a number of merchant {}\n", *number, escape_text(id));
+        return kOk;
+      case NumberRemoval::unknown_merchant: return refused(fmt::format("no merchant {}", id));
+      case NumberRemoval::not_its_number:
+        return refused(fmt::format("{} is not a number of merchant {}", *number, id));
+      case NumberRemoval::last_number:
+        return refused(fmt::format("{} is the only number of merchant {}: members are sent there "
+                                   "to use their vouchers, so disable the merchant first "
+                                   "(giftctl merchant disable {})",
+                                   *number, id, id));
+      case NumberRemoval::invalid: return usage("a reason is needed");
+      case NumberRemoval::failed: break;
+    }
+    return refused(fmt::format("the database refused: {}", vouchers.last_error()));
+  }
+  return usage("merchant list | merchant disable|enable ID --reason TEXT | "
+               "merchant remove-number ID MSISDN --reason TEXT");
 }
 
 // --- reports -------------------------------------------------------------

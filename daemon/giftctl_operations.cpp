@@ -28,7 +28,7 @@ int Ctl::resend() {
   Outbox outbox(*db_, ResendPolicy{});
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
-  const auto id = outbox.resend(key, operator_, now);
+  const auto id = outbox.resend(key, actor(), now);
   if (!id) return refused(fmt::format("no message for {}", key));
   fmt::print("message {} queued again; giftgated sends it at once\n", *id);
   return kOk;
@@ -44,7 +44,7 @@ int Ctl::templates() {
     const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.ussd.menus_path;
     const UssdLimits limits = ussd_limits(config_.ussd);
     if (!UssdMenus::load(path, limits, &error)) {
-      fmt::print(stderr, "giftctl: {}\n", error);
+      fmt::print(stderr, "giftctl: {}\n", escape_text(error));
       return kUsage;
     }
     fmt::print("{}: ok, every USSD screen in zh and en within {} GSM or {} UCS-2 characters\n",
@@ -55,7 +55,7 @@ int Ctl::templates() {
     if (args_.words.size() > 3) return usage("templates check takes one file");
     const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.templates_path;
     if (!Templates::load(path, config_.max_parts, &error)) {
-      fmt::print(stderr, "giftctl: {}\n", error);
+      fmt::print(stderr, "giftctl: {}\n", escape_text(error));
       return kUsage;
     }
     fmt::print("{}: ok, {} messages in zh and en, each within {} SMS parts\n", path,
@@ -67,7 +67,7 @@ int Ctl::templates() {
   const std::string path = has("file") ? option("file") : config_.templates_path;
   const auto t = Templates::load(path, config_.max_parts, &error);
   if (!t) {
-    fmt::print(stderr, "giftctl: {}\n", error);
+    fmt::print(stderr, "giftctl: {}\n", escape_text(error));
     return kUsage;
   }
   const std::string& name = args_.words[2];
@@ -103,7 +103,8 @@ int Ctl::reload() {
       Templates::load(config_.templates_path, config_.max_parts, &error) &&
       (!config_.ussd.enabled || UssdMenus::load(config_.ussd, &error));
   if (!ok) {
-    fmt::print(stderr, "giftctl: {}\ngiftctl: giftgated was not asked to reload\n", error);
+    fmt::print(stderr, "giftctl: {}\ngiftctl: giftgated was not asked to reload\n",
+               escape_text(error));
     return kUsage;
   }
   // The daemon is the process holding its database's lock, as the kernel

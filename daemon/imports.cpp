@@ -12,6 +12,9 @@
 
 #include "daemon/csv.hpp"
 #include "daemon/phone.hpp"
+#include "daemon/table.hpp"
+#include "daemon/templates.hpp"
+#include "daemon/vouchers.hpp"
 #include "protocol/charset.hpp"
 
 namespace giftgate {
@@ -25,6 +28,32 @@ std::optional<std::int64_t> whole_number(std::string_view s) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
+}
+
+// A merchant's id (and its city's) is typed on giftctl's command line and
+// shown in reports.
+constexpr std::size_t kMerchantIdMax = 32;
+
+// What members read of a merchant must fit every message that shows it:
+// the lengths are those the messages were checked with.
+constexpr std::string_view kShownToMembers =
+    ", so that every SMS that shows it fits (a Chinese character counts one; €, brackets and "
+    "emoji two)";
+
+// Why a merchant's text field may not be stored as it is, or "". Control
+// characters would break the lines of a list or drive a terminal, bidi
+// controls reorder what a member reads.
+std::string merchant_text_misfit(std::string_view what, std::string_view text, std::size_t most,
+                                 std::string_view because = {}) {
+  if (has_unprintable(text))
+    return fmt::format("the {} holds a control character, a bidirectional control or bytes that "
+                       "are not UTF-8",
+                       what);
+  const std::size_t length = value_length(text).value_or(0);
+  if (length > most)
+    return fmt::format("the {} is {} characters long, more than the {} allowed{}", what, length,
+                       most, because);
+  return {};
 }
 
 // The marker run_import turns into a database failure with SQLite's message.
@@ -177,10 +206,15 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
       progress_, [&](const Row& row, ImportResult& result) -> std::string {
         const std::string id(row["id"]);
         if (id.empty()) return "the merchant id is empty";
+        if (auto why = merchant_text_misfit("merchant id", id, kMerchantIdMax); !why.empty())
+          return why;
         if (!seen.insert(id).second) return fmt::format("merchant {} is listed twice", id);
         const std::string kind = ascii_lower(row["kind"]), level = ascii_lower(row["level"]);
         const std::string city = ascii_lower(row["city"]);
         if (row["name"].empty() || city.empty()) return "name and city must not be empty";
+        auto why = merchant_text_misfit("name", row["name"], kMerchantNameMax, kShownToMembers);
+        if (why.empty()) why = merchant_text_misfit("city", city, kMerchantIdMax);
+        if (!why.empty()) return fmt::format("merchant {}: {}", id, why);
         if (kind != "ktv" && kind != "cinema")
           return fmt::format("kind must be ktv or cinema, not '{}'", row["kind"]);
         if (level != "high" && level != "middle" && level != "low")
@@ -213,12 +247,18 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
           add_phone.reset();
           if (!add_phone.bind(1, phone).bind(2, id).run().ok()) return kDbFailed;
         }
+        std::vector<std::pair<std::string, std::string>> offers;
         for (const auto& tier : config_.campaign.tiers) {
           const auto offer = row["offer_" + ascii_lower(tier.name)];
-          if (offer.empty()) continue;
+          if (!offer.empty()) offers.emplace_back(tier.name, offer);
+        }
+        // As members read them: "A: 5 hours; B: 2 hours".
+        why = merchant_text_misfit("offers line", offers_line(offers), kMerchantOffersMax,
+                                   kShownToMembers);
+        if (!why.empty()) return fmt::format("merchant {}: {}", id, why);
+        for (const auto& [tier, offer] : offers) {
           add_offer.reset();
-          if (!add_offer.bind(1, id).bind(2, tier.name).bind(3, offer).run().ok())
-            return kDbFailed;
+          if (!add_offer.bind(1, id).bind(2, tier).bind(3, offer).run().ok()) return kDbFailed;
         }
         if (!events.add("merchant_loaded", std::nullopt, id).ok()) return kDbFailed;
         ++result.applied;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "daemon/voucher_code.hpp"
+#include "protocol/charset.hpp"
 
 namespace giftgate {
 namespace {
@@ -20,24 +21,6 @@ constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
     {"KTV", "ktv"}, {"K歌", "ktv"}, {"CINEMA", "cinema"}, {"影院", "cinema"},
     {"电影", "cinema"}, {"电影院", "cinema"}, {"MOVIE", "cinema"},
 };
-
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
 
 bool command_takes_argument(Command c) {
   return c == Command::redeem || c == Command::merchants || c == Command::verify ||
@@ -87,12 +70,10 @@ std::string fold_keyword_text(std::string_view text) {
   std::string out;
   bool space = false;
   for (std::size_t i = 0; i < text.size();) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    const std::size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-    char32_t c = len == 1 ? b : len == 2 ? b & 0x1F : len == 3 ? b & 0x0F : b & 0x07;
-    for (std::size_t k = 1; k < len; ++k)
-      c = (c << 6) | (i + k < text.size() ? static_cast<unsigned char>(text[i + k]) & 0x3F : 0);
-    i += len;
+    // A byte that is not UTF-8 matches no keyword: U+FFFD in its place.
+    const auto decoded = smpp::utf8_next(text, i);
+    if (!decoded) ++i;
+    char32_t c = decoded.value_or(0xFFFD);
     if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;  // full-width ASCII
     if (c == 0x3000 || c == U'\t' || c == U'\r' || c == U'\n' || c == 0xA0) c = U' ';
     if (c >= U'a' && c <= U'z') c -= 0x20;
@@ -102,7 +83,7 @@ std::string fold_keyword_text(std::string_view text) {
     }
     if (space) out += ' ';
     space = false;
-    append_utf8(out, c);
+    smpp::utf8_append(out, c);
   }
   return out;
 }

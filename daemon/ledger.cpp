@@ -32,9 +32,25 @@ Ledger::Result Ledger::fail(const db::Status& s) {
   return Result::failed;
 }
 
+namespace {
+
+// The real account's columns (real_uid, real_user) from `first` on: NULL
+// when the change was not made by a tool run by someone.
+void bind_real(db::Statement& s, int first, const Actor& actor) {
+  if (actor.real) {
+    s.bind(first, actor.real->uid);
+    s.bind(first + 1, actor.real->name.empty() ? std::nullopt
+                                               : std::optional<std::string>(actor.real->name));
+  } else {
+    s.bind(first, std::nullopt).bind(first + 1, std::nullopt);
+  }
+}
+
+}  // namespace
+
 EventWriter::EventWriter(db::Database& db, const Actor& actor)
     : insert_(db.prepare("INSERT INTO events(kind, member_id, channel, actor, detail, "
-                         "voucher_code) VALUES (?, ?, ?, ?, ?, ?)")),
+                         "voucher_code, real_uid, real_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
       actor_(actor) {}
 
 db::Status EventWriter::add(std::string_view kind, std::optional<std::int64_t> member_id,
@@ -44,6 +60,7 @@ db::Status EventWriter::add(std::string_view kind, std::optional<std::int64_t> m
   insert_.bind(1, kind);
   if (member_id) insert_.bind(2, *member_id);
   else insert_.bind(2, std::nullopt);
+  bind_real(insert_, 7, actor_);
   return insert_.bind(3, actor_.channel)
       .bind(4, actor_.who)
       .bind(5, detail)
@@ -53,12 +70,13 @@ db::Status EventWriter::add(std::string_view kind, std::optional<std::int64_t> m
 
 EntryWriter::EntryWriter(db::Database& db, const Actor& actor)
     : insert_(db.prepare("INSERT INTO ledger(member_id, delta, reason, channel, actor, "
-                         "reference) VALUES (?, ?, ?, ?, ?, ?)")),
+                         "reference, real_uid, real_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")),
       actor_(actor) {}
 
 db::Status EntryWriter::add(std::int64_t member_id, std::int64_t delta, std::string_view reason,
                             const std::optional<std::string>& reference) {
   insert_.reset();
+  bind_real(insert_, 7, actor_);
   return insert_.bind(1, member_id)
       .bind(2, delta)
       .bind(3, reason)

@@ -30,11 +30,20 @@ struct PointLimits {
 std::optional<std::string> points_out_of_bounds(std::string_view who, std::int64_t balance,
                                                 std::int64_t delta, const PointLimits& limits);
 
+// The account that really ran a tool: what the system says, beside the
+// operator's name the tool was told (--operator, $USER), which anyone can set.
+struct RealUser {
+  std::int64_t uid = 0;
+  std::string name;  // from the password database; empty when it has none
+};
+
 // Who or what caused a change: the channel (sms, ussd, giftctl, import) and
-// the actor within it (an operator's name, a file, a message id).
+// the actor within it (an operator's name, a file, a message id), with the
+// real account for changes made by giftctl (none for the daemon's).
 struct Actor {
   std::string channel;
   std::string who;
+  std::optional<RealUser> real = std::nullopt;
 };
 
 // Appends events with one prepared statement, for many rows in one

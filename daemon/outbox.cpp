@@ -447,7 +447,7 @@ int Outbox::recover(Time now) {
   return static_cast<int>(cut.size());
 }
 
-std::optional<std::int64_t> Outbox::resend(const std::string& id_or_code, const std::string& actor,
+std::optional<std::int64_t> Outbox::resend(const std::string& id_or_code, const Actor& actor,
                                            Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return std::nullopt;
@@ -466,7 +466,7 @@ std::optional<std::int64_t> Outbox::resend(const std::string& id_or_code, const 
       find.column_null(1) ? std::nullopt : std::optional<std::int64_t>(find.column_int(1));
   const std::optional<std::string> code =
       find.column_null(2) ? std::nullopt : std::optional<std::string>(find.column_text(2));
-  if (!record_event(db_, "message_resent", member, {"giftctl", actor},
+  if (!record_event(db_, "message_resent", member, actor,
                     fmt::format("outbox message {}", id), code)
            .ok() ||
       !tx.commit().ok())

@@ -135,8 +135,7 @@ class Outbox {
 
   // An operator's resend of a message (by outbox id) or of the message that
   // carries a voucher code: queued again, whatever its state, every part.
-  std::optional<std::int64_t> resend(const std::string& id_or_code, const std::string& actor,
-                                     Time now);
+  std::optional<std::int64_t> resend(const std::string& id_or_code, const Actor& actor, Time now);
 
   OutboxCounts counts();
 

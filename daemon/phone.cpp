@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "protocol/charset.hpp"
+
 namespace giftgate {
 
 namespace {
@@ -21,39 +23,6 @@ struct Scanned {
   bool plus = false;
   std::string digits;
 };
-
-// Decodes one UTF-8 sequence at s[pos]; nullopt when it is malformed.
-std::optional<char32_t> next_code_point(std::string_view s, std::size_t& pos) {
-  const auto lead = static_cast<unsigned char>(s[pos]);
-  std::size_t length;
-  char32_t cp;
-  if (lead < 0x80) {
-    length = 1;
-    cp = lead;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    cp = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    cp = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    cp = lead & 0x07;
-  } else {
-    return std::nullopt;
-  }
-  if (s.size() - pos < length) return std::nullopt;
-  for (std::size_t i = 1; i < length; ++i) {
-    const auto next = static_cast<unsigned char>(s[pos + i]);
-    if ((next & 0xC0) != 0x80) return std::nullopt;
-    cp = (cp << 6) | (next & 0x3F);
-  }
-  // Overlong forms would let "0" hide behind another spelling.
-  if ((length == 2 && cp < 0x80) || (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000))
-    return std::nullopt;
-  pos += length;
-  return cp;
-}
 
 // Punctuation people put inside numbers, in ASCII and as Chinese input
 // methods type it (ideographic space, full-width brackets and dashes).
@@ -78,7 +47,7 @@ std::optional<Scanned> scan(std::string_view input) {
   bool seen_plus = false;
   std::size_t pos = 0;
   while (pos < input.size()) {
-    const auto cp = next_code_point(input, pos);
+    const auto cp = smpp::utf8_next(input, pos);
     if (!cp) return std::nullopt;
     if (*cp >= U'0' && *cp <= U'9') {
       out.digits.push_back(static_cast<char>('0' + (*cp - U'0')));

@@ -29,6 +29,11 @@ Table query(db::Database& db, std::string_view sql, std::vector<std::string> col
   return t;
 }
 
+// Who made a change, as the histories show it: the actor, and for a change
+// made with giftctl the account that really ran it, "alice (uid 1000 bob)".
+constexpr std::string_view kBy =
+    "actor || COALESCE(' (uid ' || real_uid || COALESCE(' ' || real_user, '') || ')', '')";
+
 constexpr std::string_view kFigures =
     "COUNT(*), SUM(state = 'used'), SUM(state = 'void'), "
     "SUM(state = 'issued' AND expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), "
@@ -101,8 +106,9 @@ Table redemptions_since(db::Database& db, const std::string& since) {
 
 Table member_ledger(db::Database& db, std::int64_t member_id) {
   Table t = query(db,
-                  "SELECT created_at, delta, '', reason, channel, actor FROM ledger "
-                  "WHERE member_id = ? ORDER BY id",
+                  fmt::format("SELECT created_at, delta, '', reason, channel, {} FROM ledger "
+                              "WHERE member_id = ? ORDER BY id",
+                              kBy),
                   {"at", "#points", "#balance", "reason", "channel", "by"},
                   {std::to_string(member_id)});
   // The running balance is summed here, checked: entries written before the
@@ -137,8 +143,9 @@ Table member_offers(db::Database& db, std::int64_t member_id) {
 
 Table member_events(db::Database& db, std::int64_t member_id) {
   return query(db,
-               "SELECT at, kind, channel, actor, COALESCE(voucher_code, ''), detail FROM events "
-               "WHERE member_id = ? ORDER BY id",
+               fmt::format("SELECT at, kind, channel, {}, COALESCE(voucher_code, ''), detail "
+                           "FROM events WHERE member_id = ? ORDER BY id",
+                           kBy),
                {"at", "event", "channel", "by", "voucher", "detail"},
                {std::to_string(member_id)});
 }
@@ -194,10 +201,11 @@ Table voucher_facts(db::Database& db, const std::string& code) {
 
 Table voucher_events(db::Database& db, const std::string& code) {
   return query(db,
-               "SELECT at, kind, channel, actor, detail FROM events WHERE voucher_code = ? "
-               "UNION ALL SELECT created_at, 'sms ' || state, 'sms', 'outbox ' || id, "
-               "'attempts ' || attempts || COALESCE(', ' || last_error, '') FROM outbox WHERE "
-               "voucher_code = ? ORDER BY 1",
+               fmt::format("SELECT at, kind, channel, {}, detail FROM events WHERE "
+                           "voucher_code = ? UNION ALL SELECT created_at, 'sms ' || state, 'sms', "
+                           "'outbox ' || id, 'attempts ' || attempts || COALESCE(', ' || "
+                           "last_error, '') FROM outbox WHERE voucher_code = ? ORDER BY 1",
+                           kBy),
                {"at", "event", "channel", "by", "detail"}, {code, code});
 }
 

@@ -348,6 +348,23 @@ INSERT INTO merchant_lockouts(merchant_id, since, until, failures, reason)
 DROP TABLE lockouts;
 )sql";
 
+// Version 10: operators' control, and what their changes record.
+// - real_uid, real_user: on events and ledger entries made by giftctl, the
+//   account that really ran it (getuid() and its name in the password
+//   database), beside the actor, the operator name given with --operator or
+//   taken from $USER, which anyone can set. NULL for the daemon's changes.
+// - merchants.disabled: set by giftctl merchant disable. A disabled
+//   merchant's numbers verify nothing and it is listed to no member; it
+//   keeps its numbers, offers and vouchers used there.
+constexpr std::string_view kVersion10 = R"sql(
+ALTER TABLE events ADD COLUMN real_uid INTEGER;
+ALTER TABLE events ADD COLUMN real_user TEXT;
+ALTER TABLE ledger ADD COLUMN real_uid INTEGER;
+ALTER TABLE ledger ADD COLUMN real_user TEXT;
+ALTER TABLE merchants ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0
+  CHECK (disabled = 0 OR disabled = 1);
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -358,6 +375,7 @@ constexpr db::Migration kMigrations[] = {
     {7, "", rewrite_checks},
     {8, kVersion8},
     {9, kVersion9},
+    {10, kVersion10},
 };
 
 }  // namespace

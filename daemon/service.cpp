@@ -338,6 +338,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       case S::expired: return reply("verify_expired", {{"code", shown}});
       case S::locked_out: return reply("verify_locked", {{"until", local_time(v.locked_until)}});
       case S::not_a_merchant: return reply("help");
+      case S::merchant_disabled: return reply("verify_merchant_disabled");
       case S::failed: break;
     }
     failed = true;
@@ -386,14 +387,11 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       const std::string city = templates_->name_of("city", member->city, language);
       if (merchants.empty()) return reply("no_merchants", {{"city", city}});
       std::vector<std::string> lines;
-      for (const auto& m : merchants) {
-        std::vector<std::string> offers;
-        for (const auto& [tier, text] : m.offers) offers.push_back(tier + ": " + text);
+      for (const auto& m : merchants)
         lines.push_back(templates_->render("merchant_line", language,
                                            {{"name", m.name},
                                             {"kind", templates_->name_of("kind", m.kind, language)},
-                                            {"offers", fmt::format("{}", fmt::join(offers, "; "))}}));
-      }
+                                            {"offers", offers_line(m.offers)}}));
       return reply("merchants",
                    fit_list("merchants", language, {{"city", city}}, "merchants", lines));
     }

@@ -55,6 +55,7 @@ const std::vector<TemplateCatalogue::Entry>& sms_entries() {
       {"verify_voided", {"code"}},
       {"verify_expired", {"code"}},
       {"verify_locked", {"until"}},
+      {"verify_merchant_disabled", {}},
       // To anyone past the limits section's limits.
       {"slow_down", {}},
   };
@@ -78,6 +79,9 @@ TemplateCatalogue sms_catalogue(std::size_t max_parts) {
              {"merchants", {"merchant_line", 1}}, {"more", {"vouchers_more", 1}}};
   c.too_long = [max_parts](const std::string& filled) { return sms_too_long(filled, max_parts); };
   c.names = true;
+  // A merchant's name in Chinese in an English text makes the text UCS-2:
+  // 67 characters a part instead of 153.
+  c.any_script = {"name", "merchant", "offers"};
   return c;
 }
 
@@ -97,12 +101,19 @@ std::string longest_value(std::string_view placeholder) {
       {"kind", "karaoke & cinema"},   {"n", "9"},
       {"page", "99"},                 {"pages", "99"},
       {"next", "99"},
+      // kMerchantNameMax and kMerchantOffersMax long (a test checks).
       {"name", "Golden Melody KTV Plaza Branch"},
       {"merchant", "Golden Melody KTV Plaza Branch"},
-      {"offers", "A: 5 hours free KTV; B: 3 hours; C: 2 hours in the afternoon"},
+      {"offers",
+       "A: 5 hours free KTV on weekdays; B: 3 hours of KTV free; C: 2 hours, afternoons."},
   };
   const auto it = values.find(placeholder);
   return it == values.end() ? std::string() : std::string(it->second);
+}
+
+std::optional<std::size_t> value_length(std::string_view value) {
+  if (const auto septets = smpp::gsm7_length(value)) return septets;
+  return smpp::utf16_length(value);
 }
 
 namespace {
@@ -329,33 +340,50 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
         return fail(marks[e.name], fmt::format("'{}' has no {} text", e.name, language));
   }
 
-  // Every text, filled with the longest plausible values, within the limit.
-  for (const auto& e : catalogue.entries) {
-    for (const char* language : kLanguages) {
-      TemplateValues values;
-      for (const auto& p : e.placeholders) values.emplace_back(p, longest_value(p));
-      for (auto& [p, v] : values) {  // lists: items filled the same way
-        const auto list = catalogue.lists.find(p);
-        if (list == catalogue.lists.end()) continue;
-        TemplateValues item_values;
-        for (const auto& q : catalogue.find(list->second.item)->placeholders)
-          item_values.emplace_back(q, longest_value(q));
-        const std::string one = t->render(list->second.item, language, item_values);
-        v = one;
-        for (int i = 1; i < list->second.lines; ++i) v += "\n" + one;
+  // Every text, filled with the longest plausible values, within the limit;
+  // a second time with the values that may be in any script in Chinese.
+  for (const bool chinese : {false, true}) {
+    if (chinese && catalogue.any_script.empty()) break;
+    const auto value_of = [&](const std::string& p) {
+      std::string v = longest_value(p);
+      if (chinese && std::find(catalogue.any_script.begin(), catalogue.any_script.end(), p) !=
+                         catalogue.any_script.end()) {
+        const std::size_t n = value_length(v).value_or(0);
+        v.clear();
+        for (std::size_t i = 0; i < n; ++i) v += "歌";
       }
-      std::string filled;
-      try {
-        filled = t->render(e.name, language, values);
-        if (const auto with = catalogue.check_with.find(e.name); with != catalogue.check_with.end())
-          filled += "\n" + t->render(with->second, language, {});
-      } catch (const fmt::format_error& ex) {
-        return fail(marks[e.name], fmt::format("'{}' {}: {}", e.name, language, ex.what()));
-      }
-      if (catalogue.too_long) {
-        const std::string why = catalogue.too_long(filled);
-        if (!why.empty())
-          return fail(marks[e.name], fmt::format("'{}' {}: {}", e.name, language, why));
+      return v;
+    };
+    for (const auto& e : catalogue.entries) {
+      for (const char* language : kLanguages) {
+        TemplateValues values;
+        for (const auto& p : e.placeholders) values.emplace_back(p, value_of(p));
+        for (auto& [p, v] : values) {  // lists: items filled the same way
+          const auto list = catalogue.lists.find(p);
+          if (list == catalogue.lists.end()) continue;
+          TemplateValues item_values;
+          for (const auto& q : catalogue.find(list->second.item)->placeholders)
+            item_values.emplace_back(q, value_of(q));
+          const std::string one = t->render(list->second.item, language, item_values);
+          v = one;
+          for (int i = 1; i < list->second.lines; ++i) v += "\n" + one;
+        }
+        std::string filled;
+        try {
+          filled = t->render(e.name, language, values);
+          if (const auto with = catalogue.check_with.find(e.name); with != catalogue.check_with.end())
+            filled += "\n" + t->render(with->second, language, {});
+        } catch (const fmt::format_error& ex) {
+          return fail(marks[e.name], fmt::format("'{}' {}: {}", e.name, language, ex.what()));
+        }
+        if (catalogue.too_long) {
+          const std::string why = catalogue.too_long(filled);
+          if (!why.empty())
+            return fail(marks[e.name], fmt::format("'{}' {}: {}{}", e.name, language, why,
+                                                   chinese ? " (merchants' names and offers in "
+                                                             "Chinese)"
+                                                           : ""));
+        }
       }
     }
   }

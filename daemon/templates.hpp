@@ -50,12 +50,30 @@ struct TemplateCatalogue {
   // Whether the file may name cities and merchant kinds (`cities:` and
   // `kinds:` sections, see Templates::name_of).
   bool names = false;
+  // Placeholders whose values may be in any script (merchants' names and
+  // offers, as imported): the size check is run a second time with each of
+  // them in Chinese of the same length, which makes a GSM 7-bit text UCS-2.
+  std::vector<std::string> any_script;
 
   const Entry* find(std::string_view name) const;
 };
 
 // The longest value a placeholder plausibly takes, for size checks.
 std::string longest_value(std::string_view placeholder);
+
+// How much room a value takes in a text: GSM 7-bit septets when every
+// character is in that alphabet (extension characters such as the euro
+// sign and brackets count two), else UTF-16 units (an emoji counts two);
+// nullopt when it is not UTF-8. A value no longer than a placeholder's
+// longest_value by this measure fits wherever the size checks put that.
+std::optional<std::size_t> value_length(std::string_view value);
+
+// The longest merchant name ({name}, {merchant}) and offers line ({offers}:
+// "A: 5 hours; B: 2 hours", see offers_line) the size checks assume, by
+// value_length. Imports refuse longer ones, so every message that shows a
+// merchant fits in the parts allowed.
+inline constexpr std::size_t kMerchantNameMax = 30;
+inline constexpr std::size_t kMerchantOffersMax = 80;
 
 class Templates {
  public:

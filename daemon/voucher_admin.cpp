@@ -58,22 +58,102 @@ bool Vouchers::add_merchant(const Merchant& m, const Actor& actor) {
   return s.ok();
 }
 
-std::vector<Merchant> Vouchers::merchants_in(std::string_view city, std::string_view kind) {
-  auto q = db_.prepare(
-      "SELECT id, name, city, kind, level FROM merchants WHERE city = ? AND (? = '' OR kind = ?) "
-      "ORDER BY CASE level WHEN 'high' THEN 0 WHEN 'middle' THEN 1 ELSE 2 END, name, id");
-  q.bind(1, city).bind(2, kind).bind(3, kind);
+std::string offers_line(const std::vector<std::pair<std::string, std::string>>& offers) {
+  std::string line;
+  for (const auto& [tier, text] : offers) line += (line.empty() ? "" : "; ") + tier + ": " + text;
+  return line;
+}
+
+namespace {
+
+// The merchants a query selects (id, name, city, kind, level, disabled),
+// each with its offers and, if asked, its numbers.
+std::vector<Merchant> read_merchants(db::Database& db, db::Statement& q, bool phones) {
   std::vector<Merchant> out;
   while (q.step())
     out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3),
-                   q.column_text(4), {}, {}});
-  auto offers = db_.prepare("SELECT tier, offer FROM merchant_offers WHERE merchant_id = ? ORDER BY tier");
+                   q.column_text(4), {}, {}, q.column_int(5) != 0});
+  auto offers =
+      db.prepare("SELECT tier, offer FROM merchant_offers WHERE merchant_id = ? ORDER BY tier");
+  auto numbers =
+      db.prepare("SELECT msisdn FROM merchant_phones WHERE merchant_id = ? ORDER BY msisdn");
   for (auto& m : out) {
     offers.reset();
     offers.bind(1, m.id);
     while (offers.step()) m.offers.emplace_back(offers.column_text(0), offers.column_text(1));
+    if (!phones) continue;
+    numbers.reset();
+    numbers.bind(1, m.id);
+    while (numbers.step()) m.phones.push_back(numbers.column_text(0));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Merchant> Vouchers::merchants_in(std::string_view city, std::string_view kind) {
+  auto q = db_.prepare(
+      "SELECT id, name, city, kind, level, disabled FROM merchants WHERE city = ? AND "
+      "(? = '' OR kind = ?) AND disabled = 0 "
+      "ORDER BY CASE level WHEN 'high' THEN 0 WHEN 'middle' THEN 1 ELSE 2 END, name, id");
+  q.bind(1, city).bind(2, kind).bind(3, kind);
+  return read_merchants(db_, q, false);
+}
+
+std::vector<Merchant> Vouchers::all_merchants() {
+  auto q = db_.prepare("SELECT id, name, city, kind, level, disabled FROM merchants ORDER BY id");
+  return read_merchants(db_, q, true);
+}
+
+AdminResult Vouchers::set_merchant_disabled(std::string_view id, bool disabled,
+                                            std::string_view reason, const Actor& actor) {
+  if (reason.empty()) return AdminResult::invalid;
+  db::Transaction tx(db_);
+  auto s = tx.begun();
+  if (!s.ok()) return fail_admin(s);
+  auto exists = db_.prepare("SELECT 1 FROM merchants WHERE id = ?");
+  if (!exists.bind(1, id).step()) return AdminResult::unknown_code;
+  auto set = db_.prepare("UPDATE merchants SET disabled = ? WHERE id = ? AND disabled <> ?");
+  if (s = set.bind(1, std::int64_t{disabled}).bind(2, id).bind(3, std::int64_t{disabled}).run();
+      !s.ok())
+    return fail_admin(s);
+  if (db_.changes() != 1) return AdminResult::wrong_state;
+  s = record_event(db_, disabled ? "merchant_disabled" : "merchant_enabled", std::nullopt, actor,
+                   fmt::format("merchant {}: {}", id, reason));
+  if (s.ok()) s = tx.commit();
+  return s.ok() ? AdminResult::ok : fail_admin(s);
+}
+
+NumberRemoval Vouchers::remove_merchant_number(std::string_view id, std::string_view msisdn,
+                                               std::string_view reason, const Actor& actor) {
+  if (reason.empty()) return NumberRemoval::invalid;
+  const auto failed = [&](const db::Status& s) {
+    last_error_ = s.message;
+    return NumberRemoval::failed;
+  };
+  db::Transaction tx(db_);
+  auto s = tx.begun();
+  if (!s.ok()) return failed(s);
+  auto merchant = db_.prepare("SELECT disabled FROM merchants WHERE id = ?");
+  if (!merchant.bind(1, id).step()) return NumberRemoval::unknown_merchant;
+  const bool disabled = merchant.column_int(0) != 0;
+  auto numbers = db_.prepare(
+      "SELECT COUNT(*), COALESCE(SUM(msisdn = ?), 0) FROM merchant_phones WHERE merchant_id = ?");
+  numbers.bind(1, msisdn).bind(2, id);
+  if (!numbers.step()) return failed(numbers.status());
+  const std::int64_t count = numbers.column_int(0);
+  const bool its = numbers.column_int(1) == 1;
+  numbers.reset();
+  if (!its) return NumberRemoval::not_its_number;
+  // A merchant members are sent to must be able to verify their vouchers;
+  // a disabled one may lose its last number (to give it to another).
+  if (count == 1 && !disabled) return NumberRemoval::last_number;
+  auto remove = db_.prepare("DELETE FROM merchant_phones WHERE msisdn = ? AND merchant_id = ?");
+  if (s = remove.bind(1, msisdn).bind(2, id).run(); !s.ok()) return failed(s);
+  s = record_event(db_, "merchant_number_removed", std::nullopt, actor,
+                   fmt::format("merchant {} number {}: {}", id, msisdn, reason));
+  if (s.ok()) s = tx.commit();
+  return s.ok() ? NumberRemoval::removed : failed(s);
 }
 
 AdminResult Vouchers::void_voucher(std::string_view code, std::string_view reason, bool refund,

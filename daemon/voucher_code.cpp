@@ -5,6 +5,8 @@
 
 #include <openssl/rand.h>
 
+#include "protocol/charset.hpp"
+
 namespace giftgate {
 namespace {
 
@@ -36,26 +38,6 @@ std::optional<unsigned> uniform_below(unsigned bound) {
     if (byte < limit) return byte % bound;
   }
   return std::nullopt;
-}
-
-// Decodes one UTF-8 sequence at `s[i]`, advancing i; nullopt when malformed.
-std::optional<char32_t> next_code_point(std::string_view s, std::size_t& i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  int extra = 0;
-  char32_t cp = 0;
-  if (b0 < 0x80) { cp = b0; }
-  else if ((b0 & 0xE0) == 0xC0) { cp = b0 & 0x1F; extra = 1; }
-  else if ((b0 & 0xF0) == 0xE0) { cp = b0 & 0x0F; extra = 2; }
-  else if ((b0 & 0xF8) == 0xF0) { cp = b0 & 0x07; extra = 3; }
-  else return std::nullopt;
-  if (i + extra >= s.size()) return std::nullopt;
-  for (int k = 1; k <= extra; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return std::nullopt;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  i += 1 + extra;
-  return cp;
 }
 
 bool is_separator(char32_t cp) {
@@ -115,7 +97,7 @@ std::optional<char> voucher_check_digit(std::string_view first_nine) {
 std::optional<std::string> normalize_voucher_code(std::string_view typed) {
   std::string out;
   for (std::size_t i = 0; i < typed.size();) {
-    const auto cp = next_code_point(typed, i);
+    const auto cp = smpp::utf8_next(typed, i);
     if (!cp) return std::nullopt;
     if (is_separator(*cp)) continue;
     char32_t c = fold_width(*cp);

@@ -310,13 +310,13 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
   // answer that checked a code and did not use it counts against the
   // merchant: "used", "expired" or "void" tell a guesser as much as
   // "unknown". A number that is no merchant's has nothing to count against
-  // (the per-number limits bound it), and a locked merchant's tries check
-  // nothing.
+  // (the per-number limits bound it), and a locked or disabled merchant's
+  // tries check nothing.
   auto answer = [&](Verification::Status status) {
     using S = Verification::Status;
     v.status = status;
     if (status != S::used && status != S::locked_out && status != S::not_a_merchant &&
-        !v.merchant_id.empty() && campaign_.guard_failures + campaign_.guard_daily_failures > 0) {
+        status != S::merchant_disabled && !v.merchant_id.empty() && campaign_.guard_failures + campaign_.guard_daily_failures > 0) {
       if (const auto s = count_failure(merchant_msisdn, v.merchant_id, why(status), actor, now,
                                        &v.locked_until);
           !s.ok())
@@ -327,9 +327,11 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
     return v;
   };
 
+  // Read for every verification, never cached: an operator's disable or
+  // removed number holds from the next MO on.
   auto merchant = db_.prepare(
-      "SELECT m.id, m.city FROM merchant_phones p JOIN merchants m ON m.id = p.merchant_id "
-      "WHERE p.msisdn = ?");
+      "SELECT m.id, m.city, m.disabled FROM merchant_phones p JOIN merchants m "
+      "ON m.id = p.merchant_id WHERE p.msisdn = ?");
   merchant.bind(1, merchant_msisdn);
   if (!merchant.step()) {
     if (!merchant.status().ok()) return failed(merchant.status());
@@ -337,6 +339,7 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
   }
   v.merchant_id = merchant.column_text(0);
   const std::string city = merchant.column_text(1);
+  if (merchant.column_int(2) != 0) return answer(Verification::Status::merchant_disabled);
 
   // The lock is the merchant's: all its numbers wait it out together.
   auto locked = db_.prepare("SELECT until FROM merchant_lockouts WHERE merchant_id = ? AND until > ?");

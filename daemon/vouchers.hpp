@@ -82,6 +82,7 @@ struct Verification {
   enum class Status {
     used,              // verified now, and marked used
     not_a_merchant,    // the number is not a registered merchant's
+    merchant_disabled, // the number's merchant is disabled: nothing checked, nothing counted
     bad_format,        // cannot be a voucher code
     bad_check_digit,   // a mistyped code
     unknown_code,
@@ -112,15 +113,30 @@ struct Merchant {
   std::string level;  // high, middle, low
   std::vector<std::string> phones;  // normal-form numbers allowed to verify
   std::vector<std::pair<std::string, std::string>> offers;  // tier -> what it buys here
+  bool disabled = false;  // by an operator: verifies nothing, listed to no member
 };
 
-// The outcome of an operator's action on one voucher.
+// A merchant's offers as members read them in the merchants list:
+// "A: 5 hours; B: 2 hours".
+std::string offers_line(const std::vector<std::pair<std::string, std::string>>& offers);
+
+// The outcome of an operator's action on one voucher (or merchant).
 enum class AdminResult {
   ok,
-  unknown_code,
-  wrong_state,  // void needs an issued voucher, reinstate a used one
+  unknown_code,  // no such voucher (or merchant)
+  wrong_state,   // void needs an issued voucher, reinstate a used one; disable an enabled merchant
   invalid,      // no reason given
   over_limit,   // the refund would pass campaign.max_balance: nothing changed
+  failed,
+};
+
+// The outcome of taking a number from a merchant.
+enum class NumberRemoval {
+  removed,
+  unknown_merchant,
+  not_its_number,  // the number is not one of that merchant's
+  last_number,     // the only number of an enabled merchant: disable the merchant first
+  invalid,         // no reason given
   failed,
 };
 
@@ -163,9 +179,23 @@ class Vouchers {
   std::optional<std::int64_t> stock(std::string_view tier, std::string_view city);
 
   bool add_merchant(const Merchant& merchant, const Actor& actor);
-  // The merchants of a city (of one kind, "ktv" or "cinema", if given), each
-  // with what every tier buys there: the member's "where can I use it".
+  // The enabled merchants of a city (of one kind, "ktv" or "cinema", if
+  // given), each with what every tier buys there: the member's "where can I
+  // use it".
   std::vector<Merchant> merchants_in(std::string_view city, std::string_view kind = {});
+  // Every merchant, enabled or not, with its numbers and offers, by id.
+  std::vector<Merchant> all_merchants();
+
+  // Operators' control of merchants, each with a reason in the event
+  // history and in force from the daemon's next MO (it reads the database
+  // for every one). A disabled merchant's numbers verify nothing (they are
+  // answered verify_merchant_disabled) and it is listed to no member; a
+  // number taken away is no merchant's any more. Importing the merchant
+  // again does not enable it, but gives it the numbers of the file.
+  AdminResult set_merchant_disabled(std::string_view id, bool disabled, std::string_view reason,
+                                    const Actor& actor);
+  NumberRemoval remove_merchant_number(std::string_view id, std::string_view msisdn,
+                                       std::string_view reason, const Actor& actor);
 
   // Operator corrections, each with a reason in the event history. Voiding
   // an issued voucher gives its points back unless refund is false;

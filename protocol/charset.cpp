@@ -64,35 +64,41 @@ Charset charset_for(std::uint8_t data_coding, DefaultAlphabet alphabet) {
   return Charset::binary;
 }
 
+std::optional<char32_t> utf8_next(std::string_view text, std::size_t& pos) {
+  const auto b0 = static_cast<unsigned char>(text[pos]);
+  std::size_t n = 0;
+  char32_t c = 0;
+  if (b0 < 0x80) {
+    n = 1, c = b0;
+  } else if ((b0 & 0xE0) == 0xC0) {
+    n = 2, c = b0 & 0x1F;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 3, c = b0 & 0x0F;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 4, c = b0 & 0x07;
+  } else {
+    return std::nullopt;
+  }
+  if (text.size() - pos < n) return std::nullopt;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(text[pos + k]);
+    if ((b & 0xC0) != 0x80) return std::nullopt;
+    c = (c << 6) | (b & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < kMin[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return std::nullopt;
+  pos += n;
+  return c;
+}
+
 bool utf8_decode(std::string_view text, std::u32string& out) {
   out.clear();
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    std::size_t n = 0;
-    char32_t c = 0;
-    if (b0 < 0x80) {
-      n = 1, c = b0;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      n = 2, c = b0 & 0x1F;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      n = 3, c = b0 & 0x0F;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      n = 4, c = b0 & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n > text.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      c = (c << 6) | (b & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (c < kMin[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-    out.push_back(c);
-    i += n;
+    const auto c = utf8_next(text, i);
+    if (!c) return false;
+    out.push_back(*c);
   }
   return true;
 }

@@ -31,6 +31,11 @@ Charset charset_for(std::uint8_t data_coding, DefaultAlphabet alphabet);
 // replace each with U+FFFD.
 enum class SurrogatePolicy { keep_pairs, replace };
 
+// The code point at text[pos] (pos < text.size()), pos moved past it; nullopt,
+// pos unmoved, when the bytes there are not UTF-8 (malformed, overlong, a
+// surrogate, past U+10FFFF), so a caller can show the bad byte and go on.
+// The project's one UTF-8 decoder: whatever reads text goes through it.
+std::optional<char32_t> utf8_next(std::string_view text, std::size_t& pos);
 // UTF-8 to code points; false on any malformed or overlong sequence.
 bool utf8_decode(std::string_view text, std::u32string& out);
 // Appends one code point as UTF-8.

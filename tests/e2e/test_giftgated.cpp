@@ -38,6 +38,41 @@ TEST_CASE("giftgated: a member redeems and a merchant verifies, every message de
   CHECK(g.sim.wait_for("unbind", 2s));
 }
 
+TEST_CASE("giftgated: a merchant disabled by giftctl is refused at its next MO, and back when enabled") {
+  Gate g;
+  g.start();
+  int runs = 0;
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> all{"--config", g.config_path, "--operator", "e2e"};
+    all.insert(all.end(), args.begin(), args.end());
+    test::DaemonProcess run(GIFTGATE_GIFTCTL, all, g.dir.file(fmt::format("ctl{}.log", ++runs)));
+    const auto rc = run.wait_exit(10s);
+    INFO(run.log());
+    CHECK(rc == 0);
+  };
+  const std::string member = "8613800138000", star = "8613911111111", en = "8613900000001";
+  CHECK(contains(g.ask(member, "DH A"), "10分钟内回复Y确认"));
+  const std::string code = code_in(g.ask(member, "Y"));
+  REQUIRE(code.size() == 10);
+  CHECK(contains(g.ask(en, "SH"), "Star KTV"));
+
+  // While the daemon runs, with nothing asked of it: the next MO sees it.
+  ctl({"merchant", "disable", "bj-1", "--reason", "contract ended"});
+  CHECK(contains(g.ask(star, "HX " + code), "本号码所属商户已暂停核销"));
+  CHECK(contains(g.ask(star, code), "本号码所属商户已暂停核销"));
+  CHECK(g.value("SELECT COUNT(*) FROM vouchers WHERE state = 'used'") == 0);
+  const std::string listed = g.ask(en, "SH");
+  CHECK_FALSE(contains(listed, "Star KTV"));
+  CHECK(contains(listed, "Sky Cinema"));
+
+  ctl({"merchant", "enable", "bj-1", "--reason", "renewed"});
+  CHECK(contains(g.ask(star, "HX " + code), "核销成功"));
+  CHECK(contains(g.reply(member), "Star KTV"));  // the member's note
+  CHECK(contains(g.ask(en, "SH"), "Star KTV"));
+  CHECK(g.value("SELECT COUNT(*) FROM events WHERE kind IN ('merchant_disabled', "
+                "'merchant_enabled') AND actor = 'e2e' AND real_uid IS NOT NULL") == 2);
+}
+
 TEST_CASE("giftgated: every keyword, in English") {
   // More than one member asks in a minute: the per-number limits, off.
   Gate g("limits:\n  mo_per_minute: 0\n  replies_per_minute: 0\n");

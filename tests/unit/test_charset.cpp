@@ -109,3 +109,18 @@ TEST_CASE("charset: ascii_lower folds ASCII letters only") {
   CHECK(ascii_lower("ÉCRAN 影院") == "Écran 影院");  // UTF-8 bytes left as they are
   CHECK(ascii_lower("") == "");
 }
+
+TEST_CASE("charset: utf8_next reads one code point, and stops at a byte that is not UTF-8") {
+  const std::string_view text = "a积\xFF\xF0\x9F\x98\x80";
+  std::size_t pos = 0;
+  CHECK(utf8_next(text, pos) == U'a');
+  CHECK(utf8_next(text, pos) == U'积');
+  CHECK(pos == 4);
+  CHECK_FALSE(utf8_next(text, pos));
+  CHECK(pos == 4);  // unmoved: the caller decides what to do with the byte
+  pos = 5;
+  CHECK(utf8_next(text, pos) == U'\U0001F600');
+  CHECK(pos == text.size());
+  pos = 0;
+  CHECK_FALSE(utf8_next("\xE7\xA7", pos));  // cut short
+}

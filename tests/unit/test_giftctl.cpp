@@ -2,12 +2,16 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <pwd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -42,6 +46,7 @@ class Ctl {
     return dir_.file(name);
   }
   std::string path(const std::string& name) const { return dir_.file(name); }
+  std::string file(const std::string& name) const { return dir_.file(name); }
   std::string read(const std::string& name) {
     std::ifstream in(dir_.file(name), std::ios::binary);
     std::ostringstream s;
@@ -55,6 +60,15 @@ class Ctl {
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// Whether some line of `text` holds every one of `parts`.
+bool line_with(const std::string& text, std::initializer_list<std::string> parts) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (std::all_of(parts.begin(), parts.end(), [&](const auto& p) { return contains(line, p); }))
+      return true;
+  return false;
 }
 
 }  // namespace
@@ -180,7 +194,7 @@ TEST_CASE("giftctl: templates check and render, before a change goes live") {
   const std::string shipped = std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml";
   auto r = ctl("templates check " + shipped);
   CHECK(r.status == 0);
-  CHECK(contains(r.out, "ok, 34 messages"));
+  CHECK(contains(r.out, "ok, 35 messages"));
   r = ctl("templates render voucher_line --lang en --file " + shipped +
           " code=AE12098768 value=50 expires=2026-12-31");
   CHECK(r.status == 0);
@@ -213,4 +227,142 @@ TEST_CASE("giftctl: resend needs a code or a message id that exists") {
   r = ctl("report --by messages --format csv");
   CHECK(r.status == 0);
   CHECK(r.out == "message,total,queued,submitted,delivered,failed,expired,resent\n");
+}
+
+TEST_CASE("giftctl: what a member texted cannot drive the terminal or forge a row") {
+  Ctl ctl;
+  const auto members = ctl.write("members.csv", "msisdn,city,points\n13800138000,beijing,100\n");
+  REQUIRE(ctl("import members " + members).status == 0);
+  {
+    // Set the window title, clear the screen, then a line that reads as a
+    // row of the table below; a right-to-left override; a byte not UTF-8.
+    auto db = giftgate::test::open_campaign_db(ctl.file("campaign.db"));
+    REQUIRE(db->exec("INSERT INTO inbox(mo_key, msisdn, body, command, channel, received_at) "
+                     "VALUES ('k1', '8613800138000', 'JF\x1b]0;pwned\x07\x1b[2J\n"
+                     "2026-01-01T00:00:00Z  sms      refund  all points', 'balance', 'sms', "
+                     "'2026-01-02T00:00:00Z'), ('k2', '8613800138000', 'ok \xe2\x80\xae"
+                     "gpj.exe \xc2\x9b" "2J \xff', 'help', 'sms', '2026-01-02T00:00:01Z')")
+                .ok());
+  }
+  auto r = ctl("member 13800138000");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\x07') == std::string::npos);
+  CHECK(r.out.find("\xe2\x80\xae") == std::string::npos);
+  CHECK(r.out.find("\xc2\x9b") == std::string::npos);
+  CHECK(r.out.find('\xff') == std::string::npos);
+  CHECK(contains(r.out, "JF\\x1b]0;pwned\\x07\\x1b[2J\\n2026-01-01T00:00:00Z  sms"));
+  CHECK(contains(r.out, "ok \\u202egpj.exe \\u009b2J \\xff"));
+  // No line of the output starts with the forged time.
+  CHECK_FALSE(contains(r.out, "\n2026-01-01T00:00:00Z"));
+
+  // A city typed with escapes, listed as a table, CSV and JSON.
+  REQUIRE(ctl("stock A 'bj\x1b[31m\xe2\x80\xae' 5").status == 0);
+  r = ctl("stock");
+  CHECK(contains(r.out, "bj\\x1b[31m\\u202e"));
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  r = ctl("stock --format csv");
+  CHECK(r.out == "tier,city,quantity\nA,bj\\x1b[31m\\u202e,5\n");
+  r = ctl("stock --format json");
+  CHECK(r.out == "[\n {\"tier\": \"A\", \"city\": \"bj\\u001b[31m\\u202e\", \"quantity\": 5}\n]\n");
+}
+
+TEST_CASE("giftctl: the history shows the real account beside the operator declared") {
+  Ctl ctl;  // runs every command with --operator test
+  const passwd* pw = ::getpwuid(::getuid());
+  const std::string real =
+      "(uid " + std::to_string(::getuid()) + (pw ? std::string(" ") + pw->pw_name : "") + ")";
+  REQUIRE(std::string(pw ? pw->pw_name : "") != "test");  // declared and real differ
+  const auto members = ctl.write("members.csv", "msisdn,city,points\n13800138000,beijing,9000\n");
+  REQUIRE(ctl("import members " + members).status == 0);
+  REQUIRE(ctl("points 13800138000 +50 --reason goodwill").status == 0);
+  REQUIRE(ctl("stock A beijing 1").status == 0);
+  auto r = ctl("redeem 13800138000 A");
+  REQUIRE(r.status == 0);
+  const std::string code = r.out.substr(r.out.find("voucher ") + 8, 10);
+
+  r = ctl("member 13800138000");
+  REQUIRE(r.status == 0);
+  // The ledger and the history: the import, the points and the redemption.
+  CHECK(line_with(r.out, {"opening balance", "test (" + members + ") " + real}));
+  CHECK(line_with(r.out, {"goodwill", "giftctl", "test " + real}));
+  CHECK(line_with(r.out, {"voucher_issued", "giftctl", "test " + real}));
+  r = ctl("voucher " + code);
+  CHECK(line_with(r.out, {"voucher_issued", "giftctl", "test " + real}));
+
+  // And in SQL, as columns beside the actor.
+  auto db = giftgate::test::open_campaign_db(ctl.file("campaign.db"));
+  auto q = db->prepare(
+      "SELECT COUNT(*), SUM(real_uid = ?), SUM(real_user IS ?) FROM events WHERE channel = "
+      "'giftctl' AND actor = 'test'");
+  q.bind(1, std::int64_t{::getuid()});
+  if (pw) q.bind(2, pw->pw_name);
+  else q.bind(2, std::nullopt);
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) >= 3);  // points, stock, voucher issued ...
+  CHECK(q.column_int(1) == q.column_int(0));
+  CHECK(q.column_int(2) == q.column_int(0));
+  auto l = db->prepare("SELECT COUNT(*) FROM ledger WHERE real_uid IS NULL");
+  REQUIRE(l.step());
+  CHECK(l.column_int(0) == 0);  // the opening balance too: an import by an operator
+}
+
+TEST_CASE("giftctl: merchants disabled, enabled and a number taken away, each in the history") {
+  Ctl ctl;
+  const auto merchants = ctl.write(
+      "merchants.csv",
+      "id,name,city,kind,level,phones,offer_a\n"
+      "bj-1,Star KTV,beijing,ktv,high,13911111111 13911111113,5 hours\n"
+      "bj-2,Sky Cinema,beijing,cinema,low,13911111112,\n");
+  auto r = ctl("import merchants " + merchants);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+
+  r = ctl("merchant disable bj-1");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "merchant disable needs --reason TEXT"));
+  CHECK(ctl("merchant frobnicate bj-1").status == 2);
+  CHECK(ctl("merchant disable nosuch --reason x").status == 1);
+  r = ctl("merchant disable bj-1 --reason 'contract ended'");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "merchant bj-1 disabled"));
+  r = ctl("merchant disable bj-1 --reason again");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "merchant bj-1 is already disabled"));
+  r = ctl("merchant list --format csv");
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "id,name,city,kind,level,state,numbers,offers\n"
+                 "bj-1,Star KTV,beijing,ktv,high,disabled,8613911111111 8613911111113,A: 5 hours\n"
+                 "bj-2,Sky Cinema,beijing,cinema,low,enabled,8613911111112,\n");
+  // Importing the file again keeps the merchant disabled.
+  REQUIRE(ctl("import merchants " + merchants).status == 0);
+  CHECK(contains(ctl("merchant list").out, "disabled"));
+  REQUIRE(ctl("merchant enable bj-1 --reason renewed").status == 0);
+  CHECK_FALSE(contains(ctl("merchant list").out, "disabled"));
+
+  r = ctl("merchant remove-number bj-1 13911111112 --reason x");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "8613911111112 is not a number of merchant bj-1"));
+  r = ctl("merchant remove-number bj-2 139-1111-1112 --reason x");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "the only number of merchant bj-2"));
+  CHECK(ctl("merchant remove-number bj-1 hello --reason x").status == 2);
+  r = ctl("merchant remove-number bj-1 +86 139 1111 1113 --reason 'handset stolen'");
+  CHECK(r.status == 2);  // unquoted: too many words
+  r = ctl("merchant remove-number bj-1 '+86 139 1111 1113' --reason 'handset stolen'");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "8613911111113 is no longer a number of merchant bj-1"));
+  CHECK(line_with(ctl("merchant list").out, {"bj-1", "enabled", "8613911111111  A: 5 hours"}));
+
+  auto db = giftgate::test::open_campaign_db(ctl.file("campaign.db"));
+  auto q = db->prepare(
+      "SELECT group_concat(kind || ' by ' || actor || ' uid ' || real_uid || ': ' || detail, "
+      "'\n') FROM events WHERE kind <> 'merchant_loaded' ORDER BY id");
+  REQUIRE(q.step());
+  const std::string uid = std::to_string(::getuid());
+  CHECK(q.column_text(0) ==
+        "merchant_disabled by test uid " + uid + ": merchant bj-1: contract ended\n"
+        "merchant_enabled by test uid " + uid + ": merchant bj-1: renewed\n"
+        "merchant_number_removed by test uid " + uid + ": merchant bj-1 number 8613911111113: "
+        "handset stolen");
 }

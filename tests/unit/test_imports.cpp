@@ -126,6 +126,54 @@ TEST_CASE("import merchants: numbers, offers per tier, and updates") {
   CHECK(f.count("merchants") == 2);
 }
 
+TEST_CASE("import merchants: names and offers are bounded and printable, the row named") {
+  Fixture f;
+  const std::string header = "id,name,city,kind,level,phones,offer_a,offer_b\n";
+  const auto row = [](const std::string& name, const std::string& a = "5 hours",
+                      const std::string& b = "2 hours") {
+    return "bj-1,\"" + name + "\",beijing,ktv,high,13911111111," + a + "," + b + "\n";
+  };
+  std::string han30;  // thirty Chinese characters: as long as a name may be
+  for (int i = 0; i < 30; ++i) han30 += "歌";
+
+  // The 1,500-character name that made the member's note unsendable.
+  auto r = f.merchants(header + "ok-1,Fine,beijing,ktv,high,13911111112,,\n" +
+                       row(std::string(1500, 'x')));
+  CHECK(r.status == IS::bad_input);
+  CHECK(r.error == "s.csv:3: merchant bj-1: the name is 1500 characters long, more than the 30 "
+                   "allowed, so that every SMS that shows it fits (a Chinese character counts "
+                   "one; €, brackets and emoji two)");
+  CHECK(f.count("merchants") == 0);  // the good row before it is not kept either
+
+  CHECK(f.merchants(header + row(std::string(31, 'x'))).status == IS::bad_input);
+  CHECK(f.merchants(header + row(han30 + "歌")).status == IS::bad_input);
+  CHECK(f.merchants(header + row(std::string(15, 'x') + "€€€€€€€€")).status == IS::bad_input);
+  for (const std::string& bad : {std::string("Star\x1b[2J KTV"), std::string("Star\nKTV"),
+                                 std::string("\xe2\x80\xae" "VTK ratS"), std::string("Star \xff")}) {
+    r = f.merchants(header + row(bad));
+    CHECK(r.status == IS::bad_input);
+    CHECK(r.error == "s.csv:2: merchant bj-1: the name holds a control character, a "
+                     "bidirectional control or bytes that are not UTF-8");
+  }
+  CHECK(f.merchants(header + row("Star", "5 hours\x07")).status == IS::bad_input);
+  // The offers as members read them, "A: ...; B: ...", at most 80 characters.
+  r = f.merchants(header + row("Star", std::string(40, 'o'), std::string(40, 'o')));
+  CHECK(r.status == IS::bad_input);
+  CHECK(r.error.find("s.csv:2: merchant bj-1: the offers line is 88 characters long, more than "
+                     "the 80 allowed") == 0);
+  CHECK(f.merchants("id,name,city,kind,level,phones\n" + std::string(33, 'i') +
+                    ",Star,beijing,ktv,high,13911111111\n")
+            .status == IS::bad_input);
+  CHECK(f.count("merchants") == 0);
+
+  // As long as allowed, in either script.
+  r = f.merchants(header + row(han30, std::string(36, 'o'), std::string(36, 'o')) +
+                  "bj-2,Golden Melody KTV Plaza Branch,beijing,ktv,high,13911111112,,\n");
+  INFO(r.error);
+  CHECK(r.status == IS::ok);
+  CHECK(f.count("merchants") == 2);
+}
+
 TEST_CASE("import activity: accrual rates from config, the same file twice adds once") {
   Fixture f;
   REQUIRE(f.members("msisdn,city\n13800138000,beijing\n13800138001,beijing\n").status == IS::ok);

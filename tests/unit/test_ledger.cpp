@@ -177,3 +177,35 @@ TEST_CASE("ledger: a sum that overflows says so, never 0") {
   CHECK(listing.rows[1][2] == "");
   CHECK(listing.rows[2][1] == "-5");
 }
+
+TEST_CASE("ledger: an operator's change records the real account beside the name declared") {
+  Fixture f;
+  Ledger ledger(*f.db);
+  std::int64_t id = 0;
+  REQUIRE(ledger.add_member({0, "8613800138000", "beijing", "zh", false}, 0, kImport, kLimits,
+                            &id) == Result::ok);
+  const Actor declared{"giftctl", "alice", RealUser{1000, "bob"}};
+  const Actor nameless{"giftctl", "carol", RealUser{4242, ""}};
+  REQUIRE(ledger.add_points(id, 50, "goodwill", std::nullopt, declared, kLimits) == Result::ok);
+  REQUIRE(ledger.add_points(id, 5, "goodwill", std::nullopt, nameless, kLimits) == Result::ok);
+  auto q = f.db->prepare(
+      "SELECT actor, real_uid, COALESCE(real_user, '-') FROM ledger ORDER BY id");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) == "alice");
+  CHECK(q.column_int(1) == 1000);
+  CHECK(q.column_text(2) == "bob");
+  REQUIRE(q.step());
+  CHECK(q.column_int(1) == 4242);
+  CHECK(q.column_text(2) == "-");  // no name: NULL, not ""
+  auto e = f.db->prepare(
+      "SELECT actor, real_uid, real_user FROM events WHERE kind = 'points' ORDER BY id LIMIT 1");
+  REQUIRE(e.step());
+  CHECK(e.column_text(0) == "alice");
+  CHECK(e.column_int(1) == 1000);
+  CHECK(e.column_text(2) == "bob");
+  // The import named no real account (kImport has none): NULL.
+  auto none = f.db->prepare("SELECT COUNT(*) FROM events WHERE kind = 'member_added' AND "
+                            "real_uid IS NULL AND real_user IS NULL");
+  REQUIRE(none.step());
+  CHECK(none.column_int(0) == 1);
+}

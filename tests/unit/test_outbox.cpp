@@ -236,7 +236,7 @@ TEST_CASE("outbox: an operator's resend sends every part again") {
     f.receipt(fmt::format("r{}", part), "DELIVRD", "000", f.t0);
   }
   REQUIRE(f.state(id) == "delivered");
-  REQUIRE(f.outbox.resend("AE12098768", "li.na", f.t0 + 1h) == id);
+  REQUIRE(f.outbox.resend("AE12098768", {"giftctl", "li.na"}, f.t0 + 1h) == id);
   const auto due = f.outbox.take_due(f.t0 + 1h, 10);
   REQUIRE(due.size() == 1);
   CHECK(due[0].skip_parts.empty());
@@ -324,11 +324,11 @@ TEST_CASE("outbox: an operator resends by voucher code or message id") {
   REQUIRE(f.outbox.submitted(id, 1, 1, 1, "v", f.t0).ok());
   f.receipt("v", "DELIVRD", "000", f.t0);
   REQUIRE(f.state(id) == "delivered");
-  CHECK(f.outbox.resend("AE12098768", "li.na", f.t0 + 1h) == id);
+  CHECK(f.outbox.resend("AE12098768", {"giftctl", "li.na"}, f.t0 + 1h) == id);
   CHECK(f.state(id) == "queued");
   CHECK(f.take(f.t0 + 1h) == 2);
-  CHECK_FALSE(f.outbox.resend("ZZ00000000", "li.na", f.t0));
-  CHECK(f.outbox.resend(std::to_string(id), "li.na", f.t0 + 2h) == id);
+  CHECK_FALSE(f.outbox.resend("ZZ00000000", {"giftctl", "li.na"}, f.t0));
+  CHECK(f.outbox.resend(std::to_string(id), {"giftctl", "li.na"}, f.t0 + 2h) == id);
   const auto c = f.outbox.counts();
   CHECK(c.queued == 1);
 }

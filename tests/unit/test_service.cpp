@@ -160,6 +160,37 @@ TEST_CASE("service: a merchant verifies, the member gets a note, a second try is
   CHECK(contains(f.one("8613911111111", "HX AB12"), "券码格式不对"));
 }
 
+TEST_CASE("service: a disabled merchant is told so, and members are not sent there") {
+  Fixture f;
+  f.one("8613800138000", "DH A");
+  f.one("8613800138000", "Y");
+  auto q = f.db->prepare("SELECT voucher_code FROM outbox WHERE voucher_code IS NOT NULL");
+  REQUIRE(q.step());
+  const std::string code = q.column_text(0);
+  Vouchers v(*f.db, f.config.campaign);
+  REQUIRE(v.set_merchant_disabled("bj-1", true, "contract ended", {"giftctl", "t"}) ==
+          AdminResult::ok);
+  CHECK(f.one("8613911111111", "HX " + code) ==
+        "8613911111111: 本号码所属商户已暂停核销，券未使用。如有疑问请致电12580。");
+  CHECK(f.one("8613911111111", code) ==
+        "8613911111111: 本号码所属商户已暂停核销，券未使用。如有疑问请致电12580。");
+  CHECK(f.count("SELECT COUNT(*) FROM vouchers WHERE state = 'used'") == 0);
+  const auto sh = f.one("8613900000001", "SH");
+  CHECK_FALSE(contains(sh, "Star KTV"));
+  CHECK(contains(sh, "Sky Cinema"));
+  // A number taken away is nobody's: HX is not a keyword there.
+  REQUIRE(v.set_merchant_disabled("bj-1", false, "renewed", {"giftctl", "t"}) == AdminResult::ok);
+  REQUIRE(v.add_merchant({"bj-3", "Moon KTV", "beijing", "ktv", "low",
+                          {"8613911111119", "8613911111118"}, {}},
+                         {"giftctl", "t"}));
+  REQUIRE(v.remove_merchant_number("bj-3", "8613911111119", "lost", {"giftctl", "t"}) ==
+          NumberRemoval::removed);
+  CHECK(contains(f.one("8613911111119", "HX " + code), "12580积分兑换"));
+  const auto verified = f.send("8613911111111", "HX " + code);
+  REQUIRE(verified.size() == 2);  // and the member's note
+  CHECK(contains(verified[0], "核销成功"));
+}
+
 TEST_CASE("service: the same MO delivered again changes nothing and queues nothing") {
   Fixture f;
   f.one("8613800138000", "DH A");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "daemon/templates.hpp"
+#include "protocol/split.hpp"
 #include "tests/support/shipped_file.hpp"
 
 using namespace giftgate;
@@ -146,4 +147,59 @@ TEST_CASE("templates: a name that would change how its text is sent is refused")
             .find("merchant kind 'ktv' zh:") != std::string::npos);
   CHECK(Templates::parse(test::with_entry(shipped(), "kinds", "kinds:\n  ktv: {zh: \"" + eight_emoji + "\", en: KTV}"),
                          "messages.yaml", 3, &error));
+}
+
+TEST_CASE("templates: the longest merchant name and offers an import allows fit every message") {
+  // The size checks' values are exactly as long as imports allow.
+  CHECK(value_length(longest_value("name")) == kMerchantNameMax);
+  CHECK(value_length(longest_value("merchant")) == kMerchantNameMax);
+  CHECK(value_length(longest_value("offers")) == kMerchantOffersMax);
+
+  std::string error;
+  const auto t = Templates::parse(shipped(), "messages.yaml", 3, &error);
+  INFO(error);
+  REQUIRE(t);
+  std::string han_name, han_offers;
+  for (std::size_t i = 0; i < kMerchantNameMax; ++i) han_name += "歌";
+  for (std::size_t i = 0; i < kMerchantOffersMax; ++i) han_offers += "唱";
+  const std::string euro_name = std::string(kMerchantNameMax / 2, 'x') + [] {
+    std::string e;
+    for (std::size_t i = 0; i < kMerchantNameMax / 4; ++i) e += "€";
+    return e;
+  }();  // 15 letters and 7 euro signs: 29 septets
+  const smpp::SplitOptions split;
+  for (const std::string& name : {longest_value("name"), han_name, euro_name}) {
+    for (const std::string& offers : {longest_value("offers"), han_offers}) {
+      for (const char* language : kLanguages) {
+        INFO(name, " ", offers, " ", language);
+        const std::string note = t->render("voucher_used_note", language,
+                                           {{"code", longest_value("code")},
+                                            {"value", longest_value("value")},
+                                            {"merchant", name},
+                                            {"time", longest_value("time")}});
+        CHECK(smpp::count_parts(note, split) >= 1);
+        CHECK(smpp::count_parts(note, split) <= 3);
+        const std::string line = t->render("merchant_line", language,
+                                           {{"name", name},
+                                            {"kind", longest_value("kind")},
+                                            {"offers", offers}});
+        const std::string list = t->render("merchants", language,
+                                           {{"city", longest_value("city")}, {"merchants", line}});
+        CHECK(smpp::count_parts(list, split) >= 1);
+        CHECK(smpp::count_parts(list, split) <= 3);
+      }
+    }
+  }
+}
+
+TEST_CASE("templates: a text that fits a Latin merchant name but not a Chinese one is refused") {
+  // 330 septets with a Latin name: 3 parts. A Chinese name makes the whole
+  // English text UCS-2: 330 units, 5 parts.
+  const std::string padding(300, 'x');
+  const std::string why = refusal(with(
+      "voucher_used_note",
+      "voucher_used_note:\n  zh: \"{merchant}\"\n  en: \"" + padding + "{merchant}\""));
+  CHECK(why.find("'voucher_used_note' en: 5 SMS parts with the longest plausible values, more "
+                 "than the 3 allowed (merchants' names and offers in Chinese)") !=
+        std::string::npos);
 }

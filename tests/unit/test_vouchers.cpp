@@ -503,3 +503,84 @@ TEST_CASE("vouchers: none is issued already expired, and nothing is taken for on
   // A second before it, the voucher is issued, good for that second.
   CHECK(vouchers.redeem("8613800138000", "A", "r3", kSms, after - 1s).status == RS::issued);
 }
+
+TEST_CASE("vouchers: a disabled merchant verifies nothing and is listed to no member") {
+  Fixture f;
+  f.member("8613800138000", 1000);
+  f.merchant("bj-ktv-1", "beijing", "8613911111111");
+  f.merchant("bj-ktv-2", "beijing", "8613911111112");
+  REQUIRE(f.vouchers.set_stock("B", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "B", "r1", kSms, f.during);
+  REQUIRE(r.status == RS::issued);
+
+  CHECK(f.vouchers.set_merchant_disabled("bj-ktv-1", true, "", kOperator) == AdminResult::invalid);
+  CHECK(f.vouchers.set_merchant_disabled("nosuch", true, "x", kOperator) ==
+        AdminResult::unknown_code);
+  REQUIRE(f.vouchers.set_merchant_disabled("bj-ktv-1", true, "contract ended", kOperator) ==
+          AdminResult::ok);
+  CHECK(f.vouchers.set_merchant_disabled("bj-ktv-1", true, "again", kOperator) ==
+        AdminResult::wrong_state);
+  // Refused before the code is looked at: not used, not counted as a wrong code.
+  for (int i = 0; i < 6; ++i)
+    CHECK(f.vouchers.verify("8613911111111", i ? "nonsense" : r.code, kSms, f.during).status ==
+          VS::merchant_disabled);
+  CHECK(f.vouchers.lockouts(f.during).empty());
+  const auto listed = f.vouchers.merchants_in("beijing");
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].id == "bj-ktv-2");
+  const auto all = f.vouchers.all_merchants();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].disabled);
+  CHECK(all[0].phones == std::vector<std::string>{"8613911111111"});
+
+  REQUIRE(f.vouchers.set_merchant_disabled("bj-ktv-1", false, "renewed", kOperator) ==
+          AdminResult::ok);
+  CHECK(f.vouchers.merchants_in("beijing").size() == 2);
+  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, f.during).status == VS::used);
+
+  auto q = f.db->prepare(
+      "SELECT group_concat(kind || ' ' || actor || ': ' || detail, ' | ') FROM events WHERE kind "
+      "LIKE 'merchant_%abled'");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) ==
+        "merchant_disabled li.na: merchant bj-ktv-1: contract ended | merchant_enabled li.na: "
+        "merchant bj-ktv-1: renewed");
+}
+
+TEST_CASE("vouchers: a number taken from a merchant is no merchant's, but not its last") {
+  Fixture f;
+  f.member("8613800138000", 1000);
+  REQUIRE(f.vouchers.add_merchant({"bj-ktv-1", "KTV", "beijing", "ktv", "high",
+                                   {"8613911111111", "8613911111113"}, {}},
+                                  kOperator));
+  f.merchant("bj-ktv-2", "beijing", "8613911111112");
+  REQUIRE(f.vouchers.set_stock("B", "beijing", 5, kOperator));
+  const auto r = f.vouchers.redeem("8613800138000", "B", "r1", kSms, f.during);
+  REQUIRE(r.status == RS::issued);
+
+  using NR = NumberRemoval;
+  CHECK(f.vouchers.remove_merchant_number("bj-ktv-1", "8613911111113", "", kOperator) ==
+        NR::invalid);
+  CHECK(f.vouchers.remove_merchant_number("nosuch", "8613911111113", "x", kOperator) ==
+        NR::unknown_merchant);
+  CHECK(f.vouchers.remove_merchant_number("bj-ktv-1", "8613911111112", "x", kOperator) ==
+        NR::not_its_number);
+  REQUIRE(f.vouchers.remove_merchant_number("bj-ktv-1", "8613911111113", "handset stolen",
+                                            kOperator) == NR::removed);
+  CHECK(f.vouchers.verify("8613911111113", r.code, kSms, f.during).status == VS::not_a_merchant);
+  // Members are sent to bj-ktv-1: it keeps a number to verify from ...
+  CHECK(f.vouchers.remove_merchant_number("bj-ktv-1", "8613911111111", "x", kOperator) ==
+        NR::last_number);
+  CHECK(f.vouchers.verify("8613911111111", r.code, kSms, f.during).status == VS::used);
+  // ... unless it is disabled.
+  REQUIRE(f.vouchers.set_merchant_disabled("bj-ktv-1", true, "closed", kOperator) ==
+          AdminResult::ok);
+  CHECK(f.vouchers.remove_merchant_number("bj-ktv-1", "8613911111111", "to bj-ktv-3",
+                                          kOperator) == NR::removed);
+  auto q = f.db->prepare(
+      "SELECT group_concat(detail, ' | ') FROM events WHERE kind = 'merchant_number_removed'");
+  REQUIRE(q.step());
+  CHECK(q.column_text(0) ==
+        "merchant bj-ktv-1 number 8613911111113: handset stolen | merchant bj-ktv-1 number "
+        "8613911111111: to bj-ktv-3");
+}
