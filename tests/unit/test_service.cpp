@@ -77,6 +77,14 @@ struct Fixture {
     REQUIRE(all.size() == 1);
     return all[0];
   }
+  // The Chinese member redeems tier A; the code.
+  std::string redeem_a() {
+    one("8613800138000", "DH A");
+    one("8613800138000", "Y");
+    auto q = db->prepare("SELECT voucher_code FROM outbox WHERE voucher_code IS NOT NULL");
+    REQUIRE(q.step());
+    return q.column_text(0);
+  }
   std::int64_t count(const std::string& sql) {
     auto q = db->prepare(sql);
     return q.step() ? q.column_int(0) : -1;
@@ -146,11 +154,7 @@ TEST_CASE("service: merchants in the member's city, of a kind") {
 
 TEST_CASE("service: a merchant verifies, the member gets a note, a second try is refused") {
   Fixture f;
-  f.one("8613800138000", "DH A");
-  f.one("8613800138000", "Y");
-  auto q = f.db->prepare("SELECT voucher_code FROM outbox WHERE voucher_code IS NOT NULL");
-  REQUIRE(q.step());
-  const std::string code = q.column_text(0);
+  const std::string code = f.redeem_a();
   const auto replies = f.send("8613911111111", "HX " + code);
   REQUIRE(replies.size() == 2);
   CHECK(replies[0] == "8613911111111: 核销成功：券" + code + "，A档100元，会员86138****8000。");
@@ -162,11 +166,7 @@ TEST_CASE("service: a merchant verifies, the member gets a note, a second try is
 
 TEST_CASE("service: a disabled merchant is told so, and members are not sent there") {
   Fixture f;
-  f.one("8613800138000", "DH A");
-  f.one("8613800138000", "Y");
-  auto q = f.db->prepare("SELECT voucher_code FROM outbox WHERE voucher_code IS NOT NULL");
-  REQUIRE(q.step());
-  const std::string code = q.column_text(0);
+  const std::string code = f.redeem_a();
   Vouchers v(*f.db, f.config.campaign);
   REQUIRE(v.set_merchant_disabled("bj-1", true, "contract ended", {"giftctl", "t"}) ==
           AdminResult::ok);
