@@ -123,10 +123,18 @@ Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
 }
 
 std::optional<Member> Ledger::find_member(std::string_view msisdn) {
+  db::Status ignored;
+  return find_member(msisdn, &ignored);
+}
+
+std::optional<Member> Ledger::find_member(std::string_view msisdn, db::Status* status) {
   auto q = db_.prepare(
       "SELECT id, msisdn, city, language, care_opt_out FROM members WHERE msisdn = ?");
   q.bind(1, msisdn);
-  if (!q.step()) return std::nullopt;
+  if (!q.step()) {
+    *status = q.status();
+    return std::nullopt;
+  }
   return Member{q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3),
                 q.column_int(4) != 0};
 }

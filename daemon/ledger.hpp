@@ -114,6 +114,8 @@ class Ledger {
   Result add_member(const Member& member, std::int64_t opening_balance, const Actor& actor,
                     const PointLimits& limits, std::int64_t* id = nullptr);
   std::optional<Member> find_member(std::string_view msisdn);
+  // The same, telling "no such member" (status ok) from a database error.
+  std::optional<Member> find_member(std::string_view msisdn, db::Status* status);
 
   // Adds `delta` points (negative to take some) within `limits`. With a
   // reference the entry is idempotent: the same reference a second time

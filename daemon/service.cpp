@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-#include "daemon/limits.hpp"
 #include "daemon/phone.hpp"
 #include "protocol/split.hpp"
 
@@ -143,16 +142,16 @@ MoOutcome Service::handle(const Mo& mo) {
   }
   auto merchant = db_.prepare("SELECT 1 FROM merchant_phones WHERE msisdn = ?");
   const bool from_merchant = merchant.bind(1, mo.msisdn).step();
-  auto member = db_.prepare("SELECT language FROM members WHERE msisdn = ?");
-  const bool from_member = member.bind(1, mo.msisdn).step();
+  db::Status found;
+  const auto member = Ledger(db_).find_member(mo.msisdn, &found);
   // "Not a merchant" or "not a member" because the database failed would
   // be a wrong answer to a real person: nothing is answered instead.
-  for (const auto* q : {&merchant, &member})
-    if (!q->status().ok()) {
-      out.error = q->status().message;
+  for (const auto& s : {merchant.status(), found})
+    if (!s.ok()) {
+      out.error = s.message;
       return out;
     }
-  const std::string language = from_member ? member.column_text(0) : "zh";
+  const std::string language = member ? member->language : "zh";
   const Request request = config_.keywords.parse(mo.text, from_merchant);
   out.command = request.command;
 
@@ -185,7 +184,7 @@ MoOutcome Service::handle(const Mo& mo) {
   // Past a limit the MO is recorded and does nothing: one number cannot
   // make the service send without end, nor fill the outbox before others.
   SenderLimits limits(db_, config_.limits);
-  const auto limit = limits.sms(mo.msisdn, from_merchant, from_member, mo.now, "slow_down");
+  const auto limit = limits.sms(mo.msisdn, from_merchant, member.has_value(), mo.now, "slow_down");
   if (!limit.status.ok()) {
     out.error = limit.status.message;
     return out;
@@ -219,7 +218,7 @@ MoOutcome Service::handle(const Mo& mo) {
   std::vector<Reply> replies;
   if (limit.overrun == Overrun::none) {
     bool failed = false;
-    replies = answer(mo, inbox_id, request, out, failed);
+    replies = answer(mo, inbox_id, request, member, out, failed);
     if (failed) return out;
   } else if (limit.tell) {
     replies.push_back({mo.msisdn, std::nullopt, "slow_down", language, {}, std::nullopt,
@@ -284,11 +283,11 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
 }
 
 std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
-                                            const Request& request, MoOutcome& out,
+                                            const Request& request,
+                                            const std::optional<Member>& member, MoOutcome& out,
                                             bool& failed) {
   std::string& error = out.error;
   Ledger ledger(db_);
-  const auto member = ledger.find_member(mo.msisdn);
   const std::string language = member ? member->language : "zh";
   const std::optional<std::int64_t> member_id =
       member ? std::optional<std::int64_t>(member->id) : std::nullopt;

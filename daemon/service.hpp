@@ -130,7 +130,7 @@ class Service {
   // What the request does, and its replies (inside handle's transaction);
   // failed, with out.error, when the database refused.
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,
-                            MoOutcome& out, bool& failed);
+                            const std::optional<Member>& member, MoOutcome& out, bool& failed);
   std::string tiers_list(const std::string& language) const;
   // The member's unused vouchers, one voucher_line each.
   std::vector<std::string> voucher_lines(std::int64_t member_id, const std::string& language,
