@@ -43,17 +43,17 @@ class SenderLimits {
   LimitCheck ussd(std::string_view msisdn, Time now, std::string_view slow_down);
 
  private:
-  // Rows of the sender's in the inbox (MOs on `channel`) or outbox (SMS sent
-  // to it) since `since`, counted up to `cap`; nullopt and *error when the
-  // database failed.
-  std::optional<std::int64_t> mos(std::string_view msisdn, std::string_view channel, Time since,
-                                  int cap, db::Status* error);
-  std::optional<std::int64_t> replies(std::string_view msisdn, Time since, int cap,
-                                      db::Status* error);
+  // The sender's MOs on a channel and the SMS sent to it, in the last day
+  // and the last minute; as caps, the most worth counting of each (0: none).
+  struct Counts {
+    std::int64_t mo_day = 0, mo_minute = 0, replies_day = 0, replies_minute = 0;
+  };
+  std::optional<Counts> counts(std::string_view msisdn, std::string_view channel, Time now,
+                               const Counts& caps, db::Status* error);
   // Whether `message` went to the sender since `since`.
   std::optional<bool> told(std::string_view msisdn, std::string_view message, Time since,
                            db::Status* error);
-  // The overrun, or none, for per-minute and per-day counts of one kind.
+  // The overrun, or none, against per-minute and per-day limits (0: off).
   LimitCheck against(std::string_view msisdn, std::string_view channel, int per_minute,
                      int per_day, int replies_per_minute, int replies_per_day, Time now,
                      std::string_view slow_down);
