@@ -96,19 +96,35 @@ std::string UssdMenus::page(const std::string& screen, const std::string& langua
                             const std::vector<std::string>& lines, std::size_t first,
                             std::size_t* next) const {
   const std::string more = screens->render("more", language, {});
-  auto render = [&](std::size_t end) {
-    std::string list;
-    for (std::size_t i = first; i < end; ++i) list += (list.empty() ? "" : "\n") + lines[i];
+  // `head`: the page's first line as shown (cut, when alone it is too long).
+  auto render = [&](std::size_t end, const std::string& head) {
+    std::string list = head;
+    for (std::size_t i = first + 1; i < end; ++i) list += "\n" + lines[i];
     TemplateValues v = values;
     v.emplace_back(list_placeholder, list);
     std::string text = screens->render(screen, language, v);
     if (end < lines.size()) text += "\n" + more;
     return text;
   };
-  std::size_t end = std::min(first + 1, lines.size());
-  while (end < lines.size() && ussd_too_long(render(end + 1), limits).empty()) ++end;
+  if (first >= lines.size()) {
+    *next = lines.size();
+    return render(first, {});
+  }
+  std::size_t end = first + 1;
+  while (end < lines.size() && ussd_too_long(render(end + 1, lines[first]), limits).empty()) ++end;
   *next = end;
-  return render(end);
+  std::string text = render(end, lines[first]);
+  // One line alone too long for a screen (a merchant's name in Chinese
+  // makes an English screen UCS-2, 80 characters): the line is cut, one
+  // character at a time, and marked "..." (in either alphabet), rather
+  // than the screen not sent.
+  std::string head = lines[first];
+  while (!ussd_too_long(text, limits).empty() && !head.empty()) {
+    do head.pop_back();
+    while (!head.empty() && (static_cast<unsigned char>(head.back()) & 0xC0) == 0x80);
+    text = render(end, head + "...");
+  }
+  return text;
 }
 
 }  // namespace giftgate

@@ -108,3 +108,22 @@ TEST_CASE("ussd menus: a long list is paged, each page with the more line but th
   CHECK(first == lines.size());
   CHECK(pages >= 2);
 }
+
+TEST_CASE("ussd menus: a line too long for any screen alone is cut, marked, to fit") {
+  std::string error;
+  const auto m = UssdMenus::parse(shipped(), "menus.yaml", {}, &error);
+  REQUIRE(m);
+  // A 30-character Chinese name in an English screen: UCS-2, 80 characters.
+  const std::string name = "金曲欢唱量贩式KTV朝阳大悦城旗舰店第一分店二楼东侧包厢区";
+  std::vector<std::string> lines{
+      m->screens->render("merchant_line", "en", {{"name", name}, {"kind", "karaoke & cinema"}}),
+      m->screens->render("merchant_line", "en", {{"name", "Star KTV"}, {"kind", "KTV"}})};
+  std::size_t next = 0;
+  const std::string page = m->page("merchants", "en", {{"city", "Shijiazhuang Sq."}}, "merchants",
+                                   lines, 0, &next);
+  CHECK(ussd_too_long(page, m->limits).empty());
+  CHECK(next == 1);
+  CHECK(page.find("金曲欢唱") != std::string::npos);
+  CHECK(page.find("...") != std::string::npos);
+  CHECK(page.find(lines[0]) == std::string::npos);  // not whole: it could not be
+}
