@@ -88,7 +88,7 @@ start_loadgen() {  # $1 name, $2 rate, remaining: extra options
   shift 2
   # Each phase starts with the disk idle: the campaign just imported and
   # copied (over 100 MB) would otherwise still be going to disk during the
-  # phase, in the way of the daemon's fsyncs (README, item 9).
+  # phase, in the way of the daemon's fsyncs (tests/bench/RESULTS.md, item 9).
   sync
   "$loadgen" smsc --port 0 --members 100000 --rate "$rate" --warmup "$warmup" \
     --duration "$phase" --settle 30 "$@" > "$work/$name.report" 2> "$work/$name.loadgen.log" &
@@ -240,7 +240,7 @@ if [ "$flood" -gt 0 ]; then
       -v r="$(field flood_replies "$work/flood-unlimited.report")" \
     'BEGIN { printf "  with the limits off (the fair order alone): p99 %.2f ms, %.2f times; the flooder got %d replies\n", b, (a > 0 ? b / a : 0), r }'
 fi
-# Latency on a VM follows the host's steal: README, "Throughput and latency
+# Latency on a VM follows the host's steal: tests/bench/RESULTS.md, "Throughput and latency
 # beside Kannel", has the runs that show it.
 for f in "$work"/giftgated-*.report "$work"/kannel-*.report; do
   [ -e "$f" ] || continue
