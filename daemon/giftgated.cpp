@@ -175,6 +175,13 @@ int main(int argc, char** argv) {
           signals.cancel();
           io.stop();
         });
+      } else {
+        // A second stop signal: no more draining. What was not committed is
+        // delivered again by the SMSC, and submits in doubt are picked up at
+        // the next start, as after a crash.
+        logger.warning("stopping_now", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});
+        signals.cancel();
+        io.stop();
         return;
       }
       wait_signal();

@@ -577,3 +577,24 @@ TEST_CASE("giftgated: MOs wait unacknowledged while their replies cannot leave")
   CHECK(g.metric("giftgate_mo_waited_total") > 0);
   CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 38, 10s));
 }
+
+TEST_CASE("giftgated: a second SIGTERM stops at once, and what was in flight is picked up again") {
+  Gate g;
+  g.start();
+  g.sim.command("set silent=on");  // the reply's submit goes unanswered: the stop drains
+  g.mo("8613800138000", "JF");
+  REQUIRE(g.daemon->wait_log("event=mo ", 5s));
+  REQUIRE(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'submitted'", 1, 5s));
+  g.daemon->signal(SIGTERM);
+  REQUIRE(g.daemon->wait_log("event=stopping", 5s));
+  g.daemon->signal(SIGTERM);
+  // Well inside the ten seconds the first one would have waited.
+  CHECK(g.daemon->wait_exit(3s) == 0);
+  CHECK(contains(g.daemon->log(), "event=stopping_now"));
+  // The next start sends the reply whose answer never came.
+  g.sim.command("set silent=off");
+  g.sim.command("set receipts=on");
+  g.start();
+  CHECK(contains(g.reply("8613800138000"), "12000"));
+  CHECK(g.wait_value("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'", 1, 10s));
+}
