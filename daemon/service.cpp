@@ -38,9 +38,8 @@ std::optional<Time> parse_iso(const std::string& iso) {
               std::chrono::seconds(s)};
 }
 
-// How far apart, in the outbox's order, the SMS waiting for one number are;
-// and how far back a waiting one is looked for.
-constexpr std::chrono::seconds kFairGap{1};
+// How far back an SMS still waiting for the same number is looked for (the
+// gap between them in the outbox's order, a second, is in queue()'s SQL).
 constexpr std::chrono::hours kFairHorizon{1};
 
 }  // namespace
@@ -250,13 +249,12 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
   // so that one number's backlog never holds up anyone else's reply.
   std::string fair_at = iso_time(now);
   if (!r.ussd) {
-    auto last = db_.prepare(
-        "SELECT MAX(fair_at) FROM outbox WHERE msisdn = ? AND created_at >= ? AND "
-        "state = 'queued' AND channel = 'sms'");
-    last.bind(1, r.msisdn).bind(2, iso_time(now - kFairHorizon));
-    if (!last.step()) return last.status();
-    if (!last.column_null(0)) fair_at = std::max(fair_at, iso_time(
-        parse_iso(last.column_text(0)).value_or(now) + kFairGap));
+    auto after_last = db_.prepare(
+        "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', MAX(fair_at), '+1 second') FROM outbox "
+        "WHERE msisdn = ? AND created_at >= ? AND state = 'queued' AND channel = 'sms'");
+    after_last.bind(1, r.msisdn).bind(2, iso_time(now - kFairHorizon));
+    if (!after_last.step()) return after_last.status();
+    if (!after_last.column_null(0)) fair_at = std::max(fair_at, after_last.column_text(0));
   }
   auto insert = db_.prepare(
       "INSERT INTO outbox(msisdn, member_id, message, language, body, voucher_code, inbox_id, "

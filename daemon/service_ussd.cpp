@@ -298,8 +298,7 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
       Reply told{mo.msisdn, std::nullopt, "ussd_slow_down", "zh", {}, std::nullopt, {},
                  UssdAnswer{config_.ussd.op_end, mo.request_session,
                             mo.now + config_.ussd.session_timeout}};
-      auto language = db_.prepare("SELECT language FROM members WHERE msisdn = ?");
-      if (language.bind(1, mo.msisdn).step()) told.language = language.column_text(0);
+      if (const auto member = Ledger(db_).find_member(mo.msisdn)) told.language = member->language;
       told.body = menus_->screens->render("slow_down", told.language, {});
       s = queue(told, inbox_id, mo.now);
       out.screen = "slow_down";
