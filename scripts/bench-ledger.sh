@@ -30,7 +30,7 @@ awk 'BEGIN { print "msisdn,activity,quantity,period";
              for (i = 0; i < 100000; i++) printf "1380%07d,service_use,%d,2026-11\n", i, i % 7 + 1 }' \
   > "$dir/activity-100k.csv"
 rm -f "$dir"/import.db*
-ctl() { GIFTGATE_CONFIG=/dev/null "$root/build/daemon/giftctl" --db "$dir/import.db" --quiet "$@"; }
+ctl() { GIFTGATE_CONFIG=/dev/null "$root/build/daemon/giftctl/giftctl" --db "$dir/import.db" --quiet "$@"; }
 for step in "members members-100k.csv" "activity activity-100k.csv" "activity activity-100k.csv"; do
   set -- $step
   start=$(date +%s.%N)

@@ -29,8 +29,8 @@ mkdir -p "$root/build"
 GIFTGATE_BUILD_TARGETS="giftgated giftctl" \
   "$root/scripts/bootstrap.sh" > "$root/build/demo-build.log" ||
   { tail -n 30 "$root/build/demo-build.log" >&2; die "the build failed"; }
-giftgated=$root/build/daemon/giftgated
-giftctl=$root/build/daemon/giftctl
+giftgated=$root/build/daemon/gateway/giftgated
+giftctl=$root/build/daemon/giftctl/giftctl
 [ -x "$giftgated" ] && [ -x "$giftctl" ] || die "the build left no giftgated or giftctl"
 
 work=$(mktemp -d /tmp/giftgate-demo.XXXXXX)

@@ -9,8 +9,8 @@ loadgen_programs() {
     bin=$root/build
   fi
   loadgen=$bin/tests/giftgate-loadgen
-  giftgated=$bin/daemon/giftgated
-  giftctl=$bin/daemon/giftctl
+  giftgated=$bin/daemon/gateway/giftgated
+  giftctl=$bin/daemon/giftctl/giftctl
 }
 
 # giftgated's configuration: $1 the generator's port, $2 the database; more

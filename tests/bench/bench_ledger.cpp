@@ -20,8 +20,8 @@
 
 #include <fmt/format.h>
 
-#include "daemon/schema.hpp"
-#include "daemon/vouchers.hpp"
+#include "daemon/storage/schema.hpp"
+#include "daemon/campaign/vouchers.hpp"
 
 using namespace giftgate;
 using Clock = std::chrono::steady_clock;

@@ -19,7 +19,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "daemon/imports.hpp"
+#include "daemon/campaign/imports.hpp"
+#include "daemon/config/config.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/sim_process.hpp"

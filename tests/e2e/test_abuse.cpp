@@ -1,6 +1,6 @@
 // Abuse end to end: floods from one number, and a merchant guessing codes,
 // against the SMSC simulator with the shipped limits and guard.
-#include "daemon/voucher_code.hpp"
+#include "daemon/campaign/voucher_code.hpp"
 #include "tests/e2e/gate.hpp"
 
 using namespace giftgate;

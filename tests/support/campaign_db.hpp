@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "daemon/schema.hpp"
-#include "daemon/sqlite.hpp"
+#include "daemon/storage/schema.hpp"
+#include "daemon/storage/sqlite.hpp"
 
 namespace giftgate::test {
 

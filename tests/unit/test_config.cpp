@@ -7,8 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "daemon/config.hpp"
-#include "daemon/templates.hpp"
+#include "daemon/campaign/calendar.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/campaign/templates.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "daemon/csv.hpp"
-#include "daemon/table.hpp"
+#include "daemon/campaign/csv.hpp"
+#include "daemon/campaign/table.hpp"
 
 #include <sstream>
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/daemon_lock.hpp"
+#include "daemon/storage/daemon_lock.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;

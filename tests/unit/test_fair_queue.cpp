@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/fair_queue.hpp"
+#include "daemon/gateway/fair_queue.hpp"
 
 using giftgate::FairQueue;
 

@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
-#include "daemon/imports.hpp"
-#include "daemon/reports.hpp"
-#include "daemon/schema.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/campaign/imports.hpp"
+#include "daemon/campaign/reports.hpp"
+#include "daemon/storage/schema.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "daemon/keywords.hpp"
+#include "daemon/campaign/keywords.hpp"
 
 using namespace giftgate;
 

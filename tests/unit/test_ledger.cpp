@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "daemon/ledger.hpp"
-#include "daemon/reports.hpp"
-#include "daemon/schema.hpp"
+#include "daemon/campaign/ledger.hpp"
+#include "daemon/campaign/reports.hpp"
+#include "daemon/storage/schema.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/outbox.hpp"
+#include "daemon/campaign/outbox.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "protocol/pacing.hpp"
+#include "protocol/net/pacing.hpp"
 
 using namespace giftgate::smpp;
 using namespace std::chrono_literals;

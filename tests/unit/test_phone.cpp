@@ -1,7 +1,7 @@
 // Phone numbers as members, merchants and admins type them: every spelling of
 // one member's number must key the same records, and logs must never show one
 // whole.
-#include "daemon/phone.hpp"
+#include "daemon/campaign/phone.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "daemon/schema.hpp"
+#include "daemon/storage/schema.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
-#include "daemon/page_cache.hpp"
-#include "daemon/sqlite.hpp"
+#include "daemon/storage/page_cache.hpp"
+#include "daemon/storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate::db;

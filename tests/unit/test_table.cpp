@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "daemon/table.hpp"
+#include "daemon/campaign/table.hpp"
 
 using namespace giftgate;
 

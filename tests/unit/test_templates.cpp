@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/templates.hpp"
+#include "daemon/campaign/templates.hpp"
 #include "protocol/split.hpp"
 #include "tests/support/shipped_file.hpp"
 

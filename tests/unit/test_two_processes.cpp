@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "daemon/schema.hpp"
-#include "daemon/vouchers.hpp"
+#include "daemon/storage/schema.hpp"
+#include "daemon/campaign/vouchers.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 

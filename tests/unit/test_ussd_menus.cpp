@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/ussd_menus.hpp"
+#include "daemon/campaign/ussd_menus.hpp"
 #include "tests/support/shipped_file.hpp"
 
 using namespace giftgate;

@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "daemon/voucher_code.hpp"
+#include "daemon/campaign/voucher_code.hpp"
 
 using namespace giftgate;
 

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <thread>
 
-#include "daemon/schema.hpp"
-#include "daemon/voucher_code.hpp"
-#include "daemon/vouchers.hpp"
+#include "daemon/storage/schema.hpp"
+#include "daemon/campaign/voucher_code.hpp"
+#include "daemon/campaign/vouchers.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -1,0 +1,158 @@
+// The outbox: every outbound SMS (and USSD screen) from queued to exactly one final state,
+// delivered, failed (after the allowed attempts) or expired, also across
+// restarts, since every step is a committed row. The daemon takes what is
+// due, by priority and fairly between numbers, submits it, and reports back
+// the SMSC's answers and receipts; the outbox decides on resends. Knows
+// nothing of PDUs.
+//
+// A message of several parts is tracked part by part: a row per part and
+// attempt, written when the part is sent. An attempt fails when one of its
+// parts fails (refused, no answer, a failure receipt, no receipt in time);
+// the resend carries only the parts that failed, never one the handset
+// already has or whose receipt is still awaited. The message is delivered
+// when every part is.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/storage/sqlite.hpp"
+#include "daemon/campaign/vouchers.hpp"
+
+namespace giftgate {
+
+// The outbox's priorities: lower goes first. Within one, messages go in the
+// order of their fair_at (see Service::queue), not of their arrival.
+constexpr std::int64_t kPriorityUssd = 0;   // a USSD screen: the member is waiting on it
+constexpr std::int64_t kPriorityReply = 1;  // replies and voucher SMS
+constexpr std::int64_t kPriorityBulk = 2;   // what no one is waiting for (pushes)
+
+struct ResendPolicy {
+  int max_attempts = 3;                        // submits per message, the first included
+  std::chrono::seconds first_delay{60};        // before the second attempt; doubles after
+  std::chrono::seconds receipt_timeout{600};   // no receipt this long after a submit: resend
+};
+
+struct Outbound {
+  std::int64_t id = 0;
+  std::string msisdn;
+  std::string body;
+  int attempt = 0;  // this attempt's number, from 1
+  // A USSD screen: the operation and the session to answer
+  // (smpp::ussd_session_text); an SMS has none.
+  std::optional<std::uint8_t> ussd_op;
+  std::string ussd_session;
+  // Parts (numbered from 1) an earlier attempt got to the handset or whose
+  // receipt is still awaited: not sent again. Empty on a first attempt.
+  std::vector<int> skip_parts;
+  int parts_before = 0;  // the number of parts earlier attempts had (0: none)
+};
+
+// The SMSC's id for one part, in its one or two readings (an id of digits
+// only may be decimal or hexadecimal until the SMSC's format is known; see
+// smpp::IdReadings).
+struct MessageIds {
+  std::string id;
+  std::string alt;  // the other reading, or empty
+  MessageIds(std::string first = {}, std::string second = {})
+      : id(std::move(first)), alt(std::move(second)) {}
+  MessageIds(const char* first) : id(first) {}
+};
+
+// A delivery receipt as the daemon read it.
+struct ReceiptReport {
+  MessageIds ids;
+  // The original recipient (the receipt's source address), normal form; the
+  // receipt applies only to a message to this number. nullopt: not checked.
+  std::optional<std::string> recipient;
+  std::string stat;    // DELIVRD, UNDELIV, ...
+  std::string error;   // err:, three digits
+  std::string detail;  // the failure reason and network error code, if any
+};
+
+struct OutboxCounts {
+  std::int64_t queued = 0, submitted = 0, delivered = 0, failed = 0, expired = 0;
+};
+
+class Outbox {
+ public:
+  // The status recorded for a part that got no answer from the SMSC (in
+  // doubt, or never written).
+  static constexpr std::int64_t kNoAnswer = -1;
+
+  Outbox(db::Database& db, ResendPolicy policy) : db_(db), policy_(policy) {}
+
+  // Up to `limit` messages due now, by priority and then fair_at (so USSD
+  // screens first, and one number's backlog after everyone's first
+  // message), each moved to submitted with its attempt counted (committed
+  // before anything is sent). USSD screens whose session is over are left
+  // for the sweep to expire.
+  std::vector<Outbound> take_due(Time now, std::size_t limit);
+
+  // One part of an attempt is handed to the SMSC now: in flight until its
+  // answer. Written before it is sent, in the transaction of take_due when
+  // the caller has one open.
+  db::Status sending(std::int64_t id, int attempt, int part, int total, Time now);
+
+  // The SMSC's answer to one part's submit_sm: its message id, or an error
+  // status (kNoAnswer: none came). A receipt that came before this answer is
+  // matched now. `detail`: what the answer's optional parameters said.
+  db::Status submitted(std::int64_t id, int attempt, int part, int total, const MessageIds& ids,
+                       Time now, const std::string& detail = {});
+  db::Status submit_failed(std::int64_t id, int attempt, int part, int total,
+                           std::int64_t status, const std::string& why, Time now,
+                           const std::string& detail = {});
+
+  // A delivery receipt. It is stored in any case, with its outcome:
+  //   applied          to the one part with its id and recipient;
+  //   early            no part has its id yet: it waits for the submit's answer
+  //                    (see sweep for those nothing claims);
+  //   wrong_recipient  parts have its id, but none was sent to its recipient;
+  //   ambiguous        several parts could be meant: applied to none;
+  //   failed           the database refused and nothing was stored (do not
+  //                    acknowledge it).
+  enum class ReceiptMatch { applied, early, wrong_recipient, ambiguous, failed };
+  ReceiptMatch receipt(const ReceiptReport& report, Time now);
+
+  struct Swept {
+    int overdue = 0;  // messages moved on for want of a receipt
+    // Receipts that waited longer than the early window with nothing
+    // claiming them: now unmatched (their message ids).
+    std::vector<std::string> unclaimed;
+  };
+  // Parts with no final receipt for longer than receipt_timeout fail their
+  // attempt (resent, or failed after the last attempt); USSD screens not sent
+  // before their session ended are expired; receipts early for longer than
+  // `early_window` become unmatched.
+  Swept sweep(Time now, std::chrono::seconds early_window = std::chrono::seconds(60));
+
+  // After a restart: parts cut off before the SMSC's answer fail their
+  // attempt, and are due again at once (those may reach the member twice).
+  int recover(Time now);
+
+  // An operator's resend of a message (by outbox id) or of the message that
+  // carries a voucher code: queued again, whatever its state, every part.
+  std::optional<std::int64_t> resend(const std::string& id_or_code, const Actor& actor, Time now);
+
+  OutboxCounts counts();
+
+ private:
+  // Where one message's parts stand (see outbox.cpp).
+  struct Parts;
+  Parts parts_of(std::int64_t id, int since_attempt, db::Status& status);
+  // Moves a message on from its parts: delivered when all are; its attempt
+  // failed (for `why`) when none is in flight and one failed.
+  db::Status settle(std::int64_t id, const std::string& why, bool expired, Time now);
+  db::Status attempt_failed(std::int64_t id, int attempt, const std::string& why, bool expired,
+                            Time now);
+  db::Status apply_receipt(std::int64_t id, int attempt, int part, const std::string& stat,
+                           const std::string& error, const std::string& detail, Time now);
+
+  db::Database& db_;
+  ResendPolicy policy_;
+};
+
+}  // namespace giftgate

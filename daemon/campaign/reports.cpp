@@ -1,0 +1,212 @@
+#include "daemon/campaign/reports.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace giftgate {
+namespace {
+
+// Runs a query and returns its rows under the given columns; a column whose
+// name starts with '#' is numeric (the '#' is dropped).
+Table query(db::Database& db, std::string_view sql, std::vector<std::string> columns,
+            const std::vector<std::string>& params = {}) {
+  Table t;
+  for (auto& c : columns) {
+    const bool number = !c.empty() && c[0] == '#';
+    t.add_column(number ? c.substr(1) : c, number);
+  }
+  auto q = db.prepare(sql);
+  for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i + 1), params[i]);
+  while (q.step()) {
+    std::vector<std::string> row;
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+      row.push_back(q.column_null(static_cast<int>(i)) ? "" : q.column_text(static_cast<int>(i)));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+// Who made a change, as the histories show it: the actor, and for a change
+// made with giftctl the account that really ran it, "alice (uid 1000 bob)".
+constexpr std::string_view kBy =
+    "actor || COALESCE(' (uid ' || real_uid || COALESCE(' ' || real_user, '') || ')', '')";
+
+constexpr std::string_view kFigures =
+    "COUNT(*), SUM(state = 'used'), SUM(state = 'void'), "
+    "SUM(state = 'issued' AND expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), "
+    "SUM(CASE WHEN state <> 'void' THEN price ELSE 0 END), "
+    "SUM(CASE WHEN state <> 'void' THEN face_value ELSE 0 END), "
+    "SUM(CASE WHEN state = 'used' THEN face_value ELSE 0 END)";
+
+const std::vector<std::string> kFigureColumns = {"#issued", "#used", "#voided", "#expired", "#points_spent",
+                                                 "#value_issued", "#value_used"};
+
+std::vector<std::string> with_key(std::string key) {
+  std::vector<std::string> columns{std::move(key)};
+  columns.insert(columns.end(), kFigureColumns.begin(), kFigureColumns.end());
+  return columns;
+}
+
+}  // namespace
+
+std::optional<Table> campaign_report(db::Database& db, std::string_view by,
+                                     std::chrono::minutes utc_offset) {
+  if (by == "tier" || by == "city")
+    return query(db,
+                 fmt::format("SELECT {0}, {1} FROM vouchers GROUP BY {0} ORDER BY {0}", by,
+                             kFigures),
+                 with_key(std::string(by)));
+  if (by == "merchant")
+    return query(db,
+                 "SELECT used_by, 0, COUNT(*), 0, 0, 0, 0, SUM(face_value) FROM vouchers "
+                 "WHERE state = 'used' GROUP BY used_by ORDER BY used_by",
+                 with_key("merchant"));
+  if (by != "day") return std::nullopt;
+  // Issue and use fall on different days: two groupings merged by day.
+  const std::string shift = fmt::format("'{:+} minutes'", utc_offset.count());
+  Table issued = query(db,
+                       fmt::format("SELECT date(issued_at, {0}), {1} FROM vouchers "
+                                   "GROUP BY 1 ORDER BY 1",
+                                   shift, kFigures),
+                       with_key("day"));
+  Table used = query(db,
+                     fmt::format("SELECT date(used_at, {0}), COUNT(*), SUM(face_value) FROM "
+                                 "vouchers WHERE state = 'used' GROUP BY 1",
+                                 shift),
+                     {"day", "#used", "#value_used"});
+  std::map<std::string, std::vector<std::string>> days;
+  for (auto& row : issued.rows) {
+    row[2] = "0";  // used, and value used: counted on the day of use below
+    row[7] = "0";
+    days[row[0]] = row;
+  }
+  for (const auto& row : used.rows) {
+    auto& day = days[row[0]];
+    if (day.empty()) day = {row[0], "0", "0", "0", "0", "0", "0", "0"};
+    day[2] = row[1];
+    day[7] = row[2];
+  }
+  issued.rows.clear();
+  for (auto& [day, row] : days) issued.rows.push_back(std::move(row));
+  return issued;
+}
+
+Table redemptions_since(db::Database& db, const std::string& since) {
+  return query(db,
+               "SELECT m.msisdn, v.code, v.tier, v.price, v.face_value, v.city, v.channel, "
+               "v.issued_at, v.state, v.used_at, v.used_by FROM vouchers v JOIN members m ON "
+               "m.id = v.member_id WHERE v.issued_at >= ? ORDER BY v.issued_at, v.code",
+               {"msisdn", "code", "tier", "#points", "#value", "city", "channel", "issued_at",
+                "state", "used_at", "merchant"},
+               {since});
+}
+
+Table member_ledger(db::Database& db, std::int64_t member_id) {
+  Table t = query(db,
+                  fmt::format("SELECT created_at, delta, '', reason, channel, {} FROM ledger "
+                              "WHERE member_id = ? ORDER BY id",
+                              kBy),
+                  {"at", "#points", "#balance", "reason", "channel", "by"},
+                  {std::to_string(member_id)});
+  // The running balance is summed here, checked: entries written before the
+  // bounds may overflow it, and SQLite's window sum would then end the
+  // listing at that row. Every entry is shown; past 64 bits the balance is
+  // left empty (giftctl member says why above the listing).
+  std::int64_t balance = 0;
+  bool overflow = false;
+  for (auto& row : t.rows) {
+    const std::int64_t delta = std::stoll(row[1]);
+    overflow = overflow || __builtin_add_overflow(balance, delta, &balance);
+    row[2] = overflow ? "" : std::to_string(balance);
+  }
+  return t;
+}
+
+Table member_vouchers(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               "SELECT code, tier, face_value, state, issued_at, expires_at, used_at, used_by, "
+               "channel FROM vouchers WHERE member_id = ? ORDER BY issued_at, code",
+               {"code", "tier", "#value", "state", "issued_at", "expires_at", "used_at",
+                "merchant", "channel"},
+               {std::to_string(member_id)});
+}
+
+Table member_offers(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               "SELECT created_at, tier, state, expires_at FROM offers WHERE member_id = ? "
+               "ORDER BY id",
+               {"at", "tier", "state", "confirm_by"}, {std::to_string(member_id)});
+}
+
+Table member_events(db::Database& db, std::int64_t member_id) {
+  return query(db,
+               fmt::format("SELECT at, kind, channel, {}, COALESCE(voucher_code, ''), detail "
+                           "FROM events WHERE member_id = ? ORDER BY id",
+                           kBy),
+               {"at", "event", "channel", "by", "voucher", "detail"},
+               {std::to_string(member_id)});
+}
+
+Table member_texts(db::Database& db, const std::string& msisdn) {
+  return query(db,
+               "SELECT received_at, channel, command, body, id FROM inbox WHERE msisdn = ? "
+               "ORDER BY id",
+               {"at", "channel", "read as", "text", "#mo"}, {msisdn});
+}
+
+Table member_messages(db::Database& db, const std::string& msisdn) {
+  return query(db,
+               "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
+               "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM outbox "
+               "WHERE msisdn = ? ORDER BY id",
+               {"at", "message", "state", "#attempts", "final_at", "last_error", "#answers mo",
+                "#id"},
+               {msisdn});
+}
+
+Table member_parts(db::Database& db, const std::string& msisdn) {
+  return query(db,
+               "SELECT COALESCE(p.submitted_at, ''), p.outbox_id, p.attempt, p.part || '/' || "
+               "p.total, CASE WHEN p.status IS NULL THEN 'in flight' WHEN p.status = -1 THEN "
+               "'no answer' WHEN p.status = 0 THEN 'accepted' ELSE printf('refused 0x%08X', "
+               "p.status) END, COALESCE(p.receipt, ''), COALESCE(p.receipt_at, ''), "
+               "COALESCE(p.detail, '') FROM outbox_parts p JOIN outbox o ON o.id = p.outbox_id "
+               "WHERE o.msisdn = ? ORDER BY p.outbox_id, p.attempt, p.part",
+               {"at", "#id", "#attempt", "part", "smsc answer", "receipt", "receipt_at",
+                "detail"},
+               {msisdn});
+}
+
+Table message_report(db::Database& db) {
+  return query(db,
+               "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "
+               "SUM(state = 'delivered'), SUM(state = 'failed'), SUM(state = 'expired'), "
+               "SUM(attempts > 1) FROM outbox GROUP BY message ORDER BY message",
+               {"message", "#total", "#queued", "#submitted", "#delivered", "#failed", "#expired",
+                "#resent"});
+}
+
+Table voucher_facts(db::Database& db, const std::string& code) {
+  return query(db,
+               "SELECT v.code, m.msisdn, v.tier, v.face_value, v.price, v.city, v.state, "
+               "v.channel, v.issued_at, v.expires_at, v.used_at, v.used_by "
+               "FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?",
+               {"code", "member", "tier", "#value", "#points", "city", "state", "channel",
+                "issued_at", "expires_at", "used_at", "merchant"},
+               {code});
+}
+
+Table voucher_events(db::Database& db, const std::string& code) {
+  return query(db,
+               fmt::format("SELECT at, kind, channel, {}, detail FROM events WHERE "
+                           "voucher_code = ? UNION ALL SELECT created_at, 'sms ' || state, 'sms', "
+                           "'outbox ' || id, 'attempts ' || attempts || COALESCE(', ' || "
+                           "last_error, '') FROM outbox WHERE voucher_code = ? ORDER BY 1",
+                           kBy),
+               {"at", "event", "channel", "by", "detail"}, {code, code});
+}
+
+}  // namespace giftgate

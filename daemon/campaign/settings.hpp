@@ -1,0 +1,81 @@
+// The campaign's settings, as the domain reads them: the campaign, the
+// accrual rates, keywords, per-number limits and USSD screens. The
+// configuration layer (daemon/config) fills them in from the YAML file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/campaign/keywords.hpp"
+#include "daemon/campaign/vouchers.hpp"
+
+namespace giftgate {
+
+// Points per unit of each kind of activity (giftctl import activity).
+struct Accrual {
+  std::int64_t network_month = 0;
+  std::int64_t rbt_fee_yuan = 0;
+  std::int64_t service_use = 0;
+  // The months activity is credited for, "2026-10" to "2026-12" inclusive
+  // (first_period and last_period, or the campaign's own months).
+  std::string first_period;
+  std::string last_period;
+
+  // Points per unit for an activity name, or nullopt for an unknown one.
+  std::optional<std::int64_t> rate(std::string_view activity) const;
+};
+
+// USSD sessions (the ussd section): the service code, the menus file, how
+// long a session lives, which ussd_service_op values the USSD centre uses,
+// and the screen limits.
+struct UssdSettings {
+  bool enabled = true;
+  std::string service_code = "*12580#";
+  std::string menus_path = "/etc/giftgate/menus.yaml";
+  std::chrono::seconds session_timeout{60};
+  std::uint8_t op_begin = 1;      // PSSR indication: the member dialled
+  std::uint8_t op_continue = 18;  // USSR confirm: the member answered a menu
+  std::uint8_t op_menu = 2;       // USSR request: we show a menu, the session goes on
+  std::uint8_t op_end = 17;       // PSSR response: we show a text, the session ends
+  std::uint8_t op_abort = 0x81;   // the centre or the member ended the session
+  std::size_t max_chars_gsm = 182;
+  std::size_t max_chars_ucs2 = 80;
+};
+
+// How much one number may ask of the service (the limits section); 0
+// turns a limit off. Past a limit an MO is recorded and acknowledged and
+// does nothing; its sender is told to slow down at most once per period.
+struct Limits {
+  int mo_per_minute = 10;  // SMS from a member's (or anyone's) number
+  int mo_per_day = 100;
+  int replies_per_minute = 10;  // SMS sent to that number
+  int replies_per_day = 100;
+  int merchant_mo_per_minute = 60;  // SMS from a merchant's number
+  int merchant_mo_per_day = 3000;
+  int ussd_per_minute = 20;  // USSD steps (dials and answers) from a number
+  int ussd_per_day = 200;
+  int non_member_replies_per_day = 1;  // what a number that is no one's gets
+};
+
+// The campaign's part of the configuration: everything the domain reads.
+struct CampaignConfig {
+  std::string source;  // the file it came from, or "(built-in defaults)"
+  std::string db_path;
+  std::chrono::milliseconds busy_timeout{5000};
+  std::string time_zone;
+  // The zone's offset from UTC at the campaign's start: where reports cut days.
+  std::chrono::minutes utc_offset{0};
+  std::string default_country;
+  std::string templates_path;      // the messages file (templates/messages.yaml)
+  std::size_t max_parts = 3;       // the most SMS parts one message may take
+  Campaign campaign;
+  Accrual accrual;
+  Keywords keywords;
+  Limits limits;
+  UssdSettings ussd;
+};
+
+}  // namespace giftgate

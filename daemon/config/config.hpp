@@ -1,0 +1,71 @@
+// The configuration file (conf/giftgate.yaml): loaded once, checked whole.
+// Unknown keys, values of the wrong kind and out-of-range numbers are refused
+// with the file's name and the line; nothing half-loaded is ever used. The
+// shipped file is compiled in as the defaults, so the two cannot disagree.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/campaign/outbox.hpp"
+#include "protocol/charset.hpp"
+#include "protocol/receipt.hpp"
+#include "protocol/net/settings.hpp"
+#include "daemon/campaign/settings.hpp"
+
+namespace giftgate {
+
+// What only giftgated reads: the SMSC, the outbox's policy, logging,
+// metrics and the process.
+struct DaemonSettings {
+  smpp::SessionSettings smsc;
+  bool split_bind = false;  // bind as transmitter + receiver instead of transceiver
+  std::string source_addr = "12580";
+  std::uint8_t source_ton = 0;
+  std::uint8_t source_npi = 0;
+  smpp::IdFormat response_ids = smpp::IdFormat::automatic;  // in submit_sm_resp
+  smpp::IdFormat receipt_ids = smpp::IdFormat::automatic;   // in receipts
+  // A receipt applies only to a message sent to its source address.
+  bool receipt_check_recipient = true;
+  smpp::DefaultAlphabet alphabet = smpp::DefaultAlphabet::gsm7_unpacked;
+  ResendPolicy resend;
+  int mo_dedupe_seconds = 120;
+  std::string log_level = "info";
+  std::string metrics_listen = "127.0.0.1";
+  std::uint16_t metrics_port = 9464;  // 0: no endpoint
+  std::string pid_file;
+  std::chrono::seconds drain{10};
+  // The credential smsc.password_file names ($CREDENTIALS_DIRECTORY/NAME)
+  // where $CREDENTIALS_DIRECTORY is not set, so the password was not read:
+  // giftgated refuses to start so; giftctl needs no password.
+  std::string password_credential;
+};
+
+// The whole configuration: the campaign's part and giftgated's own.
+struct Config : CampaignConfig {
+  DaemonSettings daemon;
+};
+
+// Which file to read: `given` (--config) if not empty, else $GIFTGATE_CONFIG,
+// else /etc/giftgate/giftgate.yaml if it exists; empty: the built-in defaults.
+std::string config_path(const std::string& given);
+// What a loaded configuration allows but an operator should hear about
+// (a guard turned off), one sentence each.
+std::vector<std::string> config_warnings(const Config& config);
+
+// Loads config_path(given), or the built-in defaults.
+std::optional<Config> find_config(const std::string& given, std::string* error);
+
+// The shipped conf/giftgate.yaml, as compiled in.
+std::string_view default_config_text();
+
+// Parses configuration text; `source` names it in errors ("file:line: ...").
+std::optional<Config> parse_config(std::string_view text, const std::string& source,
+                                   std::string* error);
+std::optional<Config> load_config(const std::string& path, std::string* error);
+
+}  // namespace giftgate

@@ -1,0 +1,210 @@
+// giftgated: the campaign gateway daemon. See man/giftgated.8.
+//
+// Exit status: 0 after a clean stop (SIGTERM, SIGINT) or a good
+// --check-config; 1 when it cannot run (database, another giftgated on it,
+// port); 2 for bad usage or a bad configuration or messages file.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include "daemon/config/config.hpp"
+#include "daemon/storage/daemon_lock.hpp"
+#include "daemon/gateway/gateway.hpp"
+#include "daemon/gateway/metrics.hpp"
+#include "daemon/storage/schema.hpp"
+#include "daemon/campaign/templates.hpp"
+#include "daemon/campaign/ussd_menus.hpp"
+#include "protocol/log.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: giftgated [--config FILE] [--db PATH] [--check-config]
+
+  --config FILE    the configuration (default: $GIFTGATE_CONFIG, else
+                   /etc/giftgate/giftgate.yaml if present, else built-in)
+  --db PATH        the campaign database instead of storage.path
+  --check-config   load the configuration and the messages file, report, exit
+  --help           this text
+
+Signals: SIGHUP reloads templates and keywords; SIGTERM and SIGINT drain,
+unbind and exit 0.
+)";
+
+// The USSD menus the configuration names, or null when USSD is off; false
+// with `error` when they are on and the file does not load.
+bool load_menus(const giftgate::Config& config, std::shared_ptr<const giftgate::UssdMenus>* menus,
+                std::string* error) {
+  *menus = nullptr;
+  if (!config.ussd.enabled) return true;
+  *menus = giftgate::UssdMenus::load(config.ussd, error);
+  return *menus != nullptr;
+}
+
+// The process id a pid file holds, or 0.
+pid_t pid_in_file(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  return in >> pid ? static_cast<pid_t>(pid) : 0;
+}
+
+int fail(int code, const std::string& message) {
+  fmt::print(stderr, "giftgated: {}\n", message);
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace giftgate;
+  std::string config_arg, db_arg;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--check-config") check_only = true;
+    else if ((a == "--config" || a == "--db") && i + 1 < argc) (a == "--config" ? config_arg : db_arg) = argv[++i];
+    else return fail(2, fmt::format("unknown or incomplete argument '{}'\n{}", a, kUsage));
+  }
+
+  std::string error;
+  auto config = find_config(config_arg, &error);
+  if (!config) return fail(2, error);
+  if (!db_arg.empty()) config->db_path = db_arg;
+  // Only systemd sets $CREDENTIALS_DIRECTORY; a check by hand goes on without it.
+  const std::string& credential = config->daemon.password_credential;
+  if (!check_only && !credential.empty())
+    return fail(2, fmt::format("{}: smsc.password_file names the credential {} in "
+                               "$CREDENTIALS_DIRECTORY, which is not set: start giftgated "
+                               "from a systemd unit with LoadCredential={}:FILE, or name a file",
+                               config->source, credential, credential));
+  auto templates = Templates::load(config->templates_path, config->max_parts, &error);
+  if (!templates) return fail(2, error);
+  std::shared_ptr<const UssdMenus> menus;
+  if (!load_menus(*config, &menus, &error)) return fail(2, error);
+  if (check_only) {
+    for (const auto& warning : config_warnings(*config))
+      fmt::print(stderr, "{}: warning: {}\n", config->source, warning);
+    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}{}, database {}\n", config->source,
+               config->templates_path,
+               menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),
+               config->daemon.smsc.host, config->daemon.smsc.port,
+               config->daemon.smsc.tls.enabled ? " (TLS)" : "",
+               credential.empty() ? ""
+                                  : fmt::format(" (password: credential {}, read under systemd)",
+                                                credential),
+               config->db_path);
+    return 0;
+  }
+
+  log::Level level = log::Level::info;
+  log::parse_level(config->daemon.log_level, level);
+  log::Logger logger(std::make_shared<log::StderrSink>(), level);
+
+  // Before anything of the database, the outbox or the pid file is touched:
+  // a second daemon on the same database stops here, naming the first.
+  const auto lock = DaemonLock::acquire(config->db_path, &error);
+  if (!lock) return fail(1, error);
+  auto db = db::Database::open({config->db_path, config->busy_timeout}, schema_migrations(), &error);
+  if (!db) return fail(1, error);
+  // Checkpoints run beside the daemon's thread, every 100 ms. The log is
+  // only started afresh by a transaction that begins when everything in it
+  // has been copied, which under steady writes (a new batch opens right
+  // after each commit) seldom happens: so the daemon's own commits still
+  // checkpoint every 8,000 pages (32 MB), with little left to copy by then.
+  // That bounds the log's size on disk. Each such commit takes 5 to 15 ms,
+  // so they are kept rare: at 1,000 MO/s about one every 0.8 s.
+  db::Checkpointer checkpointer(config->db_path, std::chrono::milliseconds(100));
+  db->set_checkpoint_pages(8000);
+
+  // Two threads: this one runs the Gateway (the database, the metrics
+  // endpoint, signals); `net` runs the SMPP sessions' sockets and PDUs.
+  boost::asio::io_context net;
+  boost::asio::io_context io;
+  Gateway gateway(io, net.get_executor(), *config, *db, templates, menus, logger);
+  std::unique_ptr<MetricsServer> metrics;
+  if (config->daemon.metrics_port != 0) {
+    try {
+      metrics = std::make_unique<MetricsServer>(io, config->daemon.metrics_listen,
+                                                config->daemon.metrics_port,
+                                                [&gateway] { return gateway.metrics_text(); });
+    } catch (const std::exception& e) {
+      return fail(1, fmt::format("metrics on {}:{}: {}", config->daemon.metrics_listen,
+                                 config->daemon.metrics_port, e.what()));
+    }
+  }
+  if (!config->daemon.pid_file.empty()) {
+    std::ofstream pid(config->daemon.pid_file, std::ios::trunc);
+    pid << ::getpid() << "\n";
+    if (!pid) return fail(1, fmt::format("{}: cannot be written", config->daemon.pid_file));
+  }
+
+  boost::asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  bool stopping = false;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        std::string why;
+        const auto fresh = find_config(config_arg, &why);
+        const auto fresh_templates =
+            fresh ? Templates::load(fresh->templates_path, fresh->max_parts, &why) : nullptr;
+        std::shared_ptr<const UssdMenus> fresh_menus;
+        if (fresh_templates && load_menus(*fresh, &fresh_menus, &why))
+          gateway.reload(*fresh, fresh_templates, fresh_menus);
+        else
+          logger.error("reload_refused",
+                       {{"reason", why}, {"kept", "the templates and menus in force"}});
+      } else if (!stopping) {
+        stopping = true;
+        logger.info("stopping", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});
+        if (metrics) metrics->close();
+        gateway.stop([&] {
+          signals.cancel();
+          io.stop();
+        });
+      } else {
+        // A second stop signal: no more draining. What was not committed is
+        // delivered again by the SMSC, and submits in doubt are picked up at
+        // the next start, as after a crash.
+        logger.warning("stopping_now", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});
+        signals.cancel();
+        io.stop();
+        return;
+      }
+      wait_signal();
+    });
+  };
+  wait_signal();
+
+  logger.info("started", {{"config", config->source},
+                          {"database", config->db_path},
+                          {"smsc", fmt::format("{}:{}", config->daemon.smsc.host,
+                                               config->daemon.smsc.port)},
+                          {"metrics_port", metrics ? metrics->port() : 0}});
+  auto net_work = boost::asio::make_work_guard(net);
+  std::thread net_thread([&net] { net.run(); });
+  gateway.start();
+  io.run();  // until the gateway has stopped, the link with it
+  net_work.reset();
+  net.stop();
+  net_thread.join();
+  // Only the file this process wrote: another giftgated (on another
+  // database) may have written the same path since.
+  const auto& pid_file = config->daemon.pid_file;
+  if (!pid_file.empty() && pid_in_file(pid_file) == ::getpid()) std::remove(pid_file.c_str());
+  logger.info("stopped");
+  return 0;
+}

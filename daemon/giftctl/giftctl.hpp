@@ -1,0 +1,106 @@
+// giftctl, the operators' tool: its options and the class whose methods
+// are the commands. The commands are split by subject: giftctl.cpp (options,
+// dispatch, main), giftctl_campaign.cpp (members, points, vouchers, stock,
+// reports, merchants) and giftctl_operations.cpp (messages, templates,
+// reload).
+#pragma once
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "daemon/config/config.hpp"
+#include "daemon/campaign/phone.hpp"
+#include "daemon/campaign/reports.hpp"
+#include "daemon/storage/sqlite.hpp"
+#include "daemon/campaign/table.hpp"
+#include "daemon/campaign/vouchers.hpp"
+
+namespace giftgate::ctl {
+
+constexpr int kOk = 0;
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+
+// The command line: words in order, options by name wherever they came.
+struct Args {
+  std::vector<std::string> words;              // command and its arguments
+  std::map<std::string, std::string> options;  // --name value, or "" for flags
+};
+
+// Parses argv; unknown options and missing values are errors.
+std::optional<Args> parse_args(int argc, char** argv, std::string* error);
+
+// Who is acting, for the event history: the login name.
+std::string login_name();
+
+// The account this process really runs as (getuid()), recorded beside the
+// operator's name, which the command line or the environment can set.
+RealUser real_user();
+
+// One run of giftctl: a command with its arguments, against the config and
+// the campaign database.
+class Ctl {
+ public:
+  explicit Ctl(Args args) : args_(std::move(args)) {}
+
+  int run();
+
+ private:
+  // Messages quote what was typed or read (a file's row, an argument):
+  // escaped like every other output (escape_text).
+  int usage(const std::string& message) {
+    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n", escape_text(message));
+    return kUsage;
+  }
+  int refused(const std::string& message) {
+    fmt::print(stderr, "giftctl: {}\n", escape_text(message));
+    return kRefused;
+  }
+  std::string option(const std::string& name) const {
+    const auto it = args_.options.find(name);
+    return it == args_.options.end() ? std::string() : it->second;
+  }
+  bool has(const std::string& name) const { return args_.options.count(name) > 0; }
+
+  bool load_config(std::string* error);
+  bool open_db(std::string* error);
+  std::optional<std::string> msisdn(const std::string& typed) const {
+    return normalize_msisdn(typed, config_.default_country);
+  }
+  Actor actor() const { return {"giftctl", operator_, real_user_}; }
+  std::ostream& output();
+  bool format(Format* f, Format fallback);
+
+  int import();
+  int member();
+  int voucher();
+  int points();
+  int stock();
+  int redeem();
+  int void_or_reinstate(bool reinstate);
+  int lockouts();
+  int unlock();
+  int merchant();
+  int report();
+  int export_redemptions();
+  int templates();
+  int resend();
+  int reload();
+
+  Args args_;
+  Config config_;
+  std::string operator_;
+  RealUser real_user_ = real_user();
+  std::unique_ptr<db::Database> db_;
+  std::ofstream file_;         // --output, created 0600
+  std::string output_error_;   // why --output could not be opened privately
+};
+
+}  // namespace giftgate::ctl

@@ -1,0 +1,1083 @@
+#include "protocol/net/session.hpp"
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include "protocol/codec.hpp"
+#include "protocol/error.hpp"
+#include "protocol/framer.hpp"
+#include "protocol/net/pacing.hpp"
+
+namespace giftgate::smpp {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+
+std::string_view to_string(SessionState state) {
+  switch (state) {
+    case SessionState::connecting: return "connecting";
+    case SessionState::binding: return "binding";
+    case SessionState::bound: return "bound";
+    case SessionState::unbinding: return "unbinding";
+    case SessionState::closed: return "closed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t kMaxWriteBatch = 64;  // PDUs per write
+
+// What a request written to the SMSC is waiting for.
+struct Pending {
+  enum class Kind { bind, submit, enquire_link, unbind };
+  Kind kind = Kind::submit;
+  Clock::time_point deadline;
+  SubmitSm message;
+  Session::SubmitHandler handler;
+};
+
+struct Queued {
+  SubmitSm message;
+  Session::SubmitHandler handler;
+};
+
+std::uint64_t random_seed() {
+  std::random_device device;
+  return (std::uint64_t{device()} << 32) | device();
+}
+
+}  // namespace
+
+struct Session::Impl {
+  Impl(Session& owner, asio::any_io_executor executor, SessionSettings settings,
+       log::Logger logger)
+      : owner(owner),
+        s(std::move(settings)),
+        log(logger.child({{"smsc", s.name}, {"bind", std::string(to_string(s.bind))}})),
+        strand(asio::make_strand(executor)),
+        tls_context(ssl::context::tls_client),
+        resolver(strand),
+        phase_timer(strand),
+        idle_timer(strand),
+        window_timer(strand),
+        send_timer(strand),
+        retry_timer(strand),
+        framer(s.max_pdu_length),
+        next_sequence(s.first_sequence == 0 || s.first_sequence > 0x7FFFFFFF ? 1
+                                                                              : s.first_sequence),
+        bucket(s.rate, std::max(1.0, s.burst), Clock::now()),
+        reconnect_backoff(s.reconnect_min, s.reconnect_max, s.reconnect_jitter, random_seed()),
+        throttle_backoff(s.throttle_pause, s.throttle_pause_max, 0.1, random_seed()) {
+    s.window = std::max<std::size_t>(s.window, 1);
+    s.max_inbound_pending = std::max<std::size_t>(s.max_inbound_pending, 1);
+    configure_tls();
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  std::shared_ptr<Session> self() { return owner.shared_from_this(); }
+
+  template <class F>
+  auto on_strand(F&& f) {
+    return asio::bind_executor(strand, std::forward<F>(f));
+  }
+
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls) f(*tls);
+    else if (socket) f(*socket);
+  }
+
+  bool connected() const { return socket || tls; }
+
+  template <class Field>
+  void count(Field SessionStats::*field, std::uint64_t by = 1) {
+    std::lock_guard lock(stats_mutex);
+    stats.*field += by;
+  }
+
+  void set_state(SessionState next, std::error_code reason = {}) {
+    const SessionState previous = owner.state_.exchange(next);
+    if (previous == next) return;
+    if (reason)
+      log.info("smpp_state", {{"from", to_string(previous)}, {"to", to_string(next)},
+                              {"reason", reason.message()}});
+    else
+      log.info("smpp_state", {{"from", to_string(previous)}, {"to", to_string(next)}});
+    if (state_handler) state_handler(next, reason);
+  }
+
+  void configure_tls() {
+    if (!s.tls.enabled) return;
+    boost::system::error_code ec;
+    tls_context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                ssl::context::no_tlsv1_1,
+                            ec);
+    if (s.tls.verify) {
+      tls_context.set_verify_mode(ssl::verify_peer, ec);
+      if (s.tls.ca_file.empty()) tls_context.set_default_verify_paths(ec);
+      else tls_context.load_verify_file(s.tls.ca_file, ec);
+      if (ec) {
+        log.error("smpp_tls_ca", {{"file", s.tls.ca_file}, {"error", ec.message()}});
+        tls_setup_failed = true;
+      }
+    } else {
+      tls_context.set_verify_mode(ssl::verify_none, ec);
+      log.warning("smpp_tls_unverified", {{"host", s.host}});
+    }
+    if (!s.tls.cert_file.empty()) {
+      tls_context.use_certificate_chain_file(s.tls.cert_file, ec);
+      if (!ec) tls_context.use_private_key_file(s.tls.key_file, ssl::context::pem, ec);
+      if (ec) {
+        log.error("smpp_tls_client_cert", {{"file", s.tls.cert_file}, {"error", ec.message()}});
+        tls_setup_failed = true;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ connecting
+
+  void do_connect() {
+    if (stopping) return;
+    ++generation;
+    framer = Framer(s.max_pdu_length);
+    out.clear();
+    writing = false;
+    reading = false;
+    read_paused = false;
+    close_after_flush.reset();
+    set_state(SessionState::connecting);
+    count(&SessionStats::connects);
+    if (tls_setup_failed) {
+      fail_connection(make_error_code(errc::tls_handshake_failed));
+      return;
+    }
+    arm_phase(s.connect_timeout, errc::connect_timeout);
+    resolver.async_resolve(
+        s.host, std::to_string(s.port),
+        on_strand([self = self(), this, gen = generation](boost::system::error_code ec,
+                                                          tcp::resolver::results_type results) {
+          if (gen != generation) return;
+          if (ec) return fail_connection(ec);
+          on_resolve(results);
+        }));
+  }
+
+  void on_resolve(const tcp::resolver::results_type& results) {
+    tcp::socket* raw = nullptr;
+    if (s.tls.enabled) {
+      tls = std::make_unique<ssl::stream<tcp::socket>>(strand, tls_context);
+      raw = &tls->next_layer();
+    } else {
+      socket = std::make_unique<tcp::socket>(strand);
+      raw = socket.get();
+    }
+    asio::async_connect(*raw, results,
+                        on_strand([self = self(), this, gen = generation](
+                                      boost::system::error_code ec, const tcp::endpoint& peer) {
+                          if (gen != generation) return;
+                          if (ec) return fail_connection(ec);
+                          // Small PDUs, each awaited by the peer: Nagle would
+                          // hold one back for the peer's delayed ACK (40 ms).
+                          boost::system::error_code ignored;
+                          (tls ? tls->next_layer() : *socket)
+                              .set_option(tcp::no_delay(true), ignored);
+                          log.debug("smpp_connected", {{"peer", peer.address().to_string()},
+                                                       {"port", peer.port()}});
+                          if (tls) return do_handshake();
+                          do_bind();
+                        }));
+  }
+
+  void do_handshake() {
+    const std::string name = s.tls.server_name.empty() ? s.host : s.tls.server_name;
+    SSL_set_tlsext_host_name(tls->native_handle(), name.c_str());
+    if (s.tls.verify) tls->set_verify_callback(ssl::host_name_verification(name));
+    tls->async_handshake(ssl::stream_base::client,
+                         on_strand([self = self(), this, gen = generation](
+                                       boost::system::error_code ec) {
+                           if (gen != generation) return;
+                           if (ec) {
+                             log.warning("smpp_tls_handshake", {{"error", ec.message()}});
+                             return fail_connection(make_error_code(errc::tls_handshake_failed));
+                           }
+                           do_bind();
+                         }));
+  }
+
+  void do_bind() {
+    set_state(SessionState::binding);
+    BindRequest bind;
+    bind.kind = s.bind;
+    bind.system_id = s.system_id;
+    bind.password = s.password;
+    bind.system_type = s.system_type;
+    bind.addr_ton = s.addr_ton;
+    bind.addr_npi = s.addr_npi;
+    bind.address_range = s.address_range;
+    const std::uint32_t seq = allocate_sequence();
+    Pending p;
+    p.kind = Pending::Kind::bind;
+    track(seq, std::move(p), s.bind_timeout);
+    write(Pdu{status::ok, seq, std::move(bind)});
+    do_read();
+  }
+
+  void on_bind_response(const Pdu& pdu) {
+    if (pdu.command_status == status::ok) {
+      reconnect_backoff.reset();
+      count(&SessionStats::binds);
+      phase_timer.cancel();
+      const auto* resp = pdu.as<BindResponse>();
+      const auto version = resp->tlvs.u8(tag::sc_interface_version);
+      log.info("smpp_bound", {{"smsc_system_id", resp->system_id},
+                              {"sc_interface_version",
+                               version ? fmt::format("0x{:02X}", *version) : "absent"}});
+      last_received = Clock::now();
+      set_state(SessionState::bound);
+      arm_idle();
+      pump();
+      return;
+    }
+    count(&SessionStats::bind_failures);
+    log.warning("smpp_bind_refused", {{"status", status_name(pdu.command_status)}});
+    if (pdu.command_status == status::already_bound) {
+      // The SMSC still holds our previous bind: release it, then back off.
+      begin_unbind(make_error_code(errc::bind_refused));
+      return;
+    }
+    fail_connection(make_error_code(errc::bind_refused));
+  }
+
+  void arm_phase(std::chrono::milliseconds timeout, errc reason) {
+    phase_timer.expires_after(timeout);
+    phase_timer.async_wait(
+        on_strand([self = self(), this, gen = generation, reason](boost::system::error_code ec) {
+          if (ec || gen != generation) return;
+          fail_connection(make_error_code(reason));
+        }));
+  }
+
+  // Closes the connection, settles everything in flight and, unless stopping,
+  // schedules the next attempt.
+  void fail_connection(std::error_code reason) {
+    if (!connected() && owner.state_.load() == SessionState::closed && !stopping) return;
+    log.warning("smpp_connection_closed", {{"reason", reason.message()}});
+    ++generation;
+    boost::system::error_code ignored;
+    resolver.cancel();
+    if (tls) tls->next_layer().close(ignored);
+    if (socket) socket->close(ignored);
+    tls.reset();
+    socket.reset();
+    phase_timer.cancel();
+    idle_timer.cancel();
+    window_timer.cancel();
+    window_timer_armed = false;
+    out.clear();
+    writing = false;
+    enquire_outstanding = false;
+    inbound_pending = 0;
+    read_paused = false;
+    close_after_flush.reset();
+
+    // Written but unanswered: the SMSC may have taken them.
+    auto in_flight = std::move(pending);
+    pending.clear();
+    deadlines.clear();
+    submits_in_flight = 0;
+    for (auto& [seq, p] : in_flight)
+      if (p.kind == Pending::Kind::submit)
+        finish(p.handler, failed(make_error_code(errc::connection_lost), 0, true));
+
+    set_state(SessionState::closed, reason);
+    if (stopping) return finish_stop();
+    const auto delay = reconnect_backoff.next();
+    log.info("smpp_reconnect", {{"in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              delay)
+                                              .count()}});
+    retry_timer.expires_after(delay);
+    retry_timer.async_wait(on_strand([self = self(), this](boost::system::error_code ec) {
+      if (!ec) do_connect();
+    }));
+  }
+
+  // ------------------------------------------------------------ reading
+
+  void do_read() {
+    if (reading || read_paused || !connected()) return;
+    reading = true;
+    auto space = framer.prepare(16384);
+    with_stream([&](auto& stream) {
+      stream.async_read_some(
+          asio::buffer(space.data(), space.size()),
+          on_strand([self = self(), this, gen = generation](boost::system::error_code ec,
+                                                            std::size_t n) {
+            if (gen != generation) return;
+            reading = false;
+            if (ec) return fail_connection(make_error_code(errc::connection_lost));
+            framer.commit(n);
+            on_read();
+          }));
+    });
+  }
+
+  void on_read() {
+    last_received = Clock::now();
+    const std::uint64_t gen = generation;
+    std::span<const std::uint8_t> frame;
+    for (;;) {
+      // Too many unanswered: the rest stays buffered (and unread) until the
+      // answers come, so the work taken in never outgrows the answers.
+      if (inbound_pending >= s.max_inbound_pending) break;
+      const auto status = framer.next(frame);
+      if (status == Framer::Status::need_more) break;
+      if (status == Framer::Status::bad_length) {
+        count(&SessionStats::malformed);
+        log.warning("smpp_bad_command_length", {{"command_length", framer.bad_command_length()}});
+        // The stream cannot be resynchronised: nack, then start afresh.
+        Pdu nack{status::invalid_command_length, 0, GenericNack{}};
+        write(nack);
+        close_after_flush = make_error_code(framer.bad_command_length() < 16 ? errc::pdu_too_short
+                                                                             : errc::pdu_too_long);
+        return;
+      }
+      if (status == Framer::Status::oversized) {
+        on_oversized(frame);
+        continue;
+      }
+      handle_frame(frame);
+      if (gen != generation) return;  // the connection was closed meanwhile
+    }
+    if (inbound_pending >= s.max_inbound_pending) {
+      read_paused = true;
+      count(&SessionStats::read_pauses);
+      log.debug("smpp_read_paused", {{"pending", inbound_pending}});
+      return;
+    }
+    do_read();
+  }
+
+  // A PDU longer than max_pdu_length, read past: a request is refused with
+  // generic_nack, a response left to its request's timeout.
+  void on_oversized(std::span<const std::uint8_t> header_octets) {
+    Header header;
+    read_header(header_octets, header);
+    count(&SessionStats::malformed);
+    log.warning("smpp_pdu_too_long", {{"command_length", framer.bad_command_length()},
+                                      {"command_id", fmt::format("0x{:08X}", header.command_id)},
+                                      {"sequence", header.sequence_number},
+                                      {"max", s.max_pdu_length}});
+    if (!is_response(header.command_id))
+      write(Pdu{status::invalid_command_length, header.sequence_number, GenericNack{}});
+  }
+
+  void handle_frame(std::span<const std::uint8_t> frame) {
+    Header header;
+    read_header(frame, header);
+    Pdu pdu;
+    std::string detail;
+    DecodeLimits limits;
+    limits.max_pdu_length = s.max_pdu_length;
+    if (const auto ec = decode(frame, pdu, limits, &detail)) {
+      const auto command_id = fmt::format("0x{:08X}", header.command_id);
+      if (ec == errc::unknown_command) {
+        // Well formed, perhaps, but nothing this ESME serves (query_sm,
+        // cancel_sm, replace_sm, submit_multi, vendor commands).
+        count(&SessionStats::refused);
+        log.warning("smpp_unsupported_command",
+                    {{"command_id", command_id}, {"sequence", header.sequence_number}});
+      } else {
+        count(&SessionStats::malformed);
+        log.warning("smpp_malformed_pdu", {{"command_id", command_id},
+                                           {"sequence", header.sequence_number},
+                                           {"error", ec.message()},
+                                           {"field", detail}});
+      }
+      // A malformed response is left to its request's timeout.
+      if (!is_response(header.command_id))
+        write(Pdu{nack_status_for(ec), header.sequence_number, GenericNack{}});
+      return;
+    }
+    if (const std::size_t unknown = unknown_tlv_count(pdu); unknown > 0) {
+      // Vendors' own optional parameters: skipped, as SMPP 3.4 asks.
+      count(&SessionStats::tlvs_skipped, unknown);
+      log.debug("smpp_tlvs_skipped",
+                {{"command", to_string(pdu.command_id())}, {"count", unknown}});
+    }
+    if (is_response(header.command_id)) return on_response(pdu);
+    on_request(pdu);
+  }
+
+  // Every request the SMSC sends ends in one of: handed to the owner
+  // (deliver_sm, data_sm), answered here (enquire_link, unbind), noted
+  // (alert_notification and outbind, which SMPP 3.4 gives no response), or
+  // refused with an error the SMSC acts on; each is counted.
+  void on_request(const Pdu& pdu) {
+    switch (pdu.command_id()) {
+      case CommandId::enquire_link:
+        count(&SessionStats::enquire_links_answered);
+        write(Pdu{status::ok, pdu.sequence_number, EnquireLinkResp{}});
+        return;
+      case CommandId::unbind:
+        log.info("smpp_peer_unbind");
+        write(Pdu{status::ok, pdu.sequence_number, UnbindResp{}});
+        set_state(SessionState::unbinding, make_error_code(errc::peer_unbound));
+        close_after_flush = make_error_code(errc::peer_unbound);
+        return;
+      case CommandId::deliver_sm:
+      case CommandId::data_sm:
+        return on_inbound(pdu);
+      case CommandId::alert_notification: {
+        // The SMSC says a member it could not reach is reachable again;
+        // the outbox resends on its own schedule, so it is only noted.
+        count(&SessionStats::notifications);
+        const auto* a = pdu.as<AlertNotification>();
+        const auto availability = a->tlvs.u8(tag::ms_availability_status);
+        log.info("smpp_alert_notification",
+                 {{"availability", availability ? std::to_string(*availability) : "absent"}});
+        return;
+      }
+      case CommandId::outbind:
+        // Asks for a bind on a connection the SMSC opened; on ours, which is
+        // bound already, there is nothing to do.
+        count(&SessionStats::notifications);
+        log.warning("smpp_outbind_ignored", {{"reason", "already connected"}});
+        return;
+      default: {
+        // bind_* and submit_sm are the ESME's to send, not the SMSC's.
+        count(&SessionStats::refused);
+        log.warning("smpp_unexpected_request", {{"command", to_string(pdu.command_id())},
+                                                {"sequence", pdu.sequence_number}});
+        write(refusal(pdu.command_id(), pdu.sequence_number, status::invalid_command_id));
+        return;
+      }
+    }
+  }
+
+  // The command's own response carrying an error status, or generic_nack
+  // for commands without one.
+  static Pdu refusal(CommandId request, std::uint32_t sequence, std::uint32_t command_status) {
+    switch (response_command(request).value_or(CommandId::generic_nack)) {
+      case CommandId::bind_transmitter_resp:
+        return {command_status, sequence, BindResponse{BindKind::transmitter, {}, {}}};
+      case CommandId::bind_receiver_resp:
+        return {command_status, sequence, BindResponse{BindKind::receiver, {}, {}}};
+      case CommandId::bind_transceiver_resp:
+        return {command_status, sequence, BindResponse{BindKind::transceiver, {}, {}}};
+      case CommandId::submit_sm_resp: return {command_status, sequence, SubmitSmResp{}};
+      default: return {command_status, sequence, GenericNack{}};
+    }
+  }
+
+  void on_inbound(const Pdu& pdu) {
+    const auto response = *response_command(pdu.command_id());
+    if (owner.state_.load() != SessionState::bound || stopping || !inbound_handler) {
+      // Not now: the SMSC keeps the message and delivers it again later.
+      write_inbound_response(response, pdu.sequence_number, status::temporary_app_error);
+      return;
+    }
+    count(&SessionStats::inbound);
+    ++inbound_pending;
+    inbound_handler(pdu, Responder(self(), generation, pdu.command_id(), pdu.sequence_number));
+  }
+
+  void write_inbound_response(CommandId response, std::uint32_t seq, std::uint32_t status) {
+    if (response == CommandId::data_sm_resp) write(Pdu{status, seq, DataSmResp{}});
+    else write(Pdu{status, seq, DeliverSmResp{}});
+  }
+
+  void respond(std::uint64_t gen, CommandId request, std::uint32_t seq, std::uint32_t status) {
+    if (gen != generation) {
+      log.info("smpp_response_dropped", {{"sequence", seq}, {"reason", "connection gone"}});
+      return;
+    }
+    if (inbound_pending > 0) --inbound_pending;
+    write_inbound_response(*response_command(request), seq, status);
+    if (read_paused && inbound_pending * 5 <= s.max_inbound_pending * 4) {
+      read_paused = false;
+      log.debug("smpp_read_resumed", {{"pending", inbound_pending}});
+      // Frames already buffered first; posted, because the caller may be in
+      // the middle of answering a batch.
+      asio::post(strand, [self = self(), this, gen] {
+        if (gen == generation && !read_paused) on_read();
+      });
+    }
+  }
+
+  // The response each kind of request waits for.
+  static CommandId expected_response(const Pending& p, BindKind bind) {
+    switch (p.kind) {
+      case Pending::Kind::bind: return bind_command(bind, true);
+      case Pending::Kind::submit: return CommandId::submit_sm_resp;
+      case Pending::Kind::enquire_link: return CommandId::enquire_link_resp;
+      case Pending::Kind::unbind: return CommandId::unbind_resp;
+    }
+    return CommandId::generic_nack;
+  }
+
+  void on_response(const Pdu& pdu) {
+    const auto it = pending.find(pdu.sequence_number);
+    const bool fits = it != pending.end() &&
+                      (pdu.command_id() == CommandId::generic_nack ||
+                       pdu.command_id() == expected_response(it->second, s.bind));
+    if (!fits) {
+      // Answers nothing we asked (a late answer after its timeout, or the
+      // wrong command): what waits for that sequence number waits on.
+      count(&SessionStats::unexpected_responses);
+      log.warning("smpp_unexpected_response", {{"command", to_string(pdu.command_id())},
+                                               {"sequence", pdu.sequence_number}});
+      return;
+    }
+    Pending p = std::move(it->second);
+    pending.erase(it);
+    switch (p.kind) {
+      case Pending::Kind::bind:
+        if (pdu.command_id() == CommandId::generic_nack) {
+          count(&SessionStats::bind_failures);
+          return fail_connection(make_error_code(errc::bind_refused));
+        }
+        return on_bind_response(pdu);
+      case Pending::Kind::enquire_link:
+        enquire_outstanding = false;
+        return;
+      case Pending::Kind::unbind:
+        return fail_connection(unbind_reason);
+      case Pending::Kind::submit:
+        --submits_in_flight;
+        on_submit_response(pdu, std::move(p));
+        pump();
+        if (stopping && submits_in_flight == 0 && owner.state_.load() == SessionState::bound)
+          begin_unbind(make_error_code(errc::stopped));
+        return;
+    }
+  }
+
+  void on_submit_response(const Pdu& pdu, Pending p) {
+    const std::uint32_t st = pdu.command_status;
+    if (pdu.command_id() == CommandId::generic_nack)
+      return finish(p.handler, failed(make_error_code(errc::generic_nack), st, false));
+    const auto* resp = pdu.as<SubmitSmResp>();
+    if (st == status::ok) {
+      throttle_backoff.reset();
+      SubmitOutcome outcome;
+      outcome.kind = SubmitOutcome::Kind::sent;
+      outcome.message_id = resp->message_id;
+      outcome.tlvs = resp->tlvs;
+      return finish(p.handler, std::move(outcome));
+    }
+    if (st == status::throttled || st == status::message_queue_full) {
+      // Not an outcome: the message waits at the front and sending pauses.
+      count(&SessionStats::throttled);
+      // The rest of a window sent before the pause began is refused too:
+      // one pause for them all, longer only if refusals go on after it.
+      queue.push_front(Queued{std::move(p.message), std::move(p.handler)});
+      const auto now = Clock::now();
+      if (now < paused_until) return;
+      const auto pause = throttle_backoff.next();
+      paused_until = now + pause;
+      log.warning("smpp_throttled",
+                  {{"status", status_name(st)},
+                   {"pause_ms",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(pause).count()}});
+      return;
+    }
+    SubmitOutcome outcome = failed(make_error_code(errc::submit_rejected), st, false);
+    outcome.tlvs = resp->tlvs;
+    finish(p.handler, std::move(outcome));
+  }
+
+  // ------------------------------------------------------------ writing
+
+  void write(const Pdu& pdu) {
+    std::vector<std::uint8_t> octets;
+    std::string detail;
+    if (const auto ec = encode(pdu, octets, &detail)) {
+      log.error("smpp_encode_failed", {{"command", to_string(pdu.command_id())},
+                                       {"error", ec.message()}, {"field", detail}});
+      return;
+    }
+    out.push_back(std::move(octets));
+    do_write();
+  }
+
+  void do_write() {
+    if (writing || out.empty() || !connected()) return;
+    writing = true;
+    // Everything queued goes in one write (up to a bound): one system call
+    // and one completion for a burst of PDUs instead of one each.
+    std::vector<asio::const_buffer> buffers;
+    for (const auto& pdu : out) {
+      if (buffers.size() == kMaxWriteBatch) break;
+      buffers.emplace_back(asio::buffer(pdu));
+    }
+    with_stream([&](auto& stream) {
+      asio::async_write(stream, buffers,
+                        on_strand([self = self(), this, gen = generation,
+                                   n = buffers.size()](boost::system::error_code ec, std::size_t) {
+                          if (gen != generation) return;
+                          writing = false;
+                          if (ec) return fail_connection(make_error_code(errc::connection_lost));
+                          out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+                          if (!out.empty()) return do_write();
+                          if (close_after_flush) fail_connection(*close_after_flush);
+                        }));
+    });
+  }
+
+  // ------------------------------------------------------------ requests
+
+  std::uint32_t allocate_sequence() {
+    std::uint32_t seq = 0;
+    do {
+      seq = next_sequence;
+      next_sequence = next_sequence >= 0x7FFFFFFF ? 1 : next_sequence + 1;
+    } while (pending.count(seq) != 0);
+    return seq;
+  }
+
+  void track(std::uint32_t seq, Pending p, std::chrono::milliseconds timeout) {
+    p.deadline = Clock::now() + timeout;
+    deadlines.emplace_back(p.deadline, seq);
+    // Timeouts differ per kind, so keep the sweep list ordered by deadline.
+    std::inplace_merge(deadlines.begin(), deadlines.end() - 1, deadlines.end());
+    pending.emplace(seq, std::move(p));
+    arm_window_timer();
+  }
+
+  void arm_window_timer() {
+    if (deadlines.empty()) return;
+    const auto when = deadlines.front().first;
+    if (window_timer_armed && window_timer.expiry() <= when) return;
+    window_timer_armed = true;
+    window_timer.expires_at(when);
+    window_timer.async_wait(on_strand([self = self(), this, gen = generation](
+                                          boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted || gen != generation) return;
+      window_timer_armed = false;
+      sweep();
+    }));
+  }
+
+  void sweep() {
+    const auto now = Clock::now();
+    const std::uint64_t gen = generation;
+    while (!deadlines.empty() && deadlines.front().first <= now) {
+      const auto [deadline, seq] = deadlines.front();
+      deadlines.pop_front();
+      const auto it = pending.find(seq);
+      if (it == pending.end() || it->second.deadline != deadline) continue;
+      Pending p = std::move(it->second);
+      pending.erase(it);
+      switch (p.kind) {
+        case Pending::Kind::submit:
+          --submits_in_flight;
+          count(&SessionStats::response_timeouts);
+          finish(p.handler, failed(make_error_code(errc::response_timeout), 0, true));
+          break;
+        case Pending::Kind::enquire_link:
+          count(&SessionStats::peer_silent);
+          fail_connection(make_error_code(errc::peer_silent));
+          break;
+        case Pending::Kind::bind:
+          count(&SessionStats::bind_failures);
+          fail_connection(make_error_code(errc::bind_timeout));
+          break;
+        case Pending::Kind::unbind:
+          fail_connection(unbind_reason);
+          break;
+      }
+      if (gen != generation) return;
+    }
+    arm_window_timer();
+    pump();
+    if (stopping && submits_in_flight == 0 && owner.state_.load() == SessionState::bound)
+      begin_unbind(make_error_code(errc::stopped));
+  }
+
+  void arm_idle() {
+    const auto now = Clock::now();
+    auto when = last_received + s.enquire_link_interval;
+    if (when <= now) when = now + s.enquire_link_interval;
+    idle_timer.expires_at(when);
+    idle_timer.async_wait(on_strand([self = self(), this, gen = generation](
+                                        boost::system::error_code ec) {
+      if (ec || gen != generation) return;
+      if (owner.state_.load() != SessionState::bound) return;
+      if (Clock::now() - last_received >= s.enquire_link_interval && !enquire_outstanding) {
+        enquire_outstanding = true;
+        count(&SessionStats::enquire_links_sent);
+        const std::uint32_t seq = allocate_sequence();
+        Pending p;
+        p.kind = Pending::Kind::enquire_link;
+        track(seq, std::move(p), s.response_timeout);
+        write(Pdu{status::ok, seq, EnquireLink{}});
+        last_received = Clock::now();  // measure the next idle spell from here
+      }
+      arm_idle();
+    }));
+  }
+
+  void begin_unbind(std::error_code reason) {
+    unbind_reason = reason;
+    set_state(SessionState::unbinding, reason);
+    idle_timer.cancel();
+    const std::uint32_t seq = allocate_sequence();
+    Pending p;
+    p.kind = Pending::Kind::unbind;
+    track(seq, std::move(p), s.unbind_timeout);
+    write(Pdu{status::ok, seq, Unbind{}});
+  }
+
+  // ------------------------------------------------------------ submits
+
+  static SubmitOutcome failed(std::error_code error, std::uint32_t status, bool in_doubt) {
+    SubmitOutcome o;
+    o.kind = SubmitOutcome::Kind::failed;
+    o.error = error;
+    o.command_status = status;
+    o.in_doubt = in_doubt;
+    return o;
+  }
+
+  static SubmitOutcome returned(std::error_code error) {
+    SubmitOutcome o;
+    o.kind = SubmitOutcome::Kind::returned;
+    o.error = error;
+    return o;
+  }
+
+  void finish(Session::SubmitHandler& handler, SubmitOutcome outcome) {
+    switch (outcome.kind) {
+      case SubmitOutcome::Kind::sent: count(&SessionStats::sent); break;
+      case SubmitOutcome::Kind::failed: count(&SessionStats::failed); break;
+      case SubmitOutcome::Kind::returned: count(&SessionStats::returned); break;
+    }
+    if (handler) {
+      auto h = std::move(handler);
+      handler = nullptr;
+      h(std::move(outcome));
+    }
+  }
+
+  void enqueue(SubmitSm message, Session::SubmitHandler handler) {
+    if (stopping) return finish(handler, returned(make_error_code(errc::stopped)));
+    if (s.bind == BindKind::receiver)
+      return finish(handler, failed(make_error_code(errc::not_bound_for_sending), 0, false));
+    if (queue.size() >= s.max_queue)
+      return finish(handler, returned(make_error_code(errc::queue_full)));
+    queue.push_back(Queued{std::move(message), std::move(handler)});
+    pump();
+  }
+
+  void pump() {
+    while (owner.state_.load() == SessionState::bound && !stopping && !queue.empty() &&
+           submits_in_flight < s.window) {
+      const auto now = Clock::now();
+      if (now < paused_until) return arm_send_timer(paused_until);
+      if (!bucket.try_take(now)) return arm_send_timer(now + bucket.wait(now));
+      Queued next = std::move(queue.front());
+      queue.pop_front();
+      const std::uint32_t seq = allocate_sequence();
+      Pdu pdu{status::ok, seq, next.message};
+      std::vector<std::uint8_t> octets;
+      std::string detail;
+      if (const auto ec = encode(pdu, octets, &detail)) {
+        log.warning("smpp_submit_unencodable", {{"error", ec.message()}, {"field", detail}});
+        finish(next.handler, failed(ec, 0, false));
+        continue;
+      }
+      Pending p;
+      p.kind = Pending::Kind::submit;
+      p.message = std::move(next.message);
+      p.handler = std::move(next.handler);
+      track(seq, std::move(p), s.response_timeout);
+      ++submits_in_flight;
+      count(&SessionStats::submits_written);
+      {
+        std::lock_guard lock(stats_mutex);
+        stats.max_window_used = std::max<std::uint64_t>(stats.max_window_used, submits_in_flight);
+      }
+      out.push_back(std::move(octets));
+      do_write();
+    }
+  }
+
+  void arm_send_timer(Clock::time_point when) {
+    if (send_timer_armed) return;
+    send_timer_armed = true;
+    send_timer.expires_at(when);
+    send_timer.async_wait(on_strand([self = self(), this](boost::system::error_code ec) {
+      send_timer_armed = false;
+      if (!ec) pump();
+    }));
+  }
+
+  // ------------------------------------------------------------ stopping
+
+  void stop(std::chrono::milliseconds drain, std::function<void()> done) {
+    if (stopping) {
+      if (done) asio::post(strand, std::move(done));
+      return;
+    }
+    stopping = true;
+    stop_done = std::move(done);
+    log.info("smpp_stopping", {{"queued", queue.size()}, {"in_flight", submits_in_flight}});
+    auto unsent = std::move(queue);
+    queue.clear();
+    for (auto& q : unsent) finish(q.handler, returned(make_error_code(errc::stopped)));
+    retry_timer.cancel();
+    send_timer.cancel();
+
+    if (owner.state_.load() != SessionState::bound) {
+      if (connected() || owner.state_.load() != SessionState::closed)
+        return fail_connection(make_error_code(errc::stopped));
+      return finish_stop();
+    }
+    if (submits_in_flight == 0) return begin_unbind(make_error_code(errc::stopped));
+    phase_timer.expires_after(drain);
+    phase_timer.async_wait(on_strand([self = self(), this, gen = generation](
+                                         boost::system::error_code ec) {
+      if (ec || gen != generation || owner.state_.load() != SessionState::bound) return;
+      // The window did not drain in time: what is left is in doubt.
+      for (auto it = pending.begin(); it != pending.end();) {
+        if (it->second.kind != Pending::Kind::submit) {
+          ++it;
+          continue;
+        }
+        auto handler = std::move(it->second.handler);
+        it = pending.erase(it);
+        --submits_in_flight;
+        finish(handler, failed(make_error_code(errc::stopped), 0, true));
+      }
+      begin_unbind(make_error_code(errc::stopped));
+    }));
+  }
+
+  void finish_stop() {
+    resolver.cancel();
+    retry_timer.cancel();
+    send_timer.cancel();
+    phase_timer.cancel();
+    idle_timer.cancel();
+    window_timer.cancel();
+    set_state(SessionState::closed, make_error_code(errc::stopped));
+    log.info("smpp_stopped");
+    if (stop_done) {
+      auto done = std::move(stop_done);
+      stop_done = nullptr;
+      done();
+    }
+  }
+
+  // ------------------------------------------------------------ state
+
+  Session& owner;
+  SessionSettings s;
+  log::Logger log;
+  asio::strand<asio::any_io_executor> strand;
+  ssl::context tls_context;
+  bool tls_setup_failed = false;
+  tcp::resolver resolver;
+  std::unique_ptr<tcp::socket> socket;
+  std::unique_ptr<ssl::stream<tcp::socket>> tls;
+  asio::steady_timer phase_timer;   // connect, bind or drain deadline
+  asio::steady_timer idle_timer;    // enquire_link after idle
+  asio::steady_timer window_timer;  // earliest response deadline
+  asio::steady_timer send_timer;    // rate limit and throttling pauses
+  asio::steady_timer retry_timer;   // reconnect back-off
+  bool window_timer_armed = false;
+  bool send_timer_armed = false;
+
+  Framer framer;
+  std::deque<std::vector<std::uint8_t>> out;
+  bool writing = false;
+  bool reading = false;
+  bool read_paused = false;
+  std::optional<std::error_code> close_after_flush;
+
+  std::uint64_t generation = 0;  // bumped per connection; stale handlers compare it
+  std::uint32_t next_sequence;
+  std::map<std::uint32_t, Pending> pending;
+  std::deque<std::pair<Clock::time_point, std::uint32_t>> deadlines;
+  std::deque<Queued> queue;
+  std::size_t submits_in_flight = 0;
+  std::size_t inbound_pending = 0;
+  bool enquire_outstanding = false;
+  Clock::time_point last_received{};
+  Clock::time_point paused_until{};
+
+  TokenBucket bucket;
+  Backoff reconnect_backoff;
+  Backoff throttle_backoff;
+
+  bool started = false;
+  bool stopping = false;
+  std::error_code unbind_reason;
+  std::function<void()> stop_done;
+
+  Session::InboundHandler inbound_handler;
+  Session::StateHandler state_handler;
+
+  mutable std::mutex stats_mutex;
+  SessionStats stats;
+};
+
+// ---------------------------------------------------------------- Session
+
+Session::Session(asio::any_io_executor executor, SessionSettings settings, log::Logger logger)
+    : impl_(std::make_unique<Impl>(*this, std::move(executor), std::move(settings),
+                                   std::move(logger))) {}
+
+Session::~Session() = default;
+
+std::shared_ptr<Session> Session::create(asio::any_io_executor executor,
+                                         SessionSettings settings, log::Logger logger) {
+  return std::shared_ptr<Session>(
+      new Session(std::move(executor), std::move(settings), std::move(logger)));
+}
+
+void Session::on_inbound(InboundHandler handler) {
+  asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
+    self->impl_->inbound_handler = std::move(h);
+  });
+}
+
+void Session::on_state(StateHandler handler) {
+  asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
+    self->impl_->state_handler = std::move(h);
+  });
+}
+
+void Session::start() {
+  asio::post(impl_->strand, [self = shared_from_this()] {
+    auto& impl = *self->impl_;
+    if (impl.started || impl.stopping) return;
+    impl.started = true;
+    impl.do_connect();
+  });
+}
+
+void Session::submit(SubmitSm message, SubmitHandler handler) {
+  asio::post(impl_->strand, [self = shared_from_this(), m = std::move(message),
+                             h = std::move(handler)]() mutable {
+    self->impl_->enqueue(std::move(m), std::move(h));
+  });
+}
+
+void Session::stop(std::chrono::milliseconds drain, std::function<void()> done) {
+  asio::post(impl_->strand, [self = shared_from_this(), drain, d = std::move(done)]() mutable {
+    self->impl_->stop(drain, std::move(d));
+  });
+}
+
+SessionStats Session::stats() const {
+  std::lock_guard lock(impl_->stats_mutex);
+  return impl_->stats;
+}
+
+const SessionSettings& Session::settings() const { return impl_->s; }
+
+void Session::respond(std::uint64_t generation, CommandId command, std::uint32_t sequence,
+                      std::uint32_t command_status) {
+  asio::post(impl_->strand, [self = shared_from_this(), generation, command, sequence,
+                             command_status] {
+    self->impl_->respond(generation, command, sequence, command_status);
+  });
+}
+
+// ---------------------------------------------------------------- Responder
+
+Responder::Responder(Responder&& other) noexcept
+    : session_(std::move(other.session_)), generation_(other.generation_),
+      command_(other.command_), sequence_(other.sequence_) {
+  other.session_.reset();
+}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    if (session_.lock()) respond(status::temporary_app_error);
+    session_ = std::move(other.session_);
+    other.session_.reset();
+    generation_ = other.generation_;
+    command_ = other.command_;
+    sequence_ = other.sequence_;
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  if (session_.lock()) respond(status::temporary_app_error);
+}
+
+void Responder::respond(std::uint32_t command_status) {
+  if (auto session = session_.lock()) {
+    session_.reset();
+    session->respond(generation_, command_, sequence_, command_status);
+  }
+}
+
+// ---------------------------------------------------------------- Link
+
+Link::Link(asio::any_io_executor executor, SessionSettings settings, Mode mode,
+           log::Logger logger) {
+  if (mode == Mode::transceiver) {
+    settings.bind = BindKind::transceiver;
+    transmitter_ = Session::create(executor, std::move(settings), logger);
+    return;
+  }
+  SessionSettings rx = settings;
+  settings.bind = BindKind::transmitter;
+  rx.bind = BindKind::receiver;
+  transmitter_ = Session::create(executor, std::move(settings), logger);
+  receiver_ = Session::create(executor, std::move(rx), logger);
+}
+
+void Link::on_inbound(Session::InboundHandler handler) { receiver()->on_inbound(std::move(handler)); }
+
+void Link::on_state(Session::StateHandler handler) {
+  if (receiver_) receiver_->on_state(handler);
+  transmitter_->on_state(std::move(handler));
+}
+
+void Link::start() {
+  transmitter_->start();
+  if (receiver_) receiver_->start();
+}
+
+void Link::submit(SubmitSm message, Session::SubmitHandler handler) {
+  transmitter_->submit(std::move(message), std::move(handler));
+}
+
+void Link::stop(std::chrono::milliseconds drain, std::function<void()> done) {
+  if (!receiver_) return transmitter_->stop(drain, std::move(done));
+  auto remaining = std::make_shared<std::atomic<int>>(2);
+  auto one_done = [remaining, done = std::move(done)] {
+    if (--*remaining == 0 && done) done();
+  };
+  transmitter_->stop(drain, one_done);
+  receiver_->stop(drain, one_done);
+}
+
+bool Link::bound() const {
+  const bool tx = transmitter_->state() == SessionState::bound;
+  return receiver_ ? tx && receiver_->state() == SessionState::bound : tx;
+}
+
+}  // namespace giftgate::smpp

@@ -1,0 +1,182 @@
+// The asynchronous ESME side of one SMPP bind, over TCP or TLS, on Boost.Asio.
+//
+// A Session connects, binds, keeps the link alive with enquire_link, sends
+// submits within a window and a rate, hands inbound deliver_sm / data_sm to
+// its owner, and reconnects with back-off whenever the link fails. All its
+// work runs on one strand; its public functions may be called from any thread.
+//
+// The contract for outbound messages: every SubmitSm handed to submit() ends
+// in exactly one call of its handler, with one of
+//   - sent:     the SMSC accepted it; message_id is the SMSC's id;
+//   - failed:   the SMSC refused it (command_status), or the session gave up on
+//               it (error); `in_doubt` is set when it had been written to the
+//               SMSC and no answer came (response timeout, connection lost,
+//               stopped while in flight), so the SMSC may have taken it;
+//   - returned: it was never written to the SMSC (stopped, queue full).
+// ESME_RTHROTTLED and ESME_RMSGQFUL are not outcomes: the message goes back to
+// the front of the queue and the session pauses sending.
+//
+// Inbound messages: the handler gets the PDU and a Responder; the deliver_sm_resp
+// (or data_sm_resp) is written only when the Responder is answered, so the
+// owner can answer after its database commit. A Responder dropped unanswered
+// answers ESME_RX_T_APPN, asking the SMSC to deliver again later.
+//
+// Every other PDU the SMSC sends ends in one counted outcome (SessionStats):
+// enquire_link and unbind answered; alert_notification and outbind noted
+// (they have no response); requests this ESME does not serve refused
+// (their own response or generic_nack, ESME_RINVCMDID); undecodable PDUs
+// nacked (requests) or left to their request's timeout (responses);
+// responses to nothing waiting counted. Optional parameters of tags the
+// gateway does not read are skipped and counted, never a reason to refuse.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "protocol/log.hpp"
+#include "protocol/net/settings.hpp"
+#include "protocol/pdu.hpp"
+
+namespace giftgate::smpp {
+
+// The named states of a bind; every transition is logged.
+enum class SessionState { connecting, binding, bound, unbinding, closed };
+std::string_view to_string(SessionState state);
+
+// How one submit ended (see the contract above).
+struct SubmitOutcome {
+  enum class Kind { sent, failed, returned };
+  Kind kind = Kind::failed;
+  std::string message_id;           // sent
+  std::uint32_t command_status = 0;  // failed by the SMSC's answer
+  std::error_code error;            // failed or returned by the session
+  bool in_doubt = false;
+  Tlvs tlvs;  // the submit_sm_resp's optional parameters (failure reason and the like)
+};
+
+// Counters for tests, logs and metrics.
+struct SessionStats {
+  std::uint64_t connects = 0;
+  std::uint64_t binds = 0;
+  std::uint64_t bind_failures = 0;
+  std::uint64_t submits_written = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t returned = 0;
+  std::uint64_t throttled = 0;
+  std::uint64_t response_timeouts = 0;
+  std::uint64_t inbound = 0;               // deliver_sm and data_sm handed to the owner
+  std::uint64_t malformed = 0;             // undecodable PDUs (requests are nacked)
+  std::uint64_t refused = 0;               // requests this ESME does not serve, refused
+  std::uint64_t notifications = 0;         // alert_notification and outbind, noted
+  std::uint64_t enquire_links_answered = 0;
+  std::uint64_t unexpected_responses = 0;  // for no request waiting, or of the wrong kind
+  std::uint64_t tlvs_skipped = 0;          // optional parameters of tags not read
+  std::uint64_t enquire_links_sent = 0;
+  std::uint64_t peer_silent = 0;
+  std::uint64_t max_window_used = 0;
+  std::uint64_t read_pauses = 0;
+};
+
+class Session;
+
+// Answers one inbound deliver_sm or data_sm, once, from any thread.
+class Responder {
+ public:
+  Responder() = default;
+  Responder(Responder&&) noexcept;
+  Responder& operator=(Responder&&) noexcept;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+
+  // Writes the response with this command_status (0 accepts the message).
+  void respond(std::uint32_t command_status = 0);
+  bool answered() const { return !session_.lock(); }
+
+ private:
+  friend class Session;
+  Responder(std::weak_ptr<Session> session, std::uint64_t generation, CommandId command,
+            std::uint32_t sequence)
+      : session_(std::move(session)), generation_(generation), command_(command),
+        sequence_(sequence) {}
+
+  std::weak_ptr<Session> session_;
+  std::uint64_t generation_ = 0;
+  CommandId command_ = CommandId::deliver_sm;
+  std::uint32_t sequence_ = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using SubmitHandler = std::function<void(SubmitOutcome)>;
+  using InboundHandler = std::function<void(const Pdu&, Responder)>;
+  using StateHandler = std::function<void(SessionState, std::error_code)>;
+
+  static std::shared_ptr<Session> create(boost::asio::any_io_executor executor,
+                                         SessionSettings settings, log::Logger logger);
+  ~Session();
+
+  // Set before start(); called on the session's strand.
+  void on_inbound(InboundHandler handler);
+  void on_state(StateHandler handler);
+
+  // Connects and binds, and keeps doing so until stop().
+  void start();
+
+  // Queues a message; the handler runs exactly once, on the session's strand.
+  void submit(SubmitSm message, SubmitHandler handler);
+
+  // Graceful stop: returns queued messages, waits up to `drain` for the
+  // window to empty, fails what is still in flight (in doubt), unbinds and
+  // closes. `done` runs once everything is closed.
+  void stop(std::chrono::milliseconds drain, std::function<void()> done = {});
+
+  SessionState state() const { return state_.load(); }
+  SessionStats stats() const;
+  const SessionSettings& settings() const;
+
+ private:
+  friend class Responder;
+  struct Impl;
+  Session(boost::asio::any_io_executor executor, SessionSettings settings, log::Logger logger);
+  void respond(std::uint64_t generation, CommandId command, std::uint32_t sequence,
+               std::uint32_t command_status);
+
+  std::unique_ptr<Impl> impl_;
+  std::atomic<SessionState> state_{SessionState::closed};
+};
+
+// A transceiver bind, or a transmitter plus a receiver, behind one interface.
+class Link {
+ public:
+  enum class Mode { transceiver, transmitter_and_receiver };
+
+  Link(boost::asio::any_io_executor executor, SessionSettings settings, Mode mode,
+       log::Logger logger);
+
+  void on_inbound(Session::InboundHandler handler);
+  void on_state(Session::StateHandler handler);
+  void start();
+  void submit(SubmitSm message, Session::SubmitHandler handler);
+  // `done` runs when every session has closed.
+  void stop(std::chrono::milliseconds drain, std::function<void()> done = {});
+
+  // True when the link can send and receive.
+  bool bound() const;
+  std::shared_ptr<Session> transmitter() const { return transmitter_; }
+  std::shared_ptr<Session> receiver() const { return receiver_ ? receiver_ : transmitter_; }
+
+ private:
+  std::shared_ptr<Session> transmitter_;
+  std::shared_ptr<Session> receiver_;  // null for a transceiver
+};
+
+}  // namespace giftgate::smpp
