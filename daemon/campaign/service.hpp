@@ -61,9 +61,12 @@ struct UssdOutcome {
 
 struct MoOutcome {
   enum class Status {
-    done,       // handled and committed: acknowledge
+    // Handled. Its changes are committed, or, inside a caller's open
+    // transaction (giftgated's batch), kept for that commit: acknowledge
+    // once it is on disk.
+    done,
     duplicate,  // handled before: acknowledge, nothing changed
-    failed,     // nothing committed (database busy or full): do not acknowledge
+    failed,     // nothing kept (database busy or full): do not acknowledge
   };
   Status status = Status::failed;
   Command command = Command::help;

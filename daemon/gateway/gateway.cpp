@@ -4,15 +4,12 @@
 
 #include <optional>
 
-#include <sqlite3.h>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include "daemon/campaign/phone.hpp"
-#include "protocol/charset.hpp"
-#include "protocol/split.hpp"
+#include "daemon/gateway/boundary.hpp"
 
 namespace giftgate {
 namespace {
@@ -29,8 +26,6 @@ constexpr std::size_t kInboundRoom = 1024;
 // milliseconds of work (each commit writes every page it touched and waits
 // for the disk), idle a lone MO is committed at once.
 constexpr auto kCommitGap = std::chrono::milliseconds(5);
-// A commit slower than this is logged: the disk is stalling everything.
-constexpr auto kSlowCommit = std::chrono::milliseconds(50);
 
 smpp::SessionSettings with_inbound_room(smpp::SessionSettings s) {
   s.max_inbound_pending = std::max(s.max_inbound_pending, kInboundRoom);
@@ -61,7 +56,13 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
       response_ids_(config_.daemon.response_ids),
       receipt_ids_(config_.daemon.receipt_ids),
       timer_(io),
-      flush_timer_(io) {
+      commit_timer_(io),
+      store_(db),
+      batch_(store_, [] { return std::chrono::steady_clock::now(); },
+             [this](std::chrono::steady_clock::time_point at, std::function<void()> run) {
+               schedule_commit(at, std::move(run));
+             },
+             batch_hooks(), kCommitGap) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
@@ -82,7 +83,7 @@ void Gateway::start() {
     log_.warning("outbox_recovered", {{"messages", n}, {"reason", "interrupted before answered"}});
   // The link calls these on its own thread: the work is posted to ours.
   link_.on_inbound([this](const smpp::Pdu& pdu, smpp::Responder r) {
-    boost::asio::post(io_, [this, pdu, r = std::move(r)]() mutable { on_inbound(pdu, std::move(r)); });
+    boost::asio::post(io_, [this, pdu, r = std::move(r)]() mutable { receive(pdu, std::move(r)); });
   });
   link_.on_state([this](smpp::SessionState state, std::error_code) {
     // Read here, in order with the MOs posted before and after it, so that
@@ -96,7 +97,7 @@ void Gateway::start() {
       if (!bound_) waiting_.drain([](Waiting&) {});  // their connection is gone: the SMSC sends them again
       if (bound_) {
         outbox_dirty_ = true;
-        work();
+        batch_.join();
       }
     });
   });
@@ -119,7 +120,7 @@ void Gateway::stop(std::function<void()> done) {
              [this, done = std::move(done),
               guard = boost::asio::make_work_guard(io_)]() mutable {
                boost::asio::post(io_, [this, done = std::move(done), guard = std::move(guard)] {
-                 flush();  // the last answers to submits are kept, not rolled back
+                 batch_.commit();  // the last answers to submits are kept, not rolled back
                  done();
                });
              });
@@ -136,7 +137,7 @@ void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templ
 void Gateway::tick() {
   if (stopping_) return;
   outbox_dirty_ = true;  // resends come due with time, giftctl queues from outside
-  work();
+  batch_.join();
   const auto steady = std::chrono::steady_clock::now();
   if (steady - last_sweep_ >= kSweepEvery) {
     last_sweep_ = steady;
@@ -170,59 +171,38 @@ void Gateway::tick() {
   });
 }
 
-namespace {
-
-// A receipt by its esm_class, or (data_sm receipts from some SMSCs) by the
-// two parameters that only a receipt carries.
-bool is_receipt(std::uint8_t esm_class, const smpp::Tlvs& tlvs) {
-  return smpp::is_delivery_receipt(esm_class) ||
-         (tlvs.has(smpp::tag::receipted_message_id) && tlvs.has(smpp::tag::message_state));
-}
-
-}  // namespace
-
-void Gateway::on_inbound(const smpp::Pdu& pdu, smpp::Responder responder) {
-  work();
-  const auto* d = pdu.as<smpp::DeliverSm>();
-  const auto* ds = pdu.as<smpp::DataSm>();
-  const bool mo =
-      (d && !is_receipt(d->esm_class, d->tlvs)) || (ds && !is_receipt(ds->esm_class, ds->tlvs));
-  if (mo && (!waiting_.empty() || backlog_ >= backlog_limit())) {
-    // Behind the sender's own waiting MOs, in turn with everyone else's; a
-    // USSD step first, since its member is looking at the phone.
-    const auto& sender = d ? d->source.addr : ds->source.addr;
-    const auto& tlvs = d ? d->tlvs : ds->tlvs;
-    waiting_.push(sender, {pdu, std::move(responder)}, tlvs.has(smpp::tag::ussd_service_op));
-    ++metrics_.mo_waited;
-    if (waiting_.size() > kMaxWaiting) admit();
-    return;
+void Gateway::receive(const smpp::Pdu& pdu, smpp::Responder responder) {
+  batch_.join();
+  if (!waiting_.empty() || backlog_ >= backlog_limit()) {
+    if (auto mo = boundary::arrival(pdu)) {
+      // Behind the sender's own waiting MOs, in turn with everyone else's;
+      // a USSD step first, since its member is looking at the phone.
+      waiting_.push(mo->sender, {pdu, std::move(responder)}, mo->ussd);
+      ++metrics_.mo_waited;
+      if (waiting_.size() > kMaxWaiting) admit();
+      return;
+    }
   }
-  dispatch(pdu, std::move(responder));
+  route(pdu, std::move(responder));
 }
 
 void Gateway::admit() {
   while (!waiting_.empty() && !stopping_ &&
          (backlog_ < backlog_limit() || waiting_.size() > kMaxWaiting)) {
     Waiting w = waiting_.pop();
-    dispatch(w.pdu, std::move(w.responder));
+    route(w.pdu, std::move(w.responder));
   }
 }
 
-void Gateway::dispatch(const smpp::Pdu& pdu, smpp::Responder responder) {
-  // A data_sm is read as a deliver_sm with its text in message_payload: the
-  // same MOs and receipts, the same guarantees, answered with data_sm_resp.
-  const auto* deliver = pdu.as<smpp::DeliverSm>();
+void Gateway::route(const smpp::Pdu& pdu, smpp::Responder responder) {
+  // A data_sm is read as a deliver_sm, answered with data_sm_resp.
   smpp::DeliverSm from_data;
-  if (!deliver) {
-    const auto* data = pdu.as<smpp::DataSm>();
-    if (!data) {  // the session hands over deliver_sm and data_sm alone
-      ignore(std::move(responder), "not a message");
-      return;
-    }
-    from_data = smpp::as_deliver_sm(*data);
-    deliver = &from_data;
+  const auto* deliver = boundary::as_deliver_sm(pdu, from_data);
+  if (!deliver) {  // the session hands over deliver_sm and data_sm alone
+    ignore(std::move(responder), "not a message");
+    return;
   }
-  if (is_receipt(deliver->esm_class, deliver->tlvs)) {
+  if (boundary::is_receipt(*deliver)) {
     if (const auto receipt = smpp::parse_delivery_receipt(*deliver)) {
       on_receipt(*deliver, *receipt, std::move(responder));
     } else {
@@ -236,7 +216,7 @@ void Gateway::dispatch(const smpp::Pdu& pdu, smpp::Responder responder) {
 
 void Gateway::ignore(smpp::Responder responder, const std::string& reason) {
   ++metrics_.inbound_ignored[reason];
-  answer(std::move(responder), smpp::status::ok);
+  batch_.acknowledge(std::move(responder), smpp::status::ok);
 }
 
 void Gateway::on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
@@ -245,22 +225,14 @@ void Gateway::on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt
     log_.info("message_ids_learnt", {{"side", "receipts"},
                                      {"format", smpp::to_string(receipt_ids_.format())}});
   const auto readings = receipt_ids_.read(receipt.message_id);
-  ReceiptReport report;
-  report.ids = MessageIds{readings.first, readings.second};
-  if (config_.daemon.receipt_check_recipient)
-    // The original recipient; a source that is no number matches no message.
-    report.recipient =
-        normalize_msisdn(pdu.source.addr, config_.default_country).value_or(std::string());
-  report.stat = receipt.state ? std::string(smpp::to_string(*receipt.state)) : "UNKNOWN";
-  report.error = receipt.error ? fmt::format("{:03}", *receipt.error) : "";
-  report.detail = smpp::failure_details(pdu.tlvs);
+  const ReceiptReport report = boundary::receipt_report(pdu, receipt, readings, config_);
   const std::string& id = readings.first;
   const auto& stat = report.stat;
   switch (outbox_.receipt(report, now())) {
     case Outbox::ReceiptMatch::failed:
       ++metrics_.mo_failed;
       log_.error("receipt_not_stored", {{"message_id", id}, {"reason", "database"}});
-      answer(std::move(responder), smpp::status::temporary_app_error);
+      batch_.acknowledge(std::move(responder), smpp::status::temporary_app_error);
       return;
     case Outbox::ReceiptMatch::early:
       ++metrics_.receipts_early;
@@ -284,7 +256,7 @@ void Gateway::on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt
       break;
   }
   ++metrics_.receipts_by_state[stat];
-  answer(std::move(responder), smpp::status::ok);
+  batch_.acknowledge(std::move(responder), smpp::status::ok);
 }
 
 void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
@@ -300,10 +272,9 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
   }
   const smpp::UserData part = smpp::user_data(mo);
   if (!part.concatenation) {
-    const auto text = smpp::decode_text(part.data_coding, part.octets, config_.daemon.alphabet);
     Responders one;
     one.push_back(std::move(responder));
-    handle_text(*sender, text.ok ? text.utf8 : std::string(), std::move(one));
+    handle_sms(*sender, boundary::mo_text(part.data_coding, part.octets, config_), std::move(one));
     return;
   }
   const auto steady = std::chrono::steady_clock::now();
@@ -313,10 +284,10 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
   if (held.responders.empty()) held.since = steady;
   held.responders.push_back(std::move(responder));
   if (result.status == smpp::Reassembler::Status::complete) {
-    const auto text = smpp::decode_text(result.data_coding, result.joined(), config_.daemon.alphabet);
+    std::string text = boundary::mo_text(result.data_coding, result.joined(), config_);
     Responders all = std::move(held.responders);
     held_.erase(key);
-    handle_text(*sender, text.ok ? text.utf8 : std::string(), std::move(all));
+    handle_sms(*sender, std::move(text), std::move(all));
   } else if (result.status == smpp::Reassembler::Status::rejected) {
     log_.warning("mo_part_rejected", {{"from", mask_msisdn(*sender)}});
     for (auto& r : held.responders) ignore(std::move(r), "part not joinable");
@@ -327,11 +298,7 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
 
 void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                       const std::string& sender, smpp::Responder responder) {
-  const auto& u = config_.ussd;
-  std::optional<UssdMo::Step> step;
-  if (info.op == u.op_begin) step = UssdMo::Step::begin;
-  else if (info.op == u.op_continue) step = UssdMo::Step::answer;
-  else if (info.op == u.op_abort) step = UssdMo::Step::abort;
+  const auto step = boundary::ussd_step(info.op, config_.ussd);
   if (!ussd_ || !step) {
     log_.warning("ussd_ignored", {{"from", mask_msisdn(sender)},
                                   {"op", smpp::ussd_op_name(info.op)},
@@ -341,18 +308,9 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
     return;
   }
   const smpp::UserData data = smpp::user_data(pdu);
-  const auto text = smpp::decode_text(data.data_coding, data.octets, config_.daemon.alphabet);
-  UssdMo mo;
-  mo.step = *step;
-  mo.key = fmt::format("{}.{}", connection_epoch(), ++mo_sequence_);
-  mo.msisdn = sender;
-  mo.text = text.ok ? text.utf8 : std::string();
-  mo.now = now();
-  mo.session_key = info.session_key();
-  mo.request_session = smpp::ussd_session_text(info);
-  if (info.session)
-    mo.fingerprint = mo_fingerprint(
-        sender, fmt::format("ussd {} {} {}", *info.session, info.sequence, info.op), mo.text);
+  const UssdMo mo = boundary::ussd_mo(*step, fmt::format("{}.{}", connection_epoch(), ++mo_sequence_),
+                                      sender, boundary::mo_text(data.data_coding, data.octets, config_),
+                                      now(), info);
   const UssdOutcome out = service_.handle_ussd(mo);
   outbox_dirty_ = true;
   backlog_ += out.messages.size() + 1;
@@ -362,7 +320,7 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
       log_.error("mo_not_committed", {{"from", mask_msisdn(sender)},
                                       {"channel", "ussd"},
                                       {"reason", out.error}});
-      answer(std::move(responder), smpp::status::temporary_app_error);
+      batch_.acknowledge(std::move(responder), smpp::status::temporary_app_error);
       return;
     case UssdOutcome::Status::duplicate:
       ++metrics_.mo_duplicates;
@@ -383,16 +341,13 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                          {"sms", out.messages.size()}});
       break;
   }
-  answer(std::move(responder), smpp::status::ok);  // once committed
-  work();
+  batch_.acknowledge(std::move(responder), smpp::status::ok);  // once committed
 }
 
-void Gateway::handle_text(const std::string& sender, const std::string& text,
-                          Responders responders) {
-  const Time t = now();
+void Gateway::handle_sms(const std::string& sender, std::string text, Responders responders) {
   const std::string epoch = connection_epoch();
-  Mo mo{fmt::format("{}.{}", epoch, ++mo_sequence_), sender, text, "sms", t,
-        mo_fingerprint(sender, config_.daemon.source_addr, text), epoch};
+  const Mo mo = boundary::sms_mo(fmt::format("{}.{}", epoch, ++mo_sequence_), sender,
+                                 std::move(text), now(), epoch, config_);
   const MoOutcome out = service_.handle(mo);
   outbox_dirty_ = true;
   backlog_ += out.replies.size();
@@ -400,7 +355,7 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
     case MoOutcome::Status::failed:
       ++metrics_.mo_failed;
       log_.error("mo_not_committed", {{"from", mask_msisdn(sender)}, {"reason", out.error}});
-      for (auto& r : responders) answer(std::move(r), smpp::status::temporary_app_error);
+      for (auto& r : responders) batch_.acknowledge(std::move(r), smpp::status::temporary_app_error);
       return;
     case MoOutcome::Status::duplicate:
       ++metrics_.mo_duplicates;
@@ -435,140 +390,42 @@ void Gateway::handle_text(const std::string& sender, const std::string& text,
       break;
     }
   }
-  for (auto& r : responders) answer(std::move(r), smpp::status::ok);  // once committed
-  work();
+  for (auto& r : responders) batch_.acknowledge(std::move(r), smpp::status::ok);  // once committed
 }
 
-// The PDUs of one outbound message: its SMS parts, or one USSD screen.
-std::vector<smpp::SubmitSm> Gateway::submits_for(const Outbound& m, std::string* why) const {
-  std::vector<smpp::SubmitSm> out;
-  smpp::SubmitSm base;
-  base.source = {config_.daemon.source_ton, config_.daemon.source_npi, config_.daemon.source_addr};
-  base.dest = {1, 1, m.msisdn};
-  if (m.ussd_op) {
-    // The session of the request this screen answers; the end operation
-    // also sets the end flag.
-    const auto request = smpp::parse_ussd_session_text(m.ussd_session);
-    if (!request) {
-      *why = "a USSD screen without a readable session";
-      return {};
-    }
-    base.service_type = "USSD";
-    base.registered_delivery = smpp::registered::none;  // no receipts for USSD
-    smpp::set_ussd(base, *m.ussd_op, *request, *m.ussd_op == config_.ussd.op_end);
-    if (!smpp::set_ussd_text(base, m.body, config_.daemon.alphabet)) {
-      *why = "a USSD screen that does not fit one PDU";
-      return {};
-    }
-    out.push_back(std::move(base));
-    return out;
-  }
-  smpp::SplitOptions options;
-  options.alphabet = config_.daemon.alphabet;
-  options.max_parts = 10;
-  options.reference = static_cast<std::uint16_t>(m.id);
-  std::vector<smpp::MessagePart> parts;
-  if (const auto ec = smpp::split(m.body, options, parts); ec || parts.empty()) {
-    *why = "cannot split: " + (ec ? ec.message() : std::string("empty"));
-    return {};
-  }
-  for (auto& part : parts) {
-    smpp::SubmitSm submit = base;
-    submit.registered_delivery = smpp::registered::receipt;
-    submit.data_coding = part.data_coding;
-    submit.esm_class = part.esm_class;
-    submit.short_message = std::move(part.short_message);
-    submit.tlvs = std::move(part.tlvs);
-    out.push_back(std::move(submit));
-  }
-  return out;
-}
-
-void Gateway::work() {
-  if (batch_ && sqlite3_get_autocommit(db_.handle())) {
-    // SQLite rolled the batch back by itself (a full disk, an I/O error):
-    // what it held is gone, so nothing of it may be acknowledged.
-    batch_.reset();
-    fail_answers("the batch was rolled back by SQLite");
-  }
-  if (!batch_) {
-    changes_at_begin_ = sqlite3_total_changes(db_.handle());
-    batch_.emplace(db_);
-    // Busy past the timeout: the work runs in transactions of its own.
-    if (!batch_->begun().ok()) batch_.reset();
-    if (batch_ && !redo_.empty()) {
-      auto again = std::move(redo_);
-      redo_.clear();
-      for (auto& f : again) record(std::move(f));
-    }
-  }
-  if (!flush_posted_) {
-    flush_posted_ = true;
-    const auto due = last_commit_ + kCommitGap;
-    if (std::chrono::steady_clock::now() >= due) {
-      boost::asio::post(io_, [this] { flush(); });
-    } else {
-      flush_timer_.expires_at(due);
-      flush_timer_.async_wait([this](boost::system::error_code) { flush(); });
-    }
-  }
-}
-
-void Gateway::answer(smpp::Responder responder, std::uint32_t status) {
-  answers_.emplace_back(std::move(responder), status);
-}
-
-void Gateway::record(std::function<void()> f) {
-  f();
-  if (batch_) records_.push_back(std::move(f));
-}
-
-void Gateway::fail_answers(const char* why) {
-  // What the SMSC told us (submit answers) is not lost with the batch: it
-  // is recorded again in the next one.
-  for (auto& f : records_) redo_.push_back(std::move(f));
-  records_.clear();
-  std::size_t failed = 0;
-  for (auto& [r, status] : answers_) {
-    if (status == smpp::status::ok) ++failed;
-    r.respond(status == smpp::status::ok ? smpp::status::temporary_app_error : status);
-  }
-  answers_.clear();
-  if (failed == 0) return;
-  metrics_.mo_failed += failed;
-  log_.error("batch_not_committed", {{"answers_refused", failed}, {"reason", why}});
-}
-
-void Gateway::flush() {
-  if (!flush_posted_) return;  // flushed already (at stop)
-  flush_posted_ = false;
-  last_commit_ = std::chrono::steady_clock::now();
-  if (!waiting_.empty()) admit();
-  // Taken and their parts' rows written in this batch: nothing goes out
-  // unless the batch that records it commits.
-  std::vector<Send> due = prepare(take_due());
-  if (batch_) {
-    db::Status committed;
-    const auto began = std::chrono::steady_clock::now();
-    if (sqlite3_get_autocommit(db_.handle())) committed = {1, "the batch was rolled back by SQLite"};
-    else committed = batch_->commit();
-    if (const auto took = std::chrono::steady_clock::now() - began; took > kSlowCommit)
-      log_.warning("slow_commit",
-                   {{"ms", std::chrono::duration_cast<std::chrono::milliseconds>(took).count()},
-                    {"answers", answers_.size()}});
-    batch_.reset();
-    if (committed.ok() && sqlite3_total_changes(db_.handle()) != changes_at_begin_) ++metrics_.commits;
-    if (!committed.ok()) {
-      outbox_dirty_ = true;
-      fail_answers(committed.message.c_str());
+GroupCommit<smpp::Responder>::Hooks Gateway::batch_hooks() {
+  GroupCommit<smpp::Responder>::Hooks hooks;
+  hooks.before_commit = [this] {
+    if (!waiting_.empty()) admit();
+    // Taken and their parts' rows written in this batch: nothing goes out
+    // unless the batch that records it commits.
+    to_send_ = prepare(take_due());
+  };
+  hooks.after_commit = [this](bool committed) {
+    if (!committed) {
       // Their state went back to queued with the batch: taken again later.
-      due.clear();
+      outbox_dirty_ = true;
+      to_send_.clear();
     }
+    send(std::move(to_send_));
+    to_send_.clear();
+  };
+  hooks.failed = [this](std::size_t refused, const std::string& why) {
+    log_.error("batch_not_committed", {{"answers_refused", refused}, {"reason", why}});
+  };
+  hooks.slow = [this](std::chrono::milliseconds took, std::size_t answers) {
+    log_.warning("slow_commit", {{"ms", took.count()}, {"answers", answers}});
+  };
+  return hooks;
+}
+
+void Gateway::schedule_commit(std::chrono::steady_clock::time_point at, std::function<void()> run) {
+  if (std::chrono::steady_clock::now() >= at) {
+    boost::asio::post(io_, std::move(run));
+    return;
   }
-  records_.clear();  // committed (or failed, and kept for the next batch)
-  for (auto& [r, status] : answers_) r.respond(status);
-  answers_.clear();
-  send(std::move(due));
+  commit_timer_.expires_at(at);
+  commit_timer_.async_wait([run = std::move(run)](boost::system::error_code) { run(); });
 }
 
 std::vector<Outbound> Gateway::take_due() {
@@ -589,7 +446,7 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
   const Time t = now();
   for (const auto& m : due) {
     std::string why;
-    auto submits = submits_for(m, &why);
+    auto submits = boundary::submits_for(m, config_, &why);
     if (submits.empty()) {
       log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
       outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
@@ -627,7 +484,7 @@ void Gateway::send(std::vector<Send> parts) {
 void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
                            const smpp::SubmitOutcome& outcome) {
   --in_flight_;
-  work();
+  batch_.join();
   const Time at = now();
   // What the answer's optional parameters say, for the message's history.
   const std::string detail = smpp::failure_details(outcome.tlvs);
@@ -637,7 +494,7 @@ void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
       log_.info("message_ids_learnt", {{"side", "submit_sm_resp"},
                                        {"format", smpp::to_string(response_ids_.format())}});
     const auto readings = response_ids_.read(outcome.message_id);
-    record([this, id, attempt, index, total, ids = MessageIds{readings.first, readings.second},
+    batch_.record([this, id, attempt, index, total, ids = MessageIds{readings.first, readings.second},
             detail, at] {
       if (!outbox_.submitted(id, attempt, index, total, ids, at, detail).ok())
         log_.error("submit_not_recorded", {{"outbox_id", id}});
@@ -653,7 +510,7 @@ void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
   log_.warning("submit_failed",
                {{"outbox_id", id}, {"attempt", attempt}, {"part", index}, {"reason", why}});
   const std::int64_t status = refused ? std::int64_t{outcome.command_status} : Outbox::kNoAnswer;
-  record([this, id, attempt, index, total, status, why, detail, at] {
+  batch_.record([this, id, attempt, index, total, status, why, detail, at] {
     outbox_.submit_failed(id, attempt, index, total, status, why, at, detail);
   });
 }
@@ -673,7 +530,7 @@ std::string Gateway::metrics_text() {
   help("giftgate_mo_duplicates_total", "counter", "MOs delivered again, recognised");
   line("giftgate_mo_duplicates_total", "", metrics_.mo_duplicates);
   help("giftgate_mo_failed_total", "counter", "MOs and receipts not committed, not acknowledged");
-  line("giftgate_mo_failed_total", "", metrics_.mo_failed);
+  line("giftgate_mo_failed_total", "", metrics_.mo_failed + batch_.refused());
   help("giftgate_mt_submitted_total", "counter", "submit_sm accepted by the SMSC");
   line("giftgate_mt_submitted_total", "", metrics_.mt_submitted);
   help("giftgate_mt_submit_failed_total", "counter", "submit_sm refused or unanswered");
@@ -732,7 +589,7 @@ std::string Gateway::metrics_text() {
   help("giftgate_verifications_total", "counter", "merchant verifications, by answer");
   for (const auto& [r, n] : metrics_.verifications) line("giftgate_verifications_total", "result=\"" + r + "\"", n);
   help("giftgate_db_commits_total", "counter", "transactions that changed something, each a batch of work");
-  line("giftgate_db_commits_total", "", metrics_.commits);
+  line("giftgate_db_commits_total", "", batch_.commits());
   help("giftgate_mo_waited_total", "counter", "MOs held back while their replies would queue");
   line("giftgate_mo_waited_total", "", metrics_.mo_waited);
   const auto c = outbox_.counts();

@@ -10,10 +10,21 @@
 // thread-safe calls. So reading, answering receipts' PDUs and writing go on
 // while a commit waits for its fsync, and each thread has one job.
 //
-// Group commit: everything that arrives in one read (MOs, receipts, submit
-// answers) joins one open transaction, which a posted flush commits once;
-// only then do the acknowledgements and the submits it took go out. One
-// fsync serves a whole burst instead of one each.
+// One MO, start to end (each step names the function):
+//   the link's thread reads a deliver_sm and posts it here      receive
+//   held back while replies queue, else read as MO or receipt   route
+//   an SMS part joined with the others, or a USSD step          on_mo / on_ussd
+//   the PDU turned into the service's message (pure)            boundary::sms_mo
+//   the service handles it inside the open batch                Service::handle
+//   its deliver_sm_resp held until the batch is on disk         GroupCommit::acknowledge
+//   the batch commits; its replies taken from the outbox        GroupCommit::commit
+//   responses written, replies submitted on the link's thread   send
+//   each submit_sm_resp posted back here and recorded           on_submitted
+//
+// Group commit (group_commit.hpp): everything that arrives in one read
+// (MOs, receipts, submit answers) joins one open transaction, committed
+// once; only then do the acknowledgements and the submits it took go out.
+// One fsync serves a whole burst instead of one each.
 //
 // Admission: while the replies already queued are more than a few windows'
 // worth, new MOs wait unhandled (and unacknowledged, so the SMSC holds back)
@@ -38,6 +49,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/gateway/fair_queue.hpp"
+#include "daemon/gateway/group_commit.hpp"
 #include "daemon/gateway/metrics.hpp"
 #include "daemon/campaign/outbox.hpp"
 #include "daemon/campaign/service.hpp"
@@ -71,8 +83,10 @@ class Gateway {
 
  private:
   using Responders = std::vector<smpp::Responder>;
-  void on_inbound(const smpp::Pdu& pdu, smpp::Responder responder);
-  void dispatch(const smpp::Pdu& pdu, smpp::Responder responder);
+  // A PDU from the link: handled now, or held back (admission).
+  void receive(const smpp::Pdu& pdu, smpp::Responder responder);
+  // A deliver_sm or data_sm to the receipt or MO path.
+  void route(const smpp::Pdu& pdu, smpp::Responder responder);
   // Handles waiting MOs while the outbox has room (or too many wait).
   void admit();
   std::size_t backlog_limit() const { return config_.daemon.smsc.window * 4; }
@@ -85,13 +99,11 @@ class Gateway {
   void on_mo(const smpp::DeliverSm& mo, smpp::Responder responder);
   void on_ussd(const smpp::DeliverSm& mo, const smpp::UssdInfo& info, const std::string& sender,
                smpp::Responder responder);
-  void handle_text(const std::string& sender, const std::string& text, Responders responders);
-  // Joins the open batch (opening it, and posting its flush, if none is).
-  void work();
-  // An acknowledgement that waits for the batch's commit.
-  void answer(smpp::Responder responder, std::uint32_t status);
-  // Commits the batch, then acknowledges and sends what it took.
-  void flush();
+  // A whole text (one SMS, or the parts joined) to the service.
+  void handle_sms(const std::string& sender, std::string text, Responders responders);
+  // What the gateway does around each commit (see GroupCommit::Hooks).
+  GroupCommit<smpp::Responder>::Hooks batch_hooks();
+  void schedule_commit(std::chrono::steady_clock::time_point at, std::function<void()> run);
   std::vector<Outbound> take_due();
   // One part of an outbound message, ready to go.
   struct Send {
@@ -105,11 +117,6 @@ class Gateway {
   void send(std::vector<Send> parts);
   void on_submitted(std::int64_t id, int attempt, int index, int total,
                     const smpp::SubmitOutcome& outcome);
-  void fail_answers(const char* why);
-  // Runs f in the batch and keeps it until the batch commits: a batch that
-  // fails has it run again in the next one.
-  void record(std::function<void()> f);
-  std::vector<smpp::SubmitSm> submits_for(const Outbound& m, std::string* why) const;
   void tick();
   Time now() const;
   // This process and bind: MO keys start with it, and a repeat from an
@@ -136,14 +143,10 @@ class Gateway {
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::size_t in_flight_ = 0;
-  std::optional<db::Transaction> batch_;
-  std::vector<std::pair<smpp::Responder, std::uint32_t>> answers_;
-  bool flush_posted_ = false;
-  std::vector<std::function<void()>> records_;  // submit answers in the open batch
-  std::vector<std::function<void()>> redo_;     // ... from a batch that failed
-  boost::asio::steady_timer flush_timer_;
-  std::chrono::steady_clock::time_point last_commit_{};
-  int changes_at_begin_ = 0;  // rows changed before the batch: an empty one is not counted
+  boost::asio::steady_timer commit_timer_;
+  SqliteBatchStore store_;
+  GroupCommit<smpp::Responder> batch_;
+  std::vector<Send> to_send_;  // taken in the batch being committed
   // Something may be due in the outbox: a reply queued, a tick passed, a
   // batch rolled back. Saves the query when nothing can be.
   bool outbox_dirty_ = true;

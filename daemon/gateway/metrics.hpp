@@ -38,7 +38,6 @@ struct Metrics {
   // Failed verifications counted by the guard, and lock-outs, by merchant.
   std::map<std::string, std::uint64_t> verify_failures;
   std::map<std::string, std::uint64_t> merchant_lockouts;
-  std::uint64_t commits = 0;    // batches committed (group commit)
   std::uint64_t mo_waited = 0;  // MOs that waited for the outbox before being handled
 };
 
