@@ -1,0 +1,95 @@
+// What the gateway counts, as Prometheus text (GET /metrics).
+#include <fmt/format.h>
+
+#include "daemon/gateway/gateway.hpp"
+
+namespace giftgate {
+
+std::string Gateway::metrics_text() {
+  std::string out;
+  auto line = [&](const std::string& name, const std::string& labels, std::uint64_t value) {
+    out += fmt::format("{}{} {}\n", name, labels.empty() ? "" : "{" + labels + "}", value);
+  };
+  auto help = [&](const char* name, const char* type, const char* text) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, text, name, type);
+  };
+  help("giftgate_bind_up", "gauge", "1 when bound to the SMSC");
+  line("giftgate_bind_up", "", link_.bound() ? 1 : 0);
+  help("giftgate_mo_total", "counter", "MOs handled and committed, by command");
+  for (const auto& [c, n] : metrics_.mo_by_command) line("giftgate_mo_total", "command=\"" + c + "\"", n);
+  help("giftgate_mo_duplicates_total", "counter", "MOs delivered again, recognised");
+  line("giftgate_mo_duplicates_total", "", metrics_.mo_duplicates);
+  help("giftgate_mo_failed_total", "counter", "MOs and receipts not committed, not acknowledged");
+  line("giftgate_mo_failed_total", "", metrics_.mo_failed + batch_.refused());
+  help("giftgate_mt_submitted_total", "counter", "submit_sm accepted by the SMSC");
+  line("giftgate_mt_submitted_total", "", metrics_.mt_submitted);
+  help("giftgate_mt_submit_failed_total", "counter", "submit_sm refused or unanswered");
+  line("giftgate_mt_submit_failed_total", "", metrics_.mt_submit_failed);
+  help("giftgate_resends_total", "counter", "messages submitted again");
+  line("giftgate_resends_total", "", metrics_.resends);
+  help("giftgate_receipts_total", "counter", "delivery receipts, by state");
+  for (const auto& [s, n] : metrics_.receipts_by_state) line("giftgate_receipts_total", "state=\"" + s + "\"", n);
+  help("giftgate_receipts_early_total", "counter",
+       "receipts that came before their submit_sm_resp, kept until it came");
+  line("giftgate_receipts_early_total", "", metrics_.receipts_early);
+  help("giftgate_receipts_unmatched_total", "counter",
+       "receipts applied to no message, by reason (unclaimed, recipient, ambiguous)");
+  for (const auto& [r, n] : metrics_.receipts_unmatched)
+    line("giftgate_receipts_unmatched_total", "reason=\"" + r + "\"", n);
+  help("giftgate_inbound_ignored_total", "counter",
+       "deliver_sm and data_sm acknowledged with nothing the service can use, by reason");
+  for (const auto& [r, n] : metrics_.inbound_ignored)
+    line("giftgate_inbound_ignored_total", "reason=\"" + r + "\"", n);
+  // What the SMPP sessions did with the PDUs the SMSC sent.
+  smpp::SessionStats smpp;
+  for (const auto& session : {link_.transmitter(), link_.receiver()}) {
+    const auto st = session->stats();
+    smpp.malformed += st.malformed;
+    smpp.refused += st.refused;
+    smpp.notifications += st.notifications;
+    smpp.unexpected_responses += st.unexpected_responses;
+    smpp.tlvs_skipped += st.tlvs_skipped;
+    if (link_.transmitter() == link_.receiver()) break;  // a transceiver: one session
+  }
+  help("giftgate_smpp_pdus_total", "counter",
+       "PDUs from the SMSC not handed to the service, by what became of them");
+  line("giftgate_smpp_pdus_total", "outcome=\"malformed\"", smpp.malformed);
+  line("giftgate_smpp_pdus_total", "outcome=\"refused\"", smpp.refused);
+  line("giftgate_smpp_pdus_total", "outcome=\"noted\"", smpp.notifications);
+  line("giftgate_smpp_pdus_total", "outcome=\"unexpected_response\"", smpp.unexpected_responses);
+  help("giftgate_smpp_tlvs_skipped_total", "counter",
+       "optional parameters of tags the gateway does not read, skipped");
+  line("giftgate_smpp_tlvs_skipped_total", "", smpp.tlvs_skipped);
+  help("giftgate_window_in_use", "gauge", "submits written and not yet answered");
+  line("giftgate_window_in_use", "", in_flight_);
+  help("giftgate_ussd_screens_total", "counter", "USSD screens shown, by screen");
+  for (const auto& [n, v] : metrics_.ussd_screens) line("giftgate_ussd_screens_total", "screen=\"" + n + "\"", v);
+  help("giftgate_mo_limited_total", "counter",
+       "MOs recorded and not handled, past a limit of the limits section, by limit");
+  for (const auto& [l, n] : metrics_.mo_limited) line("giftgate_mo_limited_total", "limit=\"" + l + "\"", n);
+  help("giftgate_verify_failures_total", "counter",
+       "verifications that did not use a code, counted against the merchant's guard, by merchant");
+  for (const auto& [m, n] : metrics_.verify_failures)
+    line("giftgate_verify_failures_total", "merchant=\"" + label_value(m) + "\"", n);
+  help("giftgate_merchant_lockouts_total", "counter", "merchants locked out of verifying, by merchant");
+  for (const auto& [m, n] : metrics_.merchant_lockouts)
+    line("giftgate_merchant_lockouts_total", "merchant=\"" + label_value(m) + "\"", n);
+  help("giftgate_redemptions_total", "counter", "vouchers sent after a redemption");
+  line("giftgate_redemptions_total", "", metrics_.redemptions);
+  help("giftgate_verifications_total", "counter", "merchant verifications, by answer");
+  for (const auto& [r, n] : metrics_.verifications) line("giftgate_verifications_total", "result=\"" + r + "\"", n);
+  help("giftgate_db_commits_total", "counter", "transactions that changed something, each a batch of work");
+  line("giftgate_db_commits_total", "", batch_.commits());
+  help("giftgate_mo_waited_total", "counter", "MOs held back while their replies would queue");
+  line("giftgate_mo_waited_total", "", metrics_.mo_waited);
+  const auto c = outbox_.counts();
+  help("giftgate_outbox_messages", "gauge", "outbound messages by state");
+  line("giftgate_outbox_messages", "state=\"queued\"", c.queued);
+  line("giftgate_outbox_messages", "state=\"submitted\"", c.submitted);
+  line("giftgate_outbox_messages", "state=\"delivered\"", c.delivered);
+  line("giftgate_outbox_messages", "state=\"failed\"", c.failed);
+  line("giftgate_outbox_messages", "state=\"expired\"", c.expired);
+  return out;
+}
+
+}  // namespace giftgate
