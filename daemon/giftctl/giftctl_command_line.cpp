@@ -8,7 +8,6 @@
 // before or after the command, as they always were. Every other option
 // belongs to the commands that use it and is an error anywhere else.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <sstream>
 
@@ -46,8 +45,9 @@ CLI::Option* add_plain_flag(CLI::App& app, const std::string& name, const std::s
 void add_global_options(CLI::App& app) {
   app.set_help_flag("--help", "print the arguments and options of giftctl or a command, exit")
       ->group(kGlobal);
-  add_plain(app, "--config", "configuration (default: $GIFTGATE_CONFIG, else "
-                             "/etc/giftgate/giftgate.yaml if present, else built-in)")
+  add_plain(app, "--config",
+            "configuration (default: $GIFTGATE_CONFIG, else "
+            "/etc/giftgate/giftgate.yaml if present, else built-in)")
       ->type_name("FILE")
       ->group(kGlobal);
   add_plain(app, "--db", "the campaign database (default: storage.path from the config)")
@@ -106,7 +106,8 @@ void add_reason(CLI::App* c) {
 
 // The whole tree. Argument names and descriptions are what --help shows.
 void add_commands(CLI::App& app) {
-  CLI::App* import = add_command(app, "import", "load a CSV file (header line first), all or nothing");
+  CLI::App* import =
+      add_command(app, "import", "load a CSV file (header line first), all or nothing");
   add_command(*import, "members", "members: msisdn, city [, language, opt_out, points]",
               {{"FILE.csv", "the file"}});
   add_command(*import, "merchants", "merchants: id, name, city, kind, level, phones [, offer_TIER]",
@@ -116,12 +117,12 @@ void add_commands(CLI::App& app) {
 
   add_output(add_command(app, "member", "the member's balance, ledger, vouchers and history",
                          {{"MSISDN", "the member's phone number"}}));
-  add_output(add_command(app, "voucher", "a voucher and its timeline",
-                         {{"CODE", "the voucher's code"}}));
+  add_output(
+      add_command(app, "voucher", "a voucher and its timeline", {{"CODE", "the voucher's code"}}));
 
-  CLI::App* points = add_command(app, "points", "add or take points",
-                                 {{"MSISDN", "the member's phone number"},
-                                  {"+N|-N", "the points to add or take"}});
+  CLI::App* points = add_command(
+      app, "points", "add or take points",
+      {{"MSISDN", "the member's phone number"}, {"+N|-N", "the points to add or take"}});
   add_reason(points);
 
   add_table_options(add_command(app, "stock",
@@ -130,10 +131,11 @@ void add_commands(CLI::App& app) {
                                  {"CITY", "the city", Argument::optional},
                                  {"N", "how many", Argument::optional}}));
 
-  CLI::App* redeem = add_command(app, "redeem",
-                                 "redeem for a member (call centre), no confirmation",
-                                 {{"MSISDN", "the member's phone number"}, {"TIER", "the tier"}});
-  add_value(redeem, "--request", "ID", "the same ID again returns the voucher issued the first time");
+  CLI::App* redeem =
+      add_command(app, "redeem", "redeem for a member (call centre), no confirmation",
+                  {{"MSISDN", "the member's phone number"}, {"TIER", "the tier"}});
+  add_value(redeem, "--request", "ID",
+            "the same ID again returns the voucher issued the first time");
 
   CLI::App* void_ = add_command(app, "void", "void an unused voucher, its points given back",
                                 {{"CODE", "the voucher's code"}});
@@ -146,10 +148,11 @@ void add_commands(CLI::App& app) {
   add_reason(add_command(app, "unlock", "lift a lock-out early",
                          {{"MERCHANT", "the merchant's id or one of its numbers"}}));
 
-  CLI::App* merchant = add_command(app, "merchant", "list, disable or enable merchants, or take "
-                                                    "a number from one");
-  add_table_options(add_command(*merchant, "list",
-                                "every merchant: enabled or disabled, numbers, offers"));
+  CLI::App* merchant = add_command(app, "merchant",
+                                   "list, disable or enable merchants, or take "
+                                   "a number from one");
+  add_table_options(
+      add_command(*merchant, "list", "every merchant: enabled or disabled, numbers, offers"));
   add_reason(add_command(*merchant, "disable",
                          "stop a merchant verifying and being listed to members; at once, also "
                          "for giftgated",
@@ -160,32 +163,33 @@ void add_commands(CLI::App& app) {
                          "take a number from a merchant: it verifies no more",
                          {{"ID", "the merchant's id"}, {"MSISDN", "the number"}}));
 
-  CLI::App* report = add_command(app, "report",
-                                 "issued, used, points and value; messages: outbound SMS by state");
+  CLI::App* report =
+      add_command(app, "report", "issued, used, points and value; messages: outbound SMS by state");
   add_value(report, "--by", "tier|city|merchant|day|messages", "one grouping (default: all)");
   add_table_options(report);
 
   add_command(app, "resend", "send a voucher's SMS (or any message) again",
               {{"CODE|MESSAGE-ID", "a voucher's code or an outbox message's id"}});
 
-  CLI::App* export_ = add_command(app, "export", "vouchers issued since a time, for the points system");
+  CLI::App* export_ =
+      add_command(app, "export", "vouchers issued since a time, for the points system");
   CLI::App* redemptions = add_command(*export_, "redemptions", "vouchers issued since TIME");
   add_value(redemptions, "--since", "TIME",
             "2026-10-01 or 2026-10-01 08:00 in the campaign's zone, or UTC with a trailing Z "
             "(required)");
   add_table_options(redemptions, "csv");
 
-  CLI::App* templates = add_command(app, "templates", "check a messages or menus file, or "
-                                                      "render one message");
+  CLI::App* templates = add_command(app, "templates",
+                                    "check a messages or menus file, or "
+                                    "render one message");
   CLI::App* check = add_command(*templates, "check",
                                 "check a messages file (default: templates.path), or with "
                                 "--menus a USSD menus file (default: ussd.menus)",
                                 {{"FILE", "the file", Argument::optional}});
   add_flag(check, "--menus", "the file is a USSD menus file");
-  CLI::App* render = add_command(*templates, "render",
-                                 "show one message filled with the given values",
-                                 {{"NAME", "the message"},
-                                  {"VALUES", "key=value: a placeholder's value", Argument::any}});
+  CLI::App* render = add_command(
+      *templates, "render", "show one message filled with the given values",
+      {{"NAME", "the message"}, {"VALUES", "key=value: a placeholder's value", Argument::any}});
   add_value(render, "--lang", "zh|en", "the language (default: zh)");
   add_value(render, "--file", "FILE", "the messages file (default: templates.path)");
 
@@ -208,9 +212,7 @@ bool is_option_word(const std::string& word) {
   return word.size() > 1 && word[0] == '-' && !(word[1] >= '0' && word[1] <= '9');
 }
 
-std::string option_name(const std::string& word) {
-  return word.substr(0, word.find('='));
-}
+std::string option_name(const std::string& word) { return word.substr(0, word.find('=')); }
 
 bool has_option(const CLI::App* app, const std::string& name) {
   for (const CLI::Option* o : app->get_options())
@@ -245,8 +247,7 @@ void dump_tree(const CLI::App* app, std::ostream& out) {
   const auto options = [](const CLI::App* a, bool global) {
     std::vector<std::string> names;
     for (const CLI::Option* o : a->get_options())
-      if (!o->get_positional() && (o->get_group() == kGlobal) == global &&
-          !o->get_group().empty())
+      if (!o->get_positional() && (o->get_group() == kGlobal) == global && !o->get_group().empty())
         names.push_back("--" + o->get_lnames().front());
     std::sort(names.begin(), names.end());
     std::string line;
@@ -354,7 +355,8 @@ CommandLine read_command_line(int argc, const char* const* argv) {
   }
 
   std::vector<CLI::App*> chain = {&app};
-  while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands()[0]);
+  while (!chain.back()->get_subcommands().empty())
+    chain.push_back(chain.back()->get_subcommands()[0]);
   if (auto error = left_over(app, chain)) return *error;
   CLI::App* leaf = chain.back();
   if (!leaf->get_parent()) {
