@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,100 +20,6 @@
 #include "daemon/storage/schema.hpp"
 
 namespace giftgate::ctl {
-namespace {
-
-constexpr std::string_view kUsageText = R"(usage: giftctl [options] COMMAND [ARGS]
-
-Commands:
-  import members|merchants|activity FILE.csv
-                                 load a CSV file (header line first), all or nothing
-  member MSISDN                  the member's balance, ledger, vouchers and history
-  voucher CODE                   a voucher and its timeline
-  points MSISDN +N|-N --reason TEXT
-                                 add or take points
-  stock [TIER CITY N]            set the stock of a tier in a city; alone, list it
-  redeem MSISDN TIER [--request ID]
-                                 redeem for a member (call centre), no confirmation
-  void CODE --reason TEXT [--no-refund]
-                                 void an unused voucher, its points given back
-  reinstate CODE --reason TEXT   make a wrongly used voucher usable again
-  lockouts                       merchants locked out for failed verifications
-  unlock MERCHANT --reason TEXT  lift a lock-out early (merchant id or number)
-  merchant list                  every merchant: enabled or disabled, numbers, offers
-  merchant disable|enable ID --reason TEXT
-                                 stop a merchant verifying and being listed to
-                                 members, or let it again; at once, also for giftgated
-  merchant remove-number ID MSISDN --reason TEXT
-                                 take a number from a merchant: it verifies no more
-  report [--by tier|city|merchant|day|messages]
-                                 issued, used, points and value (all if no --by);
-                                 messages: outbound SMS by state
-  resend CODE|MESSAGE-ID         send a voucher's SMS (or any message) again
-  export redemptions --since TIME
-                                 vouchers issued since TIME, for the points system
-  templates check [FILE]         check a messages file (default: templates.path)
-  templates check --menus [FILE] check a USSD menus file (default: ussd.menus)
-  templates render NAME [--lang zh|en] [--file FILE] [key=value ...]
-                                 show one message filled with the given values
-  check-config                   load the configuration, report, exit
-  reload                         check the templates, then make the giftgated running on
-                                 the database reload them with its keywords
-
-Options:
-  --config FILE     configuration (default: $GIFTGATE_CONFIG, else
-                    /etc/giftgate/giftgate.yaml if present, else built-in)
-  --db PATH         the campaign database (default: storage.path from the config)
-  --operator NAME   who is acting, for the history (default: the login name)
-  --format F        table, csv or json (report, export, stock, lockouts,
-                    merchant list)
-  --output FILE     write report or export output to FILE
-  --quiet           no progress bar
-  --lang L, --file F
-                    for templates render: the language and the messages file
-  --help            this text
-
-Exit status: 0 done, 1 refused by a business rule, 2 bad usage or input.
-)";
-
-bool is_flag(const std::string& name) {
-  return name == "no-refund" || name == "quiet" || name == "help" || name == "menus";
-}
-
-}  // namespace
-
-// Options may come anywhere; "--name=value" and "--name value" both work.
-std::optional<Args> parse_args(int argc, char** argv, std::string* error) {
-  static const char* known[] = {"config", "db", "operator", "format", "output", "reason",
-                                "since", "by", "request", "lang", "file", "no-refund", "quiet",
-                                "help", "menus"};
-  Args args;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
-      std::string name = a.substr(2), value;
-      const auto eq = name.find('=');
-      if (eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-      }
-      if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
-        *error = fmt::format("unknown option --{}", name);
-        return std::nullopt;
-      }
-      if (eq == std::string::npos && !is_flag(name)) {
-        if (i + 1 >= argc) {
-          *error = fmt::format("--{} needs a value", name);
-          return std::nullopt;
-        }
-        value = argv[++i];
-      }
-      args.options[name] = value;
-    } else {
-      args.words.push_back(std::move(a));
-    }
-  }
-  return args;
-}
 
 std::string login_name() {
   for (const char* var : {"SUDO_USER", "USER", "LOGNAME"})
@@ -171,10 +76,6 @@ bool Ctl::format(Format* f, Format fallback) {
 }
 
 int Ctl::run() {
-  if (has("help") || args_.words.empty()) {
-    std::cout << kUsageText;
-    return args_.words.empty() && !has("help") ? kUsage : kOk;
-  }
   std::string error;
   if (!load_config(&error)) return usage(error);
   const std::string& command = args_.words[0];
@@ -210,15 +111,20 @@ int Ctl::run() {
 
 int main(int argc, char** argv) {
   using namespace giftgate::ctl;
-  std::string error;
-  auto args = parse_args(argc, argv, &error);
-  if (!args) {
-    fmt::print(stderr, "giftctl: {}\n(giftctl --help lists the commands)\n",
-               giftgate::escape_text(error));
-    return kUsage;
+  CommandLine line = read_command_line(argc, argv);
+  switch (line.ask) {
+    case CommandLine::Ask::print: std::cout << line.text; return kOk;
+    case CommandLine::Ask::usage: std::cout << line.text; return kUsage;
+    case CommandLine::Ask::bad_usage:
+      fmt::print(stderr, "giftctl: {}\n(giftctl {}--help lists {})\n",
+                 giftgate::escape_text(line.text),
+                 line.help_for.empty() ? "" : line.help_for + " ",
+                 line.help_for.empty() ? "the commands" : "its arguments and options");
+      return kUsage;
+    case CommandLine::Ask::run: break;
   }
   try {
-    return Ctl(std::move(*args)).run();
+    return Ctl(std::move(line.args)).run();
   } catch (const std::exception& e) {
     fmt::print(stderr, "giftctl: {}\n", giftgate::escape_text(e.what()));
     return kRefused;

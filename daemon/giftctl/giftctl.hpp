@@ -1,8 +1,8 @@
-// giftctl, the operators' tool: its options and the class whose methods
-// are the commands. The commands are split by subject: giftctl.cpp (options,
-// dispatch, main), giftctl_campaign.cpp (members, points, vouchers, stock,
-// reports, merchants) and giftctl_operations.cpp (messages, templates,
-// reload).
+// giftctl, the operators' tool: its command line and the class whose
+// methods are the commands. The files: giftctl_command_line.cpp (every
+// command and option, on CLI11), giftctl.cpp (dispatch, main),
+// giftctl_campaign.cpp (members, points, vouchers, stock, reports,
+// merchants) and giftctl_operations.cpp (messages, templates, reload).
 #pragma once
 
 #include <fstream>
@@ -28,14 +28,31 @@ constexpr int kOk = 0;
 constexpr int kRefused = 1;
 constexpr int kUsage = 2;
 
-// The command line: words in order, options by name wherever they came.
+// A command line the parser accepted: the command's words, then its
+// arguments; the options given, each one the command (or every command)
+// takes.
 struct Args {
-  std::vector<std::string> words;              // command and its arguments
-  std::map<std::string, std::string> options;  // --name value, or "" for flags
+  std::vector<std::string> words;              // e.g. "merchant", "disable", "bj-1"
+  std::map<std::string, std::string> options;  // name without "--": value, or "" for flags
 };
 
-// Parses argv; unknown options and missing values are errors.
-std::optional<Args> parse_args(int argc, char** argv, std::string* error);
+// What a command line asks of giftctl.
+struct CommandLine {
+  enum class Ask {
+    run,        // args: a command to run
+    print,      // text: --help (or the command tree) for standard output; exit 0
+    usage,      // text: no command given; the help for standard output, exit 2
+    bad_usage,  // text: what is wrong; help_for: the command whose --help to suggest
+  };
+  Ask ask = Ask::bad_usage;
+  Args args;
+  std::string text;
+  std::string help_for;
+};
+
+// Reads argv against the tree of commands and options
+// (giftctl_command_line.cpp). Never exits, never prints.
+CommandLine read_command_line(int argc, const char* const* argv);
 
 // Who is acting, for the event history: the login name.
 std::string login_name();

@@ -93,6 +93,16 @@ TEST_CASE("giftctl: usage errors exit 2 and say what") {
   r = ctl("--config /nonexistent/giftgate.yaml member 13800138000");
   CHECK(r.status == 2);
   CHECK(contains(r.err, "/nonexistent/giftgate.yaml: cannot be read"));
+  // Each command takes its own options only, and says which with --help.
+  r = ctl("member 13800138000 --by tier");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "--by is not an option of member"));
+  CHECK(r.out.empty());
+  r = ctl("merchant disable --help");
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "usage: giftctl merchant disable [options] ID"));
+  CHECK(contains(r.out, "--reason TEXT"));
+  CHECK_FALSE(contains(r.out, "--by"));
 }
 
 TEST_CASE("giftctl: a member's story, from import to voided voucher") {
