@@ -1,5 +1,5 @@
 // Reading the configuration's YAML with errors that name file and line.
-// Internal to the configuration loaders (config.cpp, config_daemon.cpp).
+// Internal to the configuration loader (config.cpp).
 #pragma once
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -15,9 +16,6 @@
 #include "daemon/campaign/vouchers.hpp"
 
 namespace giftgate {
-
-struct DaemonSettings;
-std::optional<Time> parse_local_time(std::string_view text, const std::string& zone);
 
 namespace config_detail {
 
@@ -46,6 +44,10 @@ class Reader {
   // A section must be a mapping of known keys only (or absent).
   bool section(const YAML::Node& node, std::string_view name,
                std::initializer_list<std::string_view> known) {
+    return section(node, name, std::vector<std::string_view>(known));
+  }
+  bool section(const YAML::Node& node, std::string_view name,
+               const std::vector<std::string_view>& known) {
     if (!node || node.IsNull()) return true;
     if (!node.IsMap()) {
       fail(node, fmt::format("{} must be a mapping of keys", name));
@@ -98,23 +100,10 @@ class Reader {
     return node.Scalar();
   }
 
-  std::optional<Time> time(const YAML::Node& map, const char* key, const std::string& zone) {
-    const auto node = child(map, key);
-    const auto value = text(map, key, "");
-    if (value.empty()) return std::nullopt;
-    auto t = parse_local_time(value, zone);
-    if (!t) fail(node, fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key, value));
-    return t;
-  }
-
  private:
   const std::string& source_;
   std::string error_;
 };
-
-// The smsc, outbox, daemon, logging and metrics sections (config_daemon.cpp).
-void read_daemon(Reader& r, const YAML::Node& root, DaemonSettings& d);
-void read_ussd(Reader& r, const YAML::Node& node, UssdSettings& u);
 
 }  // namespace config_detail
 }  // namespace giftgate

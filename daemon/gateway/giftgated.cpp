@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "daemon/config/config.hpp"
+#include "daemon/config/settings_table.hpp"
 #include "daemon/storage/daemon_lock.hpp"
 #include "daemon/gateway/gateway.hpp"
 #include "daemon/gateway/metrics.hpp"
@@ -29,11 +30,14 @@
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: giftgated [--config FILE] [--db PATH] [--check-config]
+       giftgated --print-settings [text|man]
 
   --config FILE    the configuration (default: $GIFTGATE_CONFIG, else
                    /etc/giftgate/giftgate.yaml if present, else built-in)
   --db PATH        the campaign database instead of storage.path
   --check-config   load the configuration and the messages file, report, exit
+  --print-settings every setting with its default, allowed values and
+                   whether SIGHUP applies it (man: as giftgate.yaml(5) has it)
   --help           this text
 
 Signals: SIGHUP reloads templates and keywords; SIGTERM and SIGINT drain,
@@ -72,6 +76,14 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--help") {
       std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--print-settings") {
+      const std::string format =
+          i + 1 < argc && std::string_view(argv[i + 1]).substr(0, 2) != "--" ? argv[++i] : "text";
+      if (format != "text" && format != "man")
+        return fail(2, fmt::format("--print-settings takes text or man, not '{}'", format));
+      std::cout << settings_reference(format == "man" ? SettingsFormat::man : SettingsFormat::text);
       return 0;
     }
     if (a == "--check-config") check_only = true;
