@@ -40,8 +40,9 @@ constexpr std::string_view kUsage = R"(usage: giftgated [--config FILE] [--db PA
                    whether SIGHUP applies it (man: as giftgate.yaml(5) has it)
   --help           this text
 
-Signals: SIGHUP reloads templates and keywords; SIGTERM and SIGINT drain,
-unbind and exit 0.
+Signals: SIGHUP reloads the configuration, messages and menus, applies every
+setting that allows it and logs each changed one that needs a restart;
+SIGTERM and SIGINT drain, unbind and exit 0.
 )";
 
 // The USSD menus the configuration names, or null when USSD is off; false
@@ -165,20 +166,34 @@ int main(int argc, char** argv) {
 
   boost::asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   bool stopping = false;
+  // The configuration in force: the start's, with each reload's reloadable
+  // settings (what needs a restart stays as it was started).
+  Config running = *config;
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
         std::string why;
-        const auto fresh = find_config(config_arg, &why);
+        auto fresh = find_config(config_arg, &why);
+        if (fresh && !db_arg.empty()) fresh->db_path = db_arg;
         const auto fresh_templates =
             fresh ? Templates::load(fresh->templates_path, fresh->max_parts, &why) : nullptr;
         std::shared_ptr<const UssdMenus> fresh_menus;
-        if (fresh_templates && load_menus(*fresh, &fresh_menus, &why))
-          gateway.reload(*fresh, fresh_templates, fresh_menus);
-        else
+        if (fresh_templates && load_menus(*fresh, &fresh_menus, &why)) {
+          // By name only: a value may be a password.
+          for (const auto& change : changed_settings(running, *fresh)) {
+            if (change.reload == Reload::restart)
+              logger.warning("setting_needs_restart",
+                             {{"name", change.name}, {"kept", "the value in force"}});
+            else
+              logger.info("setting_applied", {{"name", change.name}});
+          }
+          running = with_reloadable(running, *fresh);
+          gateway.apply_settings(running, fresh_templates, fresh_menus);
+        } else {
           logger.error("reload_refused",
-                       {{"reason", why}, {"kept", "the templates and menus in force"}});
+                       {{"reason", why}, {"kept", "the configuration, templates and menus in force"}});
+        }
       } else if (!stopping) {
         stopping = true;
         logger.info("stopping", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});
