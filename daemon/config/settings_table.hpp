@@ -26,6 +26,7 @@ enum class Reload {
   restart,  // logged as setting_needs_restart; the value in force stays
 };
 
+// How a value is written: a whole number, true/false, text, or one of a few names.
 enum class SettingKind { integer, flag, text, choice };
 
 // A value as read from the file (or the default), before it is stored.
