@@ -125,48 +125,20 @@ bool check_keys(Reader& r, const YAML::Node& node, const std::string& path) {
 // A setting's value from its node, or its default where the file has none;
 // false (with the error) when the node holds the wrong kind of value.
 bool read_value(Reader& r, const YAML::Node& node, const Setting& s, SettingValue& v) {
-  const std::string key(s.key());
   const bool given = node.IsDefined();
   switch (s.kind) {
     case SettingKind::integer:
-      if (!given) {
-        v.number = std::stoll(s.default_value);
-        return true;
-      }
-      if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v.number)) {
-        r.fail(node, fmt::format("{} must be a whole number", key));
-        return false;
-      }
-      if (v.number < s.min || v.number > s.max) {
-        r.fail(node, fmt::format("{} must be between {} and {}", key, s.min, s.max));
-        return false;
-      }
+      if (given) return r.number_at(node, s.key(), s.min, s.max, v.number);
+      v.number = std::stoll(s.default_value);
       return true;
     case SettingKind::flag:
-      if (!given) {
-        v.flag = s.default_value == "true";
-        return true;
-      }
-      if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v.flag)) {
-        r.fail(node, fmt::format("{} must be true or false", key));
-        return false;
-      }
+      if (given) return r.flag_at(node, s.key(), v.flag);
+      v.flag = s.default_value == "true";
       return true;
     case SettingKind::text:
     case SettingKind::choice:
-      if (!given) {
-        v.text = s.default_value;
-        return true;
-      }
-      if (node.IsNull()) {
-        v.text.clear();
-        return true;
-      }
-      if (!node.IsScalar()) {
-        r.fail(node, fmt::format("{} must be a single value", key));
-        return false;
-      }
-      v.text = node.Scalar();
+      if (given) return r.text_at(node, s.key(), v.text);
+      v.text = s.default_value;
       return true;
   }
   return false;

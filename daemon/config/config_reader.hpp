@@ -65,39 +65,52 @@ class Reader {
     return true;
   }
 
+  // The value at a defined node, as a whole number within [min, max], as
+  // true/false, or as text (null: empty); false, with the error naming
+  // `key`, when it is not one.
+  bool number_at(const YAML::Node& node, std::string_view key, std::int64_t min,
+                 std::int64_t max, std::int64_t& v) {
+    if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v)) {
+      fail(node, fmt::format("{} must be a whole number", key));
+      return false;
+    }
+    if (v < min || v > max) {
+      fail(node, fmt::format("{} must be between {} and {}", key, min, max));
+      return false;
+    }
+    return true;
+  }
+  bool flag_at(const YAML::Node& node, std::string_view key, bool& v) {
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
+      fail(node, fmt::format("{} must be true or false", key));
+      return false;
+    }
+    return true;
+  }
+  bool text_at(const YAML::Node& node, std::string_view key, std::string& v) {
+    if (node.IsNull()) {
+      v.clear();
+      return true;
+    }
+    if (!node.IsScalar()) {
+      fail(node, fmt::format("{} must be a single value", key));
+      return false;
+    }
+    v = node.Scalar();
+    return true;
+  }
+
+  // A mapping's value for key, or fallback when it has none (or is wrong).
   std::int64_t integer(const YAML::Node& map, const char* key, std::int64_t fallback,
                        std::int64_t min, std::int64_t max) {
     const auto node = child(map, key);
-    if (!node) return fallback;
-    std::int64_t v = 0;
-    if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v)) {
-      fail(node, fmt::format("{} must be a whole number", key));
-      return fallback;
-    }
-    if (v < min || v > max) fail(node, fmt::format("{} must be between {} and {}", key, min, max));
-    return v;
+    std::int64_t v = fallback;
+    return node && number_at(node, key, min, max, v) ? v : fallback;
   }
-
-  bool flag(const YAML::Node& map, const char* key, bool fallback) {
-    const auto node = child(map, key);
-    if (!node) return fallback;
-    bool v = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
-      fail(node, fmt::format("{} must be true or false", key));
-      return fallback;
-    }
-    return v;
-  }
-
   std::string text(const YAML::Node& map, const char* key, std::string fallback) {
     const auto node = child(map, key);
-    if (!node) return fallback;
-    if (node.IsNull()) return "";
-    if (!node.IsScalar()) {
-      fail(node, fmt::format("{} must be a single value", key));
-      return fallback;
-    }
-    return node.Scalar();
+    std::string v;
+    return node && text_at(node, key, v) ? v : fallback;
   }
 
  private:
