@@ -84,6 +84,8 @@ class Outbox {
   static constexpr std::int64_t kNoAnswer = -1;
 
   Outbox(db::Database& db, ResendPolicy policy) : db_(db), policy_(policy) {}
+  // A reload's policy, for the attempts and receipts from now on.
+  void set_policy(ResendPolicy policy) { policy_ = policy; }
 
   // Up to `limit` messages due now, by priority and then fair_at (so USSD
   // screens first, and one number's backlog after everyone's first

@@ -104,6 +104,9 @@ class Service {
   // Ends sessions left unanswered past their time; how many.
   int expire_ussd_sessions(Time now);
 
+  // A reload's campaign (the config it reads by reference changed with it).
+  void set_campaign(const Campaign& campaign) { vouchers_.set_campaign(campaign); }
+
   // New templates (reload): queued messages keep the text they were given.
   void set_templates(std::shared_ptr<const Templates> templates) { templates_ = std::move(templates); }
 

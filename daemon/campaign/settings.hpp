@@ -1,6 +1,9 @@
 // The campaign's settings, as the domain reads them: the campaign, the
 // accrual rates, keywords, per-number limits and USSD screens. The
-// configuration layer (daemon/config) fills them in from the YAML file.
+// configuration layer (daemon/config) fills them in from the YAML file
+// through its table of settings; the initialisers here, for what is built
+// without a file (tests, tools), are held to that table's defaults by a
+// test (tests/unit/test_config.cpp).
 #pragma once
 
 #include <chrono>
@@ -16,9 +19,9 @@ namespace giftgate {
 
 // Points per unit of each kind of activity (giftctl import activity).
 struct Accrual {
-  std::int64_t network_month = 0;
-  std::int64_t rbt_fee_yuan = 0;
-  std::int64_t service_use = 0;
+  std::int64_t network_month = 100;
+  std::int64_t rbt_fee_yuan = 10;
+  std::int64_t service_use = 20;
   // The months activity is credited for, "2026-10" to "2026-12" inclusive
   // (first_period and last_period, or the campaign's own months).
   std::string first_period;
@@ -63,13 +66,13 @@ struct Limits {
 // The campaign's part of the configuration: everything the domain reads.
 struct CampaignConfig {
   std::string source;  // the file it came from, or "(built-in defaults)"
-  std::string db_path;
+  std::string db_path = "/var/lib/giftgate/giftgate.db";
   std::chrono::milliseconds busy_timeout{5000};
-  std::string time_zone;
+  std::string time_zone = "Asia/Shanghai";
   // The zone's offset from UTC at the campaign's start: where reports cut days.
   std::chrono::minutes utc_offset{0};
-  std::string default_country;
-  std::string templates_path;      // the messages file (templates/messages.yaml)
+  std::string default_country = "86";
+  std::string templates_path = "/etc/giftgate/messages.yaml";  // templates/messages.yaml
   std::size_t max_parts = 3;       // the most SMS parts one message may take
   Campaign campaign;
   Accrual accrual;

@@ -212,6 +212,8 @@ class Vouchers {
                      Time now);
 
   const Campaign& campaign() const { return campaign_; }
+  // A reload's window, tiers and guards, for the requests from now on.
+  void set_campaign(Campaign campaign) { campaign_ = std::move(campaign); }
   const std::string& last_error() const { return last_error_; }
 
  private:

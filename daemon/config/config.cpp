@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -15,6 +16,7 @@
 
 #include "daemon/campaign/calendar.hpp"
 #include "daemon/config/config_reader.hpp"
+#include "daemon/config/settings_table.hpp"
 
 namespace giftgate {
 namespace {
@@ -23,10 +25,6 @@ using config_detail::child;
 using config_detail::Reader;
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
-// The most max_points_change and max_balance may be set to: the 8 digits
-// the message templates are checked with for a balance or a price
-// (longest_value in templates.cpp), far inside what 64 bits hold.
-constexpr std::int64_t kMaxPoints = 99'999'999;
 
 void read_tiers(Reader& r, const YAML::Node& node, Campaign& c) {
   if (!node) return;
@@ -89,23 +87,112 @@ void read_keywords(Reader& r, const YAML::Node& node, Keywords& keywords) {
   }
 }
 
-void read_limits(Reader& r, const YAML::Node& node, Limits& l) {
-  r.section(node, "limits",
-            {"mo_per_minute", "mo_per_day", "replies_per_minute", "replies_per_day",
-             "merchant_mo_per_minute", "merchant_mo_per_day", "ussd_per_minute", "ussd_per_day",
-             "non_member_replies_per_day"});
-  auto get = [&](const char* key, int fallback) {
-    return static_cast<int>(r.integer(node, key, fallback, 0, 1000000));
+// The node at a setting's path ("smsc.tls.enabled"), or an undefined one.
+// (Recursive: assigning one YAML::Node to another would overwrite the
+// first's content, not rebind it.)
+YAML::Node node_at(const YAML::Node& map, std::string_view name) {
+  const auto dot = name.find('.');
+  const YAML::Node next = child(map, std::string(name.substr(0, dot)).c_str());
+  return dot == std::string_view::npos ? next : node_at(next, name.substr(dot + 1));
+}
+
+// Every mapping holds only the keys the table (and the lists and maps read
+// on their own) has beneath its path; `path` empty: the file itself.
+bool check_keys(Reader& r, const YAML::Node& node, const std::string& path) {
+  const std::string prefix = path.empty() ? "" : path + ".";
+  std::vector<std::string> known;
+  const auto add = [&](const std::string& name) {
+    if (!name.starts_with(prefix)) return;
+    const std::string rest = name.substr(prefix.size());
+    const std::string first = rest.substr(0, rest.find('.'));
+    if (std::find(known.begin(), known.end(), first) == known.end()) known.push_back(first);
   };
-  l.mo_per_minute = get("mo_per_minute", 10);
-  l.mo_per_day = get("mo_per_day", 100);
-  l.replies_per_minute = get("replies_per_minute", 10);
-  l.replies_per_day = get("replies_per_day", 100);
-  l.merchant_mo_per_minute = get("merchant_mo_per_minute", 60);
-  l.merchant_mo_per_day = get("merchant_mo_per_day", 3000);
-  l.ussd_per_minute = get("ussd_per_minute", 20);
-  l.ussd_per_day = get("ussd_per_day", 200);
-  l.non_member_replies_per_day = get("non_member_replies_per_day", 1);
+  for (const auto& s : settings()) add(s.name);
+  for (const auto& s : special_settings()) add(s.name);
+  if (!r.section(node, path.empty() ? "the file" : path,
+                 std::vector<std::string_view>(known.begin(), known.end())))
+    return false;
+  for (const auto& key : known) {
+    const std::string full = prefix + key;
+    const bool has_settings = std::any_of(settings().begin(), settings().end(), [&](const auto& s) {
+      return s.name.starts_with(full + ".");
+    });
+    if (has_settings && !check_keys(r, child(node, key.c_str()), full)) return false;
+  }
+  return true;
+}
+
+// A setting's value from its node, or its default where the file has none;
+// false (with the error) when the node holds the wrong kind of value.
+bool read_value(Reader& r, const YAML::Node& node, const Setting& s, SettingValue& v) {
+  const bool given = node.IsDefined();
+  switch (s.kind) {
+    case SettingKind::integer:
+      if (given) return r.number_at(node, s.key(), s.min, s.max, v.number);
+      v.number = std::stoll(s.default_value);
+      return true;
+    case SettingKind::flag:
+      if (given) return r.flag_at(node, s.key(), v.flag);
+      v.flag = s.default_value == "true";
+      return true;
+    case SettingKind::text:
+    case SettingKind::choice:
+      if (given) return r.text_at(node, s.key(), v.text);
+      v.text = s.default_value;
+      return true;
+  }
+  return false;
+}
+
+// What one setting's value may not be given the others: checked once all
+// are read, each at the key a reader would change.
+void check_together(Reader& r, const YAML::Node& root, Config& c) {
+  auto& camp = c.campaign;
+  auto at = [&](std::string_view name) { return node_at(root, name); };
+  // The one the file sets of two, else the first.
+  auto either = [&](std::string_view a, std::string_view b) {
+    const auto node = at(a);
+    return node.IsDefined() ? node : at(b);
+  };
+  if (!r.failed() && camp.end <= camp.start) r.fail(at("campaign.end"), "end must come after start");
+  // A voucher issued just before end must still be good for something: a
+  // fixed expiry at or before end would issue vouchers already expired for
+  // points taken.
+  if (!r.failed() && camp.vouchers_expire_at && *camp.vouchers_expire_at <= camp.end)
+    r.fail(at("campaign.vouchers_expire"),
+           fmt::format("vouchers_expire ({}) must come after end: vouchers issued near "
+                       "the end would be expired when issued",
+                       at("campaign.vouchers_expire").Scalar()));
+  if (!r.failed())
+    if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
+  if (!r.failed() && camp.points.max_change > camp.points.max_balance)
+    r.fail(either("campaign.max_balance", "campaign.max_points_change"),
+           fmt::format("max_points_change ({}) must not be more than max_balance ({})",
+                       camp.points.max_change, camp.points.max_balance));
+  for (const auto& tier : camp.tiers)  // a redemption is a change of points too
+    if (!r.failed() && tier.price > camp.points.max_change)
+      r.fail(at("campaign.tiers"),
+             fmt::format("tier {} costs {} points, more than max_points_change ({})", tier.name,
+                         tier.price, camp.points.max_change));
+
+  // Activity is credited by month; left empty, the months are the
+  // campaign's own, from start's to the one just before end.
+  if (!r.failed() && c.accrual.first_period.empty())
+    c.accrual.first_period = local_month(c.time_zone, camp.start);
+  if (!r.failed() && c.accrual.last_period.empty())
+    c.accrual.last_period = local_month(c.time_zone, camp.end - std::chrono::seconds(1));
+  if (!r.failed() && c.accrual.last_period < c.accrual.first_period)
+    r.fail(either("accrual.last_period", "accrual.first_period"),
+           fmt::format("last_period ({}) must not come before first_period ({})",
+                       c.accrual.last_period, c.accrual.first_period));
+
+  const auto& u = c.ussd;
+  if (!r.failed() && u.op_begin == u.op_continue)
+    r.fail(either("ussd.operations.continue", "ussd.operations.begin"),
+           "begin and continue must differ: the daemon tells them apart");
+  if (!r.failed() && u.op_menu == u.op_end)
+    r.fail(either("ussd.operations.end", "ussd.operations.menu"),
+           "menu and end must differ: the centre tells them apart");
 }
 
 }  // namespace
@@ -124,116 +211,22 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
   Reader r(source);
   Config c;
   c.source = source;
-  if (root && !root.IsNull() &&
-      !r.section(root, "the file",
-                 {"storage", "templates", "campaign", "verification", "limits", "accrual",
-                  "keywords", "ussd", "smsc", "outbox", "daemon", "logging", "metrics"})) {
+  if (!check_keys(r, root, "")) {
     *error = r.error();
     return std::nullopt;
   }
-  const auto storage = child(root, "storage");
-  const auto templates = child(root, "templates");
-  const auto campaign = child(root, "campaign");
-  const auto verification = child(root, "verification");
-  const auto accrual = child(root, "accrual");
-  r.section(storage, "storage", {"path", "busy_timeout_ms"});
-  r.section(templates, "templates", {"path", "max_parts"});
-  r.section(campaign, "campaign",
-            {"time_zone", "start", "end", "voucher_days", "vouchers_expire", "confirm_minutes",
-             "default_country", "max_points_change", "max_balance", "tiers"});
-  r.section(verification, "verification",
-            {"max_failures", "window_minutes", "lockout_minutes", "daily_max_failures"});
-  r.section(accrual, "accrual",
-            {"network_month", "rbt_fee_yuan", "service_use", "first_period", "last_period"});
-
-  c.db_path = r.text(storage, "path", "/var/lib/giftgate/giftgate.db");
-  if (c.db_path.empty()) r.fail(child(storage, "path"), "path must not be empty");
-  c.busy_timeout = std::chrono::milliseconds(r.integer(storage, "busy_timeout_ms", 5000, 0, 600000));
-
-  c.templates_path = r.text(templates, "path", "/etc/giftgate/messages.yaml");
-  if (c.templates_path.empty()) r.fail(child(templates, "path"), "path must not be empty");
-  c.max_parts = static_cast<std::size_t>(r.integer(templates, "max_parts", 3, 1, 10));
-
-  c.time_zone = r.text(campaign, "time_zone", "Asia/Shanghai");
-  if (!known_zone(c.time_zone))
-    r.fail(child(campaign, "time_zone"),
-           fmt::format("unknown time zone '{}' (not in /usr/share/zoneinfo)", c.time_zone));
-  auto& camp = c.campaign;
-  camp.tiers = {{"A", 100, 5000}, {"B", 50, 2500}, {"C", 20, 1000}};
-  if (!r.failed()) {
-    camp.start = r.time(campaign, "start", c.time_zone)
-                     .value_or(*parse_local_time("2026-10-01 00:00", c.time_zone));
-    camp.end = r.time(campaign, "end", c.time_zone)
-                   .value_or(*parse_local_time("2027-01-01 00:00", c.time_zone));
-    camp.vouchers_expire_at = r.time(campaign, "vouchers_expire", c.time_zone);
-    if (!r.failed() && camp.end <= camp.start)
-      r.fail(child(campaign, "end"), "end must come after start");
-    // A voucher issued just before end must still be good for something:
-    // a fixed expiry at or before end would issue vouchers already expired
-    // for points taken.
-    if (!r.failed() && camp.vouchers_expire_at && *camp.vouchers_expire_at <= camp.end)
-      r.fail(child(campaign, "vouchers_expire"),
-             fmt::format("vouchers_expire ({}) must come after end: vouchers issued near "
-                         "the end would be expired when issued",
-                         r.text(campaign, "vouchers_expire", "")));
-    if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
+  for (const auto& s : settings()) {
+    const auto node = node_at(root, s.name);
+    SettingValue value;
+    if (!read_value(r, node, s, value)) break;
+    if (const std::string why = s.store(c, value); !why.empty()) r.fail(node, why);
+    if (r.failed()) break;
   }
-  camp.voucher_days = static_cast<int>(r.integer(campaign, "voucher_days", 30, 1, 3650));
-  camp.confirm_minutes = static_cast<int>(r.integer(campaign, "confirm_minutes", 10, 0, 1440));
-  c.default_country = r.text(campaign, "default_country", "86");
-  if (c.default_country.empty() || c.default_country.size() > 3 ||
-      c.default_country.find_first_not_of("0123456789") != std::string::npos ||
-      c.default_country[0] == '0')
-    r.fail(child(campaign, "default_country"), "default_country must be a country code like 86");
-  read_tiers(r, child(campaign, "tiers"), camp);
-  camp.points.max_change = r.integer(campaign, "max_points_change", 1'000'000, 1, kMaxPoints);
-  camp.points.max_balance = r.integer(campaign, "max_balance", 10'000'000, 1, kMaxPoints);
-  if (!r.failed() && camp.points.max_change > camp.points.max_balance)
-    r.fail(child(campaign, "max_balance").IsDefined() ? child(campaign, "max_balance")
-                                                      : child(campaign, "max_points_change"),
-           fmt::format("max_points_change ({}) must not be more than max_balance ({})",
-                       camp.points.max_change, camp.points.max_balance));
-  for (const auto& tier : camp.tiers)  // a redemption is a change of points too
-    if (!r.failed() && tier.price > camp.points.max_change)
-      r.fail(child(campaign, "tiers"),
-             fmt::format("tier {} costs {} points, more than max_points_change ({})", tier.name,
-                         tier.price, camp.points.max_change));
-
-  camp.guard_failures = static_cast<int>(r.integer(verification, "max_failures", 5, 0, 1000));
-  camp.guard_window_minutes =
-      static_cast<int>(r.integer(verification, "window_minutes", 10, 1, 1440));
-  camp.guard_lockout_minutes =
-      static_cast<int>(r.integer(verification, "lockout_minutes", 30, 1, 10080));
-  camp.guard_daily_failures =
-      static_cast<int>(r.integer(verification, "daily_max_failures", 20, 0, 100000));
-
-  read_limits(r, child(root, "limits"), c.limits);
-
-  c.accrual.network_month = r.integer(accrual, "network_month", 100, 0, kMaxInt);
-  c.accrual.rbt_fee_yuan = r.integer(accrual, "rbt_fee_yuan", 10, 0, kMaxInt);
-  c.accrual.service_use = r.integer(accrual, "service_use", 20, 0, kMaxInt);
-  // Activity is credited by month; left empty, the months are the
-  // campaign's own, from start's to the one just before end.
-  auto period = [&](const char* key, Time campaign_time) {
-    const std::string text = r.text(accrual, key, "");
-    if (text.empty()) return r.failed() ? std::string() : local_month(c.time_zone, campaign_time);
-    const auto month = parse_month(text);
-    if (!month)
-      r.fail(child(accrual, key),
-             fmt::format("{} must be a month like 2026-10, not '{}'", key, text));
-    return month.value_or("");
-  };
-  c.accrual.first_period = period("first_period", camp.start);
-  c.accrual.last_period = period("last_period", camp.end - std::chrono::seconds(1));
-  if (!r.failed() && c.accrual.last_period < c.accrual.first_period)
-    r.fail(child(accrual, "last_period").IsDefined() ? child(accrual, "last_period")
-                                                     : child(accrual, "first_period"),
-           fmt::format("last_period ({}) must not come before first_period ({})",
-                       c.accrual.last_period, c.accrual.first_period));
-
-  read_keywords(r, child(root, "keywords"), c.keywords);
-  config_detail::read_ussd(r, child(root, "ussd"), c.ussd);
-  config_detail::read_daemon(r, root, c.daemon);
+  // The lists and maps, read on their own.
+  c.campaign.tiers = {{"A", 100, 5000}, {"B", 50, 2500}, {"C", 20, 1000}};
+  if (!r.failed()) read_tiers(r, node_at(root, "campaign.tiers"), c.campaign);
+  if (!r.failed()) read_keywords(r, child(root, "keywords"), c.keywords);
+  check_together(r, root, c);
 
   if (r.failed()) {
     *error = r.error();
@@ -268,7 +261,7 @@ std::string config_path(const std::string& given) {
 
 std::optional<Config> find_config(const std::string& given, std::string* error) {
   const std::string path = config_path(given);
-  return path.empty() ? parse_config(default_config_text(), "(built-in defaults)", error)
+  return path.empty() ? parse_config("", "(built-in defaults)", error)
                       : load_config(path, error);
 }
 

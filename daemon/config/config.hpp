@@ -1,7 +1,8 @@
 // The configuration file (conf/giftgate.yaml): loaded once, checked whole.
 // Unknown keys, values of the wrong kind and out-of-range numbers are refused
-// with the file's name and the line; nothing half-loaded is ever used. The
-// shipped file is compiled in as the defaults, so the two cannot disagree.
+// with the file's name and the line; nothing half-loaded is ever used. Every
+// scalar setting, with its default, is in the table of settings_table.hpp;
+// a test checks the shipped file against it.
 #pragma once
 
 #include <chrono>
@@ -57,10 +58,11 @@ std::string config_path(const std::string& given);
 // (a guard turned off), one sentence each.
 std::vector<std::string> config_warnings(const Config& config);
 
-// Loads config_path(given), or the built-in defaults.
+// Loads config_path(given), or the built-in defaults (the table's).
 std::optional<Config> find_config(const std::string& given, std::string* error);
 
-// The shipped conf/giftgate.yaml, as compiled in.
+// The shipped conf/giftgate.yaml, as compiled in (tests check it against
+// the table of settings).
 std::string_view default_config_text();
 
 // Parses configuration text; `source` names it in errors ("file:line: ...").

@@ -1,5 +1,5 @@
 // Reading the configuration's YAML with errors that name file and line.
-// Internal to the configuration loaders (config.cpp, config_daemon.cpp).
+// Internal to the configuration loader (config.cpp).
 #pragma once
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -15,9 +16,6 @@
 #include "daemon/campaign/vouchers.hpp"
 
 namespace giftgate {
-
-struct DaemonSettings;
-std::optional<Time> parse_local_time(std::string_view text, const std::string& zone);
 
 namespace config_detail {
 
@@ -46,6 +44,10 @@ class Reader {
   // A section must be a mapping of known keys only (or absent).
   bool section(const YAML::Node& node, std::string_view name,
                std::initializer_list<std::string_view> known) {
+    return section(node, name, std::vector<std::string_view>(known));
+  }
+  bool section(const YAML::Node& node, std::string_view name,
+               const std::vector<std::string_view>& known) {
     if (!node || node.IsNull()) return true;
     if (!node.IsMap()) {
       fail(node, fmt::format("{} must be a mapping of keys", name));
@@ -63,58 +65,58 @@ class Reader {
     return true;
   }
 
+  // The value at a defined node, as a whole number within [min, max], as
+  // true/false, or as text (null: empty); false, with the error naming
+  // `key`, when it is not one.
+  bool number_at(const YAML::Node& node, std::string_view key, std::int64_t min,
+                 std::int64_t max, std::int64_t& v) {
+    if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v)) {
+      fail(node, fmt::format("{} must be a whole number", key));
+      return false;
+    }
+    if (v < min || v > max) {
+      fail(node, fmt::format("{} must be between {} and {}", key, min, max));
+      return false;
+    }
+    return true;
+  }
+  bool flag_at(const YAML::Node& node, std::string_view key, bool& v) {
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
+      fail(node, fmt::format("{} must be true or false", key));
+      return false;
+    }
+    return true;
+  }
+  bool text_at(const YAML::Node& node, std::string_view key, std::string& v) {
+    if (node.IsNull()) {
+      v.clear();
+      return true;
+    }
+    if (!node.IsScalar()) {
+      fail(node, fmt::format("{} must be a single value", key));
+      return false;
+    }
+    v = node.Scalar();
+    return true;
+  }
+
+  // A mapping's value for key, or fallback when it has none (or is wrong).
   std::int64_t integer(const YAML::Node& map, const char* key, std::int64_t fallback,
                        std::int64_t min, std::int64_t max) {
     const auto node = child(map, key);
-    if (!node) return fallback;
-    std::int64_t v = 0;
-    if (!node.IsScalar() || !YAML::convert<std::int64_t>::decode(node, v)) {
-      fail(node, fmt::format("{} must be a whole number", key));
-      return fallback;
-    }
-    if (v < min || v > max) fail(node, fmt::format("{} must be between {} and {}", key, min, max));
-    return v;
+    std::int64_t v = fallback;
+    return node && number_at(node, key, min, max, v) ? v : fallback;
   }
-
-  bool flag(const YAML::Node& map, const char* key, bool fallback) {
-    const auto node = child(map, key);
-    if (!node) return fallback;
-    bool v = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
-      fail(node, fmt::format("{} must be true or false", key));
-      return fallback;
-    }
-    return v;
-  }
-
   std::string text(const YAML::Node& map, const char* key, std::string fallback) {
     const auto node = child(map, key);
-    if (!node) return fallback;
-    if (node.IsNull()) return "";
-    if (!node.IsScalar()) {
-      fail(node, fmt::format("{} must be a single value", key));
-      return fallback;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<Time> time(const YAML::Node& map, const char* key, const std::string& zone) {
-    const auto node = child(map, key);
-    const auto value = text(map, key, "");
-    if (value.empty()) return std::nullopt;
-    auto t = parse_local_time(value, zone);
-    if (!t) fail(node, fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key, value));
-    return t;
+    std::string v;
+    return node && text_at(node, key, v) ? v : fallback;
   }
 
  private:
   const std::string& source_;
   std::string error_;
 };
-
-// The smsc, outbox, daemon, logging and metrics sections (config_daemon.cpp).
-void read_daemon(Reader& r, const YAML::Node& root, DaemonSettings& d);
-void read_ussd(Reader& r, const YAML::Node& node, UssdSettings& u);
 
 }  // namespace config_detail
 }  // namespace giftgate

@@ -126,12 +126,22 @@ void Gateway::stop(std::function<void()> done) {
              });
 }
 
-void Gateway::reload(const Config& fresh, std::shared_ptr<const Templates> templates,
-                     std::shared_ptr<const UssdMenus> menus) {
-  config_.keywords = fresh.keywords;
-  service_.set_templates(std::move(templates));
-  if (menus) service_.set_menus(std::move(menus));
-  log_.info("reloaded", {{"templates", fresh.templates_path}});
+void Gateway::apply_settings(Config next, std::shared_ptr<const Templates> templates,
+                             std::shared_ptr<const UssdMenus> menus) {
+  boost::asio::post(io_, [this, next = std::move(next), templates = std::move(templates),
+                          menus = std::move(menus)]() mutable {
+    // The Service reads config_ by reference (limits, keywords, USSD, the
+    // campaign's texts); what others copied at start is handed over here.
+    // What needs a restart is the same in `next` as in config_.
+    config_ = std::move(next);
+    outbox_.set_policy(config_.daemon.resend);
+    service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
+    service_.set_campaign(config_.campaign);
+    service_.set_templates(std::move(templates));
+    ussd_ = config_.ussd.enabled && menus;
+    if (menus) service_.set_menus(std::move(menus));
+    log_.info("reloaded", {{"templates", config_.templates_path}});
+  });
 }
 
 void Gateway::tick() {

@@ -75,9 +75,11 @@ class Gateway {
   // Stops taking work, lets submits in flight finish for the drain time,
   // unbinds, then calls done (on io).
   void stop(std::function<void()> done);
-  // SIGHUP: new templates, menus and keywords (the rest needs a restart).
-  void reload(const Config& fresh, std::shared_ptr<const Templates> templates,
-              std::shared_ptr<const UssdMenus> menus);
+  // SIGHUP: the configuration with a reload's settings (with_reloadable),
+  // its templates and menus (null: USSD off). Safe from any thread: posted
+  // to io, it lands between two handlers, never inside an MO's.
+  void apply_settings(Config next, std::shared_ptr<const Templates> templates,
+                      std::shared_ptr<const UssdMenus> menus);
 
   std::string metrics_text();
 

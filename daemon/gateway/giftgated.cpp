@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "daemon/config/config.hpp"
+#include "daemon/config/settings_table.hpp"
 #include "daemon/storage/daemon_lock.hpp"
 #include "daemon/gateway/gateway.hpp"
 #include "daemon/gateway/metrics.hpp"
@@ -29,15 +30,19 @@
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: giftgated [--config FILE] [--db PATH] [--check-config]
+       giftgated --print-settings [text|man]
 
   --config FILE    the configuration (default: $GIFTGATE_CONFIG, else
                    /etc/giftgate/giftgate.yaml if present, else built-in)
   --db PATH        the campaign database instead of storage.path
   --check-config   load the configuration and the messages file, report, exit
+  --print-settings every setting with its default, allowed values and
+                   whether SIGHUP applies it (man: as giftgate.yaml(5) has it)
   --help           this text
 
-Signals: SIGHUP reloads templates and keywords; SIGTERM and SIGINT drain,
-unbind and exit 0.
+Signals: SIGHUP reloads the configuration, messages and menus, applies every
+setting that allows it and logs each changed one that needs a restart;
+SIGTERM and SIGINT drain, unbind and exit 0.
 )";
 
 // The USSD menus the configuration names, or null when USSD is off; false
@@ -72,6 +77,14 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--help") {
       std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--print-settings") {
+      const std::string format =
+          i + 1 < argc && std::string_view(argv[i + 1]).substr(0, 2) != "--" ? argv[++i] : "text";
+      if (format != "text" && format != "man")
+        return fail(2, fmt::format("--print-settings takes text or man, not '{}'", format));
+      std::cout << settings_reference(format == "man" ? SettingsFormat::man : SettingsFormat::text);
       return 0;
     }
     if (a == "--check-config") check_only = true;
@@ -153,20 +166,34 @@ int main(int argc, char** argv) {
 
   boost::asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   bool stopping = false;
+  // The configuration in force: the start's, with each reload's reloadable
+  // settings (what needs a restart stays as it was started).
+  Config running = *config;
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
         std::string why;
-        const auto fresh = find_config(config_arg, &why);
+        auto fresh = find_config(config_arg, &why);
+        if (fresh && !db_arg.empty()) fresh->db_path = db_arg;
         const auto fresh_templates =
             fresh ? Templates::load(fresh->templates_path, fresh->max_parts, &why) : nullptr;
         std::shared_ptr<const UssdMenus> fresh_menus;
-        if (fresh_templates && load_menus(*fresh, &fresh_menus, &why))
-          gateway.reload(*fresh, fresh_templates, fresh_menus);
-        else
+        if (fresh_templates && load_menus(*fresh, &fresh_menus, &why)) {
+          // By name only: a value may be a password.
+          for (const auto& change : changed_settings(running, *fresh)) {
+            if (change.reload == Reload::restart)
+              logger.warning("setting_needs_restart",
+                             {{"name", change.name}, {"kept", "the value in force"}});
+            else
+              logger.info("setting_applied", {{"name", change.name}});
+          }
+          running = with_reloadable(running, *fresh);
+          gateway.apply_settings(running, fresh_templates, fresh_menus);
+        } else {
           logger.error("reload_refused",
-                       {{"reason", why}, {"kept", "the templates and menus in force"}});
+                       {{"reason", why}, {"kept", "the configuration, templates and menus in force"}});
+        }
       } else if (!stopping) {
         stopping = true;
         logger.info("stopping", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});

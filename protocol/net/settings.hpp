@@ -28,7 +28,7 @@ struct SessionSettings {
   TlsSettings tls;
 
   BindKind bind = BindKind::transceiver;
-  std::string system_id;
+  std::string system_id = "giftgate";
   std::string password;
   std::string system_type;
   std::uint8_t addr_ton = 0;

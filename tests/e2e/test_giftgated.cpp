@@ -322,6 +322,29 @@ TEST_CASE("giftgated: SIGHUP loads good templates and refuses a broken file") {
   CHECK(contains(g.ask("8613900000001", "help"), "Hello from the new file"));
 }
 
+TEST_CASE("giftgated: SIGHUP applies a changed limit at once and names a change that needs a restart") {
+  Gate g("limits:\n  mo_per_minute: 1\n");
+  g.start();
+  const std::string en = "8613900000001";
+  const auto began = std::chrono::steady_clock::now();
+  CHECK(contains(g.ask(en, "JF"), "Your points: 6000."));
+  CHECK(contains(g.ask(en, "JF"), "too many messages"));  // past one a minute: told once
+  g.edit_config("mo_per_minute: 1", "mo_per_minute: 5");
+  g.edit_config(fmt::format("port: {}\n", g.sim.port()), fmt::format("port: {}\n", g.sim.port() + 1));
+  g.daemon->signal(SIGHUP);
+  REQUIRE(g.daemon->wait_log("event=reloaded", 5s));
+  const std::string log = g.daemon->log();
+  CHECK(contains(log, "event=setting_applied name=limits.mo_per_minute"));
+  CHECK(contains(log, "event=setting_needs_restart name=smsc.port"));
+  CHECK_FALSE(contains(log, "name=smsc.host"));  // only what changed
+  // The same minute, the same process and bind: under the old limit this
+  // MO would get nothing (the slow-down was sent), under the new one an answer.
+  CHECK(contains(g.ask(en, "JF"), "Your points: 6000."));
+  // Else the minute, not the reload, may have let it through.
+  CHECK(std::chrono::steady_clock::now() - began < 50s);
+  CHECK(g.value("SELECT COUNT(*) FROM outbox WHERE msisdn = '" + en + "' AND message = 'balance'") == 2);
+}
+
 TEST_CASE("giftctl reload: checks the templates first, then signals the daemon") {
   Gate g;
   const std::string pid_file = g.dir.file("giftgated.pid");

@@ -2,13 +2,18 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "daemon/campaign/calendar.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/config/settings_table.hpp"
 #include "daemon/campaign/templates.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -303,4 +308,224 @@ TEST_CASE("config: times in the database are UTC to the second, the same second 
   CHECK(iso_time(t) == "2026-11-27T23:59:59Z");  // again: the one kept from before
   CHECK(iso_time(t + std::chrono::seconds(1)) == "2026-11-28T00:00:00Z");
   CHECK(iso_time(t) == "2026-11-27T23:59:59Z");  // and back
+}
+
+// The table of settings (daemon/config/settings_table.hpp) against what is
+// shipped beside it, the structs it fills in, and a reload.
+namespace {
+
+bool special(const std::string& name) {
+  for (const auto& s : special_settings())
+    if (s.name == name) return true;
+  return false;
+}
+
+// The scalar leaves of a YAML mapping by path; tiers and keywords, read on
+// their own, are left out.
+void leaves(const YAML::Node& node, const std::string& path,
+            std::map<std::string, std::string>& out) {
+  for (const auto& kv : node) {
+    const std::string name = (path.empty() ? "" : path + ".") + kv.first.as<std::string>();
+    if (special(name)) continue;
+    if (kv.second.IsMap()) leaves(kv.second, name, out);
+    else out[name] = kv.second.IsScalar() ? kv.second.Scalar() : "(not a single value)";
+  }
+}
+
+// How a configuration file differs from the table: a setting it leaves
+// out, a key the table has not, a value that is not the default; and tiers
+// or keywords other than the built-in ones.
+std::vector<std::string> drift_from_table(const std::string& yaml) {
+  std::map<std::string, std::string> found;
+  leaves(YAML::Load(yaml), "", found);
+  std::vector<std::string> problems;
+  for (const auto& s : settings()) {
+    const auto it = found.find(s.name);
+    if (it == found.end()) {
+      problems.push_back(s.name + ": missing");
+      continue;
+    }
+    if (it->second != s.default_value)
+      problems.push_back(fmt::format("{}: {} where the default is {}", s.name, it->second,
+                                     s.default_value));
+    found.erase(it);
+  }
+  for (const auto& [name, value] : found) problems.push_back(name + ": not a setting");
+  std::string error;
+  const auto file = parse_config(yaml, "conf", &error);
+  const auto built_in = parse_config("", "built-in", &error);
+  if (!file || !built_in) return {error};
+  for (const auto& change : changed_settings(*file, *built_in))
+    if (special(change.name)) problems.push_back(change.name + ": not the built-in default");
+  return problems;
+}
+
+// The generated part of giftgate.yaml(5)'s SETTINGS section: from its first
+// .TP to the next section.
+std::string man_settings(const std::string& page) {
+  const auto section = page.find("\n.SH SETTINGS\n");
+  if (section == std::string::npos) return "(no SETTINGS section)";
+  const auto first = page.find("\n.TP\n", section);
+  const auto end = page.find("\n.SH ", section + 1);
+  if (first == std::string::npos || end == std::string::npos || first > end) return "(empty)";
+  return page.substr(first + 1, end - first);
+}
+
+std::string source_file(const std::string& relative) {
+  std::ifstream in(std::string(GIFTGATE_SOURCE_DIR) + "/" + relative);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> names(const std::vector<SettingChange>& changes, Reload reload) {
+  std::vector<std::string> out;
+  for (const auto& c : changes)
+    if (c.reload == reload) out.push_back(c.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("settings: the shipped conf/giftgate.yaml has every setting, with its default") {
+  const std::string conf = source_file("conf/giftgate.yaml");
+  REQUIRE_FALSE(conf.empty());
+  const auto problems = drift_from_table(conf);
+  CHECK(problems == std::vector<std::string>{});
+  for (const auto& problem : problems) MESSAGE(problem);
+
+  // The check has teeth: a default changed, a key missing or added.
+  auto drifted = conf;
+  drifted.replace(drifted.find("  window: 10 "), 13, "  window: 11 ");
+  CHECK(drift_from_table(drifted) ==
+        std::vector<std::string>{"smsc.window: 11 where the default is 10"});
+  drifted = conf;
+  drifted.erase(drifted.find("  drain_seconds: 10\n"), 20);
+  CHECK(drift_from_table(drifted) == std::vector<std::string>{"daemon.drain_seconds: missing"});
+  drifted = conf;
+  drifted.replace(drifted.find("    - { name: C, value: 20"), 26, "    - { name: C, value: 30");
+  CHECK(drift_from_table(drifted) ==
+        std::vector<std::string>{"campaign.tiers: not the built-in default"});
+}
+
+TEST_CASE("settings: giftgate.yaml(5) lists every setting as the table has it") {
+  const std::string page = source_file("man/giftgate.yaml.5");
+  REQUIRE_FALSE(page.empty());
+  // Regenerate with: giftgated --print-settings man
+  CHECK(man_settings(page) == settings_reference(SettingsFormat::man));
+  CHECK(man_settings(page).find(".B limits.mo_per_minute\n") != std::string::npos);
+  // Defaults are stated there only, where the test holds them.
+  std::string rest = page;
+  rest.erase(rest.find(man_settings(page)), man_settings(page).size());
+  CHECK(rest.find("(default") == std::string::npos);
+  CHECK(rest.find("Default") == std::string::npos);
+
+  // The check has teeth: one default changed in the page.
+  auto drifted = page;
+  const std::string window = ".B smsc.window\nSubmits sent and not yet answered.\nDefault 10.";
+  REQUIRE(drifted.find(window) != std::string::npos);
+  drifted.replace(drifted.find(window) + window.size() - 3, 2, "20");
+  CHECK(man_settings(drifted) != settings_reference(SettingsFormat::man));
+}
+
+TEST_CASE("settings: a struct built without a file holds the table's defaults") {
+  std::string error;
+  const auto defaults = parse_config("", "empty.yaml", &error);
+  REQUIRE(defaults);
+  const Config built{};
+  std::vector<std::string> differ;
+  for (const auto& s : settings())
+    if (!s.same(built, *defaults)) differ.push_back(s.name);
+  // Times are read in the zone, which no initialiser knows (Time{} is
+  // unset), and the accrual months follow from them; the session's own
+  // default rate is 0 (unpaced) for its other users, where an SMSC's usual
+  // limit is the daemon's default.
+  CHECK(differ == std::vector<std::string>{"smsc.rate", "campaign.start", "campaign.end",
+                                           "accrual.first_period", "accrual.last_period"});
+}
+
+TEST_CASE("settings: each maps onto its own field, and a reload takes only what it may") {
+  std::string error;
+  const auto defaults = parse_config("", "empty.yaml", &error);
+  REQUIRE(defaults);
+  giftgate::test::TempDir dir;
+  const std::string password = dir.file("pw");
+  std::ofstream(password) << "pw\n";
+  REQUIRE(::chmod(password.c_str(), 0600) == 0);
+  // For each setting, a file that sets it to something else: it must be
+  // the one change found (beside what follows from it), and a reload must
+  // take it exactly when the table says so.
+  const std::vector<std::string> texts = {"/x", "gift", "UTC", "2026-10-02 00:00",
+                                          "2027-02-01 00:00", "2026-11", "*100#", "44", "::1",
+                                          "16", password};
+  for (const auto& s : settings()) {
+    std::vector<std::string> candidates;
+    switch (s.kind) {
+      case SettingKind::integer:
+        for (const std::int64_t v : {s.min, s.max, std::int64_t{std::stoll(s.default_value)} - 1,
+                                     std::int64_t{std::stoll(s.default_value)} + 1})
+          candidates.push_back(std::to_string(v));
+        break;
+      case SettingKind::flag: candidates = {"true", "false"}; break;
+      case SettingKind::choice: candidates = s.choices; break;
+      case SettingKind::text: candidates = texts; break;
+    }
+    std::optional<Config> varied;
+    for (const auto& value : candidates) {
+      if (value == s.default_value) continue;
+      // "a.b.c: v" as nested mappings
+      std::string yaml, indent, rest = s.name;
+      for (auto dot = rest.find('.'); dot != std::string::npos; dot = rest.find('.')) {
+        yaml += indent + rest.substr(0, dot) + ":\n";
+        indent += "  ";
+        rest.erase(0, dot + 1);
+      }
+      yaml += indent + rest + ": \"" + value + "\"\n";
+      if (s.kind != SettingKind::text && s.kind != SettingKind::choice)
+        yaml = yaml.substr(0, yaml.size() - value.size() - 3) + value + "\n";
+      varied = parse_config(yaml, "v.yaml", &error);
+      if (varied && !s.same(*varied, *defaults)) break;
+      varied.reset();
+    }
+    INFO(s.name);
+    REQUIRE_MESSAGE(varied, "no other value accepted");
+    const auto changes = changed_settings(*defaults, *varied);
+    CHECK(std::any_of(changes.begin(), changes.end(),
+                      [&](const SettingChange& c) { return c.name == s.name && c.reload == s.reload; }));
+    const Config next = with_reloadable(*defaults, *varied);
+    CHECK(s.same(next, *varied) == (s.reload == Reload::applied));
+    CHECK(s.same(next, *defaults) == (s.reload == Reload::restart));
+  }
+}
+
+TEST_CASE("settings: what a reload changes, by name and class") {
+  std::string error;
+  const auto running = parse_config("limits:\n  mo_per_minute: 10\n", "a.yaml", &error);
+  REQUIRE(running);
+  const auto fresh = parse_config(
+      "smsc:\n  port: 2776\n  rate: 80\nlimits:\n  mo_per_minute: 3\n"
+      "outbox:\n  max_attempts: 5\nkeywords:\n  balance: [POINTS]\n"
+      "campaign:\n  tiers:\n    - { name: A, value: 100, points: 4000 }\n",
+      "b.yaml", &error);
+  INFO(error);
+  REQUIRE(fresh);
+  CHECK(changed_settings(*running, *running).empty());
+  const auto changes = changed_settings(*running, *fresh);
+  CHECK(names(changes, Reload::restart) == std::vector<std::string>{"smsc.port", "smsc.rate"});
+  CHECK(names(changes, Reload::applied) ==
+        std::vector<std::string>{"outbox.max_attempts", "limits.mo_per_minute", "campaign.tiers",
+                                 "keywords"});
+
+  const Config next = with_reloadable(*running, *fresh);
+  CHECK(next.limits.mo_per_minute == 3);
+  CHECK(next.daemon.resend.max_attempts == 5);
+  CHECK(next.campaign.tiers.size() == 1);
+  CHECK(next.keywords.parse("points", false).command == Command::balance);
+  CHECK(next.daemon.smsc.port == 2775);   // needs a restart: as it runs
+  CHECK(next.daemon.smsc.rate == 50);
+  CHECK(next.daemon.smsc.burst == 5);     // with the rate it follows from
+  CHECK(next.source == "b.yaml");
+  // Asked again, only what waits for a restart is still different.
+  CHECK(changed_settings(next, *fresh) ==
+        std::vector<SettingChange>{{"smsc.port", Reload::restart}, {"smsc.rate", Reload::restart}});
 }
