@@ -40,4 +40,6 @@ GIFTGATE_BUILD_DIR=$build GIFTGATE_CMAKE_ARGS="$args -DGIFTGATE_FUZZER=$fuzzer" 
   "$root/scripts/bootstrap.sh"
 
 cd "$build"
+# Every label: unit, process, integration, e2e, shipped, bench, drills and
+# fuzz (when built).
 exec ctest --output-on-failure -j2 --timeout 300
