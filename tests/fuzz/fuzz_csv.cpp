@@ -11,7 +11,10 @@
 // - ok reads every record, applies or skips each row, and the same file
 //   loaded again adds nothing (members, activity) or changes nothing
 //   (merchants, which it updates).
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <chrono>
@@ -109,14 +112,19 @@ struct Files {
   Config config;
 };
 
-// Removes the scratch folder when the fuzzer exits.
-struct Cleanup {
-  std::string dir;
-  ~Cleanup() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
+// libFuzzer ends with _Exit, past any destructor: each run's scratch folder
+// is named by its process, and a run removes those of runs no longer alive.
+void remove_dead_runs(const std::filesystem::path& tmp) {
+  constexpr std::string_view prefix = "giftgate-fuzz-csv-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      std::filesystem::remove_all(entry.path(), ec);
   }
-};
+}
 
 std::unique_ptr<db::Database> open(const std::string& path) {
   std::string error;
@@ -132,9 +140,10 @@ const Files& files() {
     const std::filesystem::path tmp = std::filesystem::is_directory("/dev/shm")
                                           ? std::filesystem::path("/dev/shm")
                                           : std::filesystem::temp_directory_path();
-    std::string pattern = (tmp / "giftgate-fuzz-csv-XXXXXX").string();
-    require(::mkdtemp(pattern.data()) != nullptr);
-    f.dir = pattern;
+    remove_dead_runs(tmp);
+    f.dir = (tmp / ("giftgate-fuzz-csv-" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(f.dir);
+    require(std::filesystem::create_directory(f.dir));
     f.base = f.dir + "/base.db";
     f.work = f.dir + "/work.db";
     std::string error;
@@ -149,7 +158,6 @@ const Files& files() {
     require(r.status == ImportResult::Status::ok && r.applied == 2);
     return f;  // closing the database folds its log into the file
   }();
-  static const Cleanup cleanup{f.dir};
   return f;
 }
 
