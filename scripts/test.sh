@@ -25,19 +25,23 @@ if [ $sanitize -eq 1 ]; then
   args="$args -DGIFTGATE_SANITIZE=ON"
 fi
 
-# The libFuzzer target needs clang; without it the fuzz run is skipped.
-fuzzer=
+# The libFuzzer targets (the PDU decoder, delivery receipts, keywords, CSV
+# imports) need clang; without it the fuzz runs are skipped.
+fuzz_dir=
 if [ $fuzz -eq 1 ] && command -v clang++ >/dev/null; then
   GIFTGATE_BUILD_DIR=$root/build-fuzz \
   GIFTGATE_CMAKE_ARGS="-DCMAKE_CXX_COMPILER=clang++ -DGIFTGATE_FUZZ=ON -DGIFTGATE_BUILD_TESTS=OFF" \
+  GIFTGATE_BUILD_TARGETS="giftgate-fuzz-decode giftgate-fuzz-receipt giftgate-fuzz-keywords giftgate-fuzz-csv" \
     "$root/scripts/bootstrap.sh"
-  fuzzer=$root/build-fuzz/tests/giftgate-fuzz-decode
+  fuzz_dir=$root/build-fuzz/tests
 else
-  echo "test.sh: clang++ not found or --no-fuzz: the fuzz run is skipped" >&2
+  echo "test.sh: clang++ not found or --no-fuzz: the fuzz runs are skipped" >&2
 fi
 
-GIFTGATE_BUILD_DIR=$build GIFTGATE_CMAKE_ARGS="$args -DGIFTGATE_FUZZER=$fuzzer" \
+GIFTGATE_BUILD_DIR=$build GIFTGATE_CMAKE_ARGS="$args -DGIFTGATE_FUZZ_DIR=$fuzz_dir" \
   "$root/scripts/bootstrap.sh"
 
 cd "$build"
+# Every label: unit, process, integration, e2e, shipped, bench, drills and
+# fuzz (when built).
 exec ctest --output-on-failure -j2 --timeout 300

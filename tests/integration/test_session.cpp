@@ -115,8 +115,11 @@ TEST_CASE("session: MO messages are answered only when the owner says so") {
                             smpp::DefaultAlphabet::gsm7_unpacked)
               .utf8 == "积分");
   }
-  // Not answered yet: the SMSC has seen no deliver_sm_resp.
-  std::this_thread::sleep_for(300ms);
+  // Not answered yet: a submit written after the handover reaches the SMSC
+  // with no deliver_sm_resp before it (the connection keeps the order in
+  // which the session writes).
+  h.submit(s, text_message("after the handover"));
+  REQUIRE(h.sim.wait_for("submit", 5s));
   CHECK(h.sim.count("deliver_resp") == 0);
   {
     std::lock_guard lock(h.mutex);
@@ -149,9 +152,11 @@ TEST_CASE("session: no more MOs are handed over than may wait unanswered, even f
   std::vector<std::string> burst;
   for (int i = 0; i < 8; ++i) burst.push_back(fmt::format("mo src=86138001380{:02} dst=12580 text=JF", i));
   h.sim.commands(burst);  // back to back: several arrive in one read
-  REQUIRE(eventually([&] { return h.inbound_count() == 3; }));
-  std::this_thread::sleep_for(300ms);
-  CHECK(h.inbound_count() == 3);  // the rest wait, buffered or unread, until answers go out
+  // The session stops reading once three wait; the rest stay buffered or
+  // unread until answers go out.
+  REQUIRE(eventually([&] { return s->stats().read_pauses >= 1; }));
+  CHECK(h.inbound_count() == 3);
+  CHECK(s->stats().inbound == 3);
 
   // Answering lets the rest through, in order, never more than 3 at a time.
   for (int round = 0; round < 10 && h.inbound_count() < 8; ++round) {
@@ -271,12 +276,25 @@ TEST_CASE("session: enquire_link keeps an idle bind alive, and the SMSC's are an
   const auto asked = h.sim.wait_for("enquire_link_resp", 5s);
   REQUIRE(asked);
   CHECK(field(*asked, "status") == "0");
-  std::this_thread::sleep_for(200ms);
-  const auto sent = s->stats().enquire_links_sent;
-  std::this_thread::sleep_for(600ms);
-  // Idle, four more would have gone out in 600 ms; a stalled simulator may
-  // leave a gap that lets one or two through.
-  CHECK(s->stats().enquire_links_sent <= sent + 2);
+  // The SMSC's next twelve enquiries, about 600 ms of its clock, all answered.
+  // Idle, the gateway would ask four times in that span; not idle, it may
+  // ask only where the SMSC left a gap of its idle interval (a stalled
+  // simulator can), and once more for an enquiry already under way.
+  std::vector<double> answered;
+  for (int i = 0; i < 12; ++i) {
+    const auto e = h.sim.wait_for("enquire_link_resp", 5s);
+    REQUIRE(e);
+    answered.push_back(field_number(*e, "t"));
+  }
+  int gaps = 0;
+  for (std::size_t i = 1; i < answered.size(); ++i)
+    gaps += answered[i] - answered[i - 1] >= 100 ? 1 : 0;
+  int ours = 0;
+  for (const auto& e : h.sim.history())
+    if (e.name == "enquire_link" && field_number(e, "t") > answered.front() &&
+        field_number(e, "t") <= answered.back())
+      ++ours;
+  CHECK_MESSAGE(ours <= 1 + gaps, "gaps of 100 ms or more: " << gaps);
   CHECK(s->state() == SessionState::bound);
 }
 
@@ -366,7 +384,8 @@ TEST_CASE("session: every message ends in exactly one final state") {
   REQUIRE(eventually([&] { return h.settled() >= 10; }, 10s));
   h.sim.command("drop");
   for (int i = 0; i < 30; ++i) h.submit(s, text_message("final"));
-  std::this_thread::sleep_for(200ms);
+  // Stopped once the drop is noticed: a new connection is under way.
+  REQUIRE(eventually([&] { return s->stats().connects >= 2; }, 10s));
   REQUIRE(SessionHarness::stop(*s, 1s));
   REQUIRE(eventually([&] { return h.settled() == 60; }, 5s));
   std::size_t sent = 0, failed = 0, returned = 0, in_doubt = 0;

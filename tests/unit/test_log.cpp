@@ -4,7 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -96,9 +99,26 @@ TEST_CASE("log: a child keeps its parent's threshold") {
 }
 
 TEST_CASE("log: a logger without a sink writes nothing and does not crash") {
+  // Nothing may reach stderr (the default sink's place): fd 2 goes to a file
+  // while the logger writes, then comes back.
+  std::FILE* capture = std::tmpfile();
+  REQUIRE(capture);
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  REQUIRE(saved >= 0);
+  REQUIRE(::dup2(::fileno(capture), 2) == 2);
   Logger logger(nullptr, Level::debug);
   logger.error("nowhere", {{"k", "v"}});
-  logger.child({{"a", 1}}).info("still nowhere");
+  const Logger child = logger.child({{"a", 1}});
+  child.info("still nowhere");
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fseek(capture, 0, SEEK_END);
+  CHECK(std::ftell(capture) == 0);
+  std::fclose(capture);
+  CHECK(logger.enabled(Level::debug));  // dropped for want of a sink, not by the threshold
+  CHECK(child.threshold() == Level::debug);
 }
 
 TEST_CASE("log: plain values are written bare") {
