@@ -154,29 +154,4 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<SessionState> state_{SessionState::closed};
 };
 
-// A transceiver bind, or a transmitter plus a receiver, behind one interface.
-class Link {
- public:
-  enum class Mode { transceiver, transmitter_and_receiver };
-
-  Link(boost::asio::any_io_executor executor, SessionSettings settings, Mode mode,
-       log::Logger logger);
-
-  void on_inbound(Session::InboundHandler handler);
-  void on_state(Session::StateHandler handler);
-  void start();
-  void submit(SubmitSm message, Session::SubmitHandler handler);
-  // `done` runs when every session has closed.
-  void stop(std::chrono::milliseconds drain, std::function<void()> done = {});
-
-  // True when the link can send and receive.
-  bool bound() const;
-  std::shared_ptr<Session> transmitter() const { return transmitter_; }
-  std::shared_ptr<Session> receiver() const { return receiver_ ? receiver_ : transmitter_; }
-
- private:
-  std::shared_ptr<Session> transmitter_;
-  std::shared_ptr<Session> receiver_;  // null for a transceiver
-};
-
 }  // namespace giftgate::smpp
