@@ -28,6 +28,13 @@
 // nacked (requests) or left to their request's timeout (responses);
 // responses to nothing waiting counted. Optional parameters of tags the
 // gateway does not read are skipped and counted, never a reason to refuse.
+//
+// The Session does the I/O (resolve, connect, TLS, read, write, timers) and
+// leaves the decisions to socket-free pieces, each tested on its own:
+// RequestTracker (sequence numbers, what waits for an answer, what times
+// out), SubmitWindow (the queue, the window, every submit's one outcome),
+// SendPacer (rate and throttling pauses) and ReadFlow (when reading pauses:
+// too many MOs unanswered, or a full write queue).
 #pragma once
 
 #include <atomic>
@@ -42,6 +49,7 @@
 
 #include "protocol/log.hpp"
 #include "protocol/net/settings.hpp"
+#include "protocol/net/submit_window.hpp"
 #include "protocol/pdu.hpp"
 
 namespace giftgate::smpp {
@@ -49,17 +57,6 @@ namespace giftgate::smpp {
 // The named states of a bind; every transition is logged.
 enum class SessionState { connecting, binding, bound, unbinding, closed };
 std::string_view to_string(SessionState state);
-
-// How one submit ended (see the contract above).
-struct SubmitOutcome {
-  enum class Kind { sent, failed, returned };
-  Kind kind = Kind::failed;
-  std::string message_id;           // sent
-  std::uint32_t command_status = 0;  // failed by the SMSC's answer
-  std::error_code error;            // failed or returned by the session
-  bool in_doubt = false;
-  Tlvs tlvs;  // the submit_sm_resp's optional parameters (failure reason and the like)
-};
 
 // Counters for tests, logs and metrics.
 struct SessionStats {
@@ -116,7 +113,7 @@ class Responder {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using SubmitHandler = std::function<void(SubmitOutcome)>;
+  using SubmitHandler = ::giftgate::smpp::SubmitHandler;
   using InboundHandler = std::function<void(const Pdu&, Responder)>;
   using StateHandler = std::function<void(SessionState, std::error_code)>;
 
