@@ -12,7 +12,8 @@
 //               it (error); `in_doubt` is set when it had been written to the
 //               SMSC and no answer came (response timeout, connection lost,
 //               stopped while in flight), so the SMSC may have taken it;
-//   - returned: it was never written to the SMSC (stopped, queue full).
+//   - returned: the SMSC does not have it: never written (stopped, queue
+//               full), or refused as throttled after stop() began.
 // ESME_RTHROTTLED and ESME_RMSGQFUL are not outcomes: the message goes back to
 // the front of the queue and the session pauses sending.
 //

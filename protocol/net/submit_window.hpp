@@ -10,9 +10,10 @@
 // - At most `window` submits are in flight; take_next() gives the front of
 //   the queue, and a requeued submit goes back to the front, so submits are
 //   written in the order offered except that a refused one goes first.
-// - After stop(), nothing more is queued: every waiting submit and every
-//   one offered later is returned (stopped); those in flight still end by
-//   their answer, their timeout or fail_in_flight().
+// - After stop(), nothing more is queued: every waiting submit, every one
+//   offered later and every one requeued later is returned (stopped);
+//   those in flight still end by their answer, their timeout or
+//   fail_in_flight().
 // The window has no clock and no socket: the session decides when to write
 // and when an answer is late.
 #pragma once
@@ -79,7 +80,7 @@ class SubmitWindow {
   // The submit in flight under this number ends with this outcome.
   void settle(std::uint32_t sequence, SubmitOutcome outcome);
   // The SMSC asked to slow down: the submit goes back to the front of the
-  // queue, with no outcome yet.
+  // queue, with no outcome yet (returned at once after stop()).
   void requeue(std::uint32_t sequence);
   // Every submit in flight fails (connection lost, stop timed out).
   void fail_in_flight(std::error_code error, bool in_doubt);
