@@ -22,6 +22,7 @@
 #include "protocol/net/read_flow.hpp"
 #include "protocol/net/request_tracker.hpp"
 #include "protocol/net/submit_window.hpp"
+#include "protocol/net/tls.hpp"
 
 namespace giftgate::smpp {
 
@@ -79,7 +80,7 @@ struct Session::Impl {
         reconnect_backoff(s.reconnect_min, s.reconnect_max, s.reconnect_jitter, random_seed()) {
     s.window = std::max<std::size_t>(s.window, 1);
     s.max_inbound_pending = std::max<std::size_t>(s.max_inbound_pending, 1);
-    configure_tls();
+    tls_setup_failed = s.tls.enabled && !configure_tls_context(tls_context, s, log);
   }
 
   // ------------------------------------------------------------ plumbing
@@ -123,35 +124,6 @@ struct Session::Impl {
     else
       log.info("smpp_state", {{"from", to_string(previous)}, {"to", to_string(next)}});
     if (state_handler) state_handler(next, reason);
-  }
-
-  void configure_tls() {
-    if (!s.tls.enabled) return;
-    boost::system::error_code ec;
-    tls_context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                                ssl::context::no_tlsv1_1,
-                            ec);
-    if (s.tls.verify) {
-      tls_context.set_verify_mode(ssl::verify_peer, ec);
-      if (s.tls.ca_file.empty()) tls_context.set_default_verify_paths(ec);
-      else tls_context.load_verify_file(s.tls.ca_file, ec);
-      if (ec) {
-        log.error("smpp_tls_ca", {{"file", s.tls.ca_file}, {"error", ec.message()}});
-        tls_setup_failed = true;
-      }
-    } else {
-      tls_context.set_verify_mode(ssl::verify_none, ec);
-      log.warning("smpp_tls_unverified", {{"host", s.host}});
-    }
-    if (!s.tls.cert_file.empty()) {
-      tls_context.use_certificate_chain_file(s.tls.cert_file, ec);
-      if (!ec) tls_context.use_private_key_file(s.tls.key_file, ssl::context::pem, ec);
-      if (ec) {
-        log.error("smpp_tls_client_cert", {{"file", s.tls.cert_file}, {"error", ec.message()}});
-        tls_setup_failed = true;
-      }
-    }
   }
 
   // ------------------------------------------------------------ connecting
