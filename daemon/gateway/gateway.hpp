@@ -56,7 +56,7 @@
 #include "protocol/log.hpp"
 #include "protocol/reassembly.hpp"
 #include "protocol/receipt.hpp"
-#include "protocol/net/session.hpp"
+#include "protocol/net/link.hpp"
 #include "protocol/ussd.hpp"
 
 namespace giftgate {

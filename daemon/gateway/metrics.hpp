@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace giftgate {
 
@@ -45,19 +48,39 @@ struct Metrics {
 // escaped): merchant ids come from an imported file.
 std::string label_value(std::string_view value);
 
+// Serves one request per connection and closes it.
+//
+// Contract: a client that is slow or too large costs little and is not
+// kept: each connection has `deadline` to send its request and take the
+// answer, after which it is closed; a request line and headers longer than
+// `max_request` are answered 431 and closed; anything but GET /metrics (or
+// /) is answered 404. An accept that fails (out of descriptors, say) is
+// retried after `accept_retry`, not at once, so the loop does not spin.
 class MetricsServer {
  public:
   using Body = std::function<std::string()>;
+  struct Limits {
+    std::chrono::milliseconds deadline{5000};
+    std::size_t max_request = 8192;
+    std::chrono::milliseconds accept_retry{500};
+  };
   // Listens on address:port (port 0: an ephemeral one, see port()).
   MetricsServer(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
-                Body body);
+                Body body, Limits limits);
+  MetricsServer(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
+                Body body)
+      : MetricsServer(io, address, port, std::move(body), Limits{}) {}
   std::uint16_t port() const;
   void close();
 
  private:
+  struct Exchange;
   void accept();
+  void serve(std::shared_ptr<Exchange> exchange);
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
   Body body_;
+  Limits limits_;
 };
 
 }  // namespace giftgate

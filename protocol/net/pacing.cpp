@@ -45,4 +45,22 @@ Clock::duration Backoff::next() {
   return Clock::duration(static_cast<Clock::rep>(delay));
 }
 
+SendPacer::SendPacer(double rate, double burst, Clock::duration pause_min,
+                     Clock::duration pause_max, std::uint64_t seed, Clock::time_point now)
+    // A little jitter, so that gateways refused together do not return together.
+    : bucket_(rate, burst, now), backoff_(pause_min, pause_max, 0.1, seed) {}
+
+std::optional<Clock::time_point> SendPacer::hold(Clock::time_point now) {
+  if (now < paused_until_) return paused_until_;
+  if (!bucket_.try_take(now)) return now + bucket_.wait(now);
+  return std::nullopt;
+}
+
+std::optional<Clock::duration> SendPacer::throttled(Clock::time_point now) {
+  if (now < paused_until_) return std::nullopt;
+  const auto pause = backoff_.next();
+  paused_until_ = now + pause;
+  return pause;
+}
+
 }  // namespace giftgate::smpp

@@ -1,10 +1,12 @@
-// The two clocks of a polite ESME: a token bucket that keeps submits under the
-// SMSC's rate, and an exponential back-off with jitter for reconnects and
-// throttling. Both take the time as an argument so tests need no sleeping.
+// The clocks of a polite ESME: a token bucket that keeps submits under the
+// SMSC's rate, an exponential back-off with jitter for reconnects and
+// throttling, and the SendPacer that combines the two for submits. All take
+// the time as an argument so tests need no sleeping.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <random>
 
 namespace giftgate::smpp {
@@ -51,6 +53,33 @@ class Backoff {
   double jitter_;
   unsigned attempts_ = 0;
   std::mt19937_64 random_;
+};
+
+// When the next submit may be written.
+//
+// Contract: hold(now) says nothing (and uses up one token of the rate) when a
+// submit may go now, and otherwise the time to ask again (using up nothing).
+// After throttled() no submit may go until the pause ends; a refusal during
+// a running pause starts no new one (a whole window refused at once is one
+// pause), and each pause that follows another refusal grows, from
+// `pause_min` up to `pause_max`, until accepted() says the SMSC took one.
+class SendPacer {
+ public:
+  SendPacer(double rate, double burst, Clock::duration pause_min, Clock::duration pause_max,
+            std::uint64_t seed, Clock::time_point now);
+
+  // Nothing: send now. A time: not before then.
+  std::optional<Clock::time_point> hold(Clock::time_point now);
+  // The SMSC refused a submit as throttled or queue-full: the pause begun,
+  // or nothing if one was already running.
+  std::optional<Clock::duration> throttled(Clock::time_point now);
+  // The SMSC accepted a submit: the next pause starts short again.
+  void accepted() { backoff_.reset(); }
+
+ private:
+  TokenBucket bucket_;
+  Backoff backoff_;
+  Clock::time_point paused_until_{};
 };
 
 }  // namespace giftgate::smpp

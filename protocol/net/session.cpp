@@ -1,7 +1,6 @@
 #include "protocol/net/session.hpp"
 
 #include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -20,6 +19,10 @@
 #include "protocol/error.hpp"
 #include "protocol/framer.hpp"
 #include "protocol/net/pacing.hpp"
+#include "protocol/net/read_flow.hpp"
+#include "protocol/net/request_tracker.hpp"
+#include "protocol/net/submit_window.hpp"
+#include "protocol/net/tls.hpp"
 
 namespace giftgate::smpp {
 
@@ -42,19 +45,7 @@ namespace {
 
 constexpr std::size_t kMaxWriteBatch = 64;  // PDUs per write
 
-// What a request written to the SMSC is waiting for.
-struct Pending {
-  enum class Kind { bind, submit, enquire_link, unbind };
-  Kind kind = Kind::submit;
-  Clock::time_point deadline;
-  SubmitSm message;
-  Session::SubmitHandler handler;
-};
-
-struct Queued {
-  SubmitSm message;
-  Session::SubmitHandler handler;
-};
+using Request = RequestTracker::Kind;
 
 std::uint64_t random_seed() {
   std::random_device device;
@@ -78,14 +69,18 @@ struct Session::Impl {
         send_timer(strand),
         retry_timer(strand),
         framer(s.max_pdu_length),
-        next_sequence(s.first_sequence == 0 || s.first_sequence > 0x7FFFFFFF ? 1
-                                                                              : s.first_sequence),
-        bucket(s.rate, std::max(1.0, s.burst), Clock::now()),
-        reconnect_backoff(s.reconnect_min, s.reconnect_max, s.reconnect_jitter, random_seed()),
-        throttle_backoff(s.throttle_pause, s.throttle_pause_max, 0.1, random_seed()) {
+        tracker(s.bind, s.first_sequence),
+        submits({std::max<std::size_t>(s.window, 1), s.max_queue, s.bind != BindKind::receiver},
+                [this](SubmitOutcome::Kind kind) { count_outcome(kind); }),
+        flow(s.max_inbound_pending,
+             ReadFlow::write_queue_bound(std::max<std::size_t>(s.window, 1),
+                                         std::max<std::size_t>(s.max_inbound_pending, 1))),
+        pacer(s.rate, std::max(1.0, s.burst), s.throttle_pause, s.throttle_pause_max,
+              random_seed(), Clock::now()),
+        reconnect_backoff(s.reconnect_min, s.reconnect_max, s.reconnect_jitter, random_seed()) {
     s.window = std::max<std::size_t>(s.window, 1);
     s.max_inbound_pending = std::max<std::size_t>(s.max_inbound_pending, 1);
-    configure_tls();
+    tls_setup_failed = s.tls.enabled && !configure_tls_context(tls_context, s, log);
   }
 
   // ------------------------------------------------------------ plumbing
@@ -104,11 +99,20 @@ struct Session::Impl {
   }
 
   bool connected() const { return socket || tls; }
+  bool stopping() const { return submits.stopped(); }
 
   template <class Field>
   void count(Field SessionStats::*field, std::uint64_t by = 1) {
     std::lock_guard lock(stats_mutex);
     stats.*field += by;
+  }
+
+  void count_outcome(SubmitOutcome::Kind kind) {
+    switch (kind) {
+      case SubmitOutcome::Kind::sent: count(&SessionStats::sent); break;
+      case SubmitOutcome::Kind::failed: count(&SessionStats::failed); break;
+      case SubmitOutcome::Kind::returned: count(&SessionStats::returned); break;
+    }
   }
 
   void set_state(SessionState next, std::error_code reason = {}) {
@@ -122,45 +126,16 @@ struct Session::Impl {
     if (state_handler) state_handler(next, reason);
   }
 
-  void configure_tls() {
-    if (!s.tls.enabled) return;
-    boost::system::error_code ec;
-    tls_context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                                ssl::context::no_tlsv1_1,
-                            ec);
-    if (s.tls.verify) {
-      tls_context.set_verify_mode(ssl::verify_peer, ec);
-      if (s.tls.ca_file.empty()) tls_context.set_default_verify_paths(ec);
-      else tls_context.load_verify_file(s.tls.ca_file, ec);
-      if (ec) {
-        log.error("smpp_tls_ca", {{"file", s.tls.ca_file}, {"error", ec.message()}});
-        tls_setup_failed = true;
-      }
-    } else {
-      tls_context.set_verify_mode(ssl::verify_none, ec);
-      log.warning("smpp_tls_unverified", {{"host", s.host}});
-    }
-    if (!s.tls.cert_file.empty()) {
-      tls_context.use_certificate_chain_file(s.tls.cert_file, ec);
-      if (!ec) tls_context.use_private_key_file(s.tls.key_file, ssl::context::pem, ec);
-      if (ec) {
-        log.error("smpp_tls_client_cert", {{"file", s.tls.cert_file}, {"error", ec.message()}});
-        tls_setup_failed = true;
-      }
-    }
-  }
-
   // ------------------------------------------------------------ connecting
 
   void do_connect() {
-    if (stopping) return;
+    if (stopping()) return;
     ++generation;
     framer = Framer(s.max_pdu_length);
     out.clear();
+    flow.reset();
     writing = false;
     reading = false;
-    read_paused = false;
     close_after_flush.reset();
     set_state(SessionState::connecting);
     count(&SessionStats::connects);
@@ -231,10 +206,7 @@ struct Session::Impl {
     bind.addr_ton = s.addr_ton;
     bind.addr_npi = s.addr_npi;
     bind.address_range = s.address_range;
-    const std::uint32_t seq = allocate_sequence();
-    Pending p;
-    p.kind = Pending::Kind::bind;
-    track(seq, std::move(p), s.bind_timeout);
+    const std::uint32_t seq = track_new(Request::bind, s.bind_timeout);
     write(Pdu{status::ok, seq, std::move(bind)});
     do_read();
   }
@@ -277,7 +249,7 @@ struct Session::Impl {
   // Closes the connection, settles everything in flight and, unless stopping,
   // schedules the next attempt.
   void fail_connection(std::error_code reason) {
-    if (!connected() && owner.state_.load() == SessionState::closed && !stopping) return;
+    if (!connected() && owner.state_.load() == SessionState::closed && !stopping()) return;
     log.warning("smpp_connection_closed", {{"reason", reason.message()}});
     ++generation;
     boost::system::error_code ignored;
@@ -291,23 +263,17 @@ struct Session::Impl {
     window_timer.cancel();
     window_timer_armed = false;
     out.clear();
+    flow.reset();
     writing = false;
     enquire_outstanding = false;
-    inbound_pending = 0;
-    read_paused = false;
     close_after_flush.reset();
 
     // Written but unanswered: the SMSC may have taken them.
-    auto in_flight = std::move(pending);
-    pending.clear();
-    deadlines.clear();
-    submits_in_flight = 0;
-    for (auto& [seq, p] : in_flight)
-      if (p.kind == Pending::Kind::submit)
-        finish(p.handler, failed(make_error_code(errc::connection_lost), 0, true));
+    tracker.clear();
+    submits.fail_in_flight(make_error_code(errc::connection_lost), true);
 
     set_state(SessionState::closed, reason);
-    if (stopping) return finish_stop();
+    if (stopping()) return finish_stop();
     const auto delay = reconnect_backoff.next();
     log.info("smpp_reconnect", {{"in_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                               delay)
@@ -321,7 +287,7 @@ struct Session::Impl {
   // ------------------------------------------------------------ reading
 
   void do_read() {
-    if (reading || read_paused || !connected()) return;
+    if (reading || flow.paused() || !connected()) return;
     reading = true;
     auto space = framer.prepare(16384);
     with_stream([&](auto& stream) {
@@ -343,9 +309,10 @@ struct Session::Impl {
     const std::uint64_t gen = generation;
     std::span<const std::uint8_t> frame;
     for (;;) {
-      // Too many unanswered: the rest stays buffered (and unread) until the
-      // answers come, so the work taken in never outgrows the answers.
-      if (inbound_pending >= s.max_inbound_pending) break;
+      // Too many unanswered, or too much to write: the rest stays buffered
+      // (and unread) until answers or writes drain, so neither the work
+      // taken in nor the write queue outgrows its bound.
+      if (flow.full()) break;
       const auto status = framer.next(frame);
       if (status == Framer::Status::need_more) break;
       if (status == Framer::Status::bad_length) {
@@ -365,10 +332,12 @@ struct Session::Impl {
       handle_frame(frame);
       if (gen != generation) return;  // the connection was closed meanwhile
     }
-    if (inbound_pending >= s.max_inbound_pending) {
-      read_paused = true;
+    if (flow.full()) {
+      const auto reason = flow.pause();
       count(&SessionStats::read_pauses);
-      log.debug("smpp_read_paused", {{"pending", inbound_pending}});
+      log.debug("smpp_read_paused", {{"pending", flow.unanswered()},
+                                     {"write_queue", flow.write_queue()},
+                                     {"reason", reason}});
       return;
     }
     do_read();
@@ -488,13 +457,13 @@ struct Session::Impl {
 
   void on_inbound(const Pdu& pdu) {
     const auto response = *response_command(pdu.command_id());
-    if (owner.state_.load() != SessionState::bound || stopping || !inbound_handler) {
+    if (owner.state_.load() != SessionState::bound || stopping() || !inbound_handler) {
       // Not now: the SMSC keeps the message and delivers it again later.
       write_inbound_response(response, pdu.sequence_number, status::temporary_app_error);
       return;
     }
     count(&SessionStats::inbound);
-    ++inbound_pending;
+    flow.taken();
     inbound_handler(pdu, Responder(self(), generation, pdu.command_id(), pdu.sequence_number));
   }
 
@@ -508,36 +477,23 @@ struct Session::Impl {
       log.info("smpp_response_dropped", {{"sequence", seq}, {"reason", "connection gone"}});
       return;
     }
-    if (inbound_pending > 0) --inbound_pending;
     write_inbound_response(*response_command(request), seq, status);
-    if (read_paused && inbound_pending * 5 <= s.max_inbound_pending * 4) {
-      read_paused = false;
-      log.debug("smpp_read_resumed", {{"pending", inbound_pending}});
-      // Frames already buffered first; posted, because the caller may be in
-      // the middle of answering a batch.
-      asio::post(strand, [self = self(), this, gen] {
-        if (gen == generation && !read_paused) on_read();
-      });
-    }
+    if (flow.answered()) resume_reading();
   }
 
-  // The response each kind of request waits for.
-  static CommandId expected_response(const Pending& p, BindKind bind) {
-    switch (p.kind) {
-      case Pending::Kind::bind: return bind_command(bind, true);
-      case Pending::Kind::submit: return CommandId::submit_sm_resp;
-      case Pending::Kind::enquire_link: return CommandId::enquire_link_resp;
-      case Pending::Kind::unbind: return CommandId::unbind_resp;
-    }
-    return CommandId::generic_nack;
+  // Frames already buffered first; posted, because the caller may be in
+  // the middle of answering a batch.
+  void resume_reading() {
+    log.debug("smpp_read_resumed",
+              {{"pending", flow.unanswered()}, {"write_queue", flow.write_queue()}});
+    asio::post(strand, [self = self(), this, gen = generation] {
+      if (gen == generation && !flow.paused()) on_read();
+    });
   }
 
   void on_response(const Pdu& pdu) {
-    const auto it = pending.find(pdu.sequence_number);
-    const bool fits = it != pending.end() &&
-                      (pdu.command_id() == CommandId::generic_nack ||
-                       pdu.command_id() == expected_response(it->second, s.bind));
-    if (!fits) {
+    const auto answered = tracker.answer(pdu.sequence_number, pdu.command_id());
+    if (!answered) {
       // Answers nothing we asked (a late answer after its timeout, or the
       // wrong command): what waits for that sequence number waits on.
       count(&SessionStats::unexpected_responses);
@@ -545,62 +501,62 @@ struct Session::Impl {
                                                {"sequence", pdu.sequence_number}});
       return;
     }
-    Pending p = std::move(it->second);
-    pending.erase(it);
-    switch (p.kind) {
-      case Pending::Kind::bind:
+    switch (*answered) {
+      case Request::bind:
         if (pdu.command_id() == CommandId::generic_nack) {
           count(&SessionStats::bind_failures);
           return fail_connection(make_error_code(errc::bind_refused));
         }
         return on_bind_response(pdu);
-      case Pending::Kind::enquire_link:
+      case Request::enquire_link:
         enquire_outstanding = false;
         return;
-      case Pending::Kind::unbind:
+      case Request::unbind:
         return fail_connection(unbind_reason);
-      case Pending::Kind::submit:
-        --submits_in_flight;
-        on_submit_response(pdu, std::move(p));
+      case Request::submit:
+        on_submit_response(pdu);
         pump();
-        if (stopping && submits_in_flight == 0 && owner.state_.load() == SessionState::bound)
-          begin_unbind(make_error_code(errc::stopped));
+        unbind_when_drained();
         return;
     }
   }
 
-  void on_submit_response(const Pdu& pdu, Pending p) {
+  void unbind_when_drained() {
+    if (stopping() && submits.in_flight() == 0 && owner.state_.load() == SessionState::bound)
+      begin_unbind(make_error_code(errc::stopped));
+  }
+
+  void on_submit_response(const Pdu& pdu) {
     const std::uint32_t st = pdu.command_status;
+    const std::uint32_t seq = pdu.sequence_number;
     if (pdu.command_id() == CommandId::generic_nack)
-      return finish(p.handler, failed(make_error_code(errc::generic_nack), st, false));
+      return submits.settle(seq, submit_failed(make_error_code(errc::generic_nack), st, false));
     const auto* resp = pdu.as<SubmitSmResp>();
     if (st == status::ok) {
-      throttle_backoff.reset();
+      pacer.accepted();
       SubmitOutcome outcome;
       outcome.kind = SubmitOutcome::Kind::sent;
       outcome.message_id = resp->message_id;
       outcome.tlvs = resp->tlvs;
-      return finish(p.handler, std::move(outcome));
+      return submits.settle(seq, std::move(outcome));
     }
     if (st == status::throttled || st == status::message_queue_full) {
       // Not an outcome: the message waits at the front and sending pauses.
       count(&SessionStats::throttled);
+      submits.requeue(seq);
       // The rest of a window sent before the pause began is refused too:
       // one pause for them all, longer only if refusals go on after it.
-      queue.push_front(Queued{std::move(p.message), std::move(p.handler)});
-      const auto now = Clock::now();
-      if (now < paused_until) return;
-      const auto pause = throttle_backoff.next();
-      paused_until = now + pause;
+      const auto pause = pacer.throttled(Clock::now());
+      if (!pause) return;
       log.warning("smpp_throttled",
                   {{"status", status_name(st)},
                    {"pause_ms",
-                    std::chrono::duration_cast<std::chrono::milliseconds>(pause).count()}});
+                    std::chrono::duration_cast<std::chrono::milliseconds>(*pause).count()}});
       return;
     }
-    SubmitOutcome outcome = failed(make_error_code(errc::submit_rejected), st, false);
+    SubmitOutcome outcome = submit_failed(make_error_code(errc::submit_rejected), st, false);
     outcome.tlvs = resp->tlvs;
-    finish(p.handler, std::move(outcome));
+    submits.settle(seq, std::move(outcome));
   }
 
   // ------------------------------------------------------------ writing
@@ -614,6 +570,7 @@ struct Session::Impl {
       return;
     }
     out.push_back(std::move(octets));
+    flow.queued();
     do_write();
   }
 
@@ -635,6 +592,8 @@ struct Session::Impl {
                           writing = false;
                           if (ec) return fail_connection(make_error_code(errc::connection_lost));
                           out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+                          // A full queue paused reading; it resumes here.
+                          if (flow.wrote(n)) resume_reading();
                           if (!out.empty()) return do_write();
                           if (close_after_flush) fail_connection(*close_after_flush);
                         }));
@@ -643,27 +602,18 @@ struct Session::Impl {
 
   // ------------------------------------------------------------ requests
 
-  std::uint32_t allocate_sequence() {
-    std::uint32_t seq = 0;
-    do {
-      seq = next_sequence;
-      next_sequence = next_sequence >= 0x7FFFFFFF ? 1 : next_sequence + 1;
-    } while (pending.count(seq) != 0);
+  // A new request, waiting for its answer until `timeout` from now.
+  std::uint32_t track_new(Request kind, std::chrono::milliseconds timeout) {
+    const std::uint32_t seq = tracker.allocate();
+    tracker.track(seq, kind, Clock::now() + timeout);
+    arm_window_timer();
     return seq;
   }
 
-  void track(std::uint32_t seq, Pending p, std::chrono::milliseconds timeout) {
-    p.deadline = Clock::now() + timeout;
-    deadlines.emplace_back(p.deadline, seq);
-    // Timeouts differ per kind, so keep the sweep list ordered by deadline.
-    std::inplace_merge(deadlines.begin(), deadlines.end() - 1, deadlines.end());
-    pending.emplace(seq, std::move(p));
-    arm_window_timer();
-  }
-
   void arm_window_timer() {
-    if (deadlines.empty()) return;
-    const auto when = deadlines.front().first;
+    const auto next = tracker.next_deadline();
+    if (!next) return;
+    const auto when = *next;
     if (window_timer_armed && window_timer.expiry() <= when) return;
     window_timer_armed = true;
     window_timer.expires_at(when);
@@ -678,28 +628,22 @@ struct Session::Impl {
   void sweep() {
     const auto now = Clock::now();
     const std::uint64_t gen = generation;
-    while (!deadlines.empty() && deadlines.front().first <= now) {
-      const auto [deadline, seq] = deadlines.front();
-      deadlines.pop_front();
-      const auto it = pending.find(seq);
-      if (it == pending.end() || it->second.deadline != deadline) continue;
-      Pending p = std::move(it->second);
-      pending.erase(it);
-      switch (p.kind) {
-        case Pending::Kind::submit:
-          --submits_in_flight;
+    while (const auto expired = tracker.pop_expired(now)) {
+      switch (expired->kind) {
+        case Request::submit:
           count(&SessionStats::response_timeouts);
-          finish(p.handler, failed(make_error_code(errc::response_timeout), 0, true));
+          submits.settle(expired->sequence,
+                         submit_failed(make_error_code(errc::response_timeout), 0, true));
           break;
-        case Pending::Kind::enquire_link:
+        case Request::enquire_link:
           count(&SessionStats::peer_silent);
           fail_connection(make_error_code(errc::peer_silent));
           break;
-        case Pending::Kind::bind:
+        case Request::bind:
           count(&SessionStats::bind_failures);
           fail_connection(make_error_code(errc::bind_timeout));
           break;
-        case Pending::Kind::unbind:
+        case Request::unbind:
           fail_connection(unbind_reason);
           break;
       }
@@ -707,8 +651,7 @@ struct Session::Impl {
     }
     arm_window_timer();
     pump();
-    if (stopping && submits_in_flight == 0 && owner.state_.load() == SessionState::bound)
-      begin_unbind(make_error_code(errc::stopped));
+    unbind_when_drained();
   }
 
   void arm_idle() {
@@ -723,10 +666,7 @@ struct Session::Impl {
       if (Clock::now() - last_received >= s.enquire_link_interval && !enquire_outstanding) {
         enquire_outstanding = true;
         count(&SessionStats::enquire_links_sent);
-        const std::uint32_t seq = allocate_sequence();
-        Pending p;
-        p.kind = Pending::Kind::enquire_link;
-        track(seq, std::move(p), s.response_timeout);
+        const std::uint32_t seq = track_new(Request::enquire_link, s.response_timeout);
         write(Pdu{status::ok, seq, EnquireLink{}});
         last_received = Clock::now();  // measure the next idle spell from here
       }
@@ -738,83 +678,41 @@ struct Session::Impl {
     unbind_reason = reason;
     set_state(SessionState::unbinding, reason);
     idle_timer.cancel();
-    const std::uint32_t seq = allocate_sequence();
-    Pending p;
-    p.kind = Pending::Kind::unbind;
-    track(seq, std::move(p), s.unbind_timeout);
+    const std::uint32_t seq = track_new(Request::unbind, s.unbind_timeout);
     write(Pdu{status::ok, seq, Unbind{}});
   }
 
   // ------------------------------------------------------------ submits
 
-  static SubmitOutcome failed(std::error_code error, std::uint32_t status, bool in_doubt) {
-    SubmitOutcome o;
-    o.kind = SubmitOutcome::Kind::failed;
-    o.error = error;
-    o.command_status = status;
-    o.in_doubt = in_doubt;
-    return o;
-  }
-
-  static SubmitOutcome returned(std::error_code error) {
-    SubmitOutcome o;
-    o.kind = SubmitOutcome::Kind::returned;
-    o.error = error;
-    return o;
-  }
-
-  void finish(Session::SubmitHandler& handler, SubmitOutcome outcome) {
-    switch (outcome.kind) {
-      case SubmitOutcome::Kind::sent: count(&SessionStats::sent); break;
-      case SubmitOutcome::Kind::failed: count(&SessionStats::failed); break;
-      case SubmitOutcome::Kind::returned: count(&SessionStats::returned); break;
-    }
-    if (handler) {
-      auto h = std::move(handler);
-      handler = nullptr;
-      h(std::move(outcome));
-    }
-  }
-
   void enqueue(SubmitSm message, Session::SubmitHandler handler) {
-    if (stopping) return finish(handler, returned(make_error_code(errc::stopped)));
-    if (s.bind == BindKind::receiver)
-      return finish(handler, failed(make_error_code(errc::not_bound_for_sending), 0, false));
-    if (queue.size() >= s.max_queue)
-      return finish(handler, returned(make_error_code(errc::queue_full)));
-    queue.push_back(Queued{std::move(message), std::move(handler)});
+    submits.offer(std::move(message), std::move(handler));
     pump();
   }
 
+  // Writes what the window, the rate and any throttling pause allow now.
   void pump() {
-    while (owner.state_.load() == SessionState::bound && !stopping && !queue.empty() &&
-           submits_in_flight < s.window) {
+    while (owner.state_.load() == SessionState::bound && !stopping() && submits.can_write()) {
       const auto now = Clock::now();
-      if (now < paused_until) return arm_send_timer(paused_until);
-      if (!bucket.try_take(now)) return arm_send_timer(now + bucket.wait(now));
-      Queued next = std::move(queue.front());
-      queue.pop_front();
-      const std::uint32_t seq = allocate_sequence();
-      Pdu pdu{status::ok, seq, next.message};
+      if (const auto until = pacer.hold(now)) return arm_send_timer(*until);
+      auto next = submits.take_next();
+      const std::uint32_t seq = tracker.allocate();
       std::vector<std::uint8_t> octets;
       std::string detail;
-      if (const auto ec = encode(pdu, octets, &detail)) {
+      if (const auto ec = encode(Pdu{status::ok, seq, next.message}, octets, &detail)) {
         log.warning("smpp_submit_unencodable", {{"error", ec.message()}, {"field", detail}});
-        finish(next.handler, failed(ec, 0, false));
+        submits.settle_unwritten(std::move(next), submit_failed(ec, 0, false));
         continue;
       }
-      Pending p;
-      p.kind = Pending::Kind::submit;
-      p.message = std::move(next.message);
-      p.handler = std::move(next.handler);
-      track(seq, std::move(p), s.response_timeout);
-      ++submits_in_flight;
+      tracker.track(seq, Request::submit, now + s.response_timeout);
+      arm_window_timer();
+      submits.written(seq, std::move(next));
       count(&SessionStats::submits_written);
       {
         std::lock_guard lock(stats_mutex);
-        stats.max_window_used = std::max<std::uint64_t>(stats.max_window_used, submits_in_flight);
+        stats.max_window_used = std::max<std::uint64_t>(stats.max_window_used, submits.in_flight());
       }
       out.push_back(std::move(octets));
+      flow.queued();
       do_write();
     }
   }
@@ -832,16 +730,13 @@ struct Session::Impl {
   // ------------------------------------------------------------ stopping
 
   void stop(std::chrono::milliseconds drain, std::function<void()> done) {
-    if (stopping) {
+    if (stopping()) {
       if (done) asio::post(strand, std::move(done));
       return;
     }
-    stopping = true;
     stop_done = std::move(done);
-    log.info("smpp_stopping", {{"queued", queue.size()}, {"in_flight", submits_in_flight}});
-    auto unsent = std::move(queue);
-    queue.clear();
-    for (auto& q : unsent) finish(q.handler, returned(make_error_code(errc::stopped)));
+    log.info("smpp_stopping", {{"queued", submits.queued()}, {"in_flight", submits.in_flight()}});
+    submits.stop();
     retry_timer.cancel();
     send_timer.cancel();
 
@@ -850,22 +745,14 @@ struct Session::Impl {
         return fail_connection(make_error_code(errc::stopped));
       return finish_stop();
     }
-    if (submits_in_flight == 0) return begin_unbind(make_error_code(errc::stopped));
+    if (submits.in_flight() == 0) return begin_unbind(make_error_code(errc::stopped));
     phase_timer.expires_after(drain);
     phase_timer.async_wait(on_strand([self = self(), this, gen = generation](
                                          boost::system::error_code ec) {
       if (ec || gen != generation || owner.state_.load() != SessionState::bound) return;
       // The window did not drain in time: what is left is in doubt.
-      for (auto it = pending.begin(); it != pending.end();) {
-        if (it->second.kind != Pending::Kind::submit) {
-          ++it;
-          continue;
-        }
-        auto handler = std::move(it->second.handler);
-        it = pending.erase(it);
-        --submits_in_flight;
-        finish(handler, failed(make_error_code(errc::stopped), 0, true));
-      }
+      tracker.forget(Request::submit);
+      submits.fail_in_flight(make_error_code(errc::stopped), true);
       begin_unbind(make_error_code(errc::stopped));
     }));
   }
@@ -906,29 +793,21 @@ struct Session::Impl {
   bool send_timer_armed = false;
 
   Framer framer;
-  std::deque<std::vector<std::uint8_t>> out;
+  std::deque<std::vector<std::uint8_t>> out;  // encoded, not yet written; flow bounds it
   bool writing = false;
   bool reading = false;
-  bool read_paused = false;
   std::optional<std::error_code> close_after_flush;
 
   std::uint64_t generation = 0;  // bumped per connection; stale handlers compare it
-  std::uint32_t next_sequence;
-  std::map<std::uint32_t, Pending> pending;
-  std::deque<std::pair<Clock::time_point, std::uint32_t>> deadlines;
-  std::deque<Queued> queue;
-  std::size_t submits_in_flight = 0;
-  std::size_t inbound_pending = 0;
+  RequestTracker tracker;
+  SubmitWindow submits;
+  ReadFlow flow;
+  SendPacer pacer;
+  Backoff reconnect_backoff;
   bool enquire_outstanding = false;
   Clock::time_point last_received{};
-  Clock::time_point paused_until{};
-
-  TokenBucket bucket;
-  Backoff reconnect_backoff;
-  Backoff throttle_backoff;
 
   bool started = false;
-  bool stopping = false;
   std::error_code unbind_reason;
   std::function<void()> stop_done;
 
@@ -968,7 +847,7 @@ void Session::on_state(StateHandler handler) {
 void Session::start() {
   asio::post(impl_->strand, [self = shared_from_this()] {
     auto& impl = *self->impl_;
-    if (impl.started || impl.stopping) return;
+    if (impl.started || impl.stopping()) return;
     impl.started = true;
     impl.do_connect();
   });
@@ -1031,53 +910,6 @@ void Responder::respond(std::uint32_t command_status) {
     session_.reset();
     session->respond(generation_, command_, sequence_, command_status);
   }
-}
-
-// ---------------------------------------------------------------- Link
-
-Link::Link(asio::any_io_executor executor, SessionSettings settings, Mode mode,
-           log::Logger logger) {
-  if (mode == Mode::transceiver) {
-    settings.bind = BindKind::transceiver;
-    transmitter_ = Session::create(executor, std::move(settings), logger);
-    return;
-  }
-  SessionSettings rx = settings;
-  settings.bind = BindKind::transmitter;
-  rx.bind = BindKind::receiver;
-  transmitter_ = Session::create(executor, std::move(settings), logger);
-  receiver_ = Session::create(executor, std::move(rx), logger);
-}
-
-void Link::on_inbound(Session::InboundHandler handler) { receiver()->on_inbound(std::move(handler)); }
-
-void Link::on_state(Session::StateHandler handler) {
-  if (receiver_) receiver_->on_state(handler);
-  transmitter_->on_state(std::move(handler));
-}
-
-void Link::start() {
-  transmitter_->start();
-  if (receiver_) receiver_->start();
-}
-
-void Link::submit(SubmitSm message, Session::SubmitHandler handler) {
-  transmitter_->submit(std::move(message), std::move(handler));
-}
-
-void Link::stop(std::chrono::milliseconds drain, std::function<void()> done) {
-  if (!receiver_) return transmitter_->stop(drain, std::move(done));
-  auto remaining = std::make_shared<std::atomic<int>>(2);
-  auto one_done = [remaining, done = std::move(done)] {
-    if (--*remaining == 0 && done) done();
-  };
-  transmitter_->stop(drain, one_done);
-  receiver_->stop(drain, one_done);
-}
-
-bool Link::bound() const {
-  const bool tx = transmitter_->state() == SessionState::bound;
-  return receiver_ ? tx && receiver_->state() == SessionState::bound : tx;
 }
 
 }  // namespace giftgate::smpp

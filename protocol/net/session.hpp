@@ -12,7 +12,8 @@
 //               it (error); `in_doubt` is set when it had been written to the
 //               SMSC and no answer came (response timeout, connection lost,
 //               stopped while in flight), so the SMSC may have taken it;
-//   - returned: it was never written to the SMSC (stopped, queue full).
+//   - returned: the SMSC does not have it: never written (stopped, queue
+//               full), or refused as throttled after stop() began.
 // ESME_RTHROTTLED and ESME_RMSGQFUL are not outcomes: the message goes back to
 // the front of the queue and the session pauses sending.
 //
@@ -28,6 +29,13 @@
 // nacked (requests) or left to their request's timeout (responses);
 // responses to nothing waiting counted. Optional parameters of tags the
 // gateway does not read are skipped and counted, never a reason to refuse.
+//
+// The Session does the I/O (resolve, connect, TLS, read, write, timers) and
+// leaves the decisions to socket-free pieces, each tested on its own:
+// RequestTracker (sequence numbers, what waits for an answer, what times
+// out), SubmitWindow (the queue, the window, every submit's one outcome),
+// SendPacer (rate and throttling pauses) and ReadFlow (when reading pauses:
+// too many MOs unanswered, or a full write queue).
 #pragma once
 
 #include <atomic>
@@ -42,6 +50,7 @@
 
 #include "protocol/log.hpp"
 #include "protocol/net/settings.hpp"
+#include "protocol/net/submit_window.hpp"
 #include "protocol/pdu.hpp"
 
 namespace giftgate::smpp {
@@ -49,17 +58,6 @@ namespace giftgate::smpp {
 // The named states of a bind; every transition is logged.
 enum class SessionState { connecting, binding, bound, unbinding, closed };
 std::string_view to_string(SessionState state);
-
-// How one submit ended (see the contract above).
-struct SubmitOutcome {
-  enum class Kind { sent, failed, returned };
-  Kind kind = Kind::failed;
-  std::string message_id;           // sent
-  std::uint32_t command_status = 0;  // failed by the SMSC's answer
-  std::error_code error;            // failed or returned by the session
-  bool in_doubt = false;
-  Tlvs tlvs;  // the submit_sm_resp's optional parameters (failure reason and the like)
-};
 
 // Counters for tests, logs and metrics.
 struct SessionStats {
@@ -116,7 +114,7 @@ class Responder {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using SubmitHandler = std::function<void(SubmitOutcome)>;
+  using SubmitHandler = ::giftgate::smpp::SubmitHandler;
   using InboundHandler = std::function<void(const Pdu&, Responder)>;
   using StateHandler = std::function<void(SessionState, std::error_code)>;
 
@@ -152,31 +150,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::unique_ptr<Impl> impl_;
   std::atomic<SessionState> state_{SessionState::closed};
-};
-
-// A transceiver bind, or a transmitter plus a receiver, behind one interface.
-class Link {
- public:
-  enum class Mode { transceiver, transmitter_and_receiver };
-
-  Link(boost::asio::any_io_executor executor, SessionSettings settings, Mode mode,
-       log::Logger logger);
-
-  void on_inbound(Session::InboundHandler handler);
-  void on_state(Session::StateHandler handler);
-  void start();
-  void submit(SubmitSm message, Session::SubmitHandler handler);
-  // `done` runs when every session has closed.
-  void stop(std::chrono::milliseconds drain, std::function<void()> done = {});
-
-  // True when the link can send and receive.
-  bool bound() const;
-  std::shared_ptr<Session> transmitter() const { return transmitter_; }
-  std::shared_ptr<Session> receiver() const { return receiver_ ? receiver_ : transmitter_; }
-
- private:
-  std::shared_ptr<Session> transmitter_;
-  std::shared_ptr<Session> receiver_;  // null for a transceiver
 };
 
 }  // namespace giftgate::smpp

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
 
+#include "protocol/net/link.hpp"
 #include "protocol/net/session.hpp"
 #include "protocol/split.hpp"
 #include "tests/support/sim_process.hpp"

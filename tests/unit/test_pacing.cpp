@@ -51,3 +51,54 @@ TEST_CASE("back-off jitter spreads gateways that start together") {
   Backoff b(1000ms, 60000ms, 0.2, 2);
   CHECK(a.next() != b.next());
 }
+
+TEST_CASE("send pacer: the rate holds submits back until a token is there") {
+  const auto t0 = Clock::time_point{} + 1h;
+  SendPacer pacer(10.0, 2.0, 1s, 30s, 7, t0);
+  CHECK_FALSE(pacer.hold(t0));
+  CHECK_FALSE(pacer.hold(t0));
+  const auto until = pacer.hold(t0);
+  REQUIRE(until);
+  CHECK(*until > t0 + 99ms);
+  CHECK(*until <= t0 + 101ms);
+  // Asking does not use a token up: at that time one is there.
+  CHECK_FALSE(pacer.hold(*until));
+}
+
+TEST_CASE("send pacer: a throttling refusal pauses sending, one pause for a whole window") {
+  const auto t0 = Clock::time_point{} + 1h;
+  SendPacer pacer(0, 1, 1000ms, 30s, 7, t0);  // no rate limit: only the pause holds
+  CHECK_FALSE(pacer.hold(t0));
+  const auto pause = pacer.throttled(t0);
+  REQUIRE(pause);
+  CHECK(*pause >= 900ms);
+  CHECK(*pause <= 1100ms);
+  CHECK(pacer.hold(t0 + 1ms) == t0 + *pause);
+  // The rest of the window, refused during the pause: no new, longer pause.
+  CHECK_FALSE(pacer.throttled(t0 + 2ms));
+  CHECK_FALSE(pacer.throttled(t0 + *pause - 1ms));
+  CHECK(pacer.hold(t0 + 3ms) == t0 + *pause);
+  CHECK_FALSE(pacer.hold(t0 + *pause));
+}
+
+TEST_CASE("send pacer: refusals that go on after a pause lengthen it, an acceptance resets it") {
+  const auto t0 = Clock::time_point{} + 1h;
+  SendPacer pacer(0, 1, 1000ms, 3000ms, 7, t0);
+  auto t = t0;
+  const auto first = pacer.throttled(t);
+  REQUIRE(first);
+  t += *first;
+  const auto second = pacer.throttled(t);
+  REQUIRE(second);
+  CHECK(*second >= 1800ms);
+  t += *second;
+  const auto third = pacer.throttled(t);
+  REQUIRE(third);
+  CHECK(*third <= 3000ms);  // capped at pause_max
+  CHECK(*third >= 2700ms);
+  t += *third;
+  pacer.accepted();
+  const auto after = pacer.throttled(t);
+  REQUIRE(after);
+  CHECK(*after <= 1100ms);
+}

@@ -1,0 +1,105 @@
+// The outbound side of a bind without its socket: the queue of submits
+// waiting to be written and the window of those written and unanswered.
+//
+// Contract:
+// - Every submit offered ends in exactly one call of its handler, with one
+//   outcome (see SubmitOutcome): at once when it cannot be queued, later
+//   by settle(), settle_unwritten(), fail_in_flight() or stop(). A submit
+//   requeued after a throttling refusal has had no outcome yet.
+// - At most `max_queue` submits wait; one more is returned (queue_full).
+// - At most `window` submits are in flight; take_next() gives the front of
+//   the queue, and a requeued submit goes back to the front, so submits are
+//   written in the order offered except that a refused one goes first.
+// - After stop(), nothing more is queued: every waiting submit, every one
+//   offered later and every one requeued later is returned (stopped);
+//   those in flight still end by their answer, their timeout or
+//   fail_in_flight().
+// The window has no clock and no socket: the session decides when to write
+// and when an answer is late.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <system_error>
+
+#include "protocol/pdu.hpp"
+
+namespace giftgate::smpp {
+
+// How one submit ended.
+struct SubmitOutcome {
+  enum class Kind { sent, failed, returned };
+  Kind kind = Kind::failed;
+  std::string message_id;            // sent
+  std::uint32_t command_status = 0;  // failed by the SMSC's answer
+  std::error_code error;             // failed or returned by the session
+  bool in_doubt = false;
+  Tlvs tlvs;  // the submit_sm_resp's optional parameters (failure reason and the like)
+};
+
+// failed: the SMSC refused it, or the session gave up on it; `in_doubt`
+// when it had been written and no answer came.
+SubmitOutcome submit_failed(std::error_code error, std::uint32_t command_status, bool in_doubt);
+// returned: it was never written to the SMSC.
+SubmitOutcome submit_returned(std::error_code error);
+
+using SubmitHandler = std::function<void(SubmitOutcome)>;
+
+class SubmitWindow {
+ public:
+  struct Limits {
+    std::size_t window = 10;        // written and unanswered; at least 1
+    std::size_t max_queue = 100000;  // waiting to be written
+    bool can_send = true;           // false for a receiver bind: every submit fails
+  };
+  struct Submit {
+    SubmitSm message;
+    SubmitHandler handler;
+  };
+  // Told of every outcome before its handler runs (for counters).
+  using Observer = std::function<void(SubmitOutcome::Kind)>;
+
+  explicit SubmitWindow(Limits limits, Observer observer = {});
+
+  // Queues a submit, or ends it at once (stopped, receiver bind, queue full).
+  void offer(SubmitSm message, SubmitHandler handler);
+
+  // True when a submit waits and the window has room for it.
+  bool can_write() const { return !queue_.empty() && in_flight_.size() < limits_.window; }
+  // The submit to write next, out of the queue; only when can_write().
+  Submit take_next();
+  // The taken submit was written with this sequence number.
+  void written(std::uint32_t sequence, Submit submit);
+  // The taken submit will never be written (it cannot be encoded).
+  void settle_unwritten(Submit submit, SubmitOutcome outcome);
+
+  // The submit in flight under this number ends with this outcome.
+  void settle(std::uint32_t sequence, SubmitOutcome outcome);
+  // The SMSC asked to slow down: the submit goes back to the front of the
+  // queue, with no outcome yet (returned at once after stop()).
+  void requeue(std::uint32_t sequence);
+  // Every submit in flight fails (connection lost, stop timed out).
+  void fail_in_flight(std::error_code error, bool in_doubt);
+
+  // Returns every waiting submit, and refuses those offered from now on.
+  void stop();
+
+  bool stopped() const { return stopped_; }
+  std::size_t in_flight() const { return in_flight_.size(); }
+  std::size_t queued() const { return queue_.size(); }
+
+ private:
+  void finish(SubmitHandler& handler, SubmitOutcome outcome);
+
+  Limits limits_;
+  Observer observer_;
+  std::deque<Submit> queue_;
+  std::map<std::uint32_t, Submit> in_flight_;  // by sequence number
+  bool stopped_ = false;
+};
+
+}  // namespace giftgate::smpp

@@ -1,0 +1,210 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "protocol/error.hpp"
+#include "protocol/net/submit_window.hpp"
+
+using namespace giftgate::smpp;
+using giftgate::smpp::errc;
+
+namespace {
+
+// Each submit is named by its short_message; every outcome is recorded
+// under that name, so a second outcome for one submit shows.
+struct Outcomes {
+  std::map<std::string, std::vector<SubmitOutcome>> by_name;
+  std::map<SubmitOutcome::Kind, int> observed;
+
+  SubmitHandler handler(const std::string& name) {
+    return [this, name](SubmitOutcome o) { by_name[name].push_back(std::move(o)); };
+  }
+  SubmitWindow::Observer observer() {
+    return [this](SubmitOutcome::Kind kind) { ++observed[kind]; };
+  }
+  const SubmitOutcome& only(const std::string& name) {
+    REQUIRE(by_name[name].size() == 1);
+    return by_name[name].front();
+  }
+};
+
+SubmitSm message(const std::string& name) {
+  SubmitSm m;
+  m.short_message.assign(name.begin(), name.end());
+  return m;
+}
+
+SubmitOutcome sent(const std::string& id) {
+  SubmitOutcome o;
+  o.kind = SubmitOutcome::Kind::sent;
+  o.message_id = id;
+  return o;
+}
+
+void offer(SubmitWindow& window, Outcomes& outcomes, const std::string& name) {
+  window.offer(message(name), outcomes.handler(name));
+}
+
+// Takes the next submit and "writes" it under `sequence`; its name.
+std::string write_next(SubmitWindow& window, std::uint32_t sequence) {
+  REQUIRE(window.can_write());
+  auto next = window.take_next();
+  const std::string name(next.message.short_message.begin(), next.message.short_message.end());
+  window.written(sequence, std::move(next));
+  return name;
+}
+
+}  // namespace
+
+TEST_CASE("submit window: at most `window` in flight, written in the order offered") {
+  Outcomes outcomes;
+  SubmitWindow window({2, 100, true}, outcomes.observer());
+  for (const char* name : {"a", "b", "c"}) offer(window, outcomes, name);
+  CHECK(window.queued() == 3);
+  CHECK(write_next(window, 1) == "a");
+  CHECK(write_next(window, 2) == "b");
+  CHECK_FALSE(window.can_write());  // the window is full, "c" waits
+  CHECK(window.in_flight() == 2);
+
+  window.settle(1, sent("m1"));
+  CHECK(outcomes.only("a").kind == SubmitOutcome::Kind::sent);
+  CHECK(outcomes.only("a").message_id == "m1");
+  CHECK(write_next(window, 3) == "c");
+  CHECK(window.queued() == 0);
+  CHECK_FALSE(window.can_write());
+}
+
+TEST_CASE("submit window: a window of 0 still lets one through") {
+  Outcomes outcomes;
+  SubmitWindow window({0, 100, true});
+  offer(window, outcomes, "a");
+  offer(window, outcomes, "b");
+  write_next(window, 1);
+  CHECK_FALSE(window.can_write());
+}
+
+TEST_CASE("submit window: a full queue returns the submit, never drops it") {
+  Outcomes outcomes;
+  SubmitWindow window({1, 2, true}, outcomes.observer());
+  for (const char* name : {"a", "b", "c"}) offer(window, outcomes, name);
+  CHECK(window.queued() == 2);
+  const auto& c = outcomes.only("c");
+  CHECK(c.kind == SubmitOutcome::Kind::returned);
+  CHECK(c.error == make_error_code(errc::queue_full));
+  CHECK(outcomes.by_name["a"].empty());
+  CHECK(outcomes.observed[SubmitOutcome::Kind::returned] == 1);
+}
+
+TEST_CASE("submit window: a receiver bind fails every submit at once") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 100, false});
+  offer(window, outcomes, "a");
+  CHECK(window.queued() == 0);
+  const auto& a = outcomes.only("a");
+  CHECK(a.kind == SubmitOutcome::Kind::failed);
+  CHECK(a.error == make_error_code(errc::not_bound_for_sending));
+  CHECK_FALSE(a.in_doubt);
+}
+
+TEST_CASE("submit window: a throttled submit goes back to the front with no outcome") {
+  Outcomes outcomes;
+  SubmitWindow window({2, 100, true});
+  for (const char* name : {"a", "b", "c"}) offer(window, outcomes, name);
+  write_next(window, 1);
+  write_next(window, 2);
+  window.requeue(2);  // "b" refused as throttled
+  window.requeue(1);  // then "a": the earlier one goes first again
+  CHECK(outcomes.by_name["a"].empty());
+  CHECK(outcomes.by_name["b"].empty());
+  CHECK(window.in_flight() == 0);
+  CHECK(write_next(window, 3) == "a");
+  CHECK(write_next(window, 4) == "b");
+  window.settle(3, sent("x"));
+  CHECK(write_next(window, 5) == "c");
+}
+
+TEST_CASE("submit window: an answer for nothing in flight changes nothing") {
+  Outcomes outcomes;
+  SubmitWindow window({2, 100, true}, outcomes.observer());
+  offer(window, outcomes, "a");
+  write_next(window, 7);
+  window.settle(8, sent("x"));
+  window.requeue(8);
+  CHECK(window.in_flight() == 1);
+  window.settle(7, submit_failed(make_error_code(errc::submit_rejected), 0x45, false));
+  window.settle(7, sent("late"));  // a second answer: already ended
+  const auto& a = outcomes.only("a");
+  CHECK(a.kind == SubmitOutcome::Kind::failed);
+  CHECK(a.command_status == 0x45);
+  CHECK(outcomes.observed[SubmitOutcome::Kind::failed] == 1);
+  CHECK(outcomes.observed[SubmitOutcome::Kind::sent] == 0);
+}
+
+TEST_CASE("submit window: a lost connection fails what is in flight, in doubt, and keeps the queue") {
+  Outcomes outcomes;
+  SubmitWindow window({2, 100, true});
+  for (const char* name : {"a", "b", "c"}) offer(window, outcomes, name);
+  write_next(window, 1);
+  write_next(window, 2);
+  window.fail_in_flight(make_error_code(errc::connection_lost), true);
+  for (const char* name : {"a", "b"}) {
+    const auto& o = outcomes.only(name);
+    CHECK(o.kind == SubmitOutcome::Kind::failed);
+    CHECK(o.in_doubt);
+    CHECK(o.error == make_error_code(errc::connection_lost));
+  }
+  CHECK(outcomes.by_name["c"].empty());
+  CHECK(window.queued() == 1);
+  CHECK(window.in_flight() == 0);
+}
+
+TEST_CASE("submit window: an unencodable submit fails without being in flight") {
+  Outcomes outcomes;
+  SubmitWindow window({1, 100, true});
+  offer(window, outcomes, "a");
+  offer(window, outcomes, "b");
+  window.settle_unwritten(window.take_next(), submit_failed(make_error_code(errc::field_too_long), 0, false));
+  CHECK(outcomes.only("a").kind == SubmitOutcome::Kind::failed);
+  CHECK_FALSE(outcomes.only("a").in_doubt);
+  CHECK(window.in_flight() == 0);
+  CHECK(write_next(window, 1) == "b");
+}
+
+TEST_CASE("submit window: at stop every submit ends in exactly one outcome") {
+  Outcomes outcomes;
+  SubmitWindow window({3, 100, true}, outcomes.observer());
+  for (const char* name : {"a", "b", "c", "d", "e", "f"}) offer(window, outcomes, name);
+  write_next(window, 1);  // a
+  write_next(window, 2);  // b
+  write_next(window, 3);  // c
+  window.stop();
+  // The queue is returned at once; those in flight still end by their answers.
+  for (const char* name : {"d", "e", "f"}) {
+    CHECK(outcomes.only(name).kind == SubmitOutcome::Kind::returned);
+    CHECK(outcomes.only(name).error == make_error_code(errc::stopped));
+  }
+  CHECK(window.stopped());
+  CHECK_FALSE(window.can_write());
+  offer(window, outcomes, "g");  // offered after stop
+  CHECK(outcomes.only("g").kind == SubmitOutcome::Kind::returned);
+
+  window.settle(1, sent("m1"));
+  window.requeue(2);  // throttled after stop: nothing will write it again
+  window.fail_in_flight(make_error_code(errc::stopped), true);  // the drain timed out
+
+  CHECK(outcomes.only("a").kind == SubmitOutcome::Kind::sent);
+  CHECK(outcomes.only("b").kind == SubmitOutcome::Kind::returned);
+  CHECK(outcomes.only("c").kind == SubmitOutcome::Kind::failed);
+  CHECK(outcomes.only("c").in_doubt);
+  CHECK(window.queued() == 0);
+  CHECK(window.in_flight() == 0);
+  int total = 0;
+  for (const auto& [name, list] : outcomes.by_name) total += static_cast<int>(list.size());
+  CHECK(total == 7);
+  CHECK(outcomes.observed[SubmitOutcome::Kind::returned] +
+            outcomes.observed[SubmitOutcome::Kind::sent] +
+            outcomes.observed[SubmitOutcome::Kind::failed] ==
+        7);
+}
