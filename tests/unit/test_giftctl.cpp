@@ -298,12 +298,12 @@ TEST_CASE("giftctl: the history shows the real account beside the operator decla
   q.bind(1, std::int64_t{::getuid()});
   if (pw) q.bind(2, pw->pw_name);
   else q.bind(2, std::nullopt);
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) >= 3);  // points, stock, voucher issued ...
   CHECK(q.column_int(1) == q.column_int(0));
   CHECK(q.column_int(2) == q.column_int(0));
   auto l = db->prepare("SELECT COUNT(*) FROM ledger WHERE real_uid IS NULL");
-  REQUIRE(l.step());
+  REQUIRE(l.step() == giftgate::db::StepResult::row);
   CHECK(l.column_int(0) == 0);  // the opening balance too: an import by an operator
 }
 
@@ -358,7 +358,7 @@ TEST_CASE("giftctl: merchants disabled, enabled and a number taken away, each in
   auto q = db->prepare(
       "SELECT group_concat(kind || ' by ' || actor || ' uid ' || real_uid || ': ' || detail, "
       "'\n') FROM events WHERE kind <> 'merchant_loaded' ORDER BY id");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   const std::string uid = std::to_string(::getuid());
   CHECK(q.column_text(0) ==
         "merchant_disabled by test uid " + uid + ": merchant bj-1: contract ended\n"
