@@ -237,8 +237,10 @@ MoOutcome Service::handle(const Mo& mo) {
 
   for (const auto& r : replies) {
     const auto q = queue(r, inbox_id, mo.now);
-    if (!q.ok()) {
+    if (!q.ok()) {  // none of them is queued: the transaction rolls back
       out.error = q.message;
+      out.replies.clear();
+      out.messages.clear();
       return out;
     }
     out.replies.push_back(db_.last_insert_id());

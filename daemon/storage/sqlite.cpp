@@ -270,8 +270,8 @@ std::optional<int> Database::schema_version() {
 }
 
 void Database::fail_statement_after(int n, int code) {
-  fault_countdown_ = n;
-  fault_code_ = code;
+  fault_countdown_ = n < 0 ? -1 : n;  // below 0: disarmed
+  fault_code_ = n < 0 ? 0 : code;
 }
 
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
@@ -340,22 +340,40 @@ Transaction::Transaction(Database& db) : db_(db) {
   nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
   begin_ = db_.prepare(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE").run();
   open_ = begin_.ok();
+  if (!open_) return;
+  // A transaction begun outside any of ours (BEGIN by exec) counts as one.
+  if (!nested_) db_.open_transactions_ = 0;
+  depth_ = ++db_.open_transactions_;
 }
 
 Transaction::~Transaction() {
   if (!open_) return;
+  --db_.open_transactions_;
   if (nested_) {
-    db_.prepare("ROLLBACK TO nested").run();
-    db_.prepare("RELEASE nested").run();
-  } else {
-    db_.prepare("ROLLBACK").run();
+    const bool undone = db_.prepare("ROLLBACK TO nested").run().ok();
+    const bool released = db_.prepare("RELEASE nested").run().ok();
+    if (undone && released) {
+      if (db_.unrollable_at_ >= depth_) db_.unrollable_at_ = 0;
+    } else if (db_.unrollable_at_ == 0 || db_.unrollable_at_ > depth_ - 1) {
+      db_.unrollable_at_ = depth_ - 1;  // its changes are the outer transaction's now
+    }
+    return;
   }
+  // Tried twice: a transaction left open would swallow every later one.
+  if (!db_.prepare("ROLLBACK").run().ok() && sqlite3_get_autocommit(db_.handle()) == 0)
+    (void)db_.prepare("ROLLBACK").run();
+  db_.unrollable_at_ = 0;
 }
 
 Status Transaction::commit() {
   if (!open_) return begin_.ok() ? Status{SQLITE_MISUSE, "transaction already ended"} : begin_;
+  if (db_.unrollable_at_ != 0)
+    return Status{SQLITE_ABORT, "a rollback inside this transaction failed: not committed"};
   Status s = db_.prepare(nested_ ? "RELEASE nested" : "COMMIT").run();
-  if (s.ok()) open_ = false;
+  if (s.ok()) {
+    open_ = false;
+    --db_.open_transactions_;
+  }
   return s;
 }
 

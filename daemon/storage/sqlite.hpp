@@ -138,14 +138,15 @@ class Database {
 
   // For tests: the n-th statement step or exec() from now (0: the next one)
   // fails with `code` without running, once; every other call runs as
-  // usual. How tests show that each failure is answered as a failure. When
-  // never armed it costs one comparison per step.
+  // usual (n below 0 disarms). How tests show that each failure is
+  // answered as a failure. Unarmed it costs one comparison per step.
   void fail_statement_after(int n, int code);
   // Whether the armed failure has happened (and is spent).
   bool statement_failure_spent() const { return fault_countdown_ < 0 && fault_code_ != 0; }
 
  private:
   friend class Statement;
+  friend class Transaction;
   Database(sqlite3* db, std::string path);
   // Whether this step or exec is the one to fail (see fail_statement_after).
   bool injected_failure() {
@@ -157,12 +158,19 @@ class Database {
   std::shared_ptr<StatementCache> cache_;
   int fault_countdown_ = -1;  // statements to let through before the failure; -1: none armed
   int fault_code_ = 0;
+  int open_transactions_ = 0;  // Transactions begun and not ended, the outermost first
+  // The depth of the transaction that holds changes a failed savepoint
+  // rollback left behind (0: none): no commit until it is rolled back.
+  int unrollable_at_ = 0;
 };
 
 // BEGIN IMMEDIATE .. COMMIT; rolls back when destroyed uncommitted. IMMEDIATE
 // takes the write lock at once, so two writers queue instead of deadlocking.
 // Inside another transaction it is a savepoint: its commit keeps its changes
 // for the outer transaction to commit, its rollback undoes only its own.
+// A savepoint whose rollback fails has left its changes in the outer
+// transaction: from then on every commit fails, until a transaction that
+// holds them is rolled back, so that half of a change is never committed.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -179,6 +187,7 @@ class Transaction {
   Status begin_;
   bool open_ = false;
   bool nested_ = false;
+  int depth_ = 0;  // 1 for the outermost
 };
 
 // Copies the write-ahead log into the database file from a thread and a
