@@ -102,7 +102,8 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
   return issued;
 }
 
-std::optional<Table> redemptions_since(db::Database& db, const std::string& since, std::string* error) {
+std::optional<Table> redemptions_since(db::Database& db, const std::string& since,
+                                       std::string* error) {
   return query(db, error,
                "SELECT m.msisdn, v.code, v.tier, v.price, v.face_value, v.city, v.channel, "
                "v.issued_at, v.state, v.used_at, v.used_by FROM vouchers v JOIN members m ON "
@@ -166,7 +167,8 @@ std::optional<Table> member_texts(db::Database& db, const std::string& msisdn, s
                {"at", "channel", "read as", "text", "#mo"}, {msisdn});
 }
 
-std::optional<Table> member_messages(db::Database& db, const std::string& msisdn, std::string* error) {
+std::optional<Table> member_messages(db::Database& db, const std::string& msisdn,
+                                     std::string* error) {
   return query(db, error,
                "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
                "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM outbox "

@@ -26,7 +26,8 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
 
 // Every voucher issued at or after `since` (UTC, "2026-10-01T00:00:00Z"),
 // oldest first, with its member, price and state now.
-std::optional<Table> redemptions_since(db::Database& db, const std::string& since, std::string* error);
+std::optional<Table> redemptions_since(db::Database& db, const std::string& since,
+                                       std::string* error);
 
 // A member's points ledger, vouchers and event history, oldest first.
 std::optional<Table> member_ledger(db::Database& db, std::int64_t member_id, std::string* error);
@@ -37,7 +38,8 @@ std::optional<Table> member_events(db::Database& db, std::int64_t member_id, std
 // The texts received from a number (MOs), as the daemon read them.
 std::optional<Table> member_texts(db::Database& db, const std::string& msisdn, std::string* error);
 // The messages sent to a number, with their states and attempts.
-std::optional<Table> member_messages(db::Database& db, const std::string& msisdn, std::string* error);
+std::optional<Table> member_messages(db::Database& db, const std::string& msisdn,
+                                     std::string* error);
 // Each part of each attempt of those messages: the SMSC's answer, its
 // receipt, and what the SMSC said of a failure.
 std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, std::string* error);

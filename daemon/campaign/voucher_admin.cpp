@@ -99,7 +99,8 @@ db::Status read_merchants(db::Database& db, db::Statement& q, bool phones,
 
 }  // namespace
 
-std::optional<std::vector<Merchant>> Vouchers::merchants_in(std::string_view city, std::string_view kind) {
+std::optional<std::vector<Merchant>> Vouchers::merchants_in(std::string_view city,
+                                                            std::string_view kind) {
   auto q = db_.prepare(
       "SELECT id, name, city, kind, level, disabled FROM merchants WHERE city = ? AND "
       "(? = '' OR kind = ?) AND disabled = 0 "

@@ -366,3 +366,30 @@ TEST_CASE("giftctl: merchants disabled, enabled and a number taken away, each in
         "merchant_number_removed by test uid " + uid + ": merchant bj-1 number 8613911111113: "
         "handset stolen");
 }
+
+TEST_CASE("giftctl: a query the database fails is an error, never an empty or short listing") {
+  Ctl ctl;
+  REQUIRE(ctl("stock").status == 0);  // creates the database
+  {
+    // Two vouchers whose prices add up past 64 bits: SQLite's checked SUM
+    // fails while the report is read, as a read error of the disk would.
+    auto db = giftgate::test::open_campaign_db(ctl.path("campaign.db"));
+    REQUIRE(db->exec("INSERT INTO members(msisdn, city) VALUES ('8613800138000', 'beijing');"
+                     "INSERT INTO vouchers(code, member_id, tier, city, price, face_value, "
+                     "channel, issued_at, expires_at) VALUES "
+                     "('AA00000001', 1, 'A', 'beijing', 5000000000000000000, 100, 'sms', "
+                     "'2026-10-01T00:00:00Z', '2026-11-01T00:00:00Z'), "
+                     "('AA00000002', 1, 'A', 'beijing', 5000000000000000000, 100, 'sms', "
+                     "'2026-10-01T00:00:00Z', '2026-11-01T00:00:00Z')")
+                .ok());
+  }
+  auto r = ctl("report --by tier");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "the database refused: integer overflow"));
+  CHECK(r.out.empty());  // nothing of a report the error cut short
+  r = ctl("report");
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  // What does not need the failing sum still answers.
+  CHECK(ctl("report --by messages").status == 0);
+}
