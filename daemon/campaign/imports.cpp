@@ -163,9 +163,10 @@ ImportResult Importer::members(std::string_view text, const std::string& name) {
           return *why;
 
         find.reset();
-        if (find.bind(1, *msisdn).step()) {
-          ++result.skipped;
-          return {};
+        switch (find.bind(1, *msisdn).step()) {
+          case db::StepResult::row: ++result.skipped; return {};
+          case db::StepResult::done: break;
+          case db::StepResult::error: return kDbFailed;
         }
         insert.reset();
         if (!insert.bind(1, *msisdn)
@@ -242,9 +243,13 @@ ImportResult Importer::merchants(std::string_view text, const std::string& name)
           return kDbFailed;
         for (const auto& phone : phones) {
           owner.reset();
-          if (owner.bind(1, phone).step())
-            return fmt::format("number {} already belongs to merchant {}", phone,
-                               owner.column_text(0));
+          switch (owner.bind(1, phone).step()) {
+            case db::StepResult::row:
+              return fmt::format("number {} already belongs to merchant {}", phone,
+                                 owner.column_text(0));
+            case db::StepResult::done: break;
+            case db::StepResult::error: return kDbFailed;
+          }
           add_phone.reset();
           if (!add_phone.bind(1, phone).bind(2, id).run().ok()) return kDbFailed;
         }
@@ -308,7 +313,11 @@ ImportResult Importer::activity(std::string_view text, const std::string& name) 
         if (const auto [it, fresh] = seen.emplace(key, row.record().line); !fresh)
           return fmt::format("the same activity as line {}", it->second);
         find.reset();
-        if (!find.bind(1, *msisdn).step()) return fmt::format("{} is not a member", *msisdn);
+        switch (find.bind(1, *msisdn).step()) {
+          case db::StepResult::row: break;
+          case db::StepResult::done: return fmt::format("{} is not a member", *msisdn);
+          case db::StepResult::error: return kDbFailed;
+        }
         const std::int64_t member = find.column_int(0);
         std::int64_t points = 0;
         if (__builtin_mul_overflow(*rate, *quantity, &points))

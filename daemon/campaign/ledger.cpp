@@ -122,19 +122,15 @@ Ledger::Result Ledger::add_member(const Member& m, std::int64_t opening_balance,
   return Result::ok;
 }
 
-std::optional<Member> Ledger::find_member(std::string_view msisdn) {
-  db::Status ignored;
-  return find_member(msisdn, &ignored);
-}
-
 std::optional<Member> Ledger::find_member(std::string_view msisdn, db::Status* status) {
   auto q = db_.prepare(
       "SELECT id, msisdn, city, language, care_opt_out FROM members WHERE msisdn = ?");
   q.bind(1, msisdn);
-  if (!q.step()) {
+  if (q.step() != db::StepResult::row) {
     *status = q.status();
     return std::nullopt;
   }
+  *status = {};
   return Member{q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3),
                 q.column_int(4) != 0};
 }
@@ -146,12 +142,19 @@ Ledger::Result Ledger::add_points(std::int64_t member_id, std::int64_t delta,
   if (delta == 0 || reason.empty()) return Result::invalid;
   auto exists = db_.prepare("SELECT msisdn FROM members WHERE id = ?");
   exists.bind(1, member_id);
-  if (!exists.step()) return exists.status().ok() ? Result::unknown_member : fail(exists.status());
+  switch (exists.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return Result::unknown_member;
+    case db::StepResult::error: return fail(exists.status());
+  }
   // An entry already applied is a duplicate whatever the balance is now.
   if (reference) {
     auto used = db_.prepare("SELECT 1 FROM ledger WHERE reference = ?");
-    if (used.bind(1, *reference).step()) return Result::duplicate;
-    if (!used.status().ok()) return fail(used.status());
+    switch (used.bind(1, *reference).step()) {
+      case db::StepResult::row: return Result::duplicate;
+      case db::StepResult::done: break;
+      case db::StepResult::error: return fail(used.status());
+    }
   }
   const auto before = balance(member_id);
   if (!before) return Result::failed;
@@ -171,21 +174,26 @@ std::optional<std::int64_t> Ledger::balance(std::int64_t member_id) {
   // with "integer overflow" rather than wrapping, which is reported here.
   auto q = db_.prepare("SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE member_id = ?");
   q.bind(1, member_id);
-  if (q.step()) return q.column_int(0);
+  if (q.step() == db::StepResult::row) return q.column_int(0);
   last_error_ = fmt::format("the points of member {} cannot be summed: {}", member_id,
                             q.status().message);
   return std::nullopt;
 }
 
-std::vector<LedgerEntry> Ledger::history(std::int64_t member_id) {
+std::optional<std::vector<LedgerEntry>> Ledger::history(std::int64_t member_id) {
   auto q = db_.prepare(
       "SELECT delta, reason, channel, actor, created_at FROM ledger WHERE member_id = ? "
       "ORDER BY id");
   q.bind(1, member_id);
   std::vector<LedgerEntry> out;
-  while (q.step())
+  const auto s = q.each_row([&] {
     out.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_text(3),
                    q.column_text(4)});
+  });
+  if (!s.ok()) {
+    fail(s);
+    return std::nullopt;
+  }
   return out;
 }
 

@@ -113,8 +113,8 @@ class Ledger {
   // `limits`. `msisdn` must already be in normal form.
   Result add_member(const Member& member, std::int64_t opening_balance, const Actor& actor,
                     const PointLimits& limits, std::int64_t* id = nullptr);
-  std::optional<Member> find_member(std::string_view msisdn);
-  // The same, telling "no such member" (status ok) from a database error.
+  // The member with that number; nullopt with *status ok when there is
+  // none, nullopt with *status failed when the database could not say.
   std::optional<Member> find_member(std::string_view msisdn, db::Status* status);
 
   // Adds `delta` points (negative to take some) within `limits`. With a
@@ -129,7 +129,9 @@ class Ledger {
   // summed (the database refused, or entries written before the bounds
   // overflow it); last_error() says why. Never 0 for "unknown".
   std::optional<std::int64_t> balance(std::int64_t member_id);
-  std::vector<LedgerEntry> history(std::int64_t member_id);
+  // The member's entries, oldest first; nullopt when the database failed
+  // (last_error() says why), never a list cut short.
+  std::optional<std::vector<LedgerEntry>> history(std::int64_t member_id);
 
   // The last database failure, for the caller's error message.
   const std::string& last_error() const { return last_error_; }

@@ -38,9 +38,10 @@ std::optional<SenderLimits::Counts> SenderLimits::counts(std::string_view msisdn
   q.bind(1, msisdn).bind(2, iso_time(now - kDay)).bind(3, iso_time(now - kMinute)).bind(4, channel)
       .bind(5, caps.mo_day).bind(6, caps.mo_minute).bind(7, caps.replies_day)
       .bind(8, caps.replies_minute);
-  if (!q.step()) {
-    *error = q.status().ok() ? db::Status{1, "COUNT gave no row"} : q.status();
-    return std::nullopt;
+  switch (q.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: *error = db::Status{1, "COUNT gave no row"}; return std::nullopt;
+    case db::StepResult::error: *error = q.status(); return std::nullopt;
   }
   return Counts{q.column_int(0), q.column_int(1), q.column_int(2), q.column_int(3)};
 }
@@ -50,12 +51,12 @@ std::optional<bool> SenderLimits::told(std::string_view msisdn, std::string_view
   auto q = db_.prepare(
       "SELECT 1 FROM outbox WHERE msisdn = ? AND created_at > ? AND message = ? LIMIT 1");
   q.bind(1, msisdn).bind(2, iso_time(since)).bind(3, message);
-  if (q.step()) return true;
-  if (!q.status().ok()) {
-    *error = q.status();
-    return std::nullopt;
+  switch (q.step()) {
+    case db::StepResult::row: return true;
+    case db::StepResult::done: return false;
+    case db::StepResult::error: *error = q.status(); return std::nullopt;
   }
-  return false;
+  return std::nullopt;
 }
 
 LimitCheck SenderLimits::against(std::string_view msisdn, std::string_view channel,

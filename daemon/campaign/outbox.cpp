@@ -78,8 +78,7 @@ Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& s
       "SELECT part, total, attempt, status, COALESCE(receipt, '') FROM outbox_parts WHERE "
       "outbox_id = ? AND attempt >= ?");
   q.bind(1, id).bind(2, since_attempt);
-  while (q.step()) p.add(q, 0);
-  status = q.status();
+  status = q.each_row([&] { p.add(q, 0); });
   p.finish();
   return p;
 }
@@ -99,7 +98,7 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
       "(channel <> 'ussd' OR expires_at > ?) ORDER BY priority, fair_at, id LIMIT ?");
   q.bind(1, iso_time(now)).bind(2, iso_time(now)).bind(3, static_cast<std::int64_t>(limit));
   std::vector<int> since;
-  while (q.step()) {
+  while (q.step() == db::StepResult::row) {
     Outbound m;
     m.id = q.column_int(0);
     m.msisdn = q.column_text(1);
@@ -170,16 +169,21 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
     std::optional<std::string> recipient;
   };
   std::vector<Early> waiting;
-  while (early.step())
+  s = early.each_row([&] {
     waiting.push_back({early.column_int(0), early.column_text(1), early.column_text(2),
                        early.column_text(3),
                        early.column_null(4) ? std::nullopt
                                             : std::optional<std::string>(early.column_text(4))});
-  if (!early.status().ok()) return early.status();
+  });
+  if (!s.ok()) return s;
   if (!waiting.empty()) {
     auto to = db_.prepare("SELECT msisdn FROM outbox WHERE id = ?");
     to.bind(1, id);
-    if (!to.step()) return to.status().ok() ? db::Status{1, "no such outbox message"} : to.status();
+    switch (to.step()) {
+      case db::StepResult::row: break;
+      case db::StepResult::done: return db::Status{1, "no such outbox message"};
+      case db::StepResult::error: return to.status();
+    }
     const std::string msisdn = to.column_text(0);
     std::erase_if(waiting, [&](const Early& e) { return e.recipient && *e.recipient != msisdn; });
   }
@@ -244,7 +248,7 @@ Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
   };
   std::vector<Candidate> candidates;
   bool id_known = false;
-  while (q.step()) {
+  while (q.step() == db::StepResult::row) {
     id_known = true;
     if (r.recipient && q.column_text(3) != *r.recipient) continue;
     const std::string receipt = q.column_text(4);
@@ -310,7 +314,7 @@ db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired,
   int attempt = 0;
   bool ussd = false;
   Parts parts;
-  while (q.step()) {
+  while (q.step() == db::StepResult::row) {
     state = q.column_text(0);
     attempt = static_cast<int>(q.column_int(1));
     ussd = q.column_text(2) == "ussd";
@@ -338,7 +342,7 @@ db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::strin
                                   bool expired, Time now) {
   auto q = db_.prepare("SELECT channel FROM outbox WHERE id = ?");
   q.bind(1, id);
-  if (!q.step()) return q.status();
+  if (q.step() != db::StepResult::row) return q.status();  // done: no such message, nothing to do
   // A USSD screen is never sent again: its session has moved on.
   if (attempt >= policy_.max_attempts || q.column_text(0) == "ussd") {
     auto final_state = db_.prepare(
@@ -372,7 +376,7 @@ Outbox::Swept Outbox::sweep(Time now, std::chrono::seconds early_window) {
     int attempt, part;
   };
   std::vector<Part> overdue;
-  while (stale.step())
+  while (stale.step() == db::StepResult::row)
     overdue.push_back({stale.column_int(0), static_cast<int>(stale.column_int(1)),
                        static_cast<int>(stale.column_int(2))});
   if (!stale.status().ok()) return {};
@@ -394,7 +398,7 @@ Outbox::Swept Outbox::sweep(Time now, std::chrono::seconds early_window) {
       "SELECT id, message_id FROM receipts WHERE outcome = 'early' AND received_at <= ?");
   unclaimed.bind(1, iso_time(now - early_window));
   std::vector<std::int64_t> ids;
-  while (unclaimed.step()) {
+  while (unclaimed.step() == db::StepResult::row) {
     ids.push_back(unclaimed.column_int(0));
     out.unclaimed.push_back(unclaimed.column_text(1));
   }
@@ -416,7 +420,7 @@ int Outbox::recover(Time now) {
   auto submitted = db_.prepare(
       "SELECT id, attempts, since_attempt FROM outbox WHERE state = 'submitted'");
   std::vector<std::pair<std::int64_t, int>> cut;
-  while (submitted.step()) {
+  while (submitted.step() == db::StepResult::row) {
     const std::int64_t id = submitted.column_int(0);
     db::Status s;
     const Parts parts = parts_of(id, static_cast<int>(submitted.column_int(2)), s);
@@ -447,37 +451,43 @@ int Outbox::recover(Time now) {
   return static_cast<int>(cut.size());
 }
 
-std::optional<std::int64_t> Outbox::resend(const std::string& id_or_code, const Actor& actor,
-                                           Time now) {
+Outbox::Resent Outbox::resend(const std::string& id_or_code, const Actor& actor, Time now) {
+  const auto failed = [](const db::Status& s) {
+    return Resent{Resent::Status::failed, 0, s.message};
+  };
   db::Transaction tx(db_);
-  if (!tx.begun()) return std::nullopt;
+  if (!tx.begun()) return failed(tx.begun());
   auto find = db_.prepare(
       "SELECT id, member_id, voucher_code FROM outbox WHERE CAST(id AS TEXT) = ? OR "
       "voucher_code = ? ORDER BY id DESC LIMIT 1");
   find.bind(1, id_or_code).bind(2, id_or_code);
-  if (!find.step()) return std::nullopt;
+  switch (find.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return {Resent::Status::not_found, 0, {}};
+    case db::StepResult::error: return failed(find.status());
+  }
   const std::int64_t id = find.column_int(0);
   // Every part again: what earlier sendings delivered no longer counts.
   auto again = db_.prepare(
       "UPDATE outbox SET state = 'queued', next_attempt_at = ?, final_at = NULL, since_attempt = "
       "attempts + 1 WHERE id = ?");
-  if (!again.bind(1, iso_time(now)).bind(2, id).run().ok()) return std::nullopt;
+  auto s = again.bind(1, iso_time(now)).bind(2, id).run();
   const std::optional<std::int64_t> member =
       find.column_null(1) ? std::nullopt : std::optional<std::int64_t>(find.column_int(1));
   const std::optional<std::string> code =
       find.column_null(2) ? std::nullopt : std::optional<std::string>(find.column_text(2));
-  if (!record_event(db_, "message_resent", member, actor,
-                    fmt::format("outbox message {}", id), code)
-           .ok() ||
-      !tx.commit().ok())
-    return std::nullopt;
-  return id;
+  if (s.ok())
+    s = record_event(db_, "message_resent", member, actor, fmt::format("outbox message {}", id),
+                     code);
+  if (s.ok()) s = tx.commit();
+  if (!s.ok()) return failed(s);
+  return {Resent::Status::queued, id, {}};
 }
 
-OutboxCounts Outbox::counts() {
+std::optional<OutboxCounts> Outbox::counts() {
   OutboxCounts c;
   auto q = db_.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state");
-  while (q.step()) {
+  const auto s = q.each_row([&] {
     const auto state = q.column_text(0);
     const auto n = q.column_int(1);
     if (state == "queued") c.queued = n;
@@ -485,7 +495,8 @@ OutboxCounts Outbox::counts() {
     else if (state == "delivered") c.delivered = n;
     else if (state == "failed") c.failed = n;
     else if (state == "expired") c.expired = n;
-  }
+  });
+  if (!s.ok()) return std::nullopt;
   return c;
 }
 

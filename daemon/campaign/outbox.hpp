@@ -137,9 +137,16 @@ class Outbox {
 
   // An operator's resend of a message (by outbox id) or of the message that
   // carries a voucher code: queued again, whatever its state, every part.
-  std::optional<std::int64_t> resend(const std::string& id_or_code, const Actor& actor, Time now);
+  struct Resent {
+    enum class Status { queued, not_found, failed };
+    Status status = Status::failed;
+    std::int64_t id = 0;  // the message queued again
+    std::string error;    // the database's message when failed
+  };
+  Resent resend(const std::string& id_or_code, const Actor& actor, Time now);
 
-  OutboxCounts counts();
+  // The messages in each state; nullopt when the database failed.
+  std::optional<OutboxCounts> counts();
 
  private:
   // Where one message's parts stand (see outbox.cpp).

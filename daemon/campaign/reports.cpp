@@ -10,9 +10,11 @@ namespace giftgate {
 namespace {
 
 // Runs a query and returns its rows under the given columns; a column whose
-// name starts with '#' is numeric (the '#' is dropped).
-Table query(db::Database& db, std::string_view sql, std::vector<std::string> columns,
-            const std::vector<std::string>& params = {}) {
+// name starts with '#' is numeric (the '#' is dropped). nullopt, with
+// *error, when the database failed: never the rows read until then.
+std::optional<Table> query(db::Database& db, std::string* error, std::string_view sql,
+                           std::vector<std::string> columns,
+                           const std::vector<std::string>& params = {}) {
   Table t;
   for (auto& c : columns) {
     const bool number = !c.empty() && c[0] == '#';
@@ -20,11 +22,15 @@ Table query(db::Database& db, std::string_view sql, std::vector<std::string> col
   }
   auto q = db.prepare(sql);
   for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i + 1), params[i]);
-  while (q.step()) {
+  const auto s = q.each_row([&] {
     std::vector<std::string> row;
     for (std::size_t i = 0; i < t.columns.size(); ++i)
       row.push_back(q.column_null(static_cast<int>(i)) ? "" : q.column_text(static_cast<int>(i)));
     t.rows.push_back(std::move(row));
+  });
+  if (!s.ok()) {
+    *error = s.message.empty() ? "the database failed" : s.message;
+    return std::nullopt;
   }
   return t;
 }
@@ -53,49 +59,52 @@ std::vector<std::string> with_key(std::string key) {
 }  // namespace
 
 std::optional<Table> campaign_report(db::Database& db, std::string_view by,
-                                     std::chrono::minutes utc_offset) {
+                                     std::chrono::minutes utc_offset, std::string* error) {
+  error->clear();
   if (by == "tier" || by == "city")
-    return query(db,
+    return query(db, error,
                  fmt::format("SELECT {0}, {1} FROM vouchers GROUP BY {0} ORDER BY {0}", by,
                              kFigures),
                  with_key(std::string(by)));
   if (by == "merchant")
-    return query(db,
+    return query(db, error,
                  "SELECT used_by, 0, COUNT(*), 0, 0, 0, 0, SUM(face_value) FROM vouchers "
                  "WHERE state = 'used' GROUP BY used_by ORDER BY used_by",
                  with_key("merchant"));
   if (by != "day") return std::nullopt;
   // Issue and use fall on different days: two groupings merged by day.
   const std::string shift = fmt::format("'{:+} minutes'", utc_offset.count());
-  Table issued = query(db,
+  auto issued = query(db, error,
                        fmt::format("SELECT date(issued_at, {0}), {1} FROM vouchers "
                                    "GROUP BY 1 ORDER BY 1",
                                    shift, kFigures),
                        with_key("day"));
-  Table used = query(db,
+  const auto used = query(db, error,
                      fmt::format("SELECT date(used_at, {0}), COUNT(*), SUM(face_value) FROM "
                                  "vouchers WHERE state = 'used' GROUP BY 1",
                                  shift),
                      {"day", "#used", "#value_used"});
+  if (!issued || !used) return std::nullopt;
   std::map<std::string, std::vector<std::string>> days;
-  for (auto& row : issued.rows) {
+  for (auto& row : issued->rows) {
     row[2] = "0";  // used, and value used: counted on the day of use below
     row[7] = "0";
     days[row[0]] = row;
   }
-  for (const auto& row : used.rows) {
+  for (const auto& row : used->rows) {
     auto& day = days[row[0]];
     if (day.empty()) day = {row[0], "0", "0", "0", "0", "0", "0", "0"};
     day[2] = row[1];
     day[7] = row[2];
   }
-  issued.rows.clear();
-  for (auto& [day, row] : days) issued.rows.push_back(std::move(row));
+  issued->rows.clear();
+  for (auto& [day, row] : days) issued->rows.push_back(std::move(row));
   return issued;
 }
 
-Table redemptions_since(db::Database& db, const std::string& since) {
-  return query(db,
+std::optional<Table> redemptions_since(db::Database& db, const std::string& since,
+                                       std::string* error) {
+  return query(db, error,
                "SELECT m.msisdn, v.code, v.tier, v.price, v.face_value, v.city, v.channel, "
                "v.issued_at, v.state, v.used_at, v.used_by FROM vouchers v JOIN members m ON "
                "m.id = v.member_id WHERE v.issued_at >= ? ORDER BY v.issued_at, v.code",
@@ -104,8 +113,8 @@ Table redemptions_since(db::Database& db, const std::string& since) {
                {since});
 }
 
-Table member_ledger(db::Database& db, std::int64_t member_id) {
-  Table t = query(db,
+std::optional<Table> member_ledger(db::Database& db, std::int64_t member_id, std::string* error) {
+  auto t = query(db, error,
                   fmt::format("SELECT created_at, delta, '', reason, channel, {} FROM ledger "
                               "WHERE member_id = ? ORDER BY id",
                               kBy),
@@ -115,9 +124,10 @@ Table member_ledger(db::Database& db, std::int64_t member_id) {
   // bounds may overflow it, and SQLite's window sum would then end the
   // listing at that row. Every entry is shown; past 64 bits the balance is
   // left empty (giftctl member says why above the listing).
+  if (!t) return std::nullopt;
   std::int64_t balance = 0;
   bool overflow = false;
-  for (auto& row : t.rows) {
+  for (auto& row : t->rows) {
     const std::int64_t delta = std::stoll(row[1]);
     overflow = overflow || __builtin_add_overflow(balance, delta, &balance);
     row[2] = overflow ? "" : std::to_string(balance);
@@ -125,8 +135,8 @@ Table member_ledger(db::Database& db, std::int64_t member_id) {
   return t;
 }
 
-Table member_vouchers(db::Database& db, std::int64_t member_id) {
-  return query(db,
+std::optional<Table> member_vouchers(db::Database& db, std::int64_t member_id, std::string* error) {
+  return query(db, error,
                "SELECT code, tier, face_value, state, issued_at, expires_at, used_at, used_by, "
                "channel FROM vouchers WHERE member_id = ? ORDER BY issued_at, code",
                {"code", "tier", "#value", "state", "issued_at", "expires_at", "used_at",
@@ -134,15 +144,15 @@ Table member_vouchers(db::Database& db, std::int64_t member_id) {
                {std::to_string(member_id)});
 }
 
-Table member_offers(db::Database& db, std::int64_t member_id) {
-  return query(db,
+std::optional<Table> member_offers(db::Database& db, std::int64_t member_id, std::string* error) {
+  return query(db, error,
                "SELECT created_at, tier, state, expires_at FROM offers WHERE member_id = ? "
                "ORDER BY id",
                {"at", "tier", "state", "confirm_by"}, {std::to_string(member_id)});
 }
 
-Table member_events(db::Database& db, std::int64_t member_id) {
-  return query(db,
+std::optional<Table> member_events(db::Database& db, std::int64_t member_id, std::string* error) {
+  return query(db, error,
                fmt::format("SELECT at, kind, channel, {}, COALESCE(voucher_code, ''), detail "
                            "FROM events WHERE member_id = ? ORDER BY id",
                            kBy),
@@ -150,15 +160,16 @@ Table member_events(db::Database& db, std::int64_t member_id) {
                {std::to_string(member_id)});
 }
 
-Table member_texts(db::Database& db, const std::string& msisdn) {
-  return query(db,
+std::optional<Table> member_texts(db::Database& db, const std::string& msisdn, std::string* error) {
+  return query(db, error,
                "SELECT received_at, channel, command, body, id FROM inbox WHERE msisdn = ? "
                "ORDER BY id",
                {"at", "channel", "read as", "text", "#mo"}, {msisdn});
 }
 
-Table member_messages(db::Database& db, const std::string& msisdn) {
-  return query(db,
+std::optional<Table> member_messages(db::Database& db, const std::string& msisdn,
+                                     std::string* error) {
+  return query(db, error,
                "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
                "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM outbox "
                "WHERE msisdn = ? ORDER BY id",
@@ -167,8 +178,8 @@ Table member_messages(db::Database& db, const std::string& msisdn) {
                {msisdn});
 }
 
-Table member_parts(db::Database& db, const std::string& msisdn) {
-  return query(db,
+std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, std::string* error) {
+  return query(db, error,
                "SELECT COALESCE(p.submitted_at, ''), p.outbox_id, p.attempt, p.part || '/' || "
                "p.total, CASE WHEN p.status IS NULL THEN 'in flight' WHEN p.status = -1 THEN "
                "'no answer' WHEN p.status = 0 THEN 'accepted' ELSE printf('refused 0x%08X', "
@@ -180,8 +191,8 @@ Table member_parts(db::Database& db, const std::string& msisdn) {
                {msisdn});
 }
 
-Table message_report(db::Database& db) {
-  return query(db,
+std::optional<Table> message_report(db::Database& db, std::string* error) {
+  return query(db, error,
                "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "
                "SUM(state = 'delivered'), SUM(state = 'failed'), SUM(state = 'expired'), "
                "SUM(attempts > 1) FROM outbox GROUP BY message ORDER BY message",
@@ -189,8 +200,8 @@ Table message_report(db::Database& db) {
                 "#resent"});
 }
 
-Table voucher_facts(db::Database& db, const std::string& code) {
-  return query(db,
+std::optional<Table> voucher_facts(db::Database& db, const std::string& code, std::string* error) {
+  return query(db, error,
                "SELECT v.code, m.msisdn, v.tier, v.face_value, v.price, v.city, v.state, "
                "v.channel, v.issued_at, v.expires_at, v.used_at, v.used_by "
                "FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?",
@@ -199,8 +210,8 @@ Table voucher_facts(db::Database& db, const std::string& code) {
                {code});
 }
 
-Table voucher_events(db::Database& db, const std::string& code) {
-  return query(db,
+std::optional<Table> voucher_events(db::Database& db, const std::string& code, std::string* error) {
+  return query(db, error,
                fmt::format("SELECT at, kind, channel, {}, detail FROM events WHERE "
                            "voucher_code = ? UNION ALL SELECT created_at, 'sms ' || state, 'sms', "
                            "'outbox ' || id, 'attempts ' || attempts || COALESCE(', ' || "

@@ -1,6 +1,8 @@
 // What operators read from the campaign database: the effect analysis by
 // tier, city, merchant and day, the redemptions file for the points system,
-// and the histories that answer a complaint.
+// and the histories that answer a complaint. Each listing is read whole, or
+// is nullopt with *error saying what the database said: an operator never
+// reads a listing cut short by an error as the whole of it.
 #pragma once
 
 #include <chrono>
@@ -17,32 +19,35 @@ namespace giftgate {
 // issued, used, voided, expired unused, points spent and face value, grouped by one of
 // "tier", "city", "merchant" (used vouchers only: issue has no merchant) or
 // "day" (issued by day of issue, used by day of use, days cut at midnight
-// `utc_offset` from UTC). nullopt for an unknown dimension.
+// `utc_offset` from UTC). nullopt for an unknown dimension (*error empty)
+// or when the database failed (*error says why).
 std::optional<Table> campaign_report(db::Database& db, std::string_view by,
-                                     std::chrono::minutes utc_offset);
+                                     std::chrono::minutes utc_offset, std::string* error);
 
 // Every voucher issued at or after `since` (UTC, "2026-10-01T00:00:00Z"),
 // oldest first, with its member, price and state now.
-Table redemptions_since(db::Database& db, const std::string& since);
+std::optional<Table> redemptions_since(db::Database& db, const std::string& since,
+                                       std::string* error);
 
 // A member's points ledger, vouchers and event history, oldest first.
-Table member_ledger(db::Database& db, std::int64_t member_id);
-Table member_vouchers(db::Database& db, std::int64_t member_id);
-Table member_offers(db::Database& db, std::int64_t member_id);
-Table member_events(db::Database& db, std::int64_t member_id);
+std::optional<Table> member_ledger(db::Database& db, std::int64_t member_id, std::string* error);
+std::optional<Table> member_vouchers(db::Database& db, std::int64_t member_id, std::string* error);
+std::optional<Table> member_offers(db::Database& db, std::int64_t member_id, std::string* error);
+std::optional<Table> member_events(db::Database& db, std::int64_t member_id, std::string* error);
 
 // The texts received from a number (MOs), as the daemon read them.
-Table member_texts(db::Database& db, const std::string& msisdn);
+std::optional<Table> member_texts(db::Database& db, const std::string& msisdn, std::string* error);
 // The messages sent to a number, with their states and attempts.
-Table member_messages(db::Database& db, const std::string& msisdn);
+std::optional<Table> member_messages(db::Database& db, const std::string& msisdn,
+                                     std::string* error);
 // Each part of each attempt of those messages: the SMSC's answer, its
 // receipt, and what the SMSC said of a failure.
-Table member_parts(db::Database& db, const std::string& msisdn);
+std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, std::string* error);
 // Outbound messages by template: how many, in which state, how many resent.
-Table message_report(db::Database& db);
+std::optional<Table> message_report(db::Database& db, std::string* error);
 
 // One voucher's facts (one row) and its timeline of events.
-Table voucher_facts(db::Database& db, const std::string& code);
-Table voucher_events(db::Database& db, const std::string& code);
+std::optional<Table> voucher_facts(db::Database& db, const std::string& code, std::string* error);
+std::optional<Table> voucher_events(db::Database& db, const std::string& code, std::string* error);
 
 }  // namespace giftgate

@@ -104,19 +104,25 @@ TemplateValues Service::fit_list(const std::string& message, const std::string& 
   return values;
 }
 
-std::vector<std::string> Service::voucher_lines(std::int64_t member_id,
-                                                const std::string& language, Time now) const {
+std::optional<std::vector<std::string>> Service::voucher_lines(std::int64_t member_id,
+                                                               const std::string& language,
+                                                               Time now, std::string& error) const {
   auto q = db_.prepare(
       "SELECT code, tier, face_value, expires_at FROM vouchers WHERE member_id = ? AND "
       "state = 'issued' AND expires_at > ? ORDER BY expires_at, code");
   q.bind(1, member_id).bind(2, iso_time(now));
   std::vector<std::string> lines;
-  while (q.step())
+  const auto s = q.each_row([&] {
     lines.push_back(templates_->render("voucher_line", language,
                                        {{"code", q.column_text(0)},
                                         {"tier", q.column_text(1)},
                                         {"value", q.column_text(2)},
                                         {"expires", local_time(q.column_text(3))}}));
+  });
+  if (!s.ok()) {
+    error = s.message;
+    return std::nullopt;
+  }
   return lines;
 }
 
@@ -140,7 +146,7 @@ MoOutcome Service::handle(const Mo& mo) {
     return out;
   }
   auto merchant = db_.prepare("SELECT 1 FROM merchant_phones WHERE msisdn = ?");
-  const bool from_merchant = merchant.bind(1, mo.msisdn).step();
+  const bool from_merchant = merchant.bind(1, mo.msisdn).step() == db::StepResult::row;
   db::Status found;
   const auto member = Ledger(db_).find_member(mo.msisdn, &found);
   // "Not a merchant" or "not a member" because the database failed would
@@ -165,7 +171,12 @@ MoOutcome Service::handle(const Mo& mo) {
         "SELECT id, epoch FROM inbox WHERE id = (SELECT MAX(id) FROM inbox WHERE fingerprint = ? "
         "AND received_at >= ?)");
     earlier.bind(1, mo.fingerprint).bind(2, iso_time(mo.now - dedupe_window_));
-    if (earlier.step() && earlier.column_text(1) != mo.epoch) {
+    const auto seen = earlier.step();
+    if (seen == db::StepResult::error) {  // a redelivery unrecognised would be done twice
+      out.error = earlier.status().message;
+      return out;
+    }
+    if (seen == db::StepResult::row && earlier.column_text(1) != mo.epoch) {
       // The redelivery now belongs to this connection: the member sending
       // the same text again on it is a new message.
       auto claim = db_.prepare("UPDATE inbox SET epoch = ? WHERE id = ?");
@@ -226,8 +237,10 @@ MoOutcome Service::handle(const Mo& mo) {
 
   for (const auto& r : replies) {
     const auto q = queue(r, inbox_id, mo.now);
-    if (!q.ok()) {
+    if (!q.ok()) {  // none of them is queued: the transaction rolls back
       out.error = q.message;
+      out.replies.clear();
+      out.messages.clear();
       return out;
     }
     out.replies.push_back(db_.last_insert_id());
@@ -253,7 +266,8 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
         "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', MAX(fair_at), '+1 second') FROM outbox "
         "WHERE msisdn = ? AND created_at >= ? AND state = 'queued' AND channel = 'sms'");
     after_last.bind(1, r.msisdn).bind(2, iso_time(now - kFairHorizon));
-    if (!after_last.step()) return after_last.status();
+    if (after_last.step() != db::StepResult::row)
+      return after_last.status().ok() ? db::Status{1, "MAX gave no row"} : after_last.status();
     if (!after_last.column_null(0)) fair_at = std::max(fair_at, after_last.column_text(0));
   }
   auto insert = db_.prepare(
@@ -310,10 +324,20 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
                                           {"tier", v.tier},
                                           {"value", std::to_string(v.face_value)},
                                           {"member", mask_msisdn(v.member_msisdn)}});
-        auto owner = ledger.find_member(v.member_msisdn);
+        db::Status found;
+        auto owner = ledger.find_member(v.member_msisdn, &found);
         auto name = db_.prepare("SELECT name FROM merchants WHERE id = ?");
         name.bind(1, v.merchant_id);
-        const std::string merchant_name = name.step() ? name.column_text(0) : v.merchant_id;
+        const auto named = name.step();
+        // A voucher marked used without its owner's note would be a
+        // verification half-done: the whole MO fails instead.
+        if (!found.ok() || named == db::StepResult::error) {
+          failed = true;
+          error = !found.ok() ? found.message : name.status().message;
+          return {};
+        }
+        const std::string merchant_name =
+            named == db::StepResult::row ? name.column_text(0) : v.merchant_id;
         if (owner)
           replies.push_back({owner->msisdn, owner->id, "voucher_used_note", owner->language,
                              {{"code", v.code},
@@ -371,7 +395,12 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       return reply(out ? "opted_out" : "opted_in");
     }
     case Command::my_vouchers: {
-      const auto lines = voucher_lines(member->id, language, mo.now);
+      const auto listed = voucher_lines(member->id, language, mo.now, error);
+      if (!listed) {  // never "no vouchers" for a list that could not be read
+        failed = true;
+        return {};
+      }
+      const auto& lines = *listed;
       if (lines.empty()) return reply("no_vouchers");
       // "CX 2": the second page of the list.
       const int page = request.argument.empty() ? 1 : std::stoi(request.argument);
@@ -380,7 +409,13 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
                                            lines, voucher_pages(page)));
     }
     case Command::merchants: {
-      const auto merchants = vouchers_.merchants_in(member->city, request.argument);
+      const auto listed = vouchers_.merchants_in(member->city, request.argument);
+      if (!listed) {
+        failed = true;
+        error = vouchers_.last_error();
+        return {};
+      }
+      const auto& merchants = *listed;
       const std::string city = templates_->name_of("city", member->city, language);
       if (merchants.empty()) return reply("no_merchants", {{"city", city}});
       std::vector<std::string> lines;

@@ -139,9 +139,11 @@ class Service {
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,
                             const std::optional<Member>& member, MoOutcome& out, bool& failed);
   std::string tiers_list(const std::string& language) const;
-  // The member's unused vouchers, one voucher_line each.
-  std::vector<std::string> voucher_lines(std::int64_t member_id, const std::string& language,
-                                         Time now) const;
+  // The member's unused vouchers, one voucher_line each; nullopt, with
+  // `error`, when the database failed.
+  std::optional<std::vector<std::string>> voucher_lines(std::int64_t member_id,
+                                                        const std::string& language, Time now,
+                                                        std::string& error) const;
   // How a list is cut into SMS-sized pages: unpaged (the first page only),
   // or page `page` with {more} filled from the `more` entry (pages follow)
   // or the `last` one (the last of several).
@@ -162,7 +164,8 @@ class Service {
   Screen ussd_step(UssdSession& session, const std::string& input, const Member& member,
                    const UssdMo& mo, std::int64_t inbox_id, std::vector<Reply>& sms,
                    std::string& error);
-  Screen ussd_merchants_page(UssdSession& session, const Member& member);
+  // (An empty name, with `error`, when the database failed.)
+  Screen ussd_merchants_page(UssdSession& session, const Member& member, std::string& error);
 
   db::Database& db_;
   const CampaignConfig& config_;

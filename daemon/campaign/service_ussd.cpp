@@ -57,10 +57,16 @@ std::vector<std::string> shortcut_choices(const std::string& dialled, const std:
 
 }  // namespace
 
-Service::Screen Service::ussd_merchants_page(UssdSession& session, const Member& member) {
+Service::Screen Service::ussd_merchants_page(UssdSession& session, const Member& member,
+                                             std::string& error) {
   const auto& screens = *menus_->screens;
+  const auto merchants = vouchers_.merchants_in(member.city);
+  if (!merchants) {  // never "no merchants" for a list that could not be read
+    error = vouchers_.last_error().empty() ? "merchants not read" : vouchers_.last_error();
+    return {};
+  }
   std::vector<std::string> lines;
-  for (const auto& m : vouchers_.merchants_in(member.city))
+  for (const auto& m : *merchants)
     lines.push_back(screens.render("merchant_line", session.language,
                                    {{"name", m.name},
                                     {"kind", templates_->name_of("kind", m.kind, session.language)}}));
@@ -143,7 +149,9 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
     if (input == "2") return pick_tier();
     if (input == "3") {
       // The codes go by SMS: a USSD screen is gone once read.
-      const auto lines = voucher_lines(member.id, lang, mo.now);
+      const auto listed = voucher_lines(member.id, lang, mo.now, error);
+      if (!listed) return {};
+      const auto& lines = *listed;
       if (lines.empty()) return final_screen("no_vouchers");
       sms.push_back({member.msisdn, member.id, "my_vouchers", lang,
                      fit_list("my_vouchers", lang, {{"count", std::to_string(lines.size())}},
@@ -153,7 +161,7 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
     }
     if (input == "4") {
       session.page = 0;
-      return ussd_merchants_page(session, member);
+      return ussd_merchants_page(session, member, error);
     }
     if (input == "5") return final_screen("help");
     return again(main_menu());
@@ -209,10 +217,10 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
   }
 
   if (session.state == "merchants") {
-    if (input == "9") return ussd_merchants_page(session, member);
+    if (input == "9") return ussd_merchants_page(session, member, error);
     if (input == "0") return main_menu();
     session.page = 0;
-    return again(ussd_merchants_page(session, member));
+    return again(ussd_merchants_page(session, member, error));
   }
   return main_menu();
 }
@@ -233,9 +241,10 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
   if (!mo.fingerprint.empty()) {
     auto seen = db_.prepare("SELECT 1 FROM inbox WHERE fingerprint = ? AND received_at >= ?");
     seen.bind(1, mo.fingerprint).bind(2, iso_time(mo.now - config_.ussd.session_timeout));
-    if (seen.step()) {
-      out.status = UssdOutcome::Status::duplicate;
-      return out;
+    switch (seen.step()) {
+      case db::StepResult::row: out.status = UssdOutcome::Status::duplicate; return out;
+      case db::StepResult::done: break;
+      case db::StepResult::error: out.error = seen.status().message; return out;
     }
   }
   // Dials and answers past a limit are recorded and do nothing; the first
@@ -276,11 +285,15 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
         "SELECT id, language, state, COALESCE(tier, ''), page, expires_at FROM ussd_sessions "
         "WHERE msisdn = ? AND session_key = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1");
     find.bind(1, mo.msisdn).bind(2, mo.session_key);
-    if (find.step()) {
-      session = {find.column_int(0), find.column_text(1), find.column_text(2), find.column_text(3),
-                 find.column_int(4)};
-      live = find.column_text(5) > now;
-      if (!live) s = end_session(session.id, "timeout");
+    switch (find.step()) {
+      case db::StepResult::row:
+        session = {find.column_int(0), find.column_text(1), find.column_text(2),
+                   find.column_text(3), find.column_int(4)};
+        live = find.column_text(5) > now;
+        if (!live) s = end_session(session.id, "timeout");
+        break;
+      case db::StepResult::done: break;  // no session: "timed out" for an answer
+      case db::StepResult::error: s = find.status(); break;
     }
   }
   if (s.ok() && live && (mo.step != UssdMo::Step::answer || limit.overrun != Overrun::none))
@@ -298,9 +311,12 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
       Reply told{mo.msisdn, std::nullopt, "ussd_slow_down", "zh", {}, std::nullopt, {},
                  UssdAnswer{config_.ussd.op_end, mo.request_session,
                             mo.now + config_.ussd.session_timeout}};
-      if (const auto member = Ledger(db_).find_member(mo.msisdn)) told.language = member->language;
+      db::Status found;
+      if (const auto member = Ledger(db_).find_member(mo.msisdn, &found))
+        told.language = member->language;
+      s = found;
       told.body = menus_->screens->render("slow_down", told.language, {});
-      s = queue(told, inbox_id, mo.now);
+      if (s.ok()) s = queue(told, inbox_id, mo.now);
       out.screen = "slow_down";
     }
     if (s.ok()) s = tx.commit();
@@ -316,7 +332,12 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
   }
 
   Ledger ledger(db_);
-  const auto member = ledger.find_member(mo.msisdn);
+  db::Status found;
+  const auto member = ledger.find_member(mo.msisdn, &found);
+  if (!found.ok()) {  // never "not a member" because the disk was busy
+    out.error = found.message;
+    return out;
+  }
   const std::string language = member ? member->language : "zh";
   std::vector<Reply> sms;
   Screen screen;

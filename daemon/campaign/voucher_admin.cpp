@@ -29,8 +29,12 @@ std::optional<std::int64_t> Vouchers::stock(std::string_view tier, std::string_v
   if (!t) return std::nullopt;
   auto q = db_.prepare("SELECT quantity FROM stock WHERE tier = ? AND city = ?");
   q.bind(1, t->name).bind(2, city);
-  if (!q.step()) return std::nullopt;
-  return q.column_int(0);
+  switch (q.step()) {
+    case db::StepResult::row: return q.column_int(0);
+    case db::StepResult::done: break;
+    case db::StepResult::error: last_error_ = q.status().message; break;
+  }
+  return std::nullopt;
 }
 
 bool Vouchers::add_merchant(const Merchant& m, const Actor& actor) {
@@ -67,42 +71,57 @@ std::string offers_line(const std::vector<std::pair<std::string, std::string>>& 
 namespace {
 
 // The merchants a query selects (id, name, city, kind, level, disabled),
-// each with its offers and, if asked, its numbers.
-std::vector<Merchant> read_merchants(db::Database& db, db::Statement& q, bool phones) {
-  std::vector<Merchant> out;
-  while (q.step())
+// each with its offers and, if asked, its numbers; the status of the reads
+// (a list cut short by an error is no list).
+db::Status read_merchants(db::Database& db, db::Statement& q, bool phones,
+                          std::vector<Merchant>& out) {
+  auto s = q.each_row([&] {
     out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3),
                    q.column_text(4), {}, {}, q.column_int(5) != 0});
+  });
   auto offers =
       db.prepare("SELECT tier, offer FROM merchant_offers WHERE merchant_id = ? ORDER BY tier");
   auto numbers =
       db.prepare("SELECT msisdn FROM merchant_phones WHERE merchant_id = ? ORDER BY msisdn");
   for (auto& m : out) {
+    if (!s.ok()) break;
     offers.reset();
     offers.bind(1, m.id);
-    while (offers.step()) m.offers.emplace_back(offers.column_text(0), offers.column_text(1));
-    if (!phones) continue;
+    s = offers.each_row(
+        [&] { m.offers.emplace_back(offers.column_text(0), offers.column_text(1)); });
+    if (!s.ok() || !phones) continue;
     numbers.reset();
     numbers.bind(1, m.id);
-    while (numbers.step()) m.phones.push_back(numbers.column_text(0));
+    s = numbers.each_row([&] { m.phones.push_back(numbers.column_text(0)); });
   }
-  return out;
+  return s;
 }
 
 }  // namespace
 
-std::vector<Merchant> Vouchers::merchants_in(std::string_view city, std::string_view kind) {
+std::optional<std::vector<Merchant>> Vouchers::merchants_in(std::string_view city,
+                                                            std::string_view kind) {
   auto q = db_.prepare(
       "SELECT id, name, city, kind, level, disabled FROM merchants WHERE city = ? AND "
       "(? = '' OR kind = ?) AND disabled = 0 "
       "ORDER BY CASE level WHEN 'high' THEN 0 WHEN 'middle' THEN 1 ELSE 2 END, name, id");
   q.bind(1, city).bind(2, kind).bind(3, kind);
-  return read_merchants(db_, q, false);
+  std::vector<Merchant> out;
+  if (const auto s = read_merchants(db_, q, false, out); !s.ok()) {
+    last_error_ = s.message;
+    return std::nullopt;
+  }
+  return out;
 }
 
-std::vector<Merchant> Vouchers::all_merchants() {
+std::optional<std::vector<Merchant>> Vouchers::all_merchants() {
   auto q = db_.prepare("SELECT id, name, city, kind, level, disabled FROM merchants ORDER BY id");
-  return read_merchants(db_, q, true);
+  std::vector<Merchant> out;
+  if (const auto s = read_merchants(db_, q, true, out); !s.ok()) {
+    last_error_ = s.message;
+    return std::nullopt;
+  }
+  return out;
 }
 
 AdminResult Vouchers::set_merchant_disabled(std::string_view id, bool disabled,
@@ -112,7 +131,11 @@ AdminResult Vouchers::set_merchant_disabled(std::string_view id, bool disabled,
   auto s = tx.begun();
   if (!s.ok()) return fail_admin(s);
   auto exists = db_.prepare("SELECT 1 FROM merchants WHERE id = ?");
-  if (!exists.bind(1, id).step()) return AdminResult::unknown_code;
+  switch (exists.bind(1, id).step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return AdminResult::unknown_code;
+    case db::StepResult::error: return fail_admin(exists.status());
+  }
   auto set = db_.prepare("UPDATE merchants SET disabled = ? WHERE id = ? AND disabled <> ?");
   if (s = set.bind(1, std::int64_t{disabled}).bind(2, id).bind(3, std::int64_t{disabled}).run();
       !s.ok())
@@ -135,12 +158,17 @@ NumberRemoval Vouchers::remove_merchant_number(std::string_view id, std::string_
   auto s = tx.begun();
   if (!s.ok()) return failed(s);
   auto merchant = db_.prepare("SELECT disabled FROM merchants WHERE id = ?");
-  if (!merchant.bind(1, id).step()) return NumberRemoval::unknown_merchant;
+  switch (merchant.bind(1, id).step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return NumberRemoval::unknown_merchant;
+    case db::StepResult::error: return failed(merchant.status());
+  }
   const bool disabled = merchant.column_int(0) != 0;
   auto numbers = db_.prepare(
       "SELECT COUNT(*), COALESCE(SUM(msisdn = ?), 0) FROM merchant_phones WHERE merchant_id = ?");
   numbers.bind(1, msisdn).bind(2, id);
-  if (!numbers.step()) return failed(numbers.status());
+  if (numbers.step() != db::StepResult::row)
+    return failed(numbers.status().ok() ? db::Status{1, "COUNT gave no row"} : numbers.status());
   const std::int64_t count = numbers.column_int(0);
   const bool its = numbers.column_int(1) == 1;
   numbers.reset();
@@ -164,7 +192,11 @@ AdminResult Vouchers::void_voucher(std::string_view code, std::string_view reaso
   if (!s.ok()) return fail_admin(s);
   auto voucher = db_.prepare("SELECT member_id, price, state FROM vouchers WHERE code = ?");
   voucher.bind(1, code);
-  if (!voucher.step()) return AdminResult::unknown_code;
+  switch (voucher.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return AdminResult::unknown_code;
+    case db::StepResult::error: return fail_admin(voucher.status());
+  }
   const std::int64_t member_id = voucher.column_int(0);
   const std::int64_t price = voucher.column_int(1);
   auto set = db_.prepare("UPDATE vouchers SET state = 'void' WHERE code = ? AND state = 'issued'");
@@ -195,7 +227,11 @@ AdminResult Vouchers::reinstate(std::string_view code, std::string_view reason,
   if (!s.ok()) return fail_admin(s);
   auto voucher = db_.prepare("SELECT member_id, used_by, used_at FROM vouchers WHERE code = ?");
   voucher.bind(1, code);
-  if (!voucher.step()) return AdminResult::unknown_code;
+  switch (voucher.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return AdminResult::unknown_code;
+    case db::StepResult::error: return fail_admin(voucher.status());
+  }
   const std::int64_t member_id = voucher.column_int(0);
   const std::string was = fmt::format("was used at {} by merchant {}", voucher.column_text(2),
                                       voucher.column_text(1));
@@ -210,15 +246,20 @@ AdminResult Vouchers::reinstate(std::string_view code, std::string_view reason,
   return s.ok() ? AdminResult::ok : fail_admin(s);
 }
 
-std::vector<Lockout> Vouchers::lockouts(Time now) {
+std::optional<std::vector<Lockout>> Vouchers::lockouts(Time now) {
   auto q = db_.prepare(
       "SELECT merchant_id, since, until, failures, reason FROM merchant_lockouts WHERE until > ? "
       "ORDER BY until");
   q.bind(1, iso_time(now));
   std::vector<Lockout> out;
-  while (q.step())
+  const auto s = q.each_row([&] {
     out.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_int(3),
                    q.column_text(4)});
+  });
+  if (!s.ok()) {
+    last_error_ = s.message;
+    return std::nullopt;
+  }
   return out;
 }
 
@@ -233,7 +274,11 @@ AdminResult Vouchers::unlock(std::string_view merchant, std::string_view reason,
       "SELECT id FROM merchants WHERE id = ?1 UNION ALL "
       "SELECT merchant_id FROM merchant_phones WHERE msisdn = ?1 LIMIT 1");
   which.bind(1, merchant);
-  if (!which.step()) return which.status().ok() ? AdminResult::wrong_state : fail_admin(which.status());
+  switch (which.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return AdminResult::wrong_state;
+    case db::StepResult::error: return fail_admin(which.status());
+  }
   const std::string id = which.column_text(0);
   auto lift = db_.prepare(
       "UPDATE merchant_lockouts SET until = ?1, cleared_at = ?1 WHERE merchant_id = ?2 AND "

@@ -44,12 +44,18 @@ Redemption offered(const Tier* tier, std::string until) {
   return r;
 }
 
-// The voucher a request already got, if any (a redelivered MO, a second "Y").
+// The voucher a request already got, if any (a redelivered MO, a second "Y"),
+// or a failed redemption when the database cannot say: a request whose
+// voucher could not be looked up must not be redeemed again.
 std::optional<Redemption> find_issued(db::Database& db, const std::string& request) {
   auto previous = db.prepare(
       "SELECT code, tier, price, face_value, expires_at, member_id FROM vouchers WHERE request = ?");
   previous.bind(1, request);
-  if (!previous.step()) return std::nullopt;
+  switch (previous.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return std::nullopt;
+    case db::StepResult::error: return failed_redemption(previous.status());
+  }
   Redemption r;
   r.status = Redemption::Status::already_issued;
   r.code = previous.column_text(0);
@@ -87,7 +93,12 @@ Asked check_ask(db::Database& db, const Campaign& campaign, std::string_view msi
                         iso_time(*campaign.vouchers_expire_at))});
   if (a.refusal) return a;
   Ledger ledger(db);
-  a.member = ledger.find_member(msisdn);
+  db::Status found;
+  a.member = ledger.find_member(msisdn, &found);
+  if (!found.ok()) {  // never "not a member" because the disk was busy
+    a.refusal = failed_redemption(found);
+    return a;
+  }
   if (!a.member) {
     a.refusal = refused(Redemption::Status::unknown_member);
     return a;
@@ -225,7 +236,9 @@ Redemption Vouchers::request(std::string_view msisdn, std::string_view tier_name
   auto previous = db_.prepare(
       "SELECT o.tier, o.expires_at, o.member_id FROM offers o WHERE o.request = ?");
   previous.bind(1, request);
-  if (previous.step()) {  // the same ask delivered again: the same offer
+  const auto held = previous.step();
+  if (held == db::StepResult::error) return failed_redemption(previous.status());
+  if (held == db::StepResult::row) {  // the same ask delivered again: the same offer
     const Tier* tier = campaign_.tier(previous.column_text(0));
     Redemption r = offered(tier, previous.column_text(1));
     Ledger ledger(db_);
@@ -238,7 +251,9 @@ Redemption Vouchers::request(std::string_view msisdn, std::string_view tier_name
   if (asked.refusal) return *asked.refusal;
   auto in_stock = db_.prepare("SELECT quantity FROM stock WHERE tier = ? AND city = ?");
   in_stock.bind(1, asked.tier->name).bind(2, asked.member->city);
-  if (!in_stock.step() || in_stock.column_int(0) <= 0) {
+  const auto stocked = in_stock.step();
+  if (stocked == db::StepResult::error) return failed_redemption(in_stock.status());
+  if (stocked == db::StepResult::done || in_stock.column_int(0) <= 0) {
     Redemption r = refused(Redemption::Status::out_of_stock, asked.balance);
     r.tier = asked.tier->name;
     return r;
@@ -275,7 +290,11 @@ Redemption Vouchers::confirm(std::string_view msisdn, const Actor& actor, Time n
       "SELECT o.id, o.tier, o.state, o.expires_at FROM offers o JOIN members m "
       "ON m.id = o.member_id WHERE m.msisdn = ? ORDER BY o.id DESC LIMIT 1");
   latest.bind(1, msisdn);
-  if (!latest.step()) return refused(Redemption::Status::no_offer);
+  switch (latest.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return refused(Redemption::Status::no_offer);
+    case db::StepResult::error: return failed_redemption(latest.status());
+  }
   const std::int64_t offer_id = latest.column_int(0);
   const std::string tier_name = latest.column_text(1);
   const std::string state = latest.column_text(2);
@@ -333,9 +352,10 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
       "SELECT m.id, m.city, m.disabled FROM merchant_phones p JOIN merchants m "
       "ON m.id = p.merchant_id WHERE p.msisdn = ?");
   merchant.bind(1, merchant_msisdn);
-  if (!merchant.step()) {
-    if (!merchant.status().ok()) return failed(merchant.status());
-    return answer(Verification::Status::not_a_merchant);
+  switch (merchant.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return answer(Verification::Status::not_a_merchant);
+    case db::StepResult::error: return failed(merchant.status());
   }
   v.merchant_id = merchant.column_text(0);
   const std::string city = merchant.column_text(1);
@@ -344,11 +364,13 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
   // The lock is the merchant's: all its numbers wait it out together.
   auto locked = db_.prepare("SELECT until FROM merchant_lockouts WHERE merchant_id = ? AND until > ?");
   locked.bind(1, v.merchant_id).bind(2, iso_time(now));
-  if (locked.step()) {
-    v.locked_until = locked.column_text(0);
-    return answer(Verification::Status::locked_out);
+  switch (locked.step()) {
+    case db::StepResult::row:
+      v.locked_until = locked.column_text(0);
+      return answer(Verification::Status::locked_out);
+    case db::StepResult::done: break;
+    case db::StepResult::error: return failed(locked.status());
   }
-  if (!locked.status().ok()) return failed(locked.status());
 
   std::string code;
   switch (check_voucher_code(typed_code, &code)) {
@@ -362,9 +384,10 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
       "SELECT v.tier, v.face_value, v.city, v.state, v.expires_at, v.used_at, m.msisdn, "
       "v.member_id FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?");
   voucher.bind(1, code);
-  if (!voucher.step()) {
-    if (!voucher.status().ok()) return failed(voucher.status());
-    return answer(Verification::Status::unknown_code);
+  switch (voucher.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return answer(Verification::Status::unknown_code);
+    case db::StepResult::error: return failed(voucher.status());
   }
   v.tier = voucher.column_text(0);
   v.face_value = voucher.column_int(1);
@@ -411,18 +434,25 @@ db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view mer
       "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', until, '-1 second'), COALESCE(cleared_at, '') "
       "FROM merchant_lockouts WHERE merchant_id = ?");
   last.bind(1, merchant_id);
-  if (last.step()) {
-    window_from = std::max(window_from, last.column_text(0));
-    day_from = std::max(day_from, last.column_text(1));
-  } else if (!last.status().ok()) {
-    return last.status();
+  switch (last.step()) {
+    case db::StepResult::row:
+      window_from = std::max(window_from, last.column_text(0));
+      day_from = std::max(day_from, last.column_text(1));
+      break;
+    case db::StepResult::done: break;
+    case db::StepResult::error: return last.status();
   }
   auto count = db_.prepare("SELECT COUNT(*) FROM verify_failures WHERE merchant_id = ? AND at > ?");
+  db::Status count_status;
   auto counted = [&](const std::string& from) -> std::optional<std::int64_t> {
     count.reset();
     count.bind(1, merchant_id).bind(2, from);
-    if (!count.step()) return std::nullopt;
-    return count.column_int(0);
+    switch (count.step()) {
+      case db::StepResult::row: return count.column_int(0);
+      case db::StepResult::done: count_status = {1, "COUNT gave no row"}; break;
+      case db::StepResult::error: count_status = count.status(); break;
+    }
+    return std::nullopt;
   };
 
   std::string until;
@@ -430,7 +460,7 @@ db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view mer
   const char* reason = "";
   if (campaign_.guard_failures > 0) {
     const auto n = counted(window_from);
-    if (!n) return count.status();
+    if (!n) return count_status;
     if (*n >= campaign_.guard_failures) {
       until = iso_time(now + std::chrono::minutes(campaign_.guard_lockout_minutes));
       failures = *n;
@@ -439,7 +469,7 @@ db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view mer
   }
   if (campaign_.guard_daily_failures > 0) {
     const auto n = counted(day_from);
-    if (!n) return count.status();
+    if (!n) return count_status;
     if (*n >= campaign_.guard_daily_failures) {
       // Until the day's count falls below the cap again: a day after the
       // failure whose ageing out brings it there. So a merchant gets at most
@@ -448,7 +478,11 @@ db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view mer
           "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', at, '+1 day') FROM verify_failures WHERE "
           "merchant_id = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?");
       oldest.bind(1, merchant_id).bind(2, day_from).bind(3, *n - campaign_.guard_daily_failures);
-      if (!oldest.step()) return oldest.status().ok() ? db::Status{1, "no failure to age out"} : oldest.status();
+      switch (oldest.step()) {
+        case db::StepResult::row: break;
+        case db::StepResult::done: return db::Status{1, "no failure to age out"};
+        case db::StepResult::error: return oldest.status();
+      }
       if (oldest.column_text(0) > until) {
         until = oldest.column_text(0);
         failures = *n;

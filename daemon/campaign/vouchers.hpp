@@ -176,15 +176,20 @@ class Vouchers {
   // Sets the stock of a tier in a city (an operator action, recorded).
   bool set_stock(std::string_view tier, std::string_view city, std::int64_t quantity,
                  const Actor& actor);
+  // The stock of a tier in a city; nullopt for none set, or (last_error()
+  // then says why) when the database failed.
   std::optional<std::int64_t> stock(std::string_view tier, std::string_view city);
 
   bool add_merchant(const Merchant& merchant, const Actor& actor);
   // The enabled merchants of a city (of one kind, "ktv" or "cinema", if
   // given), each with what every tier buys there: the member's "where can I
-  // use it".
-  std::vector<Merchant> merchants_in(std::string_view city, std::string_view kind = {});
-  // Every merchant, enabled or not, with its numbers and offers, by id.
-  std::vector<Merchant> all_merchants();
+  // use it". nullopt when the database failed (last_error() says why):
+  // never "no merchants" for a list that could not be read.
+  std::optional<std::vector<Merchant>> merchants_in(std::string_view city,
+                                                    std::string_view kind = {});
+  // Every merchant, enabled or not, with its numbers and offers, by id
+  // (nullopt: the database failed).
+  std::optional<std::vector<Merchant>> all_merchants();
 
   // Operators' control of merchants, each with a reason in the event
   // history and in force from the daemon's next MO (it reads the database
@@ -207,7 +212,8 @@ class Vouchers {
   // Merchants locked out now, and lifting one lock early (the merchant
   // named by its id or one of its numbers); the failures before it no
   // longer count.
-  std::vector<Lockout> lockouts(Time now);
+  // (lockouts: nullopt when the database failed.)
+  std::optional<std::vector<Lockout>> lockouts(Time now);
   AdminResult unlock(std::string_view merchant, std::string_view reason, const Actor& actor,
                      Time now);
 

@@ -69,26 +69,33 @@ int Ctl::member() {
   const auto number = msisdn(args_.words[1]);
   if (!number) return usage(fmt::format("'{}' is not a phone number", args_.words[1]));
   Ledger ledger(*db_);
-  const auto m = ledger.find_member(*number);
+  db::Status found;
+  const auto m = ledger.find_member(*number, &found);
+  if (!found.ok()) return refused(fmt::format("the database refused: {}", found.message));
   if (!m) return refused(fmt::format("{} is not a member", *number));
+  // Every section read before anything is printed: a listing cut short by
+  // an error is reported as the error, not shown as the whole.
+  std::string error;
+  const std::pair<const char*, std::optional<Table>> sections[] = {
+      {"points", member_ledger(*db_, m->id, &error)},
+      {"vouchers", member_vouchers(*db_, m->id, &error)},
+      {"offers", member_offers(*db_, m->id, &error)},
+      {"history", member_events(*db_, m->id, &error)},
+      {"texts received", member_texts(*db_, m->msisdn, &error)},
+      {"messages sent", member_messages(*db_, m->msisdn, &error)},
+      {"parts sent", member_parts(*db_, m->msisdn, &error)},
+  };
+  for (const auto& [title, table] : sections)
+    if (!table) return refused(fmt::format("the database refused: {}", error));
   auto& out = output();
   const auto balance = ledger.balance(m->id);
   fmt::print(out, "member   {}\ncity     {}\nlanguage {}\ncare     {}\nbalance  {}\n",
              escape_text(m->msisdn), escape_text(m->city), escape_text(m->language),
              m->care_opt_out ? "opted out" : "receives",
              balance ? fmt::format("{} points", *balance) : escape_text(ledger.last_error()));
-  const std::pair<const char*, Table> sections[] = {
-      {"points", member_ledger(*db_, m->id)},
-      {"vouchers", member_vouchers(*db_, m->id)},
-      {"offers", member_offers(*db_, m->id)},
-      {"history", member_events(*db_, m->id)},
-      {"texts received", member_texts(*db_, m->msisdn)},
-      {"messages sent", member_messages(*db_, m->msisdn)},
-      {"parts sent", member_parts(*db_, m->msisdn)},
-  };
   for (const auto& [title, table] : sections) {
-    fmt::print(out, "\n{} ({})\n", title, table.rows.size());
-    if (!table.rows.empty()) print(out, table, Format::table);
+    fmt::print(out, "\n{} ({})\n", title, table->rows.size());
+    if (!table->rows.empty()) print(out, *table, Format::table);
   }
   return kOk;
 }
@@ -104,14 +111,17 @@ int Ctl::voucher() {
     case CodeCheck::bad_check_digit:
       return usage(fmt::format("'{}' has a wrong check digit: mistyped?", args_.words[1]));
   }
-  const Table facts = voucher_facts(*db_, code);
-  if (facts.rows.empty()) return refused(fmt::format("no voucher {}", code));
+  std::string error;
+  const auto facts = voucher_facts(*db_, code, &error);
+  if (!facts) return refused(fmt::format("the database refused: {}", error));
+  if (facts->rows.empty()) return refused(fmt::format("no voucher {}", code));
+  const auto events = voucher_events(*db_, code, &error);
+  if (!events) return refused(fmt::format("the database refused: {}", error));
   auto& out = output();
-  for (std::size_t i = 0; i < facts.columns.size(); ++i)
-    fmt::print(out, "{:<11}{}\n", facts.columns[i], escape_text(facts.rows[0][i]));
-  const Table events = voucher_events(*db_, code);
-  fmt::print(out, "\ntimeline ({})\n", events.rows.size());
-  print(out, events, Format::table);
+  for (std::size_t i = 0; i < facts->columns.size(); ++i)
+    fmt::print(out, "{:<11}{}\n", facts->columns[i], escape_text(facts->rows[0][i]));
+  fmt::print(out, "\ntimeline ({})\n", events->rows.size());
+  print(out, *events, Format::table);
   return kOk;
 }
 
@@ -134,7 +144,9 @@ int Ctl::points() {
   Ledger ledger(*db_);
   db::Transaction tx(*db_);
   if (!tx.begun()) return refused(fmt::format("the database is busy: {}", tx.begun().message));
-  const auto m = ledger.find_member(*number);
+  db::Status found;
+  const auto m = ledger.find_member(*number, &found);
+  if (!found.ok()) return refused(fmt::format("the database refused: {}", found.message));
   if (!m) return refused(fmt::format("{} is not a member", *number));
   // The ledger checks the bounds (campaign.max_points_change, max_balance)
   // and that the balance stays at 0 or more, with checked arithmetic.
@@ -163,7 +175,9 @@ int Ctl::stock() {
     t.add_column("city");
     t.add_column("quantity", true);
     auto q = db_->prepare("SELECT tier, city, quantity FROM stock ORDER BY tier, city");
-    while (q.step()) t.rows.push_back({q.column_text(0), q.column_text(1), q.column_text(2)});
+    const auto read = q.each_row(
+        [&] { t.rows.push_back({q.column_text(0), q.column_text(1), q.column_text(2)}); });
+    if (!read.ok()) return refused(fmt::format("the database refused: {}", read.message));
     print(output(), t, f);
     return kOk;
   }
@@ -249,7 +263,9 @@ int Ctl::lockouts() {
   t.add_column("failures", true);
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
-  for (const auto& l : vouchers.lockouts(now))
+  const auto locked = vouchers.lockouts(now);
+  if (!locked) return refused(fmt::format("the database refused: {}", vouchers.last_error()));
+  for (const auto& l : *locked)
     t.rows.push_back({l.merchant_id, l.reason, l.since, l.until, std::to_string(l.failures)});
   print(output(), t, f);
   return kOk;
@@ -262,7 +278,12 @@ int Ctl::unlock() {
   std::string merchant = args_.words[1];
   if (const auto number = msisdn(args_.words[1])) {
     auto known = db_->prepare("SELECT 1 FROM merchants WHERE id = ?");
-    if (!known.bind(1, merchant).step()) merchant = *number;
+    switch (known.bind(1, merchant).step()) {
+      case db::StepResult::row: break;
+      case db::StepResult::done: merchant = *number; break;
+      case db::StepResult::error:
+        return refused(fmt::format("the database refused: {}", known.status().message));
+    }
   }
   Vouchers vouchers(*db_, config_.campaign);
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
@@ -286,7 +307,9 @@ int Ctl::merchant() {
     Table t;
     for (const char* c : {"id", "name", "city", "kind", "level", "state", "numbers", "offers"})
       t.add_column(c);
-    for (const auto& m : vouchers.all_merchants())
+    const auto merchants = vouchers.all_merchants();
+    if (!merchants) return refused(fmt::format("the database refused: {}", vouchers.last_error()));
+    for (const auto& m : *merchants)
       t.rows.push_back({m.id, m.name, m.city, m.kind, m.level,
                         m.disabled ? "disabled" : "enabled",
                         fmt::format("{}", fmt::join(m.phones, " ")), offers_line(m.offers)});
@@ -347,17 +370,34 @@ int Ctl::report() {
     return usage("--format must be table, csv or json");
   std::vector<std::string> dims = {"tier", "city", "merchant", "day"};
   if (has("by")) dims = {option("by")};
+  // Every table read before anything is printed: a report cut short by an
+  // error is reported as the error, never printed as if it were whole.
+  std::string error;
+  const bool messages = dims.size() == 1 && dims[0] == "messages";
+  std::optional<Table> message_table;
+  if (messages || (!has("by") && f == Format::table)) {
+    message_table = message_report(*db_, &error);
+    if (!message_table) return refused(fmt::format("the database refused: {}", error));
+  }
+  std::vector<Table> tables;
+  if (!messages)
+    for (const auto& by : dims) {
+      auto t = campaign_report(*db_, by, config_.utc_offset, &error);
+      if (!t && !error.empty()) return refused(fmt::format("the database refused: {}", error));
+      if (!t)
+        return usage(
+            fmt::format("--by must be tier, city, merchant, day or messages, not '{}'", by));
+      tables.push_back(std::move(*t));
+    }
   auto& out = output();
-  if (dims.size() == 1 && dims[0] == "messages") {
-    print(out, message_report(*db_), f);
+  if (messages) {
+    print(out, *message_table, f);
     return kOk;
   }
   Table all;  // for CSV and JSON: every grouping in one table, a column saying which
-  for (const auto& by : dims) {
-    auto t = campaign_report(*db_, by, config_.utc_offset);
-    if (!t)
-      return usage(
-          fmt::format("--by must be tier, city, merchant, day or messages, not '{}'", by));
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    const auto& by = dims[i];
+    auto* t = &tables[i];
     if (f == Format::table) {
       fmt::print(out, "{}by {}\n", by == dims.front() ? "" : "\n", by);
       print(out, *t, f);
@@ -382,7 +422,7 @@ int Ctl::report() {
   if (f != Format::table) print(out, all, f);
   else if (!has("by")) {
     fmt::print(out, "\nmessages\n");
-    print(out, message_report(*db_), f);
+    print(out, *message_table, f);
   }
   return kOk;
 }
@@ -402,7 +442,10 @@ int Ctl::export_redemptions() {
                              since_text));
   Format f;
   if (!format(&f, Format::csv)) return usage("--format must be table, csv or json");
-  print(output(), redemptions_since(*db_, iso_time(*since)), f);
+  std::string error;
+  const auto redemptions = redemptions_since(*db_, iso_time(*since), &error);
+  if (!redemptions) return refused(fmt::format("the database refused: {}", error));
+  print(output(), *redemptions, f);
   return kOk;
 }
 

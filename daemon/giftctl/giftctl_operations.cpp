@@ -28,9 +28,14 @@ int Ctl::resend() {
   Outbox outbox(*db_, ResendPolicy{});
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
-  const auto id = outbox.resend(key, actor(), now);
-  if (!id) return refused(fmt::format("no message for {}", key));
-  fmt::print("message {} queued again; giftgated sends it at once\n", *id);
+  const auto resent = outbox.resend(key, actor(), now);
+  switch (resent.status) {
+    case Outbox::Resent::Status::queued: break;
+    case Outbox::Resent::Status::not_found: return refused(fmt::format("no message for {}", key));
+    case Outbox::Resent::Status::failed:
+      return refused(fmt::format("the database refused: {}", resent.error));
+  }
+  fmt::print("message {} queued again; giftgated sends it at once\n", resent.id);
   return kOk;
 }
 

@@ -259,7 +259,11 @@ constexpr CheckRewrite kCheckRewrites[] = {
 
 db::Status rewrite_checks(db::Database& db) {
   auto version = db.prepare("PRAGMA schema_version");
-  if (!version.step()) return version.status().ok() ? db::Status{1, "no schema version"} : version.status();
+  switch (version.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return db::Status{1, "no schema version"};
+    case db::StepResult::error: return version.status();
+  }
   const std::int64_t was = version.column_int(0);
   if (auto s = db.exec("PRAGMA writable_schema=ON"); !s.ok()) return s;
   db::Status s;

@@ -100,14 +100,26 @@ Statement& Statement::bind(int index, const std::optional<std::string>& value) {
   return value ? bind(index, std::string_view(*value)) : bind(index, std::nullopt);
 }
 
-bool Statement::step() {
+StepResult Statement::step() {
+  if (db_->injected_failure()) {
+    status_ = Status{db_->fault_code_, "injected failure (a test's fail_statement_after)"};
+    return StepResult::error;
+  }
   const int rc = sqlite3_step(stmt_);
-  status_ = rc == SQLITE_ROW || rc == SQLITE_DONE ? Status{rc, {}} : db_->last_status(rc);
-  return rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW) {
+    status_ = Status{rc, {}};
+    return StepResult::row;
+  }
+  if (rc == SQLITE_DONE) {
+    status_ = Status{rc, {}};
+    return StepResult::done;
+  }
+  status_ = db_->last_status(rc);
+  return StepResult::error;
 }
 
 Status Statement::run() {
-  while (step()) {
+  while (step() == StepResult::row) {
   }
   return status_;
 }
@@ -201,7 +213,11 @@ std::unique_ptr<Database> Database::open(const Options& options,
     if (!s.ok()) return fail(fmt::format("{}: {}: {}", options.path, pragma, s.message));
   }
 
-  const int have = db->schema_version();
+  const auto version = db->schema_version();
+  if (!version)
+    return fail(fmt::format("{}: the schema version cannot be read: {}", options.path,
+                            sqlite3_errmsg(raw)));
+  const int have = *version;
   const int latest = migrations.empty() ? 0 : migrations.back().version;
   if (have > latest)
     return fail(fmt::format("{}: schema version {} is newer than this program's {}; "
@@ -237,6 +253,8 @@ Database::~Database() {
 }
 
 Status Database::exec(std::string_view sql) {
+  if (injected_failure())
+    return Status{fault_code_, "injected failure (a test's fail_statement_after)"};
   const std::string text(sql);
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
@@ -245,9 +263,15 @@ Status Database::exec(std::string_view sql) {
   return s;
 }
 
-int Database::schema_version() {
+std::optional<int> Database::schema_version() {
   Statement s(*this, "PRAGMA user_version");
-  return s.step() ? static_cast<int>(s.column_int(0)) : 0;
+  if (s.step() != StepResult::row) return std::nullopt;
+  return static_cast<int>(s.column_int(0));
+}
+
+void Database::fail_statement_after(int n, int code) {
+  fault_countdown_ = n < 0 ? -1 : n;  // below 0: disarmed
+  fault_code_ = n < 0 ? 0 : code;
 }
 
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
@@ -316,22 +340,40 @@ Transaction::Transaction(Database& db) : db_(db) {
   nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
   begin_ = db_.prepare(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE").run();
   open_ = begin_.ok();
+  if (!open_) return;
+  // A transaction begun outside any of ours (BEGIN by exec) counts as one.
+  if (!nested_) db_.open_transactions_ = 0;
+  depth_ = ++db_.open_transactions_;
 }
 
 Transaction::~Transaction() {
   if (!open_) return;
+  --db_.open_transactions_;
   if (nested_) {
-    db_.prepare("ROLLBACK TO nested").run();
-    db_.prepare("RELEASE nested").run();
-  } else {
-    db_.prepare("ROLLBACK").run();
+    const bool undone = db_.prepare("ROLLBACK TO nested").run().ok();
+    const bool released = db_.prepare("RELEASE nested").run().ok();
+    if (undone && released) {
+      if (db_.unrollable_at_ >= depth_) db_.unrollable_at_ = 0;
+    } else if (db_.unrollable_at_ == 0 || db_.unrollable_at_ > depth_ - 1) {
+      db_.unrollable_at_ = depth_ - 1;  // its changes are the outer transaction's now
+    }
+    return;
   }
+  // Tried twice: a transaction left open would swallow every later one.
+  if (!db_.prepare("ROLLBACK").run().ok() && sqlite3_get_autocommit(db_.handle()) == 0)
+    (void)db_.prepare("ROLLBACK").run();
+  db_.unrollable_at_ = 0;
 }
 
 Status Transaction::commit() {
   if (!open_) return begin_.ok() ? Status{SQLITE_MISUSE, "transaction already ended"} : begin_;
+  if (db_.unrollable_at_ != 0)
+    return Status{SQLITE_ABORT, "a rollback inside this transaction failed: not committed"};
   Status s = db_.prepare(nested_ ? "RELEASE nested" : "COMMIT").run();
-  if (s.ok()) open_ = false;
+  if (s.ok()) {
+    open_ = false;
+    --db_.open_transactions_;
+  }
   return s;
 }
 

@@ -32,6 +32,11 @@ struct Status {
 
 class Database;
 
+// What one step of a statement found: a row to read, the end (no row, or no
+// more), or an error (status() says which). Three values, and no bool: "no
+// such member" and "the disk is busy" must never read the same.
+enum class [[nodiscard]] StepResult { row, done, error };
+
 // Prepared statements the connection keeps for reuse, by their SQL: the
 // daemon runs the same few dozen statements for every message, and parsing
 // them each time cost more than running them.
@@ -56,11 +61,18 @@ class Statement {
   Statement& bind(int index, std::nullopt_t);
   Statement& bind(int index, const std::optional<std::string>& value);
 
-  // Runs the statement one step: true while a row is there. After false,
-  // status() says whether it finished (SQLITE_DONE) or failed.
-  bool step();
+  // Runs the statement one step. After error, status() says what failed.
+  [[nodiscard]] StepResult step();
   // Steps to the end; the status of the run.
   Status run();
+  // Calls `on_row` for each row; the status at the end: ok when every row
+  // was read, the error that cut the rows short otherwise.
+  template <class OnRow>
+  [[nodiscard]] Status each_row(OnRow&& on_row) {
+    StepResult r;
+    while ((r = step()) == StepResult::row) on_row();
+    return status_;
+  }
   // Back to the start, bindings cleared, for the next use.
   void reset();
 
@@ -110,7 +122,8 @@ class Database {
 
   Statement prepare(std::string_view sql) { return Statement(*this, sql); }
 
-  int schema_version();
+  // PRAGMA user_version, or nullopt when it cannot be read.
+  std::optional<int> schema_version();
   std::int64_t last_insert_id() const;
   int changes() const;
   const std::string& path() const { return path_; }
@@ -123,18 +136,41 @@ class Database {
   // default is 1000).
   void set_checkpoint_pages(int pages);
 
+  // For tests: the n-th statement step or exec() from now (0: the next one)
+  // fails with `code` without running, once; every other call runs as
+  // usual (n below 0 disarms). How tests show that each failure is
+  // answered as a failure. Unarmed it costs one comparison per step.
+  void fail_statement_after(int n, int code);
+  // Whether the armed failure has happened (and is spent).
+  bool statement_failure_spent() const { return fault_countdown_ < 0 && fault_code_ != 0; }
+
  private:
   friend class Statement;
+  friend class Transaction;
   Database(sqlite3* db, std::string path);
+  // Whether this step or exec is the one to fail (see fail_statement_after).
+  bool injected_failure() {
+    if (fault_countdown_ < 0) return false;
+    return fault_countdown_-- == 0;
+  }
   sqlite3* db_;
   std::string path_;
   std::shared_ptr<StatementCache> cache_;
+  int fault_countdown_ = -1;  // statements to let through before the failure; -1: none armed
+  int fault_code_ = 0;
+  int open_transactions_ = 0;  // Transactions begun and not ended, the outermost first
+  // The depth of the transaction that holds changes a failed savepoint
+  // rollback left behind (0: none): no commit until it is rolled back.
+  int unrollable_at_ = 0;
 };
 
 // BEGIN IMMEDIATE .. COMMIT; rolls back when destroyed uncommitted. IMMEDIATE
 // takes the write lock at once, so two writers queue instead of deadlocking.
 // Inside another transaction it is a savepoint: its commit keeps its changes
 // for the outer transaction to commit, its rollback undoes only its own.
+// A savepoint whose rollback fails has left its changes in the outer
+// transaction: from then on every commit fails, until a transaction that
+// holds them is rolled back, so that half of a change is never committed.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -151,6 +187,7 @@ class Transaction {
   Status begin_;
   bool open_ = false;
   bool nested_ = false;
+  int depth_ = 0;  // 1 for the outermost
 };
 
 // Copies the write-ahead log into the database file from a thread and a

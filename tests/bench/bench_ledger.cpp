@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
   std::int64_t sink = 0;
   for (long i = 0; i < lookups; ++i) {
     const auto t = Clock::now();
-    const auto m = ledger.find_member(member(pick(rng)));
+    giftgate::db::Status found;
+    const auto m = ledger.find_member(member(pick(rng)), &found);
     if (!m) return 1;
     sink += ledger.balance(m->id).value_or(0);
     us.push_back(seconds_since(t) * 1e6);

@@ -185,7 +185,7 @@ struct Gate {
   std::int64_t value(const std::string& sql) {
     auto db = test::open_campaign_db(db_path);
     auto q = db->prepare(sql);
-    return q.step() ? q.column_int(0) : -1;
+    return q.step() == giftgate::db::StepResult::row ? q.column_int(0) : -1;
   }
   bool wait_value(const std::string& sql, std::int64_t want, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

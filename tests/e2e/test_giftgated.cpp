@@ -416,7 +416,7 @@ TEST_CASE("giftgated: one daemon per database, a second start names it and touch
   const auto outbox = [&] {
     auto db = test::open_campaign_db(g.db_path);
     auto q = db->prepare("SELECT COUNT(*), COALESCE(GROUP_CONCAT(id || state), '') FROM outbox");
-    REQUIRE(q.step());
+    REQUIRE(q.step() == giftgate::db::StepResult::row);
     return q.column_text(0) + " " + q.column_text(1);
   };
   const std::string before = outbox();

@@ -308,12 +308,12 @@ TEST_CASE("giftctl: the history shows the real account beside the operator decla
   q.bind(1, std::int64_t{::getuid()});
   if (pw) q.bind(2, pw->pw_name);
   else q.bind(2, std::nullopt);
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) >= 3);  // points, stock, voucher issued ...
   CHECK(q.column_int(1) == q.column_int(0));
   CHECK(q.column_int(2) == q.column_int(0));
   auto l = db->prepare("SELECT COUNT(*) FROM ledger WHERE real_uid IS NULL");
-  REQUIRE(l.step());
+  REQUIRE(l.step() == giftgate::db::StepResult::row);
   CHECK(l.column_int(0) == 0);  // the opening balance too: an import by an operator
 }
 
@@ -368,11 +368,38 @@ TEST_CASE("giftctl: merchants disabled, enabled and a number taken away, each in
   auto q = db->prepare(
       "SELECT group_concat(kind || ' by ' || actor || ' uid ' || real_uid || ': ' || detail, "
       "'\n') FROM events WHERE kind <> 'merchant_loaded' ORDER BY id");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   const std::string uid = std::to_string(::getuid());
   CHECK(q.column_text(0) ==
         "merchant_disabled by test uid " + uid + ": merchant bj-1: contract ended\n"
         "merchant_enabled by test uid " + uid + ": merchant bj-1: renewed\n"
         "merchant_number_removed by test uid " + uid + ": merchant bj-1 number 8613911111113: "
         "handset stolen");
+}
+
+TEST_CASE("giftctl: a query the database fails is an error, never an empty or short listing") {
+  Ctl ctl;
+  REQUIRE(ctl("stock").status == 0);  // creates the database
+  {
+    // Two vouchers whose prices add up past 64 bits: SQLite's checked SUM
+    // fails while the report is read, as a read error of the disk would.
+    auto db = giftgate::test::open_campaign_db(ctl.path("campaign.db"));
+    REQUIRE(db->exec("INSERT INTO members(msisdn, city) VALUES ('8613800138000', 'beijing');"
+                     "INSERT INTO vouchers(code, member_id, tier, city, price, face_value, "
+                     "channel, issued_at, expires_at) VALUES "
+                     "('AA00000001', 1, 'A', 'beijing', 5000000000000000000, 100, 'sms', "
+                     "'2026-10-01T00:00:00Z', '2026-11-01T00:00:00Z'), "
+                     "('AA00000002', 1, 'A', 'beijing', 5000000000000000000, 100, 'sms', "
+                     "'2026-10-01T00:00:00Z', '2026-11-01T00:00:00Z')")
+                .ok());
+  }
+  auto r = ctl("report --by tier");
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "the database refused: integer overflow"));
+  CHECK(r.out.empty());  // nothing of a report the error cut short
+  r = ctl("report");
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  // What does not need the failing sum still answers.
+  CHECK(ctl("report --by messages").status == 0);
 }

@@ -114,7 +114,7 @@ TEST_CASE("two processes redeeming against one database spend nothing twice") {
       "(SELECT COUNT(*) FROM vouchers v WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE "
       "l.reference = 'redeem:' || v.code AND l.delta = -v.price)), "
       "(SELECT MIN(b) FROM (SELECT SUM(delta) AS b FROM ledger GROUP BY member_id))");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) == kStock);  // vouchers issued
   CHECK(q.column_int(1) == 0);       // stock left
   CHECK(q.column_int(2) == kStock);  // deductions: one per voucher

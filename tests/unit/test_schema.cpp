@@ -24,7 +24,7 @@ std::unique_ptr<db::Database> open_at(const std::string& path, std::size_t migra
 int ephemeral_tables(db::Database& db, const std::string& sql) {
   auto plan = db.prepare("EXPLAIN " + sql);
   int n = 0;
-  while (plan.step())
+  while (plan.step() == giftgate::db::StepResult::row)
     if (plan.column_text(1) == "OpenEphemeral") ++n;
   REQUIRE(plan.status().ok());
   return n;
@@ -93,7 +93,7 @@ TEST_CASE("schema: a version 6 database keeps its rows, and its checks, at versi
   auto rows = db->prepare(
       "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM vouchers) + "
       "(SELECT COUNT(*) FROM offers) + (SELECT COUNT(*) FROM merchants)");
-  REQUIRE(rows.step());
+  REQUIRE(rows.step() == giftgate::db::StepResult::row);
   CHECK(rows.column_int(0) == 4);
   for (const char* sql : kStateWrites) {
     INFO(sql);
@@ -101,7 +101,7 @@ TEST_CASE("schema: a version 6 database keeps its rows, and its checks, at versi
   }
   checks_refuse_and_allow(*db);
   auto integrity = db->prepare("PRAGMA integrity_check");
-  REQUIRE(integrity.step());
+  REQUIRE(integrity.step() == giftgate::db::StepResult::row);
   CHECK(integrity.column_text(0) == "ok");
 }
 
@@ -124,7 +124,7 @@ TEST_CASE("schema: a table whose check is not the one shipped stops version 7, a
   auto db = open_at(path, 6);  // nothing of it was kept
   CHECK(db->schema_version() == 6);
   auto outbox = db->prepare("SELECT instr(sql, 'IN (''queued''') > 0 FROM sqlite_schema WHERE name = 'outbox'");
-  REQUIRE(outbox.step());
+  REQUIRE(outbox.step() == giftgate::db::StepResult::row);
   CHECK(outbox.column_int(0) == 1);
 }
 
@@ -143,10 +143,10 @@ TEST_CASE("schema: version 8 keeps the receipts and parts of version 7, with the
   auto db = test::open_campaign_db(path);
   CHECK(db->schema_version() == schema_migrations().back().version);
   auto q = db->prepare("SELECT group_concat(message_id || '=' || outcome) FROM receipts");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_text(0) == "77=applied,88=early");
   auto since = db->prepare("SELECT since_attempt FROM outbox WHERE id = 1");
-  REQUIRE(since.step());
+  REQUIRE(since.step() == giftgate::db::StepResult::row);
   CHECK(since.column_int(0) == 1);
 }
 
@@ -169,18 +169,18 @@ TEST_CASE("schema: version 9 makes the locks per number locks of their merchant,
   auto db = test::open_campaign_db(path);
   CHECK(db->schema_version() >= 9);
   auto lock = db->prepare("SELECT merchant_id, until, failures, reason FROM merchant_lockouts");
-  REQUIRE(lock.step());
+  REQUIRE(lock.step() == giftgate::db::StepResult::row);
   CHECK(lock.column_text(0) == "m1");
   CHECK(lock.column_text(1) == "2026-12-01T10:35:00Z");  // the later of the two
   CHECK(lock.column_int(2) == 10);
   CHECK(lock.column_text(3) == "window");
-  CHECK_FALSE(lock.step());
+  CHECK_FALSE(lock.step() == giftgate::db::StepResult::row);
   auto failure = db->prepare("SELECT merchant_id FROM verify_failures");
-  REQUIRE(failure.step());
+  REQUIRE(failure.step() == giftgate::db::StepResult::row);
   CHECK(failure.column_text(0) == "m1");
   // The queued row got its place in the fair order: its first due time.
   auto queued = db->prepare("SELECT priority, fair_at FROM outbox WHERE id = 1");
-  REQUIRE(queued.step());
+  REQUIRE(queued.step() == giftgate::db::StepResult::row);
   CHECK(queued.column_int(0) == 1);
   CHECK(queued.column_text(1) == "now");
 }
@@ -193,7 +193,7 @@ TEST_CASE("schema: the outbox is taken in its fair order without a sort") {
       "next_attempt_at <= 'x' "
       "AND (channel <> 'ussd' OR expires_at > 'x') ORDER BY priority, fair_at, id LIMIT 10");
   std::string steps;
-  while (plan.step()) steps += plan.column_text(3) + "\n";
+  while (plan.step() == giftgate::db::StepResult::row) steps += plan.column_text(3) + "\n";
   INFO(steps);
   CHECK(steps.find("outbox_fair") != std::string::npos);
   CHECK(steps.find("TEMP B-TREE") == std::string::npos);
@@ -216,7 +216,7 @@ TEST_CASE("schema: version 10 keeps the history of version 9, and its rows name 
   auto q = db->prepare(
       "SELECT (SELECT COUNT(*) FROM ledger WHERE real_uid IS NULL AND real_user IS NULL), "
       "(SELECT COUNT(*) FROM events WHERE real_uid IS NULL AND real_user IS NULL)");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) == 1);
   CHECK(q.column_int(1) == 1);
   // Still append-only.

@@ -68,7 +68,7 @@ struct Fixture {
     for (auto id : out.replies) {
       auto q = db->prepare("SELECT msisdn, body FROM outbox WHERE id = ?");
       q.bind(1, id);
-      REQUIRE(q.step());
+      REQUIRE(q.step() == giftgate::db::StepResult::row);
       bodies.push_back(q.column_text(0) + ": " + q.column_text(1));
     }
     return bodies;
@@ -83,12 +83,12 @@ struct Fixture {
     one("8613800138000", "DH A");
     one("8613800138000", "Y");
     auto q = db->prepare("SELECT voucher_code FROM outbox WHERE voucher_code IS NOT NULL");
-    REQUIRE(q.step());
+    REQUIRE(q.step() == giftgate::db::StepResult::row);
     return q.column_text(0);
   }
   std::int64_t count(const std::string& sql) {
     auto q = db->prepare(sql);
-    return q.step() ? q.column_int(0) : -1;
+    return q.step() == giftgate::db::StepResult::row ? q.column_int(0) : -1;
   }
 };
 
@@ -110,7 +110,7 @@ TEST_CASE("service: balance, redeem, confirm and my vouchers, in Chinese") {
   CHECK(contains(r, "12580礼券：100元，券码"));
   CHECK(contains(r, "剩余积分7000"));
   auto q = f.db->prepare("SELECT voucher_code FROM outbox ORDER BY id DESC LIMIT 1");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   const std::string code = q.column_text(0);
   CHECK(code.size() == 10);
   CHECK(contains(r, code));
@@ -286,7 +286,7 @@ TEST_CASE("service: CX pages a long list of vouchers, and says so") {
   auto codes_in = [&](const std::string& text) {
     auto q = f.db->prepare("SELECT code FROM vouchers");
     int n = 0;
-    while (q.step()) n += contains(text, q.column_text(0)) ? 1 : 0;
+    while (q.step() == giftgate::db::StepResult::row) n += contains(text, q.column_text(0)) ? 1 : 0;
     return n;
   };
   const smpp::SplitOptions split;
@@ -337,18 +337,25 @@ TEST_CASE("service: the messages sent are visible per member and by state") {
   Fixture f;
   f.one("8613800138000", "JF");
   f.one("8613800138000", "CX");
-  const auto mine = member_messages(*f.db, "8613800138000");
+  std::string error;
+  const auto mine_read = member_messages(*f.db, "8613800138000", &error);
+  REQUIRE(mine_read);
+  const auto& mine = *mine_read;
   REQUIRE(mine.rows.size() == 2);
   CHECK(mine.rows[0][1] == "balance");
   CHECK(mine.rows[0][2] == "queued");
   CHECK(mine.rows[1][1] == "no_vouchers");
   // Each answers its MO, listed among the texts received.
-  const auto texts = member_texts(*f.db, "8613800138000");
+  const auto texts_read = member_texts(*f.db, "8613800138000", &error);
+  REQUIRE(texts_read);
+  const auto& texts = *texts_read;
   REQUIRE(texts.rows.size() == 2);
   CHECK(texts.rows[1][2] == "my_vouchers");
   CHECK(texts.rows[1][3] == "CX");
   CHECK(mine.rows[1][6] == texts.rows[1][4]);
-  const auto by_state = message_report(*f.db);
+  const auto by_state_read = message_report(*f.db, &error);
+  REQUIRE(by_state_read);
+  const auto& by_state = *by_state_read;
   REQUIRE(by_state.rows.size() == 2);
   CHECK(by_state.rows[0] == std::vector<std::string>{"balance", "1", "1", "0", "0", "0", "0", "0"});
 }

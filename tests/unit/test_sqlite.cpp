@@ -35,7 +35,7 @@ std::unique_ptr<Database> open_ok(const std::string& path, std::span<const Migra
 
 std::string pragma(Database& db, const char* sql) {
   auto q = db.prepare(sql);
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   return q.column_text(0);
 }
 
@@ -87,7 +87,7 @@ TEST_CASE("sqlite: a database and its -wal and -shm files are made private, what
       CHECK(mode_of(path + suffix) == 0600);
     }
     auto q = db->prepare("SELECT COUNT(*) FROM t");
-    REQUIRE(q.step());
+    REQUIRE(q.step() == giftgate::db::StepResult::row);
     CHECK(q.column_int(0) == 2);  // nothing lost on the way
   }
   sqlite3_close(keep);
@@ -180,7 +180,7 @@ TEST_CASE("sqlite: an empty string binds as an empty text, never as NULL") {
   auto db = open_ok(dir.file("e.db"));
   auto q = db->prepare("SELECT ? IS NULL, ? = ''");
   q.bind(1, std::string_view()).bind(2, std::string_view());
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) == 0);
   CHECK(q.column_int(1) == 1);
 }
@@ -233,7 +233,7 @@ TEST_CASE("sqlite: a statement run again is prepared once, and comes back reset"
   for (int i = 0; i < 100; ++i) {
     auto q = db->prepare("SELECT ? + 1");
     q.bind(1, std::int64_t{i});
-    REQUIRE(q.step());
+    REQUIRE(q.step() == giftgate::db::StepResult::row);
     CHECK(q.column_int(0) == i + 1);
   }
   CHECK(statements_prepared(*db) == before + 1);
@@ -243,8 +243,8 @@ TEST_CASE("sqlite: a statement run again is prepared once, and comes back reset"
     auto b = db->prepare("SELECT ? + 1");
     a.bind(1, std::int64_t{10});
     b.bind(1, std::int64_t{20});
-    REQUIRE(a.step());
-    REQUIRE(b.step());
+    REQUIRE(a.step() == giftgate::db::StepResult::row);
+    REQUIRE(b.step() == giftgate::db::StepResult::row);
     CHECK(a.column_int(0) == 11);
     CHECK(b.column_int(0) == 21);
     CHECK(statements_prepared(*db) == before + 2);
@@ -254,11 +254,11 @@ TEST_CASE("sqlite: a statement run again is prepared once, and comes back reset"
     {
       auto q = db->prepare("SELECT v FROM r WHERE v >= ? ORDER BY v");
       q.bind(1, std::int64_t{2});
-      REQUIRE(q.step());
+      REQUIRE(q.step() == giftgate::db::StepResult::row);
       CHECK(q.column_int(0) == 2);
     }  // left with a row to go: reset, not left holding a read
     auto again = db->prepare("SELECT v FROM r WHERE v >= ? ORDER BY v");
-    CHECK_FALSE(again.step());  // the binding was cleared: NULL matches nothing
+    CHECK_FALSE(again.step() == giftgate::db::StepResult::row);  // the binding was cleared: NULL matches nothing
     Transaction tx(*db);  // and nothing is still reading
     REQUIRE(tx.begun().ok());
     CHECK(tx.commit().ok());
@@ -269,7 +269,7 @@ TEST_CASE("sqlite: a statement that outlives its database is finalized, not leak
   TempDir dir;
   auto db = open_ok(dir.file("outlive.db"));
   auto q = std::make_unique<Statement>(db->prepare("SELECT 1"));
-  REQUIRE(q->step());
+  REQUIRE(q->step() == giftgate::db::StepResult::row);
   db.reset();  // the connection closes (as a zombie until its last statement goes)
   CHECK(q->column_int(0) == 1);
   q.reset();  // finalized; under ASan a use after free or a leak would show here
@@ -321,10 +321,10 @@ TEST_CASE("sqlite: commits that split pages leave the page cache alone, and a ro
   CHECK(giftgate::db::page_cache_counts().passed_on > grown.passed_on);
   REQUIRE(db->prepare("INSERT INTO kv VALUES ('after', 'x')").run().ok());
   auto rows = db->prepare("SELECT COUNT(*), SUM(length(v)) FROM kv");
-  REQUIRE(rows.step());
+  REQUIRE(rows.step() == giftgate::db::StepResult::row);
   CHECK(rows.column_int(0) == 5001);
   CHECK(rows.column_int(1) == 500001);
   auto integrity = db->prepare("PRAGMA integrity_check");
-  REQUIRE(integrity.step());
+  REQUIRE(integrity.step() == giftgate::db::StepResult::row);
   CHECK(integrity.column_text(0) == "ok");
 }

@@ -51,7 +51,7 @@ struct Fixture {
   }
   std::int64_t value(const char* sql) {
     auto q = db->prepare(sql);
-    return q.step() ? q.column_int(0) : -1;
+    return q.step() == giftgate::db::StepResult::row ? q.column_int(0) : -1;
   }
   void merchant(const std::string& id, const std::string& city, const std::string& phone) {
     REQUIRE(vouchers.add_merchant({id, "KTV " + id, city, "ktv", "high", {phone}, {{"A", "3 hours"}}}, kOperator));
@@ -157,7 +157,7 @@ TEST_CASE("vouchers: stock of one and two racing redeemers on two connections") 
   auto db = open_campaign_db(path);
   auto q = db->prepare("SELECT (SELECT COUNT(*) FROM vouchers), (SELECT SUM(delta) FROM ledger), "
                        "(SELECT quantity FROM stock)");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) == 1);
   CHECK(q.column_int(1) == 2000 - 1000);
   CHECK(q.column_int(2) == 0);
@@ -298,13 +298,13 @@ TEST_CASE("vouchers: failed verifications lock the merchant out, visibly, for a 
   const auto refused = f.vouchers.verify("8613911111111", r.code, kSms, t + 1min);
   CHECK(refused.status == VS::locked_out);
   CHECK_FALSE(refused.counted);  // nothing was checked
-  const auto locks = f.vouchers.lockouts(t + 1min);
+  const auto locks = f.vouchers.lockouts(t + 1min).value();
   REQUIRE(locks.size() == 1);
   CHECK(locks[0].merchant_id == "bj-ktv-1");
   CHECK(locks[0].failures == 5);
   CHECK(locks[0].reason == "window");
   // After the lock ends the count starts again from nothing.
-  CHECK(f.vouchers.lockouts(t + 30min).empty());
+  CHECK(f.vouchers.lockouts(t + 30min).value().empty());
   CHECK(f.vouchers.verify("8613911111111", "AB12", kSms, t + 30min).status == VS::bad_format);
   CHECK(f.vouchers.verify("8613911111111", r.code, kSms, t + 31min).status == VS::used);
 }
@@ -375,7 +375,7 @@ TEST_CASE("vouchers: a merchant that stays under the window meets the daily cap"
   CHECK(n == 20);
   // Until the first of the twenty is a day old: 20 in any 24 hours at most.
   CHECK(until == iso_time(first + 11min + 24h));
-  const auto locks = f.vouchers.lockouts(t);
+  const auto locks = f.vouchers.lockouts(t).value();
   REQUIRE(locks.size() == 1);
   CHECK(locks[0].reason == "daily");
   CHECK(f.vouchers.verify("8613911111111", "AB12", kSms, first + 11min + 24h - 1s).status ==
@@ -393,12 +393,12 @@ TEST_CASE("vouchers: failures outside the window do not add up, and unlock lifts
   for (int i = 0; i < 8; ++i)  // one wrong code every 3 minutes: never 5 in 10 minutes
     CHECK(f.vouchers.verify("8613911111111", "XX", kSms, t += 3min).locked_until.empty());
   for (int i = 0; i < 5; ++i) f.vouchers.verify("8613911111111", "XX", kSms, t += 1s);
-  REQUIRE(f.vouchers.lockouts(t).size() == 1);
+  REQUIRE(f.vouchers.lockouts(t).value().size() == 1);
   CHECK(f.vouchers.unlock("bj-ktv-1", "", kOperator, t) == AdminResult::invalid);
   // By one of its numbers, as a caller reads it out.
   CHECK(f.vouchers.unlock("8613911111111", "merchant called, checked", kOperator, t) ==
         AdminResult::ok);
-  CHECK(f.vouchers.lockouts(t).empty());
+  CHECK(f.vouchers.lockouts(t).value().empty());
   CHECK(f.vouchers.unlock("bj-ktv-1", "again", kOperator, t) == AdminResult::wrong_state);
   // What came before the unlock no longer counts, for the day either.
   CHECK(f.vouchers.verify("8613911111111", "XX", kSms, t += 1s).locked_until.empty());
@@ -430,7 +430,7 @@ TEST_CASE("vouchers: voiding refunds and blocks use, and reinstating undoes a wr
   auto q = f.db->prepare("SELECT kind, detail FROM events WHERE voucher_code = ? ORDER BY id");
   q.bind(1, b.code);
   std::vector<std::string> kinds;
-  while (q.step()) kinds.push_back(q.column_text(0));
+  while (q.step() == giftgate::db::StepResult::row) kinds.push_back(q.column_text(0));
   CHECK(kinds == std::vector<std::string>{"voucher_issued", "voucher_used", "voucher_reinstated",
                                           "voucher_used"});
 }
@@ -442,15 +442,15 @@ TEST_CASE("vouchers: the merchants of a city, with what each tier buys there") {
       kOperator));
   f.merchant("bj-ktv-1", "beijing", "8613911111111");
   f.merchant("sh-ktv-1", "shanghai", "8613922222222");
-  const auto all = f.vouchers.merchants_in("beijing");
+  const auto all = f.vouchers.merchants_in("beijing").value();
   REQUIRE(all.size() == 2);
   CHECK(all[0].id == "bj-ktv-1");  // high level first
   REQUIRE(all[0].offers.size() == 1);
   CHECK(all[0].offers[0] == std::pair<std::string, std::string>{"A", "3 hours"});
-  const auto cinemas = f.vouchers.merchants_in("beijing", "cinema");
+  const auto cinemas = f.vouchers.merchants_in("beijing", "cinema").value();
   REQUIRE(cinemas.size() == 1);
   CHECK(cinemas[0].offers[0].second == "2 tickets");
-  CHECK(f.vouchers.merchants_in("fuzhou").empty());
+  CHECK(f.vouchers.merchants_in("fuzhou").value().empty());
 }
 
 TEST_CASE("vouchers: a fixed expiry date for every voucher, and use up to just before it") {
@@ -498,7 +498,7 @@ TEST_CASE("vouchers: none is issued already expired, and nothing is taken for on
   CHECK(ledger.balance(id) == 1000);
   CHECK(vouchers.stock("A", "beijing") == 2);
   auto q = db->prepare("SELECT COUNT(*) FROM vouchers");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) == 0);
   // A second before it, the voucher is issued, good for that second.
   CHECK(vouchers.redeem("8613800138000", "A", "r3", kSms, after - 1s).status == RS::issued);
@@ -524,24 +524,24 @@ TEST_CASE("vouchers: a disabled merchant verifies nothing and is listed to no me
   for (int i = 0; i < 6; ++i)
     CHECK(f.vouchers.verify("8613911111111", i ? "nonsense" : r.code, kSms, f.during).status ==
           VS::merchant_disabled);
-  CHECK(f.vouchers.lockouts(f.during).empty());
-  const auto listed = f.vouchers.merchants_in("beijing");
+  CHECK(f.vouchers.lockouts(f.during).value().empty());
+  const auto listed = f.vouchers.merchants_in("beijing").value();
   REQUIRE(listed.size() == 1);
   CHECK(listed[0].id == "bj-ktv-2");
-  const auto all = f.vouchers.all_merchants();
+  const auto all = f.vouchers.all_merchants().value();
   REQUIRE(all.size() == 2);
   CHECK(all[0].disabled);
   CHECK(all[0].phones == std::vector<std::string>{"8613911111111"});
 
   REQUIRE(f.vouchers.set_merchant_disabled("bj-ktv-1", false, "renewed", kOperator) ==
           AdminResult::ok);
-  CHECK(f.vouchers.merchants_in("beijing").size() == 2);
+  CHECK(f.vouchers.merchants_in("beijing").value().size() == 2);
   CHECK(f.vouchers.verify("8613911111111", r.code, kSms, f.during).status == VS::used);
 
   auto q = f.db->prepare(
       "SELECT group_concat(kind || ' ' || actor || ': ' || detail, ' | ') FROM events WHERE kind "
       "LIKE 'merchant_%abled'");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_text(0) ==
         "merchant_disabled li.na: merchant bj-ktv-1: contract ended | merchant_enabled li.na: "
         "merchant bj-ktv-1: renewed");
@@ -579,7 +579,7 @@ TEST_CASE("vouchers: a number taken from a merchant is no merchant's, but not it
                                           kOperator) == NR::removed);
   auto q = f.db->prepare(
       "SELECT group_concat(detail, ' | ') FROM events WHERE kind = 'merchant_number_removed'");
-  REQUIRE(q.step());
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_text(0) ==
         "merchant bj-ktv-1 number 8613911111113: handset stolen | merchant bj-ktv-1 number "
         "8613911111111: to bj-ktv-3");
