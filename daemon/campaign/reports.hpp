@@ -3,7 +3,6 @@
 // and the histories that answer a complaint.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,9 +16,10 @@ namespace giftgate {
 // issued, used, voided, expired unused, points spent and face value, grouped by one of
 // "tier", "city", "merchant" (used vouchers only: issue has no merchant) or
 // "day" (issued by day of issue, used by day of use, days cut at midnight
-// `utc_offset` from UTC). nullopt for an unknown dimension.
+// on the clocks of `time_zone`, summer time included). nullopt for an
+// unknown dimension.
 std::optional<Table> campaign_report(db::Database& db, std::string_view by,
-                                     std::chrono::minutes utc_offset);
+                                     const std::string& time_zone);
 
 // Every voucher issued at or after `since` (UTC, "2026-10-01T00:00:00Z"),
 // oldest first, with its member, price and state now.

@@ -176,7 +176,6 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
              fmt::format("vouchers_expire ({}) must come after end: vouchers issued near "
                          "the end would be expired when issued",
                          r.text(campaign, "vouchers_expire", "")));
-    if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
   }
   camp.voucher_days = static_cast<int>(r.integer(campaign, "voucher_days", 30, 1, 3650));
   camp.confirm_minutes = static_cast<int>(r.integer(campaign, "confirm_minutes", 10, 0, 1440));

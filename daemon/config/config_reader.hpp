@@ -12,12 +12,12 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/campaign/calendar.hpp"
 #include "daemon/campaign/vouchers.hpp"
 
 namespace giftgate {
 
 struct DaemonSettings;
-std::optional<Time> parse_local_time(std::string_view text, const std::string& zone);
 
 namespace config_detail {
 
@@ -102,8 +102,10 @@ class Reader {
     const auto node = child(map, key);
     const auto value = text(map, key, "");
     if (value.empty()) return std::nullopt;
-    auto t = parse_local_time(value, zone);
-    if (!t) fail(node, fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key, value));
+    std::string why;
+    auto t = parse_local_time(value, zone, &why);
+    if (!t && !why.empty()) fail(node, fmt::format("{} ({}) is no time: {}", key, value, why));
+    else if (!t) fail(node, fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key, value));
     return t;
   }
 

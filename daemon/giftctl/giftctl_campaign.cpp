@@ -354,7 +354,7 @@ int Ctl::report() {
   }
   Table all;  // for CSV and JSON: every grouping in one table, a column saying which
   for (const auto& by : dims) {
-    auto t = campaign_report(*db_, by, config_.utc_offset);
+    auto t = campaign_report(*db_, by, config_.time_zone);
     if (!t)
       return usage(
           fmt::format("--by must be tier, city, merchant, day or messages, not '{}'", by));
