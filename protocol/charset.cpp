@@ -1,11 +1,12 @@
 #include "protocol/charset.hpp"
 
 #include "protocol/gsm7.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate::smpp {
 namespace {
 
-constexpr char32_t kReplacement = 0xFFFD;
+using utf8::kReplacement;
 
 void put16(std::vector<std::uint8_t>& out, std::uint32_t unit) {
   out.push_back(static_cast<std::uint8_t>(unit >> 8));
@@ -64,63 +65,6 @@ Charset charset_for(std::uint8_t data_coding, DefaultAlphabet alphabet) {
   return Charset::binary;
 }
 
-std::optional<char32_t> utf8_next(std::string_view text, std::size_t& pos) {
-  const auto b0 = static_cast<unsigned char>(text[pos]);
-  std::size_t n = 0;
-  char32_t c = 0;
-  if (b0 < 0x80) {
-    n = 1, c = b0;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    n = 2, c = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3, c = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4, c = b0 & 0x07;
-  } else {
-    return std::nullopt;
-  }
-  if (text.size() - pos < n) return std::nullopt;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(text[pos + k]);
-    if ((b & 0xC0) != 0x80) return std::nullopt;
-    c = (c << 6) | (b & 0x3F);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < kMin[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return std::nullopt;
-  pos += n;
-  return c;
-}
-
-bool utf8_decode(std::string_view text, std::u32string& out) {
-  out.clear();
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = utf8_next(text, i);
-    if (!c) return false;
-    out.push_back(*c);
-  }
-  return true;
-}
-
-void utf8_append(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 std::string ascii_lower(std::string_view text) {
   std::string out(text);
   for (auto& c : out)
@@ -130,21 +74,16 @@ std::string ascii_lower(std::string_view text) {
 
 std::optional<std::size_t> utf16_length(std::string_view utf8) {
   std::u32string code_points;
-  if (!utf8_decode(utf8, code_points)) return std::nullopt;
+  if (!utf8::decode(utf8, code_points)) return std::nullopt;
   std::size_t units = 0;
   for (const char32_t c : code_points) units += c > 0xFFFF ? 2 : 1;
   return units;
 }
 
-bool utf8_valid(std::string_view text) {
-  std::u32string ignored;
-  return utf8_decode(text, ignored);
-}
-
 bool ucs2_encode(std::string_view utf8, SurrogatePolicy policy, std::vector<std::uint8_t>& out,
                  std::size_t* replaced) {
   std::u32string chars;
-  if (!utf8_decode(utf8, chars)) return false;
+  if (!utf8::decode(utf8, chars)) return false;
   out.clear();
   out.reserve(chars.size() * 2);
   std::size_t count = 0;
@@ -176,17 +115,17 @@ std::string ucs2_decode(std::span<const std::uint8_t> octets, std::size_t* repla
     const char32_t u = unit(i);
     if (u >= 0xD800 && u <= 0xDBFF && i + 1 < units && unit(i + 1) >= 0xDC00 &&
         unit(i + 1) <= 0xDFFF) {
-      utf8_append(out, 0x10000 + ((u - 0xD800) << 10) + (unit(i + 1) - 0xDC00));
+      utf8::append(out, 0x10000 + ((u - 0xD800) << 10) + (unit(i + 1) - 0xDC00));
       ++i;
     } else if (u >= 0xD800 && u <= 0xDFFF) {
-      utf8_append(out, kReplacement);  // a lone half of a pair
+      utf8::append(out, kReplacement);  // a lone half of a pair
       ++count;
     } else {
-      utf8_append(out, u);
+      utf8::append(out, u);
     }
   }
   if (octets.size() % 2 != 0) {
-    utf8_append(out, kReplacement);
+    utf8::append(out, kReplacement);
     ++count;
   }
   if (replaced) *replaced = count;
@@ -195,7 +134,7 @@ std::string ucs2_decode(std::span<const std::uint8_t> octets, std::size_t* repla
 
 bool latin1_encode(std::string_view utf8, std::vector<std::uint8_t>& out) {
   std::u32string chars;
-  if (!utf8_decode(utf8, chars)) return false;
+  if (!utf8::decode(utf8, chars)) return false;
   out.clear();
   for (char32_t c : chars) {
     if (c > 0xFF) return false;
@@ -215,7 +154,7 @@ bool ascii_encode(std::string_view utf8, std::vector<std::uint8_t>& out) {
 
 std::string latin1_decode(std::span<const std::uint8_t> octets) {
   std::string out;
-  for (auto o : octets) utf8_append(out, o);
+  for (auto o : octets) utf8::append(out, o);
   return out;
 }
 
@@ -224,7 +163,7 @@ std::string ascii_decode(std::span<const std::uint8_t> octets, std::size_t* repl
   std::size_t count = 0;
   for (auto o : octets) {
     if (o > 0x7F) {
-      utf8_append(out, kReplacement);
+      utf8::append(out, kReplacement);
       ++count;
     } else {
       out.push_back(static_cast<char>(o));
@@ -236,7 +175,7 @@ std::string ascii_decode(std::span<const std::uint8_t> octets, std::size_t* repl
 
 Encoding choose_encoding(std::string_view utf8, DefaultAlphabet alphabet) {
   std::u32string chars;
-  if (utf8_decode(utf8, chars)) {
+  if (utf8::decode(utf8, chars)) {
     bool fits = true;
     for (char32_t c : chars) fits = fits && fits_default(c, alphabet);
     if (fits) return {0x00, charset_for(0x00, alphabet)};

@@ -1,7 +1,7 @@
-// Character sets of SMPP short messages, and UTF-8, the domain's only text
-// form: which charset a data_coding means, UCS-2 big-endian with surrogate
-// pairs kept or replaced (never split), Latin-1, ASCII, and the choice between
-// GSM 7-bit and UCS-2 for outgoing text.
+// Character sets of SMPP short messages, to and from UTF-8 (utf8.hpp), the
+// domain's only text form: which charset a data_coding means, UCS-2
+// big-endian with surrogate pairs kept or replaced (never split), Latin-1,
+// ASCII, and the choice between GSM 7-bit and UCS-2 for outgoing text.
 #pragma once
 
 #include <cstddef>
@@ -31,16 +31,6 @@ Charset charset_for(std::uint8_t data_coding, DefaultAlphabet alphabet);
 // replace each with U+FFFD.
 enum class SurrogatePolicy { keep_pairs, replace };
 
-// The code point at text[pos] (pos < text.size()), pos moved past it; nullopt,
-// pos unmoved, when the bytes there are not UTF-8 (malformed, overlong, a
-// surrogate, past U+10FFFF), so a caller can show the bad byte and go on.
-// The project's one UTF-8 decoder: whatever reads text goes through it.
-std::optional<char32_t> utf8_next(std::string_view text, std::size_t& pos);
-// UTF-8 to code points; false on any malformed or overlong sequence.
-bool utf8_decode(std::string_view text, std::u32string& out);
-// Appends one code point as UTF-8.
-void utf8_append(std::string& out, char32_t c);
-bool utf8_valid(std::string_view text);
 // UTF-16 code units for the text (a character past U+FFFF takes two, a
 // surrogate pair), or nullopt if it is not valid UTF-8.
 std::optional<std::size_t> utf16_length(std::string_view utf8);

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "protocol/charset.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate::smpp {
 namespace {
@@ -55,7 +56,7 @@ std::size_t gsm7_septets(char32_t c) {
 
 bool gsm7_encode(std::string_view utf8, std::vector<std::uint8_t>& septets) {
   std::u32string chars;
-  if (!utf8_decode(utf8, chars)) return false;
+  if (!utf8::decode(utf8, chars)) return false;
   septets.clear();
   septets.reserve(chars.size());
   for (char32_t c : chars) {
@@ -70,7 +71,7 @@ bool gsm7_encode(std::string_view utf8, std::vector<std::uint8_t>& septets) {
 
 std::optional<std::size_t> gsm7_length(std::string_view utf8) {
   std::u32string chars;
-  if (!utf8_decode(utf8, chars)) return std::nullopt;
+  if (!utf8::decode(utf8, chars)) return std::nullopt;
   std::size_t total = 0;
   for (char32_t c : chars) {
     const std::size_t n = gsm7_septets(c);
@@ -86,7 +87,7 @@ std::string gsm7_decode(std::span<const std::uint8_t> septets) {
   for (std::size_t i = 0; i < septets.size(); ++i) {
     const std::uint8_t s = septets[i] & 0x7F;
     if (s != gsm7_escape) {
-      utf8_append(out, kBasic[s]);
+      utf8::append(out, kBasic[s]);
       continue;
     }
     if (i + 1 == septets.size()) {
@@ -97,7 +98,7 @@ std::string gsm7_decode(std::span<const std::uint8_t> septets) {
     char32_t c = code == gsm7_escape ? U' ' : kBasic[code];
     for (const auto& e : kExtension)
       if (e.code == code) c = e.c;
-    utf8_append(out, c);
+    utf8::append(out, c);
   }
   return out;
 }

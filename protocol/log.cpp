@@ -1,6 +1,9 @@
 #include "protocol/log.hpp"
 
-#include <cstdio>
+#include <sys/stat.h>
+
+#include <cinttypes>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -27,20 +30,61 @@ std::string_view to_string(Level level) {
   return "unknown";
 }
 
-void StderrSink::write(Level, std::string_view line) {
-  std::lock_guard lock(mutex_);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fputc('\n', stderr);
+std::string_view syslog_prefix(Level level) {
+  switch (level) {
+    case Level::debug: return "<7>";
+    case Level::info: return "<6>";
+    case Level::warning: return "<4>";
+    case Level::error: return "<3>";
+  }
+  return "<6>";
 }
 
-void MemorySink::write(Level, std::string_view line) {
+bool is_journal_stream(const char* journal_stream, int fd) {
+  if (!journal_stream || fd < 0) return false;
+  std::uintmax_t device = 0, inode = 0;
+  int used = 0;
+  if (std::sscanf(journal_stream, "%" SCNuMAX ":%" SCNuMAX "%n", &device, &inode, &used) != 2 ||
+      journal_stream[used] != '\0')
+    return false;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  return static_cast<std::uintmax_t>(st.st_dev) == device &&
+         static_cast<std::uintmax_t>(st.st_ino) == inode;
+}
+
+// Read once, at construction: giftgated makes its sink before any thread
+// starts, and nothing changes the environment afterwards.
+StderrSink::StderrSink() : StderrSink(stderr, std::getenv("JOURNAL_STREAM")) {}
+
+StderrSink::StderrSink(std::FILE* out, const char* journal_stream)
+    : out_(out), journal_(out && is_journal_stream(journal_stream, ::fileno(out))) {}
+
+void StderrSink::write(Level level, std::string_view line) {
+  if (!out_) return;
+  std::lock_guard lock(mutex_);
+  if (journal_) {
+    const std::string_view prefix = syslog_prefix(level);
+    std::fwrite(prefix.data(), 1, prefix.size(), out_);
+  }
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fputc('\n', out_);
+}
+
+void MemorySink::write(Level level, std::string_view line) {
   std::lock_guard lock(mutex_);
   lines_.emplace_back(line);
+  levels_.push_back(level);
 }
 
 std::vector<std::string> MemorySink::lines() const {
   std::lock_guard lock(mutex_);
   return lines_;
+}
+
+std::vector<Level> MemorySink::levels() const {
+  std::lock_guard lock(mutex_);
+  return levels_;
 }
 
 bool MemorySink::contains(std::string_view needle) const {

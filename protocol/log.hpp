@@ -1,9 +1,12 @@
 // Structured logging: one line per event, a constant event name followed by
-// key=value details, written to a sink (stderr by default, journald-friendly).
+// key=value details, written to a sink (stderr by default). Each line
+// reaches the sink with its level; under systemd the stderr sink hands the
+// level on to the journal as the line's syslog priority.
 #pragma once
 
 #include <concepts>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -36,33 +39,63 @@ struct Field {
   Field(std::string_view k, double v);
 };
 
-// Where finished lines go. Implementations must be safe to call from several
-// threads; the logger does not serialise calls itself.
+// Where finished lines go, each with its event's level. Implementations must
+// be safe to call from several threads; the logger does not serialise calls
+// itself.
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual void write(Level level, std::string_view line) = 0;
 };
 
-// A sink writing each line to stderr under a mutex.
+// The syslog priority of a level as sd-daemon(3) prefixes a line with it:
+// "<3>" error, "<4>" warning, "<6>" info, "<7>" debug.
+std::string_view syslog_prefix(Level level);
+
+// Whether the stream on file descriptor fd is the journal's: systemd sets
+// JOURNAL_STREAM to "device:inode" of the stream it connects to a
+// service's stderr, so a process whose stderr was redirected elsewhere (a
+// child given a pipe, a shell started from a unit) is told apart. Takes the
+// variable's value (null when unset) rather than reading the environment,
+// so that tests need not change it.
+bool is_journal_stream(const char* journal_stream, int fd);
+
+// A sink writing each line to stderr (or another stream) under a mutex.
+// When that stream is the journal's, each line starts with its level's
+// syslog priority, which journald takes as the entry's priority and
+// removes: journalctl -p warning then shows warnings and errors alone.
 class StderrSink final : public Sink {
  public:
+  // stderr, with priorities when JOURNAL_STREAM names it.
+  StderrSink();
+  // `out`, with priorities when journal_stream (JOURNAL_STREAM's value, or
+  // null) names it.
+  StderrSink(std::FILE* out, const char* journal_stream);
+
+  // Whether lines carry their syslog priority.
+  bool to_journal() const { return journal_; }
+
   void write(Level level, std::string_view line) override;
 
  private:
+  std::FILE* out_;
+  bool journal_;
   std::mutex mutex_;
 };
 
-// A sink keeping lines in memory, for tests that check what was logged.
+// A sink keeping lines in memory with their levels, for tests that check
+// what was logged.
 class MemorySink final : public Sink {
  public:
   void write(Level level, std::string_view line) override;
   std::vector<std::string> lines() const;
+  std::vector<Level> levels() const;  // each line's, in the same order
   bool contains(std::string_view needle) const;
 
  private:
   mutable std::mutex mutex_;
   std::vector<std::string> lines_;
+  std::vector<Level> levels_;
 };
 
 // A cheap-to-copy handle that formats events and hands them to a sink. A child

@@ -2,6 +2,7 @@
 
 #include "protocol/error.hpp"
 #include "protocol/gsm7.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate::smpp {
 namespace {
@@ -16,7 +17,7 @@ struct Units {
 };
 
 bool units_of(std::string_view utf8, const SplitOptions& options, Units& out) {
-  if (!utf8_decode(utf8, out.chars)) return false;
+  if (!utf8::decode(utf8, out.chars)) return false;
   out.encoding = choose_encoding(utf8, options.alphabet);
   for (char32_t c : out.chars) {
     std::size_t n = 0;
@@ -57,7 +58,7 @@ std::vector<std::pair<std::size_t, std::size_t>> cut(const Units& u, std::size_t
 std::vector<std::uint8_t> encode_range(const Units& u, const SplitOptions& options,
                                        std::size_t begin, std::size_t end, unsigned fill_bits) {
   std::string text;
-  for (std::size_t i = begin; i < end; ++i) utf8_append(text, u.chars[i]);
+  for (std::size_t i = begin; i < end; ++i) utf8::append(text, u.chars[i]);
   std::vector<std::uint8_t> octets;
   switch (u.encoding.charset) {
     case Charset::ucs2: ucs2_encode(text, options.surrogates, octets); break;

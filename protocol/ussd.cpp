@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "protocol/gsm7.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate::smpp {
 namespace {
@@ -117,7 +118,7 @@ void set_ussd(SubmitSm& pdu, std::uint8_t op, const UssdInfo& request, bool end)
 }
 
 bool set_ussd_text(SubmitSm& pdu, std::string_view utf8, DefaultAlphabet alphabet) {
-  if (!utf8_valid(utf8)) return false;
+  if (!utf8::valid(utf8)) return false;
   const Encoding encoding = choose_encoding(utf8, alphabet);
   std::vector<std::uint8_t> octets;
   bool ok = false;

@@ -1,47 +1,44 @@
 #include "daemon/campaign/calendar.hpp"
 
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
-#include <filesystem>
+#include <exception>
 
+#include <date/tz.h>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 namespace giftgate {
 namespace {
 
-// Runs f with the process's local time zone set to `zone`, then puts it back.
-// Only used while loading configuration, before any thread starts.
-template <typename F>
-auto in_zone(const std::string& zone, F f) {
-  const char* old = std::getenv("TZ");
-  const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
-  ::setenv("TZ", (":" + zone).c_str(), 1);
-  ::tzset();
-  auto result = f();
-  if (saved) ::setenv("TZ", saved->c_str(), 1);
-  else ::unsetenv("TZ");
-  ::tzset();
-  return result;
+// The zone, or null. The library throws for a name it does not know; here
+// that is an expected answer, so it becomes one. A zoneinfo it cannot read
+// at all makes every zone unknown, which the configuration then refuses.
+const date::time_zone* find_zone(const std::string& name) {
+  if (name.empty()) return nullptr;
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+// Instant t on the zone's clocks, as a count from the epoch like a UTC time
+// (so that fmt's chrono formats print it); t itself for no zone.
+Time on_clocks(const date::time_zone* zone, Time t) {
+  if (!zone) return t;
+  return Time{zone->to_local(t).time_since_epoch()};
 }
 
 }  // namespace
 
-bool known_zone(const std::string& zone) {
-  if (zone.empty() || zone.front() == '/' || zone.find("..") != std::string::npos) return false;
-  if (zone == "UTC") return true;
-  std::error_code ec;
-  return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + zone, ec);
+bool known_zone(const std::string& zone) { return find_zone(zone) != nullptr; }
+
+std::string format_local_time(const std::string& zone, Time t) {
+  return fmt::format("{:%Y-%m-%d %H:%M}", on_clocks(find_zone(zone), t));
 }
 
-// The month ("2026-10") in which instant t falls in `zone`.
 std::string local_month(const std::string& zone, Time t) {
-  return in_zone(zone, [&] {
-    const std::time_t when = t.time_since_epoch().count();
-    std::tm tm{};
-    ::localtime_r(&when, &tm);
-    return fmt::format("{:04}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1);
-  });
+  return fmt::format("{:%Y-%m}", on_clocks(find_zone(zone), t));
 }
 
 std::optional<std::string> parse_month(std::string_view text) {
@@ -58,7 +55,8 @@ std::optional<std::string> parse_month(std::string_view text) {
   return std::string(text);
 }
 
-std::optional<Time> parse_local_time(std::string_view text, const std::string& zone) {
+std::optional<Time> parse_local_time(std::string_view text, const std::string& zone,
+                                     std::string* why) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char sep = 0;
   int used = 0;
@@ -73,30 +71,61 @@ std::optional<Time> parse_local_time(std::string_view text, const std::string& z
   if (!ok || (sep != ' ' && sep != 'T')) return std::nullopt;
   const std::chrono::year_month_day day{std::chrono::year{y}, std::chrono::month(mo),
                                         std::chrono::day(d)};
-  if (!day.ok() || h > 23 || mi > 59 || s > 59 || !known_zone(zone)) return std::nullopt;
-  return in_zone(zone, [&]() -> std::optional<Time> {
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    tm.tm_isdst = -1;
-    const std::time_t when = std::mktime(&tm);
-    if (when == static_cast<std::time_t>(-1)) return std::nullopt;
-    return Time{std::chrono::seconds(when)};
-  });
+  if (!day.ok() || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return std::nullopt;
+  const date::time_zone* tz = find_zone(zone);
+  if (!tz) return std::nullopt;
+  const date::local_seconds wall{std::chrono::sys_days(day).time_since_epoch() +
+                                 std::chrono::hours(h) + std::chrono::minutes(mi) +
+                                 std::chrono::seconds(s)};
+  const date::local_info info = tz->get_info(wall);
+  switch (info.result) {
+    case date::local_info::unique: return Time{wall.time_since_epoch() - info.first.offset};
+    case date::local_info::ambiguous:
+      // Shown twice: the first, on the offset before the change, so nothing
+      // starts or ends an hour after the clocks first read its time.
+      return Time{wall.time_since_epoch() - info.first.offset};
+    case date::local_info::nonexistent: {
+      // The clocks jump from the end of the first period to the start of
+      // the second, over the time asked for.
+      const auto clock = [](date::sys_seconds at, std::chrono::seconds offset) {
+        return fmt::format("{:%H:%M}", Time{at.time_since_epoch() + offset});
+      };
+      if (why)
+        *why = fmt::format("the clocks in {} skip it (at {} they go on to {})", zone,
+                           clock(info.first.end, info.first.offset),
+                           clock(info.second.begin, info.second.offset));
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
-std::optional<std::chrono::minutes> zone_offset(const std::string& zone, Time t) {
-  if (!known_zone(zone)) return std::nullopt;
-  return in_zone(zone, [&] {
-    const std::time_t when = t.time_since_epoch().count();
-    std::tm tm{};
-    ::localtime_r(&when, &tm);
-    return std::chrono::minutes(tm.tm_gmtoff / 60);
-  });
+std::optional<Time> parse_iso_time(std::string_view iso) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, used = 0;
+  const std::string text(iso);
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &s, &used) != 6 ||
+      used != static_cast<int>(text.size()))
+    return std::nullopt;
+  const std::chrono::year_month_day day{std::chrono::year{y}, std::chrono::month(mo),
+                                        std::chrono::day(d)};
+  if (!day.ok() || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return std::nullopt;
+  return Time{std::chrono::sys_days(day).time_since_epoch() + std::chrono::hours(h) +
+              std::chrono::minutes(mi) + std::chrono::seconds(s)};
+}
+
+std::vector<ZoneOffset> zone_offsets(const std::string& zone, Time first, Time last) {
+  std::vector<ZoneOffset> out;
+  const date::time_zone* tz = find_zone(zone);
+  if (!tz || last < first) return out;
+  date::sys_info info = tz->get_info(first);
+  out.push_back({first, info.offset});
+  // One step per change of the zone's rules, which are finite over any span.
+  while (info.end <= last && info.end > info.begin) {
+    info = tz->get_info(info.end);
+    // A change of name only (or of its summer-time part alone) keeps the offset.
+    if (info.offset != out.back().offset) out.push_back({info.begin, info.offset});
+  }
+  return out;
 }
 
 }  // namespace giftgate

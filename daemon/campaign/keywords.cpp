@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "daemon/campaign/voucher_code.hpp"
-#include "protocol/charset.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate {
 namespace {
@@ -71,9 +71,7 @@ std::string fold_keyword_text(std::string_view text) {
   bool space = false;
   for (std::size_t i = 0; i < text.size();) {
     // A byte that is not UTF-8 matches no keyword: U+FFFD in its place.
-    const auto decoded = smpp::utf8_next(text, i);
-    if (!decoded) ++i;
-    char32_t c = decoded.value_or(0xFFFD);
+    char32_t c = utf8::next_or_replacement(text, i);
     if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;  // full-width ASCII
     if (c == 0x3000 || c == U'\t' || c == U'\r' || c == U'\n' || c == 0xA0) c = U' ';
     if (c >= U'a' && c <= U'z') c -= 0x20;
@@ -83,7 +81,7 @@ std::string fold_keyword_text(std::string_view text) {
     }
     if (space) out += ' ';
     space = false;
-    smpp::utf8_append(out, c);
+    utf8::append(out, c);
   }
   return out;
 }

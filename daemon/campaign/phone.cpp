@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "protocol/charset.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate {
 
@@ -47,7 +47,7 @@ std::optional<Scanned> scan(std::string_view input) {
   bool seen_plus = false;
   std::size_t pos = 0;
   while (pos < input.size()) {
-    const auto cp = smpp::utf8_next(input, pos);
+    const auto cp = utf8::next(input, pos);
     if (!cp) return std::nullopt;
     if (*cp >= U'0' && *cp <= U'9') {
       out.digits.push_back(static_cast<char>('0' + (*cp - U'0')));

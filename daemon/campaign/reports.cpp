@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/campaign/calendar.hpp"
+
 namespace giftgate {
 namespace {
 
@@ -56,10 +58,50 @@ std::vector<std::string> with_key(std::string key) {
   return columns;
 }
 
+// The zone's offsets between the oldest and newest times the vouchers
+// hold (issue and use), for local_day_sql; nullopt, with *error, when the
+// database failed.
+std::optional<std::vector<ZoneOffset>> stored_offsets(db::Database& db,
+                                                      const std::string& time_zone,
+                                                      std::string* error) {
+  auto range = db.prepare(
+      "SELECT MIN(issued_at), MAX(issued_at), MIN(used_at), MAX(used_at) FROM vouchers");
+  std::optional<Time> first, last;
+  const auto step = range.step();
+  if (step == db::StepResult::error) {
+    *error = range.status().message.empty() ? "the database failed" : range.status().message;
+    return std::nullopt;
+  }
+  if (step == db::StepResult::row)
+    for (int i = 0; i < 4; ++i) {
+      if (range.column_null(i)) continue;
+      const auto t = parse_iso_time(range.column_text(i));
+      if (!t) continue;
+      if (!first || *t < *first) first = *t;
+      if (!last || *t > *last) last = *t;
+    }
+  return first ? zone_offsets(time_zone, *first, *last) : std::vector<ZoneOffset>{};
+}
+
+// SQL for the day on the zone's clocks of the stored time in `column`:
+// SQLite's date() shifted by the offset in force at that time, so a day is
+// cut at local midnight on both sides of a change of the clocks.
+std::string local_day_sql(const std::vector<ZoneOffset>& offsets, std::string_view column) {
+  if (offsets.empty()) return fmt::format("date({})", column);
+  if (offsets.size() == 1)
+    return fmt::format("date({}, '{:+} seconds')", column, offsets.front().offset.count());
+  // Newest change first: the first WHEN a time reaches is its offset's.
+  std::string sql = fmt::format("date({}, CASE", column);
+  for (auto it = offsets.rbegin(); it + 1 != offsets.rend(); ++it)
+    sql += fmt::format(" WHEN {} >= '{}' THEN '{:+} seconds'", column, iso_time(it->from),
+                       it->offset.count());
+  return sql + fmt::format(" ELSE '{:+} seconds' END)", offsets.front().offset.count());
+}
+
 }  // namespace
 
 std::optional<Table> campaign_report(db::Database& db, std::string_view by,
-                                     std::chrono::minutes utc_offset, std::string* error) {
+                                     const std::string& time_zone, std::string* error) {
   error->clear();
   if (by == "tier" || by == "city")
     return query(db, error,
@@ -73,16 +115,16 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
                  with_key("merchant"));
   if (by != "day") return std::nullopt;
   // Issue and use fall on different days: two groupings merged by day.
-  const std::string shift = fmt::format("'{:+} minutes'", utc_offset.count());
+  const auto offsets = stored_offsets(db, time_zone, error);
+  if (!offsets) return std::nullopt;
   auto issued = query(db, error,
-                       fmt::format("SELECT date(issued_at, {0}), {1} FROM vouchers "
-                                   "GROUP BY 1 ORDER BY 1",
-                                   shift, kFigures),
+                       fmt::format("SELECT {0}, {1} FROM vouchers GROUP BY 1 ORDER BY 1",
+                                   local_day_sql(*offsets, "issued_at"), kFigures),
                        with_key("day"));
   const auto used = query(db, error,
-                     fmt::format("SELECT date(used_at, {0}), COUNT(*), SUM(face_value) FROM "
-                                 "vouchers WHERE state = 'used' GROUP BY 1",
-                                 shift),
+                     fmt::format("SELECT {0}, COUNT(*), SUM(face_value) FROM vouchers "
+                                 "WHERE state = 'used' GROUP BY 1",
+                                 local_day_sql(*offsets, "used_at")),
                      {"day", "#used", "#value_used"});
   if (!issued || !used) return std::nullopt;
   std::map<std::string, std::vector<std::string>> days;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "daemon/campaign/calendar.hpp"
 #include "daemon/campaign/phone.hpp"
 #include "protocol/split.hpp"
 
@@ -29,15 +30,6 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
-std::optional<Time> parse_iso(const std::string& iso) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) != 6)
-    return std::nullopt;
-  const auto day = std::chrono::sys_days{std::chrono::year{y} / mo / d};
-  return Time{day.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
-              std::chrono::seconds(s)};
-}
-
 // How far back an SMS still waiting for the same number is looked for (the
 // gap between them in the outbox's order, a second, is in queue()'s SQL).
 constexpr std::chrono::hours kFairHorizon{1};
@@ -53,11 +45,11 @@ Service::Service(db::Database& db, const CampaignConfig& config, std::shared_ptr
     : db_(db), config_(config), templates_(std::move(templates)), vouchers_(db, config.campaign) {}
 
 std::string Service::local_time(Time t) const {
-  return fmt::format("{:%Y-%m-%d %H:%M}", t + config_.utc_offset);
+  return format_local_time(config_.time_zone, t);
 }
 
 std::string Service::local_time(const std::string& iso) const {
-  const auto t = parse_iso(iso);
+  const auto t = parse_iso_time(iso);
   return t ? local_time(*t) : iso;
 }
 

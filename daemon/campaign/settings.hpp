@@ -68,9 +68,7 @@ struct CampaignConfig {
   std::string source;  // the file it came from, or "(built-in defaults)"
   std::string db_path = "/var/lib/giftgate/giftgate.db";
   std::chrono::milliseconds busy_timeout{5000};
-  std::string time_zone = "Asia/Shanghai";
-  // The zone's offset from UTC at the campaign's start: where reports cut days.
-  std::chrono::minutes utc_offset{0};
+  std::string time_zone = "Asia/Shanghai";  // an IANA zone: wall times in and out (calendar.hpp)
   std::string default_country = "86";
   std::string templates_path = "/etc/giftgate/messages.yaml";  // templates/messages.yaml
   std::size_t max_parts = 3;       // the most SMS parts one message may take

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
-#include "protocol/charset.hpp"
+#include <utf8proc.h>
+
+#include "protocol/utf8.hpp"
 
 namespace giftgate {
 namespace {
@@ -59,7 +61,7 @@ std::string escape_text(std::string_view text, Escaping style) {
   out.reserve(text.size());
   for (std::size_t pos = 0; pos < text.size();) {
     const std::size_t at = pos;
-    const auto c = smpp::utf8_next(text, pos);
+    const auto c = utf8::next(text, pos);
     if (!c) {  // not UTF-8: the byte's value, as text
       append_hex(out, json ? "\\\\x" : "\\x", static_cast<unsigned char>(text[at]), 2);
       pos = at + 1;
@@ -84,7 +86,7 @@ std::string escape_text(std::string_view text, Escaping style) {
 
 bool has_unprintable(std::string_view text) {
   for (std::size_t pos = 0; pos < text.size();) {
-    const auto c = smpp::utf8_next(text, pos);
+    const auto c = utf8::next(text, pos);
     if (!c || unprintable(*c)) return true;
   }
   return false;
@@ -101,14 +103,13 @@ bool parse_format(std::string_view name, Format* format) {
 std::size_t display_width(std::string_view s) {
   std::size_t width = 0;
   for (std::size_t i = 0; i < s.size();) {
-    const auto c = smpp::utf8_next(s, i);
+    const auto c = utf8::next(s, i);
     if (!c) {  // escaped before it is shown: \xNN
       ++i;
       width += 4;
       continue;
     }
-    // From U+1100 up, mostly CJK and full-width forms: two columns.
-    width += *c >= 0x1100 ? 2 : 1;
+    width += static_cast<std::size_t>(std::max(0, utf8proc_charwidth(static_cast<utf8proc_int32_t>(*c))));
   }
   return width;
 }

@@ -36,7 +36,10 @@ bool parse_format(std::string_view name, Format* format);
 // in CSV then quoted as RFC 4180 says where it has a comma or a quote.
 void print(std::ostream& out, const Table& table, Format format);
 
-// Columns of display width: CJK characters count two.
+// The columns a terminal gives text, from Unicode's width table (utf8proc):
+// wide and full-width characters (CJK, most emoji) two, combining marks and
+// other characters of no width none, the rest (€ included) one; a byte that
+// is not UTF-8 four, as escape_text shows it (\xNN).
 std::size_t display_width(std::string_view utf8);
 
 // How escape_text writes what it escapes.

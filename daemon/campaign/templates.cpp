@@ -13,6 +13,7 @@
 #include "protocol/charset.hpp"
 #include "protocol/gsm7.hpp"
 #include "protocol/split.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate {
 namespace {
@@ -151,12 +152,6 @@ bool placeholders(std::string_view text, std::vector<std::string>& out, std::str
   return true;
 }
 
-// Characters (code points) in UTF-8 text.
-std::size_t characters(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(
-      text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
 // Why a name would not fit where the size checks' value for its
 // placeholder fits, if it would not. That value is 16 Latin letters: as many
 // units as 16 characters of a Chinese (UCS-2) text, and as many septets as
@@ -222,7 +217,7 @@ std::string parse_names(const YAML::Node& node, const NamedSection& s,
       if (!lt.second.IsScalar() || lt.second.Scalar().empty())
         return fmt::format("{} '{}' {} must be a name", s.thing, id, language);
       const std::string& name = lt.second.Scalar();
-      if (auto misfit = name_misfit(name, language, characters(longest_value(s.placeholder))))
+      if (auto misfit = name_misfit(name, language, utf8::length(longest_value(s.placeholder))))
         return fmt::format("{} '{}' {}: '{}' {}", s.thing, id, language, name, *misfit);
       names[language] = name;
     }

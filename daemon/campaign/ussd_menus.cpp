@@ -6,6 +6,7 @@
 
 #include "protocol/charset.hpp"
 #include "protocol/gsm7.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate {
 
@@ -120,8 +121,7 @@ std::string UssdMenus::page(const std::string& screen, const std::string& langua
   // than the screen not sent.
   std::string head = lines[first];
   while (!ussd_too_long(text, limits).empty() && !head.empty()) {
-    do head.pop_back();
-    while (!head.empty() && (static_cast<unsigned char>(head.back()) & 0xC0) == 0x80);
+    head.resize(utf8::last_start(head));
     text = render(end, head + "...");
   }
   return text;

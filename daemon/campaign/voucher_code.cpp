@@ -5,7 +5,7 @@
 
 #include <openssl/rand.h>
 
-#include "protocol/charset.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate {
 namespace {
@@ -97,7 +97,7 @@ std::optional<char> voucher_check_digit(std::string_view first_nine) {
 std::optional<std::string> normalize_voucher_code(std::string_view typed) {
   std::string out;
   for (std::size_t i = 0; i < typed.size();) {
-    const auto cp = smpp::utf8_next(typed, i);
+    const auto cp = utf8::next(typed, i);
     if (!cp) return std::nullopt;
     if (is_separator(*cp)) continue;
     char32_t c = fold_width(*cp);

@@ -164,7 +164,6 @@ void check_together(Reader& r, const YAML::Node& root, Config& c) {
                        "the end would be expired when issued",
                        at("campaign.vouchers_expire").Scalar()));
   if (!r.failed())
-    if (auto off = zone_offset(c.time_zone, camp.start)) c.utc_offset = *off;
   if (!r.failed() && camp.points.max_change > camp.points.max_balance)
     r.fail(either("campaign.max_balance", "campaign.max_points_change"),
            fmt::format("max_points_change ({}) must not be more than max_balance ({})",

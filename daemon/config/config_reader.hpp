@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/campaign/calendar.hpp"
 #include "daemon/campaign/vouchers.hpp"
 
 namespace giftgate {

@@ -165,7 +165,10 @@ Setting local_time(std::string name, std::string def, std::string help, Get get)
                   get(c) = {};
                   return std::string();
                 }
-                const auto t = parse_local_time(given, c.time_zone);
+                std::string why;
+                const auto t = parse_local_time(given, c.time_zone, &why);
+                if (!t && !why.empty())
+                  return fmt::format("{} ({}) is no time: {}", key, given, why);
                 if (!t)
                   return fmt::format("{} must be a time like 2026-10-01 00:00, not '{}'", key,
                                      given);

@@ -382,7 +382,7 @@ int Ctl::report() {
   std::vector<Table> tables;
   if (!messages)
     for (const auto& by : dims) {
-      auto t = campaign_report(*db_, by, config_.utc_offset, &error);
+      auto t = campaign_report(*db_, by, config_.time_zone, &error);
       if (!t && !error.empty()) return refused(fmt::format("the database refused: {}", error));
       if (!t)
         return usage(

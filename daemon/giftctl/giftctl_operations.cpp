@@ -13,6 +13,7 @@
 #include "daemon/campaign/ussd_menus.hpp"
 #include "daemon/campaign/voucher_code.hpp"
 #include "protocol/split.hpp"
+#include "protocol/utf8.hpp"
 
 namespace giftgate::ctl {
 
@@ -89,10 +90,7 @@ int Ctl::templates() {
   }
   const std::string text = t->render(name, language, values);
   smpp::SplitOptions split;
-  const auto characters = std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  });
-  fmt::print("{}\n-- {} characters, {} SMS part(s)\n", text, characters,
+  fmt::print("{}\n-- {} characters, {} SMS part(s)\n", text, utf8::length(text),
              smpp::count_parts(text, split));
   return kOk;
 }

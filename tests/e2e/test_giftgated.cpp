@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "protocol/utf8.hpp"
 #include "tests/e2e/gate.hpp"
 
 using namespace giftgate;
@@ -108,12 +109,7 @@ TEST_CASE("giftgated: every keyword, in Chinese, full-width too") {
   CHECK(contains(g.ask(zh, "帮助"), "12580积分兑换"));
   // The merchant's Chinese keyword, with the code typed in full-width.
   std::string wide;
-  for (const char c : code_in(voucher)) {
-    const char32_t w = U'\uFF00' + static_cast<char32_t>(c - 0x20);
-    wide += static_cast<char>(0xE0 | (w >> 12));
-    wide += static_cast<char>(0x80 | ((w >> 6) & 0x3F));
-    wide += static_cast<char>(0x80 | (w & 0x3F));
-  }
+  for (const char c : code_in(voucher)) utf8::append(wide, U'\uFF00' + static_cast<char32_t>(c - 0x20));
   CHECK(contains(g.ask("8613911111112", "核销 " + wide), "核销成功"));
   CHECK(contains(g.reply(zh), "Sky Cinema"));  // the member's note
   CHECK(contains(g.ask("8613600000000", "积分"), "不是音乐俱乐部会员"));

@@ -52,12 +52,7 @@ TEST_CASE("charset: broken UCS-2 decodes to replacement characters, counted") {
   CHECK(replaced == 1);
 }
 
-TEST_CASE("charset: UTF-8 validation refuses what is not UTF-8") {
-  CHECK(utf8_valid("积分 ok"));
-  CHECK_FALSE(utf8_valid("\xC0\x80"));          // overlong NUL
-  CHECK_FALSE(utf8_valid("\xED\xA0\x80"));      // a surrogate
-  CHECK_FALSE(utf8_valid("\xF4\x90\x80\x80"));  // past U+10FFFF
-  CHECK_FALSE(utf8_valid("\xE7\xA7"));          // truncated
+TEST_CASE("charset: text that is not UTF-8 is not encoded") {
   std::vector<std::uint8_t> octets;
   CHECK_FALSE(ucs2_encode("\xFF", SurrogatePolicy::keep_pairs, octets));
 }
@@ -108,19 +103,4 @@ TEST_CASE("charset: ascii_lower folds ASCII letters only") {
   CHECK(ascii_lower("BeiJing KTV-2") == "beijing ktv-2");
   CHECK(ascii_lower("ÉCRAN 影院") == "Écran 影院");  // UTF-8 bytes left as they are
   CHECK(ascii_lower("") == "");
-}
-
-TEST_CASE("charset: utf8_next reads one code point, and stops at a byte that is not UTF-8") {
-  const std::string_view text = "a积\xFF\xF0\x9F\x98\x80";
-  std::size_t pos = 0;
-  CHECK(utf8_next(text, pos) == U'a');
-  CHECK(utf8_next(text, pos) == U'积');
-  CHECK(pos == 4);
-  CHECK_FALSE(utf8_next(text, pos));
-  CHECK(pos == 4);  // unmoved: the caller decides what to do with the byte
-  pos = 5;
-  CHECK(utf8_next(text, pos) == U'\U0001F600');
-  CHECK(pos == text.size());
-  pos = 0;
-  CHECK_FALSE(utf8_next("\xE7\xA7", pos));  // cut short
 }

@@ -305,16 +305,16 @@ TEST_CASE("reports: issued, used and value by tier, city, merchant and day") {
   REQUIRE(v.void_voucher(c.code, "test", true, {"giftctl", "t"}) == AdminResult::ok);
 
   std::string error;
-  const auto tier = campaign_report(*f.db, "tier", f.config.utc_offset, &error);
+  const auto tier = campaign_report(*f.db, "tier", f.config.time_zone, &error);
   REQUIRE(tier);
   REQUIRE(tier->rows.size() == 2);
   CHECK(tier->rows[0] == std::vector<std::string>{"A", "1", "1", "0", "0", "5000", "100", "100"});
   CHECK(tier->rows[1] == std::vector<std::string>{"C", "2", "0", "1", "1", "1000", "20", "0"});
-  const auto merchant = campaign_report(*f.db, "merchant", f.config.utc_offset, &error);
+  const auto merchant = campaign_report(*f.db, "merchant", f.config.time_zone, &error);
   REQUIRE(merchant->rows.size() == 1);
   CHECK(merchant->rows[0][0] == "bj-1");
   CHECK(merchant->rows[0][2] == "1");
-  const auto day = campaign_report(*f.db, "day", f.config.utc_offset, &error);
+  const auto day = campaign_report(*f.db, "day", f.config.time_zone, &error);
   REQUIRE(day->rows.size() == 2);
   CHECK(day->rows[0][0] == "2026-10-01");
   CHECK(day->rows[0][1] == "1");  // A issued late on the 1st, local time
@@ -322,7 +322,7 @@ TEST_CASE("reports: issued, used and value by tier, city, merchant and day") {
   CHECK(day->rows[1][0] == "2026-10-02");
   CHECK(day->rows[1][1] == "2");
   CHECK(day->rows[1][2] == "1");  // ... and used on the 2nd
-  CHECK_FALSE(campaign_report(*f.db, "colour", f.config.utc_offset, &error));
+  CHECK_FALSE(campaign_report(*f.db, "colour", f.config.time_zone, &error));
   CHECK(error.empty());  // unknown, not a failure
 
   const auto since = redemptions_since(*f.db, iso_time(day2), &error);

@@ -118,3 +118,32 @@ TEST_CASE("table: columns line up with escaped and wide text") {
   t.rows.push_back({"积分", "2"});
   CHECK(printed(t, Format::table) == "a     b\n----  -\nx\\ty  1\n积分  2\n");
 }
+
+TEST_CASE("table: widths come from Unicode's width table") {
+  CHECK(display_width("\u20AC") == 1);  // € is one column, not a wide character
+  CHECK(display_width("\u4E2D") == 2);  // 中
+  CHECK(display_width("\uFF21") == 2);  // a full-width A
+  CHECK(display_width("\U0001F600") == 2);
+  CHECK(display_width("\u0301") == 0);  // a combining acute accent
+  CHECK(display_width("e\u0301") == 1);  // é written as e and the accent
+  CHECK(display_width("\u200B") == 0);  // zero width space
+  CHECK(display_width("\u00E9t\u00E9 \u20AC5") == 6);
+  CHECK(display_width("\xFF") == 4);  // shown as \xff
+}
+
+TEST_CASE("table: columns of mixed text line up on a terminal") {
+  Table t;
+  t.add_column("name");
+  t.add_column("value", true);
+  t.rows.push_back({"\u20AC price", "5"});      // 7 columns
+  t.rows.push_back({"\u4E2D\u6587", "10"});     // 4
+  t.rows.push_back({"cafe\u0301", "200"});       // 4: the accent takes none
+  t.rows.push_back({"\U0001F600 ok", "3"});     // 5
+  CHECK(printed(t, Format::table) ==
+        "name     value\n"
+        "-------  -----\n"
+        "\u20AC price      5\n"
+        "\u4E2D\u6587        10\n"
+        "cafe\u0301       200\n"
+        "\U0001F600 ok        3\n");
+}

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "daemon/campaign/voucher_code.hpp"
+#include "protocol/utf8.hpp"
 
 using namespace giftgate;
 
@@ -94,12 +95,7 @@ TEST_CASE("voucher code: typed forms normalise to one code") {
   const std::string dashed = "AE-1209\u2014876" + code.substr(9);
   // Full-width letters and digits, an ideographic space: a Chinese input method.
   std::string wide = "\uFF21\uFF45\u3000";
-  for (std::size_t i = 2; i < 10; ++i) {
-    const char32_t cp = 0xFF10 + (code[i] - '0');
-    wide += static_cast<char>(0xE0 | (cp >> 12));
-    wide += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    wide += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  for (std::size_t i = 2; i < 10; ++i) utf8::append(wide, 0xFF10 + (code[i] - '0'));
   for (const auto& typed : {lower, spaced, dashed, wide, "  " + code + " "}) {
     canonical.clear();
     CHECK_MESSAGE(check_voucher_code(typed, &canonical) == CodeCheck::ok, typed);
