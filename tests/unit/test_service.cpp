@@ -8,6 +8,7 @@
 #include "daemon/campaign/service.hpp"
 #include "protocol/split.hpp"
 #include "tests/support/campaign_db.hpp"
+#include "tests/support/campaign_service.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
@@ -19,26 +20,11 @@ namespace {
 struct Fixture {
   test::TempDir dir;
   std::unique_ptr<db::Database> db = test::open_campaign_db(dir.file("s.db"));
-  Config config = load();
-  std::shared_ptr<const Templates> templates = load_templates();
+  Config config = test::campaign_config();
+  std::shared_ptr<const Templates> templates = test::shipped_templates();
   Service service{*db, config, templates};
   Time now = config.campaign.start + 24h;
   int sequence = 0;
-
-  static Config load() {
-    std::string error;
-    auto c = parse_config("campaign:\n  start: 2026-10-01\n  end: 2027-01-01\n", "t.yaml", &error);
-    REQUIRE(c);
-    return *c;
-  }
-  static std::shared_ptr<const Templates> load_templates() {
-    std::string error;
-    auto t = Templates::load(std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml", 3,
-                             &error);
-    INFO(error);
-    REQUIRE(t);
-    return t;
-  }
 
   Fixture() {
     Importer importer(*db, config, {"import", "t"});

@@ -16,6 +16,7 @@
 #include "daemon/campaign/service.hpp"
 #include "daemon/config/config.hpp"
 #include "tests/support/campaign_db.hpp"
+#include "tests/support/campaign_service.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
@@ -71,25 +72,10 @@ bool wrong_answer(const std::string& message) {
 struct Fixture {
   test::TempDir dir;
   std::unique_ptr<db::Database> db = test::open_campaign_db(dir.file("f.db"));
-  Config config = load();
-  Service service{*db, config, load_templates()};
+  Config config = test::campaign_config();
+  Service service{*db, config, test::shipped_templates()};
   Time now = config.campaign.start + 24h;
   int sequence = 0;
-
-  static Config load() {
-    std::string error;
-    auto c = parse_config("campaign:\n  start: 2026-10-01\n  end: 2027-01-01\n", "t.yaml", &error);
-    REQUIRE(c);
-    return *c;
-  }
-  static std::shared_ptr<const Templates> load_templates() {
-    std::string error;
-    auto t = Templates::load(std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml", 3,
-                             &error);
-    INFO(error);
-    REQUIRE(t);
-    return t;
-  }
 
   Fixture() {
     std::string error;
