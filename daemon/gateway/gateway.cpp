@@ -480,15 +480,21 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
 }
 
 void Gateway::send(std::vector<Send> parts) {
+  if (parts.empty()) return;
+  std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>> submits;
+  submits.reserve(parts.size());
   for (auto& p : parts) {
     ++in_flight_;
-    link_.submit(std::move(p.submit), [this, id = p.id, attempt = p.attempt, index = p.index,
-                                       total = p.total](smpp::SubmitOutcome outcome) {
+    submits.emplace_back(std::move(p.submit), [this, id = p.id, attempt = p.attempt,
+                                               index = p.index, total = p.total](
+                                                  smpp::SubmitOutcome outcome) {
       boost::asio::post(io_, [this, id, attempt, index, total, outcome = std::move(outcome)] {
         on_submitted(id, attempt, index, total, outcome);
       });
     });
   }
+  // One hand-over to the link's thread for the whole batch.
+  link_.submit_all(std::move(submits));
 }
 
 void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,

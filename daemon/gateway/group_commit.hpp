@@ -175,7 +175,7 @@ class GroupCommit {
     records_.clear();  // on disk, or moved to redo_ by refuse()
     auto answers = std::move(answers_);
     answers_.clear();
-    for (auto& [ack, status] : answers) ack.respond(status);
+    respond(answers);
     if (hooks_.after_commit) hooks_.after_commit(committed);
   }
 
@@ -195,12 +195,25 @@ class GroupCommit {
     records_.clear();
     std::size_t refused = 0;
     for (auto& [ack, status] : answers_) {
-      if (status == smpp::status::ok) ++refused;
-      ack.respond(status == smpp::status::ok ? smpp::status::temporary_app_error : status);
+      if (status != smpp::status::ok) continue;
+      ++refused;
+      status = smpp::status::temporary_app_error;
     }
+    auto answers = std::move(answers_);
     answers_.clear();
+    respond(answers);
     refused_ += refused;
     if (refused > 0 && hooks_.failed) hooks_.failed(refused, why);
+  }
+
+  // All at once where Ack can (one hand-over to the link's thread for a
+  // whole batch), else one by one.
+  static void respond(std::vector<std::pair<Ack, std::uint32_t>>& answers) {
+    if constexpr (requires { Ack::respond_all(answers); }) {
+      Ack::respond_all(answers);
+    } else {
+      for (auto& [ack, status] : answers) ack.respond(status);
+    }
   }
 
   BatchStore& store_;

@@ -36,6 +36,10 @@ void Link::submit(SubmitSm message, Session::SubmitHandler handler) {
   transmitter_->submit(std::move(message), std::move(handler));
 }
 
+void Link::submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages) {
+  transmitter_->submit_all(std::move(messages));
+}
+
 void Link::stop(std::chrono::milliseconds drain, std::function<void()> done) {
   if (!receiver_) return transmitter_->stop(drain, std::move(done));
   auto remaining = std::make_shared<std::atomic<int>>(2);

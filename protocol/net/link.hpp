@@ -32,6 +32,8 @@ class Link {
   void on_state(Session::StateHandler handler);
   void start();
   void submit(SubmitSm message, Session::SubmitHandler handler);
+  // Several submits, in order, in one hand-over to the transmitter.
+  void submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages);
   // `done` runs when every session has closed.
   void stop(std::chrono::milliseconds drain, std::function<void()> done = {});
 

@@ -1,5 +1,7 @@
 #include "protocol/net/session.hpp"
 
+#include <algorithm>
+
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -860,6 +862,13 @@ void Session::submit(SubmitSm message, SubmitHandler handler) {
   });
 }
 
+void Session::submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages) {
+  if (messages.empty()) return;
+  asio::post(impl_->strand, [self = shared_from_this(), m = std::move(messages)]() mutable {
+    for (auto& [message, handler] : m) self->impl_->enqueue(std::move(message), std::move(handler));
+  });
+}
+
 void Session::stop(std::chrono::milliseconds drain, std::function<void()> done) {
   asio::post(impl_->strand, [self = shared_from_this(), drain, d = std::move(done)]() mutable {
     self->impl_->stop(drain, std::move(d));
@@ -882,6 +891,34 @@ void Session::respond(std::uint64_t generation, CommandId command, std::uint32_t
 }
 
 // ---------------------------------------------------------------- Responder
+
+void Responder::respond_all(std::vector<std::pair<Responder, std::uint32_t>>& answers) {
+  struct Answer {
+    std::uint64_t generation;
+    CommandId command;
+    std::uint32_t sequence;
+    std::uint32_t status;
+  };
+  // Grouped by session, each group in its order; almost always one group.
+  std::vector<std::pair<std::shared_ptr<Session>, std::vector<Answer>>> groups;
+  for (auto& [r, status] : answers) {
+    auto session = r.session_.lock();
+    if (!session) continue;
+    r.session_.reset();
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == session; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {session, {}});
+    it->second.push_back({r.generation_, r.command_, r.sequence_, status});
+  }
+  answers.clear();
+  for (auto& [session, list] : groups) {
+    auto& strand = session->impl_->strand;
+    asio::post(strand, [self = std::move(session), list = std::move(list)] {
+      for (const auto& a : list)
+        self->impl_->respond(a.generation, a.command, a.sequence, a.status);
+    });
+  }
+}
 
 Responder::Responder(Responder&& other) noexcept
     : session_(std::move(other.session_)), generation_(other.generation_),

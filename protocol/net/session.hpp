@@ -45,6 +45,8 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -98,6 +100,9 @@ class Responder {
   // Writes the response with this command_status (0 accepts the message).
   void respond(std::uint32_t command_status = 0);
   bool answered() const { return !session_.lock(); }
+  // Answers many at once, as respond() each would, in order: one hand-over
+  // to each session's strand instead of one per answer.
+  static void respond_all(std::vector<std::pair<Responder, std::uint32_t>>& answers);
 
  private:
   friend class Session;
@@ -131,6 +136,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Queues a message; the handler runs exactly once, on the session's strand.
   void submit(SubmitSm message, SubmitHandler handler);
+  // Queues several, in order, in one hand-over to the strand.
+  void submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages);
 
   // Graceful stop: returns queued messages, waits up to `drain` for the
   // window to empty, fails what is still in flight (in doubt), unbinds and

@@ -163,7 +163,7 @@ const Files& files() {
 
 std::string query(db::Database& db, const std::string& sql) {
   auto q = db.prepare(sql);
-  require(q.step());
+  require(q.step() == db::StepResult::row);
   return q.column_text(0);
 }
 

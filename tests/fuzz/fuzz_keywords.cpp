@@ -18,7 +18,7 @@
 
 #include "daemon/campaign/keywords.hpp"
 #include "daemon/campaign/voucher_code.hpp"
-#include "protocol/charset.hpp"
+#include "protocol/utf8.hpp"
 
 using namespace giftgate;
 
@@ -48,7 +48,7 @@ bool is_page(std::string_view s) {
 }
 
 void check_folded(std::string_view text, const std::string& folded) {
-  require(smpp::utf8_valid(folded));
+  require(utf8::valid(folded));
   require(fold_keyword_text(folded) == folded);
   require(folded.empty() || (folded.front() != ' ' && folded.back() != ' '));
   require(folded.find("  ") == std::string::npos);

@@ -141,6 +141,52 @@ TEST_CASE("session: MO messages are answered only when the owner says so") {
   CHECK(std::stoul(field(*retry, "status")) == smpp::status::temporary_app_error);
 }
 
+TEST_CASE("session: answers and submits handed over together go out, each once, in order") {
+  SessionHarness h;
+  std::vector<smpp::Responder> held;
+  h.inbound_policy = [&](const smpp::Pdu&, smpp::Responder r) { held.push_back(std::move(r)); };
+  auto s = h.bound_session(h.settings());
+  for (int i = 0; i < 3; ++i)
+    h.sim.command(fmt::format("mo src=861380013800{} dst=12580 text=JF", i));
+  REQUIRE(eventually([&] { return h.inbound_count() == 3; }));
+  std::vector<std::pair<smpp::Responder, std::uint32_t>> answers;
+  {
+    std::lock_guard lock(h.mutex);
+    answers.emplace_back(std::move(held[0]), smpp::status::ok);
+    answers.emplace_back(std::move(held[1]), smpp::status::temporary_app_error);
+    answers.emplace_back(std::move(held[2]), smpp::status::ok);
+  }
+  smpp::Responder::respond_all(answers);
+  CHECK(answers.empty());
+  std::vector<std::string> statuses;
+  for (int i = 0; i < 3; ++i) {
+    const auto resp = h.sim.wait_for("deliver_resp", 5s);
+    REQUIRE(resp);
+    statuses.push_back(field(*resp, "status"));
+  }
+  CHECK(statuses == std::vector<std::string>{"0", std::to_string(smpp::status::temporary_app_error), "0"});
+
+  std::vector<int> done(2, 0);
+  std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>> submits;
+  for (int i = 0; i < 2; ++i)
+    submits.emplace_back(text_message(fmt::format("batch {}", i)),
+                         [&, i](smpp::SubmitOutcome o) {
+                           std::lock_guard lock(h.mutex);
+                           if (o.kind == smpp::SubmitOutcome::Kind::sent) ++done[i];
+                         });
+  s->submit_all(std::move(submits));
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(h.mutex);
+    return done[0] == 1 && done[1] == 1;
+  }));
+  const auto first = h.sim.wait_for("submit", 5s);
+  const auto second = h.sim.wait_for("submit", 5s);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(h.sim.count("submit") == 2);
+  CHECK(SessionHarness::stop(*s, 1s));
+}
+
 TEST_CASE("session: no more MOs are handed over than may wait unanswered, even from one read") {
   SessionHarness h;
   std::vector<smpp::Responder> held;
