@@ -180,12 +180,10 @@ class GroupCommit {
   }
 
   State state() const { return state_; }
-  bool commit_scheduled() const { return commit_scheduled_; }
   // Batches committed that changed something.
   std::uint64_t commits() const { return commits_; }
   // "OK" acknowledgements turned into temporary errors by failed batches.
   std::uint64_t refused() const { return refused_; }
-  std::size_t held() const { return answers_.size(); }
 
  private:
   // The open batch is lost: its records go to the next batch, its "OK"s
