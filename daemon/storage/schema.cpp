@@ -1,5 +1,7 @@
 #include "daemon/storage/schema.hpp"
 
+#include <span>
+
 #include <fmt/format.h>
 
 namespace giftgate {
@@ -257,7 +259,10 @@ constexpr CheckRewrite kCheckRewrites[] = {
      "CHECK (level = 'high' OR level = 'middle' OR level = 'low')"},
 };
 
-db::Status rewrite_checks(db::Database& db) {
+// Edits the stored CREATE TABLE text of each table in `rewrites` (each
+// must be found exactly once), then raises the schema version so every
+// connection reads the schema again.
+db::Status rewrite_schema(db::Database& db, std::span<const CheckRewrite> rewrites) {
   auto version = db.prepare("PRAGMA schema_version");
   switch (version.step()) {
     case db::StepResult::row: break;
@@ -267,19 +272,21 @@ db::Status rewrite_checks(db::Database& db) {
   const std::int64_t was = version.column_int(0);
   if (auto s = db.exec("PRAGMA writable_schema=ON"); !s.ok()) return s;
   db::Status s;
-  for (const auto& c : kCheckRewrites) {
+  for (const auto& c : rewrites) {
     auto edit = db.prepare(
         "UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = ? "
         "AND instr(sql, ?) > 0");
     s = edit.bind(1, c.before).bind(2, c.after).bind(3, c.table).bind(4, c.before).run();
     if (s.ok() && db.changes() != 1)
-      s = {1, fmt::format("table {}: its constraint is not \"{}\"", c.table, c.before)};
+      s = {1, fmt::format("table {}: its definition does not contain \"{}\"", c.table, c.before)};
     if (!s.ok()) break;
   }
   if (s.ok()) s = db.exec(fmt::format("PRAGMA schema_version={}", was + 1));
   const auto off = db.exec("PRAGMA writable_schema=OFF");
   return s.ok() ? off : s;
 }
+
+db::Status rewrite_checks(db::Database& db) { return rewrite_schema(db, kCheckRewrites); }
 
 // Version 8: receipts applied only to their own message, and resends of
 // only the parts that failed.
@@ -369,6 +376,50 @@ ALTER TABLE merchants ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0
   CHECK (disabled = 0 OR disabled = 1);
 )sql";
 
+// Version 11: running a whole campaign on one file.
+// - backups: each copy giftctl backup made and checked; the newest is the
+//   metric of the last backup's age.
+// - size_history: the file's size once a day (the daemon's sample), so
+//   giftctl stats can say how fast it grows.
+// - retention_cursors: how far pruning has gone through each table, by
+//   row id (rows are written in time order), so a batch starts where the
+//   last one stopped instead of scanning what is already pruned.
+// - outbox.inbox_id no longer REFERENCES inbox(id): the MO's row is pruned
+//   after the retention period while the message's row, with its final
+//   state, is kept for ever. The number stays as a plain record of which MO
+//   asked. (With the reference, each inbox row deleted would also scan the
+//   whole outbox for rows naming it.) Only the constraint's text changes,
+//   the way version 7 changed its checks.
+constexpr std::string_view kVersion11 = R"sql(
+CREATE TABLE backups (
+  id           INTEGER PRIMARY KEY,
+  started_at   TEXT NOT NULL,
+  finished_at  TEXT NOT NULL,
+  path         TEXT NOT NULL,
+  bytes        INTEGER NOT NULL,
+  actor        TEXT NOT NULL
+);
+CREATE TABLE size_history (
+  day          TEXT PRIMARY KEY,     -- YYYY-MM-DD, UTC
+  bytes        INTEGER NOT NULL,     -- pages in use and free, times the page size
+  free_bytes   INTEGER NOT NULL,     -- of which on the free list, reused before the file grows
+  wal_bytes    INTEGER NOT NULL,
+  recorded_at  TEXT NOT NULL
+);
+CREATE TABLE retention_cursors (
+  kind     TEXT PRIMARY KEY,
+  last_id  INTEGER NOT NULL
+);
+)sql";
+
+constexpr CheckRewrite kVersion11Rewrites[] = {
+    {"outbox", "inbox_id         INTEGER REFERENCES inbox(id),", "inbox_id         INTEGER,"},
+};
+
+db::Status soften_inbox_reference(db::Database& db) {
+  return rewrite_schema(db, kVersion11Rewrites);
+}
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -380,6 +431,7 @@ constexpr db::Migration kMigrations[] = {
     {8, kVersion8},
     {9, kVersion9},
     {10, kVersion10},
+    {11, kVersion11, soften_inbox_reference},
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <string>
 
 #include "daemon/storage/schema.hpp"
@@ -222,4 +224,35 @@ TEST_CASE("schema: version 10 keeps the history of version 9, and its rows name 
   // Still append-only.
   CHECK_FALSE(db->exec("UPDATE events SET real_uid = 0").ok());
   CHECK_FALSE(db->exec("UPDATE ledger SET real_user = 'root'").ok());
+}
+
+TEST_CASE("schema: version 11 lets an MO's row go while the messages it caused stay") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 10);
+    REQUIRE(old->exec("INSERT INTO members(id, msisdn, city) VALUES (1, '8613800000001', 'bj');"
+                      "INSERT INTO outbox(msisdn, message, language, body, next_attempt_at, "
+                      "created_at) VALUES ('8613800000001', 'help', 'zh', 'x', 'now', 'now');"
+                      "INSERT INTO inbox(id, mo_key, msisdn, body, command, channel, received_at) "
+                      "VALUES (7, 'k7', '8613800000001', 'JF', 'balance', 'sms', 'then');"
+                      "UPDATE outbox SET inbox_id = 7 WHERE id = 1;")
+                .ok());
+    // Before: the reference keeps the MO's row.
+    CHECK(old->exec("DELETE FROM inbox WHERE id = 7").constraint());
+  }
+  auto db = test::open_campaign_db(path);
+  CHECK(db->schema_version() >= 11);
+  REQUIRE(db->exec("DELETE FROM inbox WHERE id = 7").ok());
+  auto q = db->prepare("SELECT inbox_id, state FROM outbox WHERE id = 1");
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
+  CHECK(q.column_int(0) == 7);  // the record of which MO asked stays
+  CHECK(q.column_text(1) == "queued");
+  // Every other reference still holds.
+  CHECK(db->exec("PRAGMA foreign_key_check").ok());
+  CHECK_FALSE(db->exec("INSERT INTO outbox_parts(outbox_id, attempt, part, total) "
+                       "VALUES (99, 1, 1, 1)").ok());
+  for (const char* table : {"backups", "size_history", "retention_cursors"})
+    CHECK(db->prepare(fmt::format("SELECT COUNT(*) FROM {}", table)).step() ==
+          giftgate::db::StepResult::row);
 }
