@@ -192,6 +192,40 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
   return r;
 }
 
+CheckResult check_backup(const std::string& path, const std::vector<Mo>& mos,
+                         const std::vector<bool>& acked_before) {
+  sqlite3* raw = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(raw);
+    return {false, {fmt::format("result=FAIL error=cannot_open path={}", path)}};
+  }
+  Db db(raw, &sqlite3_close);
+  // The same key as check_database: a member's sender and text.
+  std::map<std::pair<std::string, std::string>, std::int64_t> wanted;
+  std::int64_t looked_for = 0;
+  for (std::size_t i = 0; i < mos.size() && i < acked_before.size(); ++i) {
+    if (!acked_before[i] || mos[i].kind == Kind::garbled) continue;
+    ++wanted[{mos[i].from, mos[i].text}];
+    ++looked_for;
+  }
+  std::int64_t missing = looked_for;
+  try {
+    auto q = query(db.get(),
+                   "SELECT msisdn, body, COUNT(*) FROM inbox WHERE channel = 'sms' GROUP BY 1, 2");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+      auto it = wanted.find({text(q.get(), 0), text(q.get(), 1)});
+      if (it != wanted.end()) missing -= std::min<std::int64_t>(it->second, sqlite3_column_int64(q.get(), 2));
+    }
+  } catch (const std::exception& e) {
+    return {false, {fmt::format("result=FAIL error=\"{}\"", e.what())}};
+  }
+  CheckResult r;
+  r.ok = missing == 0 && looked_for > 0;
+  r.lines.push_back(fmt::format("acked_before={} missing={} result={}", looked_for, missing,
+                                r.ok ? "ok" : "FAIL"));
+  return r;
+}
+
 long open_messages(const std::string& path) {
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -20,6 +20,12 @@ struct CheckResult {
 
 CheckResult check_database(const std::string& path, const Scenario& scenario, const Smsc& smsc);
 
+// A backup taken under load: the copy at `path` has an inbox row for every
+// MO acknowledged before it began (acked_before, by index into mos), counted
+// per sender and text. The line says how many were looked for and missing.
+CheckResult check_backup(const std::string& path, const std::vector<Mo>& mos,
+                         const std::vector<bool>& acked_before);
+
 // Outbound messages not yet in a final state (queued or submitted); -1 if
 // the database cannot be read.
 long open_messages(const std::string& path);

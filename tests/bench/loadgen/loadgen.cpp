@@ -16,8 +16,11 @@
 //
 // With --control, commands on stdin, one per line: rate R, pause, resume,
 // measure, drop, silent S, refuse S, throttle S, msgqful N, lose_resp N,
-// malformed N, garbled N, flood N, stats, finish S. --flood N sends N
-// balance asks from one member at the start of the measured time.
+// malformed N, garbled N, flood N, stats, finish S; and for a backup taken
+// under load: snapshot (which MOs are acknowledged now), check_backup PATH
+// (the copy at PATH holds every one of them), window and latency (the
+// replies' latency between the two). --flood N sends N balance asks from
+// one member at the start of the measured time.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -307,7 +310,10 @@ class Run {
     std::istringstream words(line);
     std::string name;
     double n = 0;
-    words >> name >> n;
+    words >> name;
+    if (name == "snapshot" || name == "check_backup" || name == "window" || name == "latency")
+      return backup_command(name, line.substr(std::min(line.size(), name.size() + 1)));
+    words >> n;
     const auto ms = std::chrono::milliseconds(static_cast<long>(n * 1000));
     if (name == "rate") smsc_.set_rate(n);
     else if (name == "pause") smsc_.set_sending(false);
@@ -337,8 +343,33 @@ class Run {
     std::fflush(stdout);
   }
 
+  // The commands of a backup drill; each answers one "ok cmd=..." line.
+  void backup_command(const std::string& name, const std::string& arg) {
+    std::string out;
+    if (name == "snapshot") {
+      snapshot_.assign(smsc_.mos().size(), false);
+      std::size_t acked = 0;
+      for (std::size_t i = 0; i < snapshot_.size(); ++i)
+        acked += (snapshot_[i] = smsc_.mos()[i].acked) ? 1 : 0;
+      out = fmt::format("ok cmd=snapshot acked={}", acked);
+    } else if (name == "check_backup") {
+      const auto r = giftgate::bench::check_backup(arg, smsc_.mos(), snapshot_);
+      out = fmt::format("ok cmd=check_backup {}", r.lines.empty() ? "" : r.lines.front());
+    } else if (name == "window") {
+      scenario_.start_window();
+      out = "ok cmd=window";
+    } else {
+      auto& w = scenario_.close_window();
+      out = fmt::format("ok cmd=latency samples={} p50_ms={:.2f} p99_ms={:.2f} max_ms={:.2f}",
+                        w.count(), w.percentile(50), w.percentile(99), w.max());
+    }
+    std::printf("%s\n", out.c_str());
+    std::fflush(stdout);
+  }
+
   asio::io_context& io_;
   const Args& args_;
+  std::vector<bool> snapshot_;  // by MO index: acknowledged when snapshot came
   giftgate::bench::Scenario scenario_;
   giftgate::bench::Smsc smsc_;
   asio::steady_timer timer_;

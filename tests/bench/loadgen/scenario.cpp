@@ -220,8 +220,9 @@ void Scenario::message(const std::string& to, const std::string& text,
   const Awaited a = it->second.front();
   it->second.pop_front();
   if (it->second.empty()) awaited_.erase(it);
-  if (a.sample)
-    latency_.add(std::chrono::duration<double, std::milli>(first_part_at - a.sent).count());
+  const double ms = std::chrono::duration<double, std::milli>(first_part_at - a.sent).count();
+  if (a.sample) latency_.add(ms);
+  if (windowing_) window_.add(ms);
   ++counters_["replies"];
   const auto free_member = [&] {
     if (a.member >= 0) members_[static_cast<std::size_t>(a.member)].busy = false;

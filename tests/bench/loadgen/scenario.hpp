@@ -94,6 +94,17 @@ class Scenario {
                Clock::time_point now);
 
   Latency& latency() { return latency_; }
+  // A second set of samples over a window the driver opens and closes
+  // (window, latency): what a drill measures while something runs beside
+  // the load, e.g. a backup. Every reply counts, measured or not.
+  void start_window() {
+    window_ = Latency();
+    windowing_ = true;
+  }
+  Latency& close_window() {
+    windowing_ = false;
+    return window_;
+  }
   const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
   std::uint64_t awaiting() const;
   // Messages that carry a voucher code (the voucher SMS, the notice when
@@ -126,6 +137,8 @@ class Scenario {
   std::vector<int> merchant_turn_;
   std::map<std::string, std::uint64_t> counters_;
   Latency latency_;
+  Latency window_;
+  bool windowing_ = false;
 };
 
 // The first voucher code (two letters without I and O, eight digits) in text.
