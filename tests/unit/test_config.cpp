@@ -299,7 +299,7 @@ TEST_CASE("config: the ussd section, operations by name or number") {
   CHECK(refusal("ussd:\n  max_chars_gsm: 200\n").find("giftgate.yaml:2: max_chars_gsm") == 0);
 }
 
-TEST_CASE("config: the retention section, in days; inbox_days 0 or at least 2") {
+TEST_CASE("config: the retention section, in days, and inbox_days 0 or at least 2") {
   std::string error;
   auto c = parse_config("retention:\n  message_days: 30\n  inbox_days: 2\n  ussd_days: 0\n"
                         "  batch_interval_ms: 250\n",
