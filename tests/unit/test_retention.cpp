@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "daemon/campaign/imports.hpp"
+#include "daemon/campaign/outbox.hpp"
 #include "daemon/campaign/retention.hpp"
 #include "daemon/campaign/service.hpp"
 #include "tests/support/campaign_db.hpp"
@@ -288,4 +289,18 @@ TEST_CASE("retention: a redelivered MO inside the window is still recognised aft
   CHECK(f.count("SELECT COUNT(*) FROM inbox WHERE mo_key = 'old'") == 0);
   CHECK(service.handle({"b", "8613800138000", "TD", "sms", f.now + 10s, print, "e2"}).status ==
         MS::duplicate);
+}
+
+TEST_CASE("retention: a message whose text was pruned is not sent again empty") {
+  Fixture f;
+  const auto old = f.message(f.now - 100 * kDay);
+  const auto recent = f.message(f.now - kDay);
+  f.prune_all();
+  Outbox outbox(*f.db, ResendPolicy{});
+  const auto refused = outbox.resend(std::to_string(old), {"giftctl", "t"}, f.now);
+  CHECK(refused.status == Outbox::Resent::Status::body_pruned);
+  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM outbox WHERE id = {} AND state = 'delivered'",
+                            old)) == 1);
+  CHECK(outbox.resend(std::to_string(recent), {"giftctl", "t"}, f.now).status ==
+        Outbox::Resent::Status::queued);
 }
