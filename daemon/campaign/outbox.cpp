@@ -458,7 +458,7 @@ Outbox::Resent Outbox::resend(const std::string& id_or_code, const Actor& actor,
   db::Transaction tx(db_);
   if (!tx.begun()) return failed(tx.begun());
   auto find = db_.prepare(
-      "SELECT id, member_id, voucher_code FROM outbox WHERE CAST(id AS TEXT) = ? OR "
+      "SELECT id, member_id, voucher_code, body = '' FROM outbox WHERE CAST(id AS TEXT) = ? OR "
       "voucher_code = ? ORDER BY id DESC LIMIT 1");
   find.bind(1, id_or_code).bind(2, id_or_code);
   switch (find.step()) {
@@ -467,6 +467,7 @@ Outbox::Resent Outbox::resend(const std::string& id_or_code, const Actor& actor,
     case db::StepResult::error: return failed(find.status());
   }
   const std::int64_t id = find.column_int(0);
+  if (find.column_int(3) != 0) return {Resent::Status::body_pruned, id, {}};
   // Every part again: what earlier sendings delivered no longer counts.
   auto again = db_.prepare(
       "UPDATE outbox SET state = 'queued', next_attempt_at = ?, final_at = NULL, since_attempt = "

@@ -138,7 +138,8 @@ class Outbox {
   // An operator's resend of a message (by outbox id) or of the message that
   // carries a voucher code: queued again, whatever its state, every part.
   struct Resent {
-    enum class Status { queued, not_found, failed };
+    // body_pruned: retention blanked its text; sent again it would be empty.
+    enum class Status { queued, not_found, failed, body_pruned };
     Status status = Status::failed;
     std::int64_t id = 0;  // the message queued again
     std::string error;    // the database's message when failed

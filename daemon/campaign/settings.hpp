@@ -63,6 +63,19 @@ struct Limits {
   int non_member_replies_per_day = 1;  // what a number that is no one's gets
 };
 
+// How long what only answers a complaint for a while is kept (the
+// retention section), in days; 0 keeps it for ever. What a complaint
+// needs for good (members, the ledger, vouchers, events, each message's
+// row and final state) is never pruned. See daemon/campaign/retention.hpp.
+struct RetentionSettings {
+  int message_days = 90;  // a final message's body
+  int receipt_days = 90;  // receipts, and final messages' parts
+  int inbox_days = 90;    // MOs; at least 2 (limits count the last day's)
+  int ussd_days = 30;     // ended USSD sessions and their screens
+  int batch_rows = 500;   // rows one prune batch may look at
+  std::chrono::milliseconds batch_interval{1000};  // between the daemon's batches
+};
+
 // The campaign's part of the configuration: everything the domain reads.
 struct CampaignConfig {
   std::string source;  // the file it came from, or "(built-in defaults)"
@@ -77,6 +90,7 @@ struct CampaignConfig {
   Keywords keywords;
   Limits limits;
   UssdSettings ussd;
+  RetentionSettings retention;
 };
 
 }  // namespace giftgate

@@ -192,6 +192,12 @@ void check_together(Reader& r, const YAML::Node& root, Config& c) {
   if (!r.failed() && u.op_menu == u.op_end)
     r.fail(either("ussd.operations.end", "ussd.operations.menu"),
            "menu and end must differ: the centre tells them apart");
+  // The per-number daily limits count the last day's MOs, and redelivery
+  // detection looks back mo_dedupe_seconds: pruning must leave both.
+  if (!r.failed() && c.retention.inbox_days == 1)
+    r.fail(at("retention.inbox_days"),
+           "inbox_days must be 0 (keep for ever) or at least 2: the daily limits count the "
+           "last day's MOs");
 }
 
 }  // namespace

@@ -564,6 +564,32 @@ std::vector<Setting> make_table() {
   t.push_back(number("ussd.max_chars_ucs2", 80, 10, 91, applied,
                      "UCS-2 characters one screen holds.",
                      [](auto& c) -> auto& { return c.ussd.max_chars_ucs2; }));
+
+  // Read by each prune batch: a reload applies it to the next one.
+  const auto days = [&t](const char* name, std::int64_t def, std::string help, auto get) {
+    t.push_back(number(fmt::format("retention.{}", name), def, 0, 36500, applied,
+                       std::move(help), get));
+  };
+  days("message_days", 90,
+       "Days after a message's final state that its body is blanked; its row stays. 0: never.",
+       [](auto& c) -> auto& { return c.retention.message_days; });
+  days("receipt_days", 90,
+       "Days after which receipts, and a final message's parts, are deleted. 0: never.",
+       [](auto& c) -> auto& { return c.retention.receipt_days; });
+  days("inbox_days", 90,
+       "Days after which MOs are deleted; at least 2, since the daily limits count the last "
+       "day's MOs and redelivery detection looks back mo_dedupe_seconds. 0: never.",
+       [](auto& c) -> auto& { return c.retention.inbox_days; });
+  days("ussd_days", 30,
+       "Days after which ended USSD sessions and their screens (without a voucher) are "
+       "deleted. 0: never.",
+       [](auto& c) -> auto& { return c.retention.ussd_days; });
+  t.push_back(number("retention.batch_rows", 500, 10, 100000, applied,
+                     "Rows one prune batch may look at (one short transaction).",
+                     [](auto& c) -> auto& { return c.retention.batch_rows; }));
+  t.push_back(number("retention.batch_interval_ms", 1000, 10, 3600000, applied,
+                     "How often giftgated runs a prune batch while it is quiet.",
+                     [](auto& c) -> auto& { return c.retention.batch_interval; }));
   return t;
 }
 

@@ -62,7 +62,9 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
              [this](std::chrono::steady_clock::time_point at, std::function<void()> run) {
                schedule_commit(at, std::move(run));
              },
-             batch_hooks(), kCommitGap) {
+             batch_hooks(), kCommitGap),
+      retention_(db, config_.retention),
+      retention_timer_(io) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
@@ -103,11 +105,13 @@ void Gateway::start() {
   });
   link_.start();
   tick();
+  prune_when_quiet();
 }
 
 void Gateway::stop(std::function<void()> done) {
   stopping_ = true;
   timer_.cancel();
+  retention_timer_.cancel();
   // Parts of MOs still waiting for the rest were never handled: the SMSC
   // gets a temporary error and delivers them again.
   for (auto& [key, held] : held_)
@@ -136,6 +140,7 @@ void Gateway::apply_settings(Config next, std::shared_ptr<const Templates> templ
     config_ = std::move(next);
     outbox_.set_policy(config_.daemon.resend);
     service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
+    retention_.set_settings(config_.retention);
     service_.set_campaign(config_.campaign);
     service_.set_templates(std::move(templates));
     ussd_ = config_.ussd.enabled && menus;

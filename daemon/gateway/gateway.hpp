@@ -32,6 +32,7 @@
 // their replies can leave only makes every reply later.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -52,6 +53,7 @@
 #include "daemon/gateway/group_commit.hpp"
 #include "daemon/gateway/metrics.hpp"
 #include "daemon/campaign/outbox.hpp"
+#include "daemon/campaign/retention.hpp"
 #include "daemon/campaign/service.hpp"
 #include "protocol/log.hpp"
 #include "protocol/reassembly.hpp"
@@ -120,6 +122,11 @@ class Gateway {
   void on_submitted(std::int64_t id, int attempt, int index, int total,
                     const smpp::SubmitOutcome& outcome);
   void tick();
+  // Retention (daemon/campaign/retention.hpp): every batch_interval, one
+  // prune batch and, once an hour, the day's size sample, only while
+  // quiet() (never inside the open batch, never with work waiting).
+  void prune_when_quiet();
+  bool quiet() const;
   Time now() const;
   // This process and bind: MO keys start with it, and a repeat from an
   // earlier one may be a redelivery.
@@ -165,6 +172,11 @@ class Gateway {
   bool stopping_ = false;
   bool bound_ = false;
   Metrics metrics_;
+  Retention retention_;
+  boost::asio::steady_timer retention_timer_;
+  std::chrono::steady_clock::time_point last_size_sample_{};
+  std::chrono::steady_clock::time_point last_prune_summary_{};
+  std::array<std::int64_t, kPruneKindCount> pruned_since_summary_{};
 };
 
 }  // namespace giftgate

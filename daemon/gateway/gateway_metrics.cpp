@@ -1,6 +1,7 @@
 // What the gateway counts, as Prometheus text (GET /metrics).
 #include <fmt/format.h>
 
+#include "daemon/campaign/database_size.hpp"
 #include "daemon/gateway/gateway.hpp"
 
 namespace giftgate {
@@ -82,7 +83,29 @@ std::string Gateway::metrics_text() {
   line("giftgate_db_commits_total", "", batch_.commits());
   help("giftgate_mo_waited_total", "counter", "MOs held back while their replies would queue");
   line("giftgate_mo_waited_total", "", metrics_.mo_waited);
+  help("giftgate_rows_pruned_total", "counter", "rows pruned by retention, by kind");
+  for (const auto kind : kPruneKinds) {
+    const std::string name(prune_kind_name(kind));
+    const auto it = metrics_.rows_pruned.find(name);
+    line("giftgate_rows_pruned_total", "kind=\"" + name + "\"",
+         it == metrics_.rows_pruned.end() ? 0 : it->second);
+  }
   // Not read (the database failed): no gauge, rather than zeros.
+  if (const auto size = measure_database(db_)) {
+    help("giftgate_db_bytes", "gauge", "the database file: pages in use and free");
+    line("giftgate_db_bytes", "", size->bytes);
+    help("giftgate_db_free_bytes", "gauge", "of which free pages, reused before the file grows");
+    line("giftgate_db_free_bytes", "", size->free_bytes);
+    help("giftgate_db_wal_bytes", "gauge", "the write-ahead log file");
+    line("giftgate_db_wal_bytes", "", size->wal_bytes);
+  }
+  // No backup recorded: no gauge (an age of 0 would read as "just now").
+  if (const auto finished = last_backup_finished(db_)) {
+    help("giftgate_backup_age_seconds", "gauge",
+         "seconds since the newest checked backup (giftctl backup) finished");
+    line("giftgate_backup_age_seconds", "",
+         static_cast<std::uint64_t>(std::max<std::int64_t>(0, (now() - *finished).count())));
+  }
   if (const auto c = outbox_.counts()) {
     help("giftgate_outbox_messages", "gauge", "outbound messages by state");
     line("giftgate_outbox_messages", "state=\"queued\"", c->queued);

@@ -41,7 +41,8 @@ struct Metrics {
   // Failed verifications counted by the guard, and lock-outs, by merchant.
   std::map<std::string, std::uint64_t> verify_failures;
   std::map<std::string, std::uint64_t> merchant_lockouts;
-  std::uint64_t mo_waited = 0;  // MOs that waited for the outbox before being handled
+  std::uint64_t mo_waited = 0;
+  std::map<std::string, std::uint64_t> rows_pruned;  // by retention kind  // MOs that waited for the outbox before being handled
 };
 
 // A label's value as the Prometheus text format writes it (\\, \" and \n

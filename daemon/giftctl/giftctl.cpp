@@ -94,6 +94,7 @@ int Ctl::run() {
       {"lockouts", &Ctl::lockouts},   {"unlock", &Ctl::unlock},
       {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
       {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
+      {"prune", &Ctl::prune},         {"stats", &Ctl::stats},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";

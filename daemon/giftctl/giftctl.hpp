@@ -2,7 +2,8 @@
 // methods are the commands. The files: giftctl_command_line.cpp (every
 // command and option, on CLI11), giftctl.cpp (dispatch, main),
 // giftctl_campaign.cpp (members, points, vouchers, stock, reports,
-// merchants) and giftctl_operations.cpp (messages, templates, reload).
+// merchants), giftctl_operations.cpp (messages, templates, reload) and
+// giftctl_retention.cpp (prune, stats).
 #pragma once
 
 #include <fstream>
@@ -110,6 +111,8 @@ class Ctl {
   int templates();
   int resend();
   int reload();
+  int prune();
+  int stats();
 
   Args args_;
   Config config_;

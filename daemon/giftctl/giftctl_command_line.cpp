@@ -193,6 +193,15 @@ void add_commands(CLI::App& app) {
   add_value(render, "--lang", "zh|en", "the language (default: zh)");
   add_value(render, "--file", "FILE", "the messages file (default: templates.path)");
 
+  CLI::App* prune = add_command(app, "prune",
+                                "prune what the retention section says is old enough, now, in "
+                                "short batches (also while giftgated runs)");
+  add_flag(prune, "--dry-run", "only show, per kind, the rows that would go and the cut-off");
+  add_table_options(prune);
+  add_output(add_command(app, "stats",
+                         "the database's size by table and index, free pages, write-ahead log, "
+                         "and its growth per day"));
+
   add_command(app, "check-config", "load the configuration, report, exit");
   add_command(app, "reload",
               "check the templates, then make the giftgated running on the database reload "

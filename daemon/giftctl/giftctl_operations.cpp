@@ -33,6 +33,10 @@ int Ctl::resend() {
   switch (resent.status) {
     case Outbox::Resent::Status::queued: break;
     case Outbox::Resent::Status::not_found: return refused(fmt::format("no message for {}", key));
+    case Outbox::Resent::Status::body_pruned:
+      return refused(fmt::format("message {} cannot be sent again: its text was pruned "
+                                 "(retention.message_days)",
+                                 resent.id));
     case Outbox::Resent::Status::failed:
       return refused(fmt::format("the database refused: {}", resent.error));
   }

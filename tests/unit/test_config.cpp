@@ -299,6 +299,27 @@ TEST_CASE("config: the ussd section, operations by name or number") {
   CHECK(refusal("ussd:\n  max_chars_gsm: 200\n").find("giftgate.yaml:2: max_chars_gsm") == 0);
 }
 
+TEST_CASE("config: the retention section, in days, and inbox_days 0 or at least 2") {
+  std::string error;
+  auto c = parse_config("retention:\n  message_days: 30\n  inbox_days: 2\n  ussd_days: 0\n"
+                        "  batch_interval_ms: 250\n",
+                        "r.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(c->retention.message_days == 30);
+  CHECK(c->retention.receipt_days == 90);
+  CHECK(c->retention.inbox_days == 2);
+  CHECK(c->retention.ussd_days == 0);
+  CHECK(c->retention.batch_rows == 500);
+  CHECK(c->retention.batch_interval == std::chrono::milliseconds(250));
+  CHECK(parse_config("retention:\n  inbox_days: 0\n", "r.yaml", &error));
+  // The daily limits count the last day's MOs: one day would prune some.
+  CHECK(refusal("retention:\n  inbox_days: 1\n") ==
+        "giftgate.yaml:2: inbox_days must be 0 (keep for ever) or at least 2: the daily limits "
+        "count the last day's MOs");
+  CHECK(refusal("retention:\n  message_days: -1\n").find("giftgate.yaml:2: message_days") == 0);
+}
+
 TEST_CASE("config: times in the database are UTC to the second, the same second or the next") {
   const Time t = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + std::chrono::hours(23) +
