@@ -2,7 +2,8 @@
 // methods are the commands. The files: giftctl_command_line.cpp (every
 // command and option, on CLI11), giftctl.cpp (dispatch, main),
 // giftctl_campaign.cpp (members, points, vouchers, stock, reports,
-// merchants) and giftctl_operations.cpp (messages, templates, reload).
+// merchants), giftctl_operations.cpp (messages, templates, reload) and
+// giftctl_storage.cpp (backup, restore, check).
 #pragma once
 
 #include <fstream>
@@ -110,6 +111,10 @@ class Ctl {
   int templates();
   int resend();
   int reload();
+  // giftctl_storage.cpp: each opens the database its own way (not open_db).
+  int backup();
+  int restore();
+  int check();
 
   Args args_;
   Config config_;
