@@ -42,9 +42,11 @@ std::function<void(const db::CopyProgress&)> progress_line(bool show, const std:
   return [what](const db::CopyProgress& p) {
     const double mb = 1024.0 * 1024.0;
     const int pct = p.pages_total ? static_cast<int>(p.pages_done * 100 / p.pages_total) : 100;
-    fmt::print(stderr, "\r{}: {:3}% ({:.1f} of {:.1f} MB)", what, pct,
+    // The integrity check after the last step reads the whole copy again.
+    fmt::print(stderr, "\r{}: {:3}% ({:.1f} of {:.1f} MB){}", what, pct,
                static_cast<double>(p.pages_done * p.page_size) / mb,
-               static_cast<double>(p.pages_total * p.page_size) / mb);
+               static_cast<double>(p.pages_total * p.page_size) / mb,
+               p.pages_done >= p.pages_total ? ", checking the copy" : "");
   };
 }
 
@@ -193,6 +195,21 @@ int Ctl::restore() {
       return refused(fmt::format("{} fails the campaign's checks{}; nothing changed", source,
                                  report.refused.empty() ? "" : ": " + report.refused));
     }
+  }
+
+  // Run as root (after a lost disk, on a new machine), the restored file
+  // and a lock file made here would be root's, and the daemon, running as
+  // its own user, could open neither: they take the owner of the database
+  // they replace, or of its folder.
+  if (::geteuid() == 0) {
+    struct stat like {};
+    const std::string folder = std::filesystem::path(db).parent_path().string();
+    if (::stat(db.c_str(), &like) != 0 && ::stat(folder.empty() ? "." : folder.c_str(), &like) != 0)
+      return refused(fmt::format("{}: {}; nothing changed", folder, std::strerror(errno)));
+    for (const std::string& path : {copy->temp_path(), DaemonLock::path_for(db)})
+      if (::chown(path.c_str(), like.st_uid, like.st_gid) != 0)
+        return refused(fmt::format("{}: cannot be given to uid {}: {}; nothing changed", path,
+                                   like.st_uid, std::strerror(errno)));
   }
 
   // The files SQLite keeps beside a database go with it: one left beside

@@ -138,7 +138,9 @@ std::string CheckedCopy::copy_pages() {
     p.pages_total = sqlite3_backup_pagecount(backup);
     p.pages_done = p.pages_total - sqlite3_backup_remaining(backup);
     p.page_size = *page_size;
-    if (p.pages_done < last_done) ++restarts_;  // SQLite began again from page 1
+    // Every step that copies moves on by at least a page; one that does not
+    // began again from page 1 (it reports the pages since).
+    if (p.pages_done <= last_done) ++restarts_;
     last_done = p.pages_done;
     if (options_.after_step) options_.after_step(p);
   }

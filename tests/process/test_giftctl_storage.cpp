@@ -182,3 +182,21 @@ TEST_CASE("giftctl check: usage, and a file that is not there") {
   CHECK(c.ctl("backup").status == 2);
   CHECK(c.ctl("restore").status == 2);
 }
+
+TEST_CASE("giftctl restore: run as root, the restored file keeps the replaced one's owner") {
+  if (::geteuid() != 0) {
+    MESSAGE("not root: chown is not giftctl's to do");
+    return;
+  }
+  Campaign c;
+  REQUIRE(c.ctl("backup " + c.file("b.db")).status == 0);
+  // The daemon's user, in effect.
+  REQUIRE(::chown(c.db().c_str(), 65534, 65534) == 0);
+  REQUIRE(c.ctl("restore " + c.file("b.db")).status == 0);
+  for (const std::string& path : {c.db(), c.db() + ".lock"}) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK(st.st_gid == 65534);
+  }
+}

@@ -72,10 +72,10 @@ TEST_CASE("backup: the copy is the snapshot of its start while another connectio
   o.pages_per_step = 8;
   int steps = 0, written = 0;
   std::int64_t last_done = 0;
-  bool went_back = false;
+  bool stood_or_went_back = false;  // a restart copies from page 1 again
   o.after_step = [&](const db::CopyProgress& p) {
     ++steps;
-    went_back = went_back || p.pages_done < last_done;
+    stood_or_went_back = stood_or_went_back || p.pages_done <= last_done;
     last_done = p.pages_done;
     if (p.pages_done >= p.pages_total || written >= 40) return;
     // Commits between steps, each its own transaction, as the daemon's.
@@ -88,7 +88,7 @@ TEST_CASE("backup: the copy is the snapshot of its start while another connectio
   REQUIRE_MESSAGE(copy, error);
   CHECK(steps > 10);
   CHECK(written > 10);
-  CHECK_FALSE(went_back);
+  CHECK_FALSE(stood_or_went_back);
   CHECK(copy->restarts() == 0);
   CHECK(copy->rows()[0].table == "members");
   CHECK(copy->rows()[0].rows == 3000);
