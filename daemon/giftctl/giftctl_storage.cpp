@@ -179,7 +179,7 @@ int Ctl::restore() {
   options.after_step = progress_line(!has("quiet") && ::isatty(STDERR_FILENO), "restore");
   auto copy = db::CheckedCopy::make(options, &error);
   if (options.after_step) fmt::print(stderr, "\n");
-  if (!copy) return refused(fmt::format("{} fails its checks: {}; nothing changed", source, error));
+  if (!copy) return refused(fmt::format("{} cannot be restored: {}; nothing changed", source, error));
   if (copy->schema_version() > newest_schema())
     return refused(fmt::format("{} has schema version {}, newer than this build's {}: use the "
                                "giftgate that wrote it; nothing changed",

@@ -169,7 +169,7 @@ std::string CheckedCopy::check() {
   if (!structure.ran()) {
     std::string problems;
     for (const auto& e : structure.examples) problems += "; " + e;
-    return said(fmt::format("the copy {}", temp_), structure.status) +
+    return said(fmt::format("the copy of {}", options_.source), structure.status) +
            (structure.problems ? fmt::format(" ({} problems{})", structure.problems, problems)
                                : std::string());
   }
