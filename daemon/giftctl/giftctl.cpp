@@ -81,6 +81,9 @@ int Ctl::run() {
   const std::string& command = args_.words[0];
   if (command == "templates") return templates();
   if (command == "reload") return reload();
+  if (command == "backup") return backup();
+  if (command == "restore") return restore();
+  if (command == "check") return check();
   if (command == "check-config") {
     fmt::print("{}: ok (database {}, campaign {} to {} in {}, {} tiers)\n", config_.source,
                config_.db_path, iso_time(config_.campaign.start), iso_time(config_.campaign.end),

@@ -2,8 +2,9 @@
 // methods are the commands. The files: giftctl_command_line.cpp (every
 // command and option, on CLI11), giftctl.cpp (dispatch, main),
 // giftctl_campaign.cpp (members, points, vouchers, stock, reports,
-// merchants), giftctl_operations.cpp (messages, templates, reload) and
-// giftctl_retention.cpp (prune, stats).
+// merchants), giftctl_operations.cpp (messages, templates, reload),
+// giftctl_retention.cpp (prune, stats) and giftctl_storage.cpp (backup,
+// restore, check).
 #pragma once
 
 #include <fstream>
@@ -113,6 +114,10 @@ class Ctl {
   int reload();
   int prune();
   int stats();
+  // giftctl_storage.cpp: each opens the database its own way (not open_db).
+  int backup();
+  int restore();
+  int check();
 
   Args args_;
   Config config_;

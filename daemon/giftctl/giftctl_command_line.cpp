@@ -203,6 +203,20 @@ void add_commands(CLI::App& app) {
                          "and its growth per day"));
 
   add_command(app, "check-config", "load the configuration, report, exit");
+
+  add_flag(add_command(app, "backup",
+                       "a consistent copy of the database, also while giftgated runs; checked, "
+                       "then written 0600",
+                       {{"FILE", "the copy to write"}}),
+           "--force", "replace FILE if it exists");
+  add_command(app, "restore",
+              "put a checked backup in the database's place (giftgated stopped); the replaced "
+              "database is kept aside",
+              {{"FILE", "the backup"}});
+  add_flag(add_command(app, "check",
+                       "the database's integrity and the campaign's rules, read from one "
+                       "snapshot; exit 1 when any fails"),
+           "--quick", "quick_check instead of the full integrity_check");
   add_command(app, "reload",
               "check the templates, then make the giftgated running on the database reload "
               "them with its keywords");

@@ -43,7 +43,8 @@ struct StatementCache {
   }
 };
 
-Statement::Statement(Database& db, std::string_view sql) : db_(&db), cache_(db.cache_) {
+Statement::Statement(Database& db, std::string_view sql, int* rc) : db_(&db), cache_(db.cache_) {
+  *rc = SQLITE_OK;
   auto it = cache_->free.find(sql);
   if (it == cache_->free.end()) it = cache_->free.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
   home_ = &it->second;
@@ -52,9 +53,12 @@ Statement::Statement(Database& db, std::string_view sql) : db_(&db), cache_(db.c
     home_->pop_back();
     return;
   }
-  const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-  if (rc != SQLITE_OK)
+  *rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+}
+
+Statement::Statement(Database& db, std::string_view sql) : Statement(db, sql, &status_.code) {
+  if (status_.code != SQLITE_OK)
     throw std::logic_error(fmt::format("SQL does not prepare: {}: {}", sqlite3_errmsg(db.handle()),
                                        sql));
 }
@@ -241,6 +245,31 @@ std::unique_ptr<Database> Database::open(const Options& options,
     if (const Status s = db->exec("SELECT COUNT(*) FROM sqlite_schema"); !s.ok())
       return fail(fmt::format("{}: {}", options.path, s.message));
   return db;
+}
+
+std::unique_ptr<Database> Database::open_existing(const std::string& path, bool writable,
+                                                  std::chrono::milliseconds busy_timeout,
+                                                  std::string* error) {
+  install_page_cache();
+  sqlite3* raw = nullptr;
+  const int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<Database> db(new Database(raw, path));
+  if (rc != SQLITE_OK) {
+    if (error) *error = fmt::format("{}: {}", path, sqlite3_errmsg(raw));
+    return nullptr;
+  }
+  sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
+  sqlite3_extended_result_codes(raw, 1);
+  return db;
+}
+
+std::optional<Statement> Database::try_prepare(std::string_view sql, Status* status) {
+  int rc = SQLITE_OK;
+  Statement s(*this, sql, &rc);
+  if (rc == SQLITE_OK) return s;
+  if (status) *status = last_status(rc);
+  return std::nullopt;
 }
 
 Database::Database(sqlite3* db, std::string path)

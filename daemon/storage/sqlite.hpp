@@ -47,7 +47,7 @@ struct StatementCache;
 // bindings cleared) when destroyed.
 class Statement {
  public:
-  Statement(Database& db, std::string_view sql);
+  Statement(Database& db, std::string_view sql);  // throws when the SQL does not prepare
   ~Statement();
   Statement(Statement&&) noexcept;
   Statement(const Statement&) = delete;
@@ -83,6 +83,10 @@ class Statement {
   const Status& status() const { return status_; }
 
  private:
+  friend class Database;
+  // The prepared statement, or the code of why it did not prepare.
+  Statement(Database& db, std::string_view sql, int* rc);
+
   Database* db_;
   sqlite3_stmt* stmt_ = nullptr;
   std::shared_ptr<StatementCache> cache_;  // outlives the Database if need be
@@ -113,6 +117,15 @@ class Database {
   static std::unique_ptr<Database> open(const Options& options,
                                         std::span<const Migration> migrations,
                                         std::string* error);
+  // Opens a database file that exists, as it is: nothing created, no
+  // migration, no pragma that writes (its journal mode stays). For the
+  // tools that look at a file or copy it (giftctl check, backup, restore),
+  // which must not change it, and must be able to look at a file this build
+  // would not migrate: a newer one, a damaged one. Read-only unless
+  // `writable` (giftctl backup's row in backups).
+  static std::unique_ptr<Database> open_existing(const std::string& path, bool writable,
+                                                 std::chrono::milliseconds busy_timeout,
+                                                 std::string* error);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -121,6 +134,10 @@ class Database {
   Status exec(std::string_view sql);
 
   Statement prepare(std::string_view sql) { return Statement(*this, sql); }
+  // For SQL that may fail to prepare through no fault of its own: the file's
+  // schema is damaged (SQLITE_CORRUPT, SQLITE_NOTADB) or lacks a table.
+  // nullopt with *status saying why; never throws.
+  std::optional<Statement> try_prepare(std::string_view sql, Status* status);
 
   // PRAGMA user_version, or nullopt when it cannot be read.
   std::optional<int> schema_version();
