@@ -17,7 +17,10 @@
 # refused for a while), throttle (ESME_RTHROTTLED), msgqful (a burst of
 # ESME_RMSGQFUL), lost (submit answers that never come), disk (the disk
 # fills, then space returns; needs root to mount a small tmpfs), malformed
-# (a storm of broken PDUs), garbled (members' texts no one can read).
+# (a storm of broken PDUs), garbled (members' texts no one can read),
+# backup (giftctl backup under the bench's load: the copy holds every MO
+# acknowledged before it began, passes giftctl check, and restores; the
+# replies' p99 before and during it).
 # Exit status 0 only if every drill lost nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,9 +40,9 @@ done
 loadgen_programs
 
 if [ $short -eq 1 ]; then
-  rate=50; kills=3; pause=2; refuse=8; silent=5
+  rate=50; kills=3; pause=2; refuse=8; silent=5; backup_rate=200
 else
-  rate=200; kills=20; pause=5; refuse=60; silent=10
+  rate=200; kills=20; pause=5; refuse=60; silent=10; backup_rate=1000
 fi
 members=100000   # enough that no member texts twice within the redelivery window
 
@@ -75,6 +78,7 @@ loadgen_campaign "$work" $members
 # --- one drill's processes ---------------------------------------------------
 
 field() { { grep -oE "(^| )$1=[^ ]+" "$2" || true; } | tail -n 1 | cut -d= -f2; }
+word() { field "$1" <(printf '%s\n' "$2"); }  # the same, from a line
 bounds() { grep -c '^bound ' "$out" || true; }
 
 start_daemon() {
@@ -89,6 +93,17 @@ wait_bound() {  # until $1 binds in all (bounded: 30 s)
 }
 
 send() { printf '%s\n' "$*" >&"$ctl_fd"; }
+
+# Sends a command and waits (bounded: 60 s) for its answer, which it prints.
+ask() {
+  local cmd=${1%% *} before t=0
+  before=$(grep -cE "^ok cmd=$cmd( |$)" "$out" || true)
+  send "$@"
+  while [ "$(grep -cE "^ok cmd=$cmd( |$)" "$out" || true)" -le "$before" ] && [ $t -lt 600 ]; do
+    sleep 0.1; t=$((t + 1))
+  done
+  { grep -E "^ok cmd=$cmd( |$)" "$out" || true; } | tail -n 1
+}
 
 begin() {  # $1 drill name, $2 database path (default: a copy in the work dir)
   name=$1
@@ -254,6 +269,37 @@ if wanted garbled; then
   begin garbled
   send "garbled 70"
   end
+fi
+
+if wanted backup; then
+  echo "== backup: giftctl backup at $backup_rate MO/s, then its copy checked and restored"
+  begin backup
+  ask "rate $backup_rate" > /dev/null
+  sleep "$((pause * 2))"  # settled at the higher rate
+  ask window > /dev/null
+  sleep "$pause"
+  before=$(ask latency)
+  ask snapshot > /dev/null
+  ask window > /dev/null
+  copy=$work/backup.copy.db
+  t0=$(date +%s.%N)
+  "$giftctl" --config "$work/backup.yaml" --operator drills backup "$copy" \
+    > "$work/backup.giftctl.log" 2>&1 || { echo "drills.sh: backup: giftctl backup failed" >&2; failed=1; }
+  took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  during=$(ask latency)
+  held=$(ask "check_backup $copy")
+  ask "rate $rate" > /dev/null
+  echo "$held"
+  [[ "$held" == *" result=ok"* ]] || { echo "drills.sh: backup: the copy lacks acknowledged MOs" >&2; failed=1; }
+  checked=ok
+  "$giftctl" --config "$work/backup.yaml" --db "$copy" check >> "$work/backup.giftctl.log" 2>&1 || checked=FAIL
+  restored=$work/backup.restored.db
+  "$giftctl" --config "$work/backup.yaml" --db "$restored" --operator drills restore "$copy" \
+    >> "$work/backup.giftctl.log" 2>&1 &&
+  "$giftctl" --config "$work/backup.yaml" --db "$restored" check >> "$work/backup.giftctl.log" 2>&1 ||
+    checked=FAIL
+  [ "$checked" = ok ] || { echo "drills.sh: backup: check or restore failed (see $work/backup.giftctl.log)" >&2; failed=1; }
+  end "took=${took}s p99_before=$(word p99_ms "$before")ms p99_during=$(word p99_ms "$during")ms samples_during=$(word samples "$during") acked_before=$(word acked_before "$held") copy=$checked"
 fi
 
 echo

@@ -42,6 +42,10 @@ struct TableRows {
 //   made meanwhile by others (giftgated) are not in it and never make it
 //   start again. In WAL mode a reader does not block the writer: MOs go on;
 //   the write-ahead log only grows until the copy is done.
+// - The copy is gentle with the disk the daemon commits to: the copy's
+//   pages are written back after each step (a few MB at a time, never one
+//   flush of the whole file at the end, which would hold up giftgated's
+//   fsyncs behind it), with pause_between_steps between steps.
 // - Nothing is at the target until install(): the copy is built in a new
 //   file beside the target (created 0600 with O_EXCL, so never someone
 //   else's file), turned into a single file (journal_mode=DELETE), checked
@@ -59,6 +63,9 @@ class CheckedCopy {
     bool replace = false;
     std::chrono::milliseconds busy_timeout{5000};
     int pages_per_step = 1024;  // 4 MB of 4 kB pages: a progress line a step on a large file
+    // A rest between steps, so that giftgated's own writes and fsyncs find
+    // the disk free between two of the copy's (giftctl backup: 5 ms).
+    std::chrono::milliseconds pause_between_steps{0};
     std::function<void(const CopyProgress&)> after_step;  // progress; tests write between steps
   };
 
