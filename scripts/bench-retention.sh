@@ -9,7 +9,7 @@
 # redemptions of each.
 #
 #   scripts/bench-retention.sh                  # 100 days, 5,000 redemptions a day
-#                                               # (about 20 minutes on 2 cores)
+#                                               # (about 15 minutes on 2 cores)
 #   scripts/bench-retention.sh --short          # 4 days of 200, retention 1 day (the test)
 #   scripts/bench-retention.sh --days D --per-day R --retention-days N
 #   scripts/bench-retention.sh --build-dir DIR  # use the programs built there (no build)
@@ -51,8 +51,11 @@ run() {  # $1 name, then options
     --retention-days "$retention" "$@" > "$work/$name.out"
 }
 echo "== $days days of $per_day redemptions a day, $members members; retention $retention days"
-run kept
+# The two side by side, one core each.
+run kept &
+kept_pid=$!
 run pruned --prune
+wait "$kept_pid"
 
 field() { grep -oE "(^| )$1=[^ ]+" <<< "$2" | tail -n 1 | cut -d= -f2; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }

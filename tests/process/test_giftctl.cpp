@@ -12,14 +12,12 @@
 #include <sstream>
 
 #include "tests/support/campaign_db.hpp"
+#include "tests/support/giftctl_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
+using Run = giftgate::test::CtlRun;
 
 class Ctl {
  public:
@@ -30,15 +28,7 @@ class Ctl {
   }
 
   Run operator()(const std::string& args) {
-    const std::string cmd = std::string("GIFTGATE_CONFIG=") + dir_.file("giftgate.yaml") + " " +
-                            GIFTGATE_GIFTCTL + " --operator test " + args + " >" +
-                            dir_.file("out") + " 2>" + dir_.file("err");
-    const int raw = std::system(cmd.c_str());
-    Run r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read("out");
-    r.err = read("err");
-    return r;
+    return giftgate::test::run_giftctl(dir_, dir_.file("giftgate.yaml"), "--operator test " + args);
   }
 
   std::string write(const std::string& name, const std::string& text) {

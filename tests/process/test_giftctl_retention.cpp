@@ -13,16 +13,14 @@
 
 #include "daemon/campaign/vouchers.hpp"
 #include "tests/support/campaign_db.hpp"
+#include "tests/support/giftctl_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace giftgate;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
+using Run = test::CtlRun;
 
 struct Site {
   test::TempDir dir;
@@ -63,21 +61,7 @@ struct Site {
   }
 
   Run operator()(const std::string& args) {
-    const std::string cmd = fmt::format("GIFTGATE_CONFIG={} {} {} >{} 2>{}",
-                                        dir.file("giftgate.yaml"), GIFTGATE_GIFTCTL, args,
-                                        dir.file("out"), dir.file("err"));
-    const int raw = std::system(cmd.c_str());
-    Run r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read("out");
-    r.err = read("err");
-    return r;
-  }
-  std::string read(const std::string& name) {
-    std::ifstream in(dir.file(name));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return test::run_giftctl(dir, dir.file("giftgate.yaml"), args);
   }
   std::int64_t value(const std::string& sql) {
     auto db = test::open_campaign_db(db_path);

@@ -16,24 +16,16 @@
 #include "daemon/storage/daemon_lock.hpp"
 #include "daemon/storage/sqlite.hpp"
 #include "tests/support/corrupt_page.hpp"
+#include "tests/support/giftctl_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
+using Run = giftgate::test::CtlRun;
+using giftgate::test::slurp;
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A campaign on its own database: two members, one voucher redeemed.
@@ -51,12 +43,7 @@ class Campaign {
   }
 
   Run ctl(const std::string& args) {
-    const std::string cmd = "GIFTGATE_CONFIG=" + dir_.file("giftgate.yaml") + " " +
-                            GIFTGATE_GIFTCTL + " --operator test " + args + " >" +
-                            dir_.file("out") + " 2>" + dir_.file("err");
-    const int raw = std::system(cmd.c_str());
-    Run r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(dir_.file("out")), slurp(dir_.file("err"))};
-    return r;
+    return giftgate::test::run_giftctl(dir_, dir_.file("giftgate.yaml"), "--operator test " + args);
   }
   std::string db() const { return dir_.file("campaign.db"); }
   std::string file(const std::string& name) const { return dir_.file(name); }
