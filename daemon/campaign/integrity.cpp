@@ -122,6 +122,18 @@ const Rule kRules[] = {
        return fmt::format("message {}: voucher {} does not exist", r.column_int(0),
                           masked_code(r.column_text(1)));
      }},
+    {"message history: a voucher's message names a voucher that exists",
+     {"message_history", "vouchers"},
+     "SELECT h.id, h.voucher_code FROM message_history h WHERE h.voucher_code IS NOT NULL AND "
+     "NOT EXISTS (SELECT 1 FROM vouchers v WHERE v.code = h.voucher_code)",
+     [](const db::Statement& r) {
+       return fmt::format("message {}: voucher {} does not exist", r.column_int(0),
+                          masked_code(r.column_text(1)));
+     }},
+    {"message history: no message both there and in the outbox",
+     {"message_history", "outbox"},
+     "SELECT h.id FROM message_history h JOIN outbox o ON o.id = h.id",
+     [](const db::Statement& r) { return fmt::format("message {}: in both", r.column_int(0)); }},
     {"stock: never below 0",
      {"stock"},
      "SELECT tier, city, quantity FROM stock WHERE quantity < 0",

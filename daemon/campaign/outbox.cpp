@@ -457,8 +457,10 @@ Outbox::Resent Outbox::resend(const std::string& id_or_code, const Actor& actor,
   };
   db::Transaction tx(db_);
   if (!tx.begun()) return failed(tx.begun());
+  // A message moved to message_history has lost its text to retention, as
+  // one whose body was blanked has.
   auto find = db_.prepare(
-      "SELECT id, member_id, voucher_code, body = '' FROM outbox WHERE CAST(id AS TEXT) = ? OR "
+      "SELECT id, member_id, voucher_code, body = '' FROM messages WHERE CAST(id AS TEXT) = ? OR "
       "voucher_code = ? ORDER BY id DESC LIMIT 1");
   find.bind(1, id_or_code).bind(2, id_or_code);
   switch (find.step()) {
@@ -487,15 +489,18 @@ Outbox::Resent Outbox::resend(const std::string& id_or_code, const Actor& actor,
 
 std::optional<OutboxCounts> Outbox::counts() {
   OutboxCounts c;
-  auto q = db_.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state");
+  // All of them: the outbox's and those moved on to message_history.
+  auto q = db_.prepare(
+      "SELECT state, COUNT(*) FROM outbox GROUP BY state UNION ALL "
+      "SELECT state, COUNT(*) FROM message_history GROUP BY state");
   const auto s = q.each_row([&] {
     const auto state = q.column_text(0);
     const auto n = q.column_int(1);
-    if (state == "queued") c.queued = n;
-    else if (state == "submitted") c.submitted = n;
-    else if (state == "delivered") c.delivered = n;
-    else if (state == "failed") c.failed = n;
-    else if (state == "expired") c.expired = n;
+    if (state == "queued") c.queued += n;
+    else if (state == "submitted") c.submitted += n;
+    else if (state == "delivered") c.delivered += n;
+    else if (state == "failed") c.failed += n;
+    else if (state == "expired") c.expired += n;
   });
   if (!s.ok()) return std::nullopt;
   return c;

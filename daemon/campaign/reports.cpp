@@ -213,7 +213,7 @@ std::optional<Table> member_messages(db::Database& db, const std::string& msisdn
                                      std::string* error) {
   return query(db, error,
                "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
-               "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM outbox "
+               "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM messages "
                "WHERE msisdn = ? ORDER BY id",
                {"at", "message", "state", "#attempts", "final_at", "last_error", "#answers mo",
                 "#id"},
@@ -237,7 +237,7 @@ std::optional<Table> message_report(db::Database& db, std::string* error) {
   return query(db, error,
                "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "
                "SUM(state = 'delivered'), SUM(state = 'failed'), SUM(state = 'expired'), "
-               "SUM(attempts > 1) FROM outbox GROUP BY message ORDER BY message",
+               "SUM(attempts > 1) FROM messages GROUP BY message ORDER BY message",
                {"message", "#total", "#queued", "#submitted", "#delivered", "#failed", "#expired",
                 "#resent"});
 }
@@ -257,7 +257,7 @@ std::optional<Table> voucher_events(db::Database& db, const std::string& code, s
                fmt::format("SELECT at, kind, channel, {}, detail FROM events WHERE "
                            "voucher_code = ? UNION ALL SELECT created_at, 'sms ' || state, 'sms', "
                            "'outbox ' || id, 'attempts ' || attempts || COALESCE(', ' || "
-                           "last_error, '') FROM outbox WHERE voucher_code = ? ORDER BY 1",
+                           "last_error, '') FROM messages WHERE voucher_code = ? ORDER BY 1",
                            kBy),
                {"at", "event", "channel", "by", "detail"}, {code, code});
 }

@@ -25,11 +25,15 @@ constexpr std::string_view kFinal =
 struct Walker {
   std::string scan;
   std::vector<std::string> remove;  // each bound with the row's id, in order
+  // ?4 of the scan, when not empty: the cut-off of message_rows, whose rows
+  // the body and parts walks leave to it, so no row is counted by two kinds
+  // whichever walk reaches it first.
+  std::string rows_cut = {};
 };
 
 // screens_whole: USSD screens are pruned whole (ussd_days set), so the
 // body and parts walks leave them to that kind and count what it takes once.
-Walker walker(PruneKind kind, bool screens_whole) {
+Walker walker(PruneKind kind, bool screens_whole, const std::optional<Time>& rows_cut) {
   const auto outbox_scan = [](std::string verdict, std::string weight) {
     return fmt::format("SELECT id, created_at, {}, {} FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?3",
                        verdict, weight);
@@ -38,18 +42,24 @@ Walker walker(PruneKind kind, bool screens_whole) {
   const std::string waiting = fmt::format("NOT {} OR COALESCE(final_at, created_at) > ?2", kFinal);
   const std::string screen =
       screens_whole ? "channel = 'ussd' AND voucher_code IS NULL" : "0";
+  // Past message_rows' cut-off: the whole row moves, body and parts with it.
+  const std::string moving = "?4 IS NOT NULL AND final_at <= ?4";
+  const std::string rows = rows_cut ? iso_time(*rows_cut) : std::string();
   switch (kind) {
     case PruneKind::message_bodies:
-      return {outbox_scan(fmt::format("CASE WHEN {} THEN 0 WHEN {} THEN -1 WHEN body <> '' THEN 1 "
-                                      "ELSE 0 END",
-                                      screen, waiting),
+      return {outbox_scan(fmt::format("CASE WHEN {} THEN 0 WHEN {} THEN -1 WHEN {} THEN 0 "
+                                      "WHEN body <> '' THEN 1 ELSE 0 END",
+                                      screen, waiting, moving),
                           "1"),
-              {"UPDATE outbox SET body = '' WHERE id = ?"}};
+              {"UPDATE outbox SET body = '' WHERE id = ?"},
+              rows};
     case PruneKind::message_parts:
-      return {outbox_scan(fmt::format("CASE WHEN {} THEN 0 WHEN {} THEN -1 ELSE 1 END", screen,
-                                      waiting),
+      return {outbox_scan(fmt::format("CASE WHEN {} THEN 0 WHEN {} THEN -1 WHEN {} THEN 0 "
+                                      "ELSE 1 END",
+                                      screen, waiting, moving),
                           "(SELECT COUNT(*) FROM outbox_parts p WHERE p.outbox_id = outbox.id)"),
-              {"DELETE FROM outbox_parts WHERE outbox_id = ?"}};
+              {"DELETE FROM outbox_parts WHERE outbox_id = ?"},
+              rows};
     case PruneKind::ussd_screens:
       // The parts first: they name the row (a foreign key).
       return {outbox_scan(fmt::format("CASE WHEN channel <> 'ussd' OR voucher_code IS NOT NULL "
@@ -57,6 +67,17 @@ Walker walker(PruneKind kind, bool screens_whole) {
                                       waiting),
                           "1"),
               {"DELETE FROM outbox_parts WHERE outbox_id = ?", "DELETE FROM outbox WHERE id = ?"}};
+    case PruneKind::message_rows:
+      // The parts first: they name the row (a foreign key).
+      return {outbox_scan(fmt::format("CASE WHEN {} THEN 0 WHEN {} THEN -1 ELSE 1 END", screen,
+                                      waiting),
+                          "1"),
+              {"INSERT INTO message_history(id, msisdn, member_id, message, language, channel, "
+               "voucher_code, inbox_id, state, attempts, created_at, final_at, last_error) "
+               "SELECT id, msisdn, member_id, message, language, channel, voucher_code, "
+               "inbox_id, state, attempts, created_at, final_at, last_error FROM outbox "
+               "WHERE id = ?",
+               "DELETE FROM outbox_parts WHERE outbox_id = ?", "DELETE FROM outbox WHERE id = ?"}};
     case PruneKind::receipts:
       return {"SELECT id, received_at, 1, 1 FROM receipts WHERE id > ?1 ORDER BY id LIMIT ?3",
               {"DELETE FROM receipts WHERE id = ?"}};
@@ -95,6 +116,7 @@ Walk walk(db::Database& db, const Walker& w, std::int64_t from, Time cutoff, std
     const std::int64_t chunk = limit < 0 ? kChunk : std::min(kChunk, limit - out.looked);
     auto scan = db.prepare(w.scan);
     scan.bind(1, out.cursor).bind(2, cut).bind(3, chunk);
+    if (!w.rows_cut.empty()) scan.bind(4, w.rows_cut);
     std::int64_t read = 0;
     db::StepResult r;
     while ((r = scan.step()) == db::StepResult::row) {
@@ -148,6 +170,7 @@ std::string_view prune_kind_name(PruneKind kind) {
     case PruneKind::inbox: return "inbox";
     case PruneKind::ussd_screens: return "ussd_screens";
     case PruneKind::ussd_sessions: return "ussd_sessions";
+    case PruneKind::message_rows: return "message_rows";
   }
   return "?";
 }
@@ -160,6 +183,7 @@ std::string_view prune_kind_table(PruneKind kind) {
     case PruneKind::inbox: return "inbox";
     case PruneKind::ussd_screens: return "outbox";
     case PruneKind::ussd_sessions: return "ussd_sessions";
+    case PruneKind::message_rows: return "outbox";
   }
   return "?";
 }
@@ -184,8 +208,17 @@ int Retention::days(PruneKind kind) const {
     case PruneKind::inbox: return settings_.inbox_days;
     case PruneKind::ussd_screens:
     case PruneKind::ussd_sessions: return settings_.ussd_days;
+    case PruneKind::message_rows:
+      if (settings_.message_days == 0 || settings_.receipt_days == 0) return 0;
+      return std::max(settings_.message_days, settings_.receipt_days);
   }
   return 0;
+}
+
+std::optional<Time> Retention::rows_cutoff(Time now) const {
+  const int d = days(PruneKind::message_rows);
+  if (d == 0) return std::nullopt;
+  return now - std::chrono::days(d);
 }
 
 RetentionPlan Retention::plan(Time now) {
@@ -197,7 +230,8 @@ RetentionPlan Retention::plan(Time now) {
     if (k.days > 0 && out.status.ok()) {
       k.cutoff = now - std::chrono::days(k.days);
       const std::int64_t from = cursor_of(db_, kind, &out.status);
-      const Walk w = walk(db_, walker(kind, settings_.ussd_days > 0), from, *k.cutoff, -1);
+      const Walk w = walk(db_, walker(kind, settings_.ussd_days > 0, rows_cutoff(now)), from,
+                          *k.cutoff, -1);
       if (!w.status.ok()) out.status = w.status;
       k.rows = w.rows;
       k.left = w.left;
@@ -231,7 +265,7 @@ PruneResult Retention::prune_batch(Time now, std::int64_t max_rows) {
     db::Status read;
     const std::int64_t from = cursor_of(db_, kind, &read);
     if (!read.ok()) return failed(read);
-    const Walker how = walker(kind, settings_.ussd_days > 0);
+    const Walker how = walker(kind, settings_.ussd_days > 0, rows_cutoff(now));
     const Walk w = walk(db_, how, from, now - std::chrono::days(days(kind)), share);
     if (!w.status.ok()) return failed(w.status);
     out.looked += w.looked;

@@ -1,9 +1,11 @@
 // Retention: what only a complaint within a few months needs (message
 // bodies, receipts, the MOs, USSD screens and sessions) is pruned once it
 // is older than the retention section says, so the file stops growing for
-// ever. What a complaint needs for good is never touched: members, the
-// ledger, vouchers, events, offers, merchants, stock, and each message's
-// outbox row with its final state, attempts, template and voucher code.
+// ever. What a complaint needs for good is never lost: members, the
+// ledger, vouchers, events, offers, merchants and stock are never touched,
+// and each message's final state, attempts, template and voucher code stay,
+// in the outbox and then, once its body and parts are gone, in the smaller
+// rows of message_history (the view messages reads both).
 //
 // The contract, which giftgated and giftctl prune rely on:
 // - A row goes only when its time (a message's or session's final_at or
@@ -48,11 +50,16 @@ enum class PruneKind {
   inbox,           // MOs (inbox_days)
   ussd_screens,    // outbox rows of channel 'ussd' without a voucher, parts first (ussd_days)
   ussd_sessions,   // ended ussd_sessions rows (ussd_days)
+  // A final message's outbox row moved to message_history, its final state
+  // kept there (past both message_days and receipt_days; never when either
+  // is 0). Last: the walks above have taken its body and parts by then.
+  message_rows,
 };
-constexpr std::size_t kPruneKindCount = 6;
+constexpr std::size_t kPruneKindCount = 7;
 constexpr std::array<PruneKind, kPruneKindCount> kPruneKinds = {
     PruneKind::message_bodies, PruneKind::message_parts, PruneKind::receipts,
-    PruneKind::inbox,          PruneKind::ussd_screens,  PruneKind::ussd_sessions};
+    PruneKind::inbox,          PruneKind::ussd_screens,  PruneKind::ussd_sessions,
+    PruneKind::message_rows};
 
 // "message_bodies": the cursor's key, the metric's label, giftctl's column.
 std::string_view prune_kind_name(PruneKind kind);
@@ -101,6 +108,8 @@ class Retention {
   PruneResult prune_batch(Time now, std::int64_t max_rows);
 
  private:
+  // Where message_rows takes whole rows (nullopt: it never does).
+  std::optional<Time> rows_cutoff(Time now) const;
   db::Database& db_;
   RetentionSettings settings_;
 };

@@ -571,7 +571,8 @@ std::vector<Setting> make_table() {
                        std::move(help), get));
   };
   days("message_days", 90,
-       "Days after a message's final state that its body is blanked; its row stays. 0: never.",
+       "Days after a message's final state that its body is blanked; past this and "
+       "receipt_days its row moves to message_history, its final state kept. 0: never.",
        [](auto& c) -> auto& { return c.retention.message_days; });
   days("receipt_days", 90,
        "Days after which receipts, and a final message's parts, are deleted. 0: never.",

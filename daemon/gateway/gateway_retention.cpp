@@ -53,7 +53,8 @@ void Gateway::prune_when_quiet() {
     last_prune_summary_ = steady;
     const auto& p = pruned_since_summary_;
     log_.info("pruned", {{"message_bodies", p[0]}, {"message_parts", p[1]}, {"receipts", p[2]},
-                         {"inbox", p[3]}, {"ussd_screens", p[4]}, {"ussd_sessions", p[5]}});
+                         {"inbox", p[3]}, {"ussd_screens", p[4]}, {"ussd_sessions", p[5]},
+                         {"message_rows", p[6]}});
     pruned_since_summary_ = {};
   }
   retention_timer_.expires_after(config_.retention.batch_interval);

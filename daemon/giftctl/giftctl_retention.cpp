@@ -45,7 +45,7 @@ struct TimedTable {
 constexpr TimedTable kTimedTables[] = {
     {"inbox", "received_at"},   {"outbox", "created_at"}, {"receipts", "received_at"},
     {"events", "at"},           {"ledger", "created_at"}, {"vouchers", "issued_at"},
-    {"ussd_sessions", "started_at"},
+    {"ussd_sessions", "started_at"}, {"message_history", "created_at"},
 };
 constexpr int kGrowthDays = 14;
 constexpr int kRowDays = 7;

@@ -420,6 +420,43 @@ db::Status soften_inbox_reference(db::Database& db) {
   return rewrite_schema(db, kVersion11Rewrites);
 }
 
+// Version 12: what is kept for ever of a message, kept small. Once both its
+// body (retention.message_days) and its parts and receipts
+// (retention.receipt_days) are past retention, a final message's row moves
+// from the outbox to message_history: its final state, attempts, template,
+// voucher code and the MO it answered, in a row a third of the size, with
+// two indexes instead of five. The outbox then only holds the months that
+// may still be resent or asked about in full, and the pages its old rows
+// leave are reused, so it stops growing. messages is both, for everything
+// that reads a member's or a voucher's history.
+constexpr std::string_view kVersion12 = R"sql(
+CREATE TABLE message_history (
+  id            INTEGER PRIMARY KEY,   -- the id it had in the outbox
+  msisdn        TEXT NOT NULL,
+  member_id     INTEGER,
+  message       TEXT NOT NULL,
+  language      TEXT NOT NULL,
+  channel       TEXT NOT NULL,
+  voucher_code  TEXT,
+  inbox_id      INTEGER,
+  state         TEXT NOT NULL
+                CHECK (state = 'delivered' OR state = 'failed' OR state = 'expired'),
+  attempts      INTEGER NOT NULL,
+  created_at    TEXT NOT NULL,
+  final_at      TEXT NOT NULL,
+  last_error    TEXT
+);
+CREATE INDEX message_history_msisdn ON message_history(msisdn);
+CREATE INDEX message_history_voucher ON message_history(voucher_code)
+  WHERE voucher_code IS NOT NULL;
+CREATE VIEW messages AS
+  SELECT id, msisdn, member_id, message, language, channel, body, voucher_code, inbox_id, state,
+         attempts, created_at, final_at, last_error FROM outbox
+  UNION ALL
+  SELECT id, msisdn, member_id, message, language, channel, '', voucher_code, inbox_id, state,
+         attempts, created_at, final_at, last_error FROM message_history;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -432,6 +469,7 @@ constexpr db::Migration kMigrations[] = {
     {9, kVersion9},
     {10, kVersion10},
     {11, kVersion11, soften_inbox_reference},
+    {12, kVersion12},
 };
 
 }  // namespace

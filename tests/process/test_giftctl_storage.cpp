@@ -99,7 +99,7 @@ TEST_CASE("giftctl backup and restore: the backup's rows come back, the replaced
   REQUIRE(c.ctl("redeem 13800138001 A").status == 0);
   r = c.ctl("check --db " + c.file("b.db"));
   CHECK(r.status == 0);
-  CHECK(contains(r.out, "result: all 12 checks passed"));
+  CHECK(contains(r.out, "result: all 14 checks passed"));
   r = c.ctl("restore " + c.file("b.db"));
   INFO(r.err);
   REQUIRE(r.status == 0);

@@ -109,7 +109,7 @@ TEST_CASE("integrity: a campaign run through the domain passes every check") {
     const auto r = f.check(depth);
     CHECK(r.refused.empty());
     CHECK(r.schema_version == kNewest);
-    CHECK(r.lines.size() == 12);
+    CHECK(r.lines.size() == 14);
     for (const auto& l : r.lines) {
       INFO(l.name << ": " << l.note);
       CHECK(l.outcome == O::ok);

@@ -4,6 +4,7 @@
 
 #include "daemon/campaign/imports.hpp"
 #include "daemon/campaign/outbox.hpp"
+#include "daemon/campaign/reports.hpp"
 #include "daemon/campaign/retention.hpp"
 #include "daemon/campaign/service.hpp"
 #include "tests/support/campaign_db.hpp"
@@ -95,7 +96,9 @@ struct Fixture {
     return 0;
   }
   std::string body(std::int64_t id) {
-    auto q = db->prepare("SELECT body FROM outbox WHERE id = ?");
+    // Wherever the message is: the outbox, or message_history once its
+    // body and parts are past retention.
+    auto q = db->prepare("SELECT body FROM messages WHERE id = ?");
     q.bind(1, id);
     return q.step() == db::StepResult::row ? q.column_text(0) : "(gone)";
   }
@@ -126,7 +129,7 @@ TEST_CASE("retention: each kind goes exactly past its days, and not a minute bef
 
   CHECK(f.body(old_sms) == "");
   CHECK(f.parts(old_sms) == 0);
-  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM outbox WHERE id = {} AND state = 'delivered' "
+  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM messages WHERE id = {} AND state = 'delivered' "
                             "AND final_at IS NOT NULL AND message = 'help'",
                             old_sms)) == 1);  // the row and its final state stay
   CHECK(f.body(new_sms) == "secret text");
@@ -167,8 +170,10 @@ TEST_CASE("retention: members, ledger, vouchers, events and the rest are never t
   Importer importer(*f.db, config, {"import", "t"});
   REQUIRE(importer.members("msisdn,city,points\n13800138000,beijing,12000\n", "m.csv").status ==
           ImportResult::Status::ok);
-  const char* kept[] = {"members", "ledger", "events", "vouchers", "offers", "merchants",
-                        "stock", "outbox", "backups", "size_history"};
+  // Each message's row is kept too, moved to message_history (messages
+  // reads both).
+  const char* kept[] = {"members", "ledger",       "events",     "vouchers", "offers", "merchants",
+                        "stock",   "backups",      "size_history", "messages"};
   for (int i = 0; i < 5; ++i) f.message(f.now - (200 + i) * kDay);
   std::vector<std::int64_t> before;
   for (const char* t : kept) before.push_back(f.count(fmt::format("SELECT COUNT(*) FROM {}", t)));
@@ -177,12 +182,14 @@ TEST_CASE("retention: members, ledger, vouchers, events and the rest are never t
   f.prune_all();
   for (std::size_t i = 0; i < std::size(kept); ++i)
     CHECK_MESSAGE(f.count(fmt::format("SELECT COUNT(*) FROM {}", kept[i])) == before[i], kept[i]);
-  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE body <> ''") == 0);
+  CHECK(f.count("SELECT COUNT(*) FROM messages WHERE body <> ''") == 0);
 }
 
 TEST_CASE("retention: a message not final is kept, the walk waits at it, then passes it a day on") {
   Fixture f;
-  f.retention.set_settings({90, 90, 90, 30, 500, 1000ms});
+  // Parts kept for ever: no message row moves to message_history, and the
+  // body walk is the one that takes these messages.
+  f.retention.set_settings({90, 0, 90, 30, 500, 1000ms});
   const auto cut = f.now - 90 * kDay;
   const auto queued = f.message(cut - 2h, "queued");  // created before the cut-off, not final
   const auto after = f.message(cut - 1h);             // final, past the cut-off
@@ -239,6 +246,8 @@ TEST_CASE("retention: a batch looks at max_rows at most, and the next goes on fr
 
 TEST_CASE("retention: the plan names exactly what pruning then takes") {
   Fixture f;
+  // Bodies from 60 days, whole rows from 100: both kinds find messages.
+  f.retention.set_settings({60, 100, 90, 30, 500, 1000ms});
   for (int i = 0; i < 30; ++i) {
     const Time at = f.now - (120 - i * 2) * kDay;  // 120 days ago to 62 days ago
     f.message(at, i % 3 == 0 ? "failed" : "delivered", i % 4 == 0 ? "ussd" : "sms");
@@ -263,7 +272,66 @@ TEST_CASE("retention: the plan names exactly what pruning then takes") {
   }
   CHECK(done[0] > 0);
   CHECK(done[4] > 0);
+  CHECK(done[6] > 0);
   CHECK(f.retention.plan(f.now).total() == 0);
+}
+
+TEST_CASE("retention: past both its body's and its parts' days a message's row moves to the history") {
+  Fixture f;
+  f.retention.set_settings({60, 90, 90, 30, 500, 1000ms});
+  f.exec("INSERT INTO members(id, msisdn, city) VALUES (1, '8613800138000', 'beijing');"
+         "INSERT INTO vouchers(code, member_id, tier, city, price, face_value, channel, issued_at, "
+         "expires_at) VALUES ('AB12345678', 1, 'C', 'beijing', 100, 20, 'sms', 'x', 'y')");
+  const auto moved = f.message(f.now - 91 * kDay, "delivered", "sms", "AB12345678");
+  const auto blanked = f.message(f.now - 61 * kDay, "failed");
+  const auto kept = f.message(f.now - 59 * kDay);
+  f.exec(fmt::format("UPDATE outbox SET attempts = 3, last_error = 'UNDELIV', member_id = 1, "
+                     "inbox_id = 42 WHERE id = {}",
+                     moved));
+  f.prune_all();
+  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM outbox WHERE id = {}", moved)) == 0);
+  CHECK(f.parts(moved) == 0);
+  auto h = f.db->prepare(
+      "SELECT msisdn, member_id, message, voucher_code, inbox_id, state, attempts, final_at, "
+      "last_error FROM message_history WHERE id = ?");
+  h.bind(1, moved);
+  REQUIRE(h.step() == db::StepResult::row);
+  CHECK(h.column_text(0) == "8613800138000");
+  CHECK(h.column_int(1) == 1);
+  CHECK(h.column_text(2) == "help");
+  CHECK(h.column_text(3) == "AB12345678");
+  CHECK(h.column_int(4) == 42);
+  CHECK(h.column_text(5) == "delivered");
+  CHECK(h.column_int(6) == 3);
+  CHECK(h.column_text(7) == iso_time(f.now - 91 * kDay));
+  CHECK(h.column_text(8) == "UNDELIV");
+  // Between the two: the body went, the row and its parts stay in the outbox.
+  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM outbox WHERE id = {} AND body = ''", blanked)) ==
+        1);
+  CHECK(f.parts(blanked) == 2);
+  CHECK(f.body(kept) == "secret text");
+  // What reads a member's or a voucher's history still finds it, and the
+  // outbox's counts by state still count it.
+  std::string error;
+  const auto messages = member_messages(*f.db, "8613800138000", &error);
+  REQUIRE(messages);
+  CHECK(messages->rows.size() == 3);
+  const auto events = voucher_events(*f.db, "AB12345678", &error);
+  REQUIRE(events);
+  CHECK(events->rows.size() == 1);
+  const auto counts = Outbox(*f.db, ResendPolicy{}).counts();
+  REQUIRE(counts);
+  CHECK(counts->delivered == 2);
+  CHECK(counts->failed == 1);
+  // Its text is gone: a resend is refused, not sent empty.
+  const auto resent =
+      Outbox(*f.db, ResendPolicy{}).resend("AB12345678", Actor{"giftctl", "t"}, f.now);
+  CHECK(resent.status == Outbox::Resent::Status::body_pruned);
+  // With the parts kept for ever (receipt_days 0), no row ever moves.
+  f.retention.set_settings({60, 0, 90, 30, 500, 1000ms});
+  f.message(f.now - 200 * kDay + 1s);
+  f.prune_all();
+  CHECK(f.count("SELECT COUNT(*) FROM message_history") == 1);
 }
 
 TEST_CASE("retention: a redelivered MO inside the window is still recognised after a prune") {
@@ -299,7 +367,7 @@ TEST_CASE("retention: a message whose text was pruned is not sent again empty") 
   Outbox outbox(*f.db, ResendPolicy{});
   const auto refused = outbox.resend(std::to_string(old), {"giftctl", "t"}, f.now);
   CHECK(refused.status == Outbox::Resent::Status::body_pruned);
-  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM outbox WHERE id = {} AND state = 'delivered'",
+  CHECK(f.count(fmt::format("SELECT COUNT(*) FROM messages WHERE id = {} AND state = 'delivered'",
                             old)) == 1);
   CHECK(outbox.resend(std::to_string(recent), {"giftctl", "t"}, f.now).status ==
         Outbox::Resent::Status::queued);
