@@ -20,9 +20,9 @@
 namespace giftgate::db {
 namespace {
 
-constexpr std::string_view kCounted[] = {"members", "ledger",       "vouchers",
-                                         "events",  "outbox",       "outbox_parts",
-                                         "receipts", "inbox",       "ussd_sessions"};
+constexpr std::string_view kCounted[] = {
+    "members", "ledger", "vouchers", "events",        "outbox",
+    "outbox_parts", "receipts", "inbox", "ussd_sessions", "message_history"};
 
 std::string errno_text(const std::string& path) {
   return fmt::format("{}: {}", path, std::strerror(errno));

@@ -256,3 +256,34 @@ TEST_CASE("schema: version 11 lets an MO's row go while the messages it caused s
     CHECK(db->prepare(fmt::format("SELECT COUNT(*) FROM {}", table)).step() ==
           giftgate::db::StepResult::row);
 }
+
+TEST_CASE("schema: version 12 reads a message's history from the outbox and message_history alike") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 11);
+    REQUIRE(old->exec("INSERT INTO outbox(msisdn, message, language, body, state, "
+                      "next_attempt_at, created_at, final_at) VALUES ('8613800000001', 'help', "
+                      "'zh', 'x', 'delivered', 'a', 'a', 'b')")
+                .ok());
+  }
+  auto db = test::open_campaign_db(path);
+  CHECK(db->schema_version() >= 12);
+  REQUIRE(db->exec("INSERT INTO message_history(id, msisdn, message, language, channel, state, "
+                   "attempts, created_at, final_at) VALUES (9, '8613800000001', 'voucher', 'zh', "
+                   "'sms', 'failed', 3, 'c', 'd')")
+              .ok());
+  auto q = db->prepare("SELECT id, message, state, body FROM messages ORDER BY id");
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
+  CHECK(q.column_text(1) == "help");
+  CHECK(q.column_text(3) == "x");
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
+  CHECK(q.column_int(0) == 9);
+  CHECK(q.column_text(2) == "failed");
+  CHECK(q.column_text(3) == "");  // its text went before it moved
+  // Only final states are history.
+  CHECK(db->exec("INSERT INTO message_history(id, msisdn, message, language, channel, state, "
+                 "attempts, created_at, final_at) VALUES (10, '1', 'help', 'zh', 'sms', "
+                 "'queued', 1, 'c', 'd')")
+            .constraint());
+}
