@@ -76,7 +76,9 @@ total_prune=$(awk '/^day=/ { for (i = 1; i <= NF; i++) if ($i ~ /^prune_s=/) { s
 max_prune=$(awk '/^day=/ { for (i = 1; i <= NF; i++) if ($i ~ /^prune_s=/) { split($i, a, "="); if (a[2] > m) m = a[2] } } END { printf "%.2f", m }' "$work/pruned.out")
 echo
 echo "bytes in use per million redemptions (over the start): without retention $(mb "$(field used_over_start_per_million_redemptions "$kept_end")") MB, with $(mb "$(field used_over_start_per_million_redemptions "$pruned_end")") MB"
-echo "pruning took ${total_prune} s in all, at most ${max_prune} s on one day; rows pruned: $(awk '/^day=/ { for (i = 1; i <= NF; i++) if ($i ~ /^pruned=/) { split($i, a, "="); s += a[2] } } END { print s + 0 }' "$work/pruned.out")"
+sum() { awk -v k="$1" '/^day=/ { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { split($i, a, "="); s += a[2] } } END { print s + 0 }' "$work/pruned.out"; }
+longest=$(awk '/^day=/ { for (i = 1; i <= NF; i++) if ($i ~ /^longest_batch_ms=/) { split($i, a, "="); if (a[2] > m) m = a[2] } } END { printf "%.1f", m }' "$work/pruned.out")
+echo "pruning took ${total_prune} s in all, at most ${max_prune} s on one day; rows pruned: $(sum pruned) in $(sum batches) batches, the longest ${longest} ms"
 kept_bytes=$(field bytes "$kept_end")
 pruned_bytes=$(field bytes "$pruned_end")
 if [ "$days" -gt "$((retention + 1))" ] && [ "$pruned_bytes" -ge "$kept_bytes" ]; then

@@ -116,9 +116,9 @@ int Ctl::backup() {
   options.busy_timeout = config_.busy_timeout;
   options.after_step = progress_line(bar, "backup");
   // The daemon's replies come first: the copy rests between steps and runs
-  // at a lower CPU priority (its integrity check is all CPU).
+  // at the lowest CPU priority (its integrity check is all CPU).
   options.pause_between_steps = std::chrono::milliseconds(5);
-  (void)::setpriority(PRIO_PROCESS, 0, 10);
+  (void)::setpriority(PRIO_PROCESS, 0, 19);
   std::string error;
   auto copy = db::CheckedCopy::make(options, &error);
   if (bar) fmt::print(stderr, "\n");

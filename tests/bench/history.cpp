@@ -4,7 +4,7 @@
 // with and without retention. Run by scripts/bench-retention.sh.
 //
 //   giftgate-history --db PATH --days D --per-day R [--members M] [--prune]
-//                    [--templates FILE] [--retention-days N]
+//                    [--templates FILE] [--retention-days N] [--batch-rows N]
 //
 // Each simulated day, between 08:00 and 22:00, every redemption comes with
 // the load's mix around it (as scripts/bench.sh sends it): two balance asks,
@@ -12,8 +12,10 @@
 // third voucher. Every message is submitted and gets its delivery receipt
 // a few seconds later. With --prune the retention of every kind is
 // --retention-days (default 90) and pruning runs at the end of each day
-// until nothing is left to prune, timed; without, nothing is ever pruned.
-// One line per day: the file's size, its free pages, and the prune's time.
+// until nothing is left to prune, in batches of --batch-rows (default the
+// shipped retention.batch_rows), timed; without, nothing is ever pruned.
+// One line per day: the file's size, its free pages, the prune's time, its
+// batches and the longest of them (what an MO could wait behind one).
 //
 // The members, merchants and stock are written straight into their tables
 // (what an import leaves, without its events), so the figures are those of
@@ -55,6 +57,7 @@ struct Options {
   long members = 20000;
   bool prune = false;
   int retention_days = 90;
+  int batch_rows = RetentionSettings{}.batch_rows;
 };
 
 std::string member_msisdn(long i) { return fmt::format("8613{:09}", i); }
@@ -192,6 +195,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--per-day") o.per_day = std::atol(value().c_str());
     else if (a == "--members") o.members = std::atol(value().c_str());
     else if (a == "--retention-days") o.retention_days = std::atoi(value().c_str());
+    else if (a == "--batch-rows") o.batch_rows = std::atoi(value().c_str());
     else if (a == "--prune") o.prune = true;
     else fail("unknown option " + a);
   }
@@ -217,6 +221,7 @@ int main(int argc, char** argv) {
   RetentionSettings settings;
   settings.message_days = settings.receipt_days = settings.inbox_days = settings.ussd_days =
       o.retention_days;
+  settings.batch_rows = o.batch_rows;
   Retention retention(*db, settings);
   // The first whole UTC day inside the campaign (which starts at local midnight).
   const Time first_day = std::chrono::floor<std::chrono::days>(config.campaign.start) + std::chrono::days(1);
@@ -292,13 +297,18 @@ int main(int argc, char** argv) {
     }
     const double generate_s = seconds_since(t0);
     double prune_s = 0;
-    std::uint64_t pruned = 0;
+    std::uint64_t pruned = 0, batches = 0;
+    double longest_batch_ms = 0;
     if (o.prune) {
       // What giftgated does at quiet times, all at once at the day's end:
       // batches of the shipped size until nothing is left.
       const auto p0 = Clock::now();
-      for (PruneResult r; (r = retention.prune_batch(morning + std::chrono::hours(15),
-                                                      settings.batch_rows)).status.ok();) {
+      for (;;) {
+        const auto b0 = Clock::now();
+        const auto r = retention.prune_batch(morning + std::chrono::hours(15), settings.batch_rows);
+        if (!r.status.ok()) fail("prune: " + r.status.message);
+        longest_batch_ms = std::max(longest_batch_ms, seconds_since(b0) * 1000);
+        ++batches;
         pruned += static_cast<std::uint64_t>(r.total());
         if (!r.more) break;
       }
@@ -307,12 +317,13 @@ int main(int argc, char** argv) {
     const auto bytes = pragma(*db, "page_count") * pragma(*db, "page_size");
     const auto free_bytes = pragma(*db, "freelist_count") * pragma(*db, "page_size");
     std::printf("day=%d redemptions=%llu mos=%llu parts=%llu bytes=%lld free=%lld "
-                "generate_s=%.1f pruned=%llu prune_s=%.2f\n",
+                "generate_s=%.1f pruned=%llu prune_s=%.2f batches=%llu longest_batch_ms=%.1f\n",
                 day + 1, static_cast<unsigned long long>(redemptions),
                 static_cast<unsigned long long>(mo_count),
                 static_cast<unsigned long long>(traffic.parts()), static_cast<long long>(bytes),
                 static_cast<long long>(free_bytes), generate_s,
-                static_cast<unsigned long long>(pruned), prune_s);
+                static_cast<unsigned long long>(pruned), prune_s,
+                static_cast<unsigned long long>(batches), longest_batch_ms);
     std::fflush(stdout);
   }
   const auto bytes = pragma(*db, "page_count") * pragma(*db, "page_size");
