@@ -67,7 +67,7 @@ void print_report(const std::string& path, const IntegrityReport& report) {
   using O = CheckLine::Outcome;
   fmt::print("giftctl check: {} (schema {}, one snapshot)\n", escape_text(path),
              report.schema_version);
-  int failed = 0;
+  int failed = 0, skipped = 0;
   for (const CheckLine& line : report.lines) {
     switch (line.outcome) {
       case O::ok: fmt::print("{}: ok\n", line.name); break;
@@ -82,12 +82,16 @@ void print_report(const std::string& path, const IntegrityReport& report) {
     }
     for (const auto& example : line.examples) fmt::print("    {}\n", escape_text(example));
     if (line.outcome != O::ok && line.outcome != O::skipped) ++failed;
+    if (line.outcome == O::skipped) ++skipped;
   }
   if (report.corrupt)
     fmt::print("result: the file is corrupt (restore the newest backup that passes giftctl "
                "check)\n");
   else if (failed)
     fmt::print("result: {} of {} checks failed\n", failed, report.lines.size());
+  else if (skipped)
+    fmt::print("result: {} checks passed, {} skipped (not in this schema)\n",
+               report.lines.size() - static_cast<std::size_t>(skipped), skipped);
   else
     fmt::print("result: all {} checks passed\n", report.lines.size());
 }
