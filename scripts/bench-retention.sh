@@ -58,7 +58,7 @@ run pruned --prune
 wait "$kept_pid"
 
 field() { grep -oE "(^| )$1=[^ ]+" <<< "$2" | tail -n 1 | cut -d= -f2; }
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }  # MB of 10^6 bytes
 printf '%5s %13s %16s %16s %14s %10s\n' day redemptions "kept MB" "pruned MB" "(of it free)" "prune s"
 every=$(( days >= 20 ? 10 : 1 ))
 paste -d '\n' <(grep '^day=' "$work/kept.out") <(grep '^day=' "$work/pruned.out") |
