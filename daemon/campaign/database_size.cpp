@@ -79,20 +79,21 @@ std::optional<std::vector<ObjectSize>> object_sizes(db::Database& db, std::strin
   return out;
 }
 
-std::vector<SizeSample> size_history(db::Database& db, int days) {
+std::vector<SizeSample> size_history(db::Database& db, int days, db::Status* status) {
   auto q = db.prepare(
       "SELECT day, bytes, free_bytes, wal_bytes FROM (SELECT * FROM size_history ORDER BY day "
       "DESC LIMIT ?) ORDER BY day");
   q.bind(1, days);
   std::vector<SizeSample> out;
-  (void)q.each_row([&] {
+  *status = q.each_row([&] {
     out.push_back({q.column_text(0), q.column_int(1), q.column_int(2), q.column_int(3)});
   });
   return out;
 }
 
 std::vector<DayCount> rows_per_day(db::Database& db, const std::string& table,
-                                   const std::string& time_column, Time now, int days) {
+                                   const std::string& time_column, Time now, int days,
+                                   db::Status* status) {
   std::vector<DayCount> out;
   const Time first = std::chrono::floor<std::chrono::days>(now) - std::chrono::days(days - 1);
   for (int d = 0; d < days; ++d) out.push_back({day_of(first + std::chrono::days(d)), 0});
@@ -102,7 +103,12 @@ std::vector<DayCount> rows_per_day(db::Database& db, const std::string& table,
   // reading a table with no index on its time.
   const std::string since = iso_time(first);
   auto bounds = db.prepare(fmt::format("SELECT MIN(rowid), MAX(rowid) FROM {}", table));
-  if (bounds.step() != db::StepResult::row || bounds.column_null(0)) return out;
+  switch (bounds.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: return out;
+    case db::StepResult::error: *status = bounds.status(); return out;
+  }
+  if (bounds.column_null(0)) return out;  // an empty table
   std::int64_t lo = bounds.column_int(0), hi = bounds.column_int(1) + 1;
   auto at = db.prepare(
       fmt::format("SELECT {} FROM {} WHERE rowid >= ? ORDER BY rowid LIMIT 1", time_column, table));
@@ -110,14 +116,19 @@ std::vector<DayCount> rows_per_day(db::Database& db, const std::string& table,
     const std::int64_t mid = lo + (hi - lo) / 2;
     at.reset();
     at.bind(1, mid);
-    if (at.step() == db::StepResult::row && at.column_text(0) < since) lo = mid + 1;
+    const auto r = at.step();
+    if (r == db::StepResult::error) {
+      *status = at.status();
+      return out;
+    }
+    if (r == db::StepResult::row && at.column_text(0) < since) lo = mid + 1;
     else hi = mid;
   }
   auto q = db.prepare(fmt::format(
       "SELECT substr({0}, 1, 10), COUNT(*) FROM {1} WHERE rowid >= ? AND {0} >= ? GROUP BY 1",
       time_column, table));
   q.bind(1, lo).bind(2, since);
-  (void)q.each_row([&] {
+  *status = q.each_row([&] {
     for (auto& d : out)
       if (d.day == q.column_text(0)) d.rows = q.column_int(1);
   });

@@ -46,16 +46,19 @@ struct SizeSample {
   std::string day;  // YYYY-MM-DD
   std::int64_t bytes = 0, free_bytes = 0, wal_bytes = 0;
 };
-// The last `days` samples, oldest first.
-std::vector<SizeSample> size_history(db::Database& db, int days);
+// The last `days` samples, oldest first; *status says whether they could
+// be read (none read and none recorded look alike otherwise).
+std::vector<SizeSample> size_history(db::Database& db, int days, db::Status* status);
 
 // Rows a table gained per day (UTC) by its time column, the last `days`
-// days up to `now`, oldest first; a day with none is 0.
+// days up to `now`, oldest first; a day with none is 0. *status: whether
+// they were read (not ok: the counts are incomplete).
 struct DayCount {
   std::string day;
   std::int64_t rows = 0;
 };
 std::vector<DayCount> rows_per_day(db::Database& db, const std::string& table,
-                                   const std::string& time_column, Time now, int days);
+                                   const std::string& time_column, Time now, int days,
+                                   db::Status* status);
 
 }  // namespace giftgate

@@ -139,7 +139,9 @@ int Ctl::stats() {
       if (!o.index) {
         // The name comes from the database's own schema, quoted as one.
         auto q = db_->prepare(fmt::format("SELECT COUNT(*) FROM \"{}\"", o.name));
-        if (q.step() == db::StepResult::row) rows = std::to_string(q.column_int(0));
+        if (q.step() != db::StepResult::row)
+          return refused(fmt::format("the database refused: {}", q.status().message));
+        rows = std::to_string(q.column_int(0));
       }
       t.rows.push_back({o.name, o.index ? "index" : "table", o.table, rows,
                         std::to_string(o.bytes), human_bytes(o.bytes),
@@ -151,7 +153,9 @@ int Ctl::stats() {
     fmt::print(out, "\n{}\n", escape_text(why));
   }
 
-  const auto history = size_history(*db_, kGrowthDays + 1);
+  db::Status read;
+  const auto history = size_history(*db_, kGrowthDays + 1, &read);
+  if (!read.ok()) return refused(fmt::format("the database refused: {}", read.message));
   fmt::print(out, "\nsize per day (giftgated's daily sample, UTC):\n");
   if (history.empty()) {
     fmt::print(out, "no samples yet: giftgated records one an hour while it runs\n");
@@ -181,9 +185,11 @@ int Ctl::stats() {
   Table t;
   t.add_column("day");
   std::vector<std::vector<DayCount>> columns;
+  const Time now = wall_now();  // one clock for every column: the same days in each
   for (const auto& timed : kTimedTables) {
     t.add_column(timed.table, true);
-    columns.push_back(rows_per_day(*db_, timed.table, timed.column, wall_now(), kRowDays));
+    columns.push_back(rows_per_day(*db_, timed.table, timed.column, now, kRowDays, &read));
+    if (!read.ok()) return refused(fmt::format("the database refused: {}", read.message));
   }
   for (int d = 0; d < kRowDays; ++d) {
     std::vector<std::string> row{columns[0][static_cast<std::size_t>(d)].day};
