@@ -9,20 +9,15 @@
 namespace giftgate {
 namespace {
 
-std::optional<std::int64_t> pragma_value(db::Database& db, const char* sql) {
-  auto q = db.prepare(sql);
-  if (q.step() != db::StepResult::row) return std::nullopt;
-  return q.column_int(0);
-}
-
 std::string day_of(Time t) { return iso_time(t).substr(0, 10); }
 
 }  // namespace
 
 std::optional<DatabaseSize> measure_database(db::Database& db) {
-  const auto pages = pragma_value(db, "PRAGMA page_count");
-  const auto free = pragma_value(db, "PRAGMA freelist_count");
-  const auto page_size = pragma_value(db, "PRAGMA page_size");
+  db::Status s;
+  const auto pages = db.first_int("PRAGMA page_count", &s);
+  const auto free = db.first_int("PRAGMA freelist_count", &s);
+  const auto page_size = db.first_int("PRAGMA page_size", &s);
   if (!pages || !free || !page_size) return std::nullopt;
   DatabaseSize size;
   size.bytes = *pages * *page_size;

@@ -35,17 +35,6 @@ std::string said(const std::string& what, const Status& s) {
                        : fmt::format("{}: {}", what, s.message);
 }
 
-// The first value of a one-row query, or nullopt with *status.
-std::optional<std::int64_t> single_int(Database& db, std::string_view sql, Status* status) {
-  auto q = db.try_prepare(sql, status);
-  if (!q) return std::nullopt;
-  if (q->step() != StepResult::row) {
-    *status = q->status().ok() ? Status{SQLITE_ERROR, "no row"} : q->status();
-    return std::nullopt;
-  }
-  return q->column_int(0);
-}
-
 Status fsync_file(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return Status{SQLITE_IOERR, errno_text(path)};
@@ -118,11 +107,11 @@ std::string CheckedCopy::copy_pages() {
   // opens a read transaction of its own only when none is open).
   if (Status s = source->exec("BEGIN"); !s.ok()) return said(source_path, s);
   Status s;
-  const auto version = single_int(*source, "PRAGMA user_version", &s);
+  const auto version = source->first_int("PRAGMA user_version", &s);
   if (!version) return said(source_path, s);
-  const auto page_size = single_int(*source, "PRAGMA page_size", &s);
+  const auto page_size = source->first_int("PRAGMA page_size", &s);
   if (!page_size) return said(source_path, s);
-  if (!single_int(*source, "SELECT COUNT(*) FROM sqlite_schema", &s)) return said(source_path, s);
+  if (!source->first_int("SELECT COUNT(*) FROM sqlite_schema", &s)) return said(source_path, s);
   started_at_ = utc_now();
   schema_version_ = static_cast<int>(*version);
 
@@ -190,7 +179,7 @@ std::string CheckedCopy::check() {
            (structure.problems ? fmt::format(" ({} problems{})", structure.problems, problems)
                                : std::string());
   }
-  const auto version = single_int(*copy, "PRAGMA user_version", &s);
+  const auto version = copy->first_int("PRAGMA user_version", &s);
   if (!version) return said(temp_, s);
   if (*version != schema_version_)
     return fmt::format("the copy's schema version is {}, the source's {}", *version,
@@ -200,7 +189,7 @@ std::string CheckedCopy::check() {
   for (std::string_view table : kCounted) {
     TableRows t{table, std::nullopt};
     if (std::find(tables.begin(), tables.end(), table) != tables.end()) {
-      t.rows = single_int(*copy, fmt::format("SELECT COUNT(*) FROM \"{}\"", table), &s);
+      t.rows = copy->first_int(fmt::format("SELECT COUNT(*) FROM \"{}\"", table), &s);
       if (!t.rows) return said(fmt::format("{}: counting {}", temp_, table), s);
     }
     rows_.push_back(t);

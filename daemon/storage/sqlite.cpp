@@ -272,6 +272,17 @@ std::optional<Statement> Database::try_prepare(std::string_view sql, Status* sta
   return std::nullopt;
 }
 
+std::optional<std::int64_t> Database::first_int(std::string_view sql, Status* status) {
+  auto q = try_prepare(sql, status);
+  if (!q) return std::nullopt;
+  switch (q->step()) {
+    case StepResult::row: return q->column_int(0);
+    case StepResult::done: *status = Status{SQLITE_ERROR, "no row"}; return std::nullopt;
+    case StepResult::error: *status = q->status(); return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 Database::Database(sqlite3* db, std::string path)
     : db_(db), path_(std::move(path)), cache_(std::make_shared<StatementCache>()) {}
 

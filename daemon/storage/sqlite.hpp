@@ -138,6 +138,9 @@ class Database {
   // schema is damaged (SQLITE_CORRUPT, SQLITE_NOTADB) or lacks a table.
   // nullopt with *status saying why; never throws.
   std::optional<Statement> try_prepare(std::string_view sql, Status* status);
+  // The first column of the first row of `sql` (a pragma, a count): nullopt
+  // with *status saying why (also when there is no row). Never throws.
+  std::optional<std::int64_t> first_int(std::string_view sql, Status* status);
 
   // PRAGMA user_version, or nullopt when it cannot be read.
   std::optional<int> schema_version();
