@@ -20,10 +20,15 @@
 
 namespace giftgate {
 
-// What only giftgated reads: the SMSC, the outbox's policy, logging,
-// metrics and the process.
-struct DaemonSettings {
-  smpp::SessionSettings smsc;
+// One SMSC giftgated binds to: an entry of `smscs:`, or the single `smsc:`
+// section (which is one entry). Its `binds` connections share its rate, as
+// an SP account's contract counts submits for the account, not per bind.
+struct SmscEntry {
+  std::string id = "smsc";  // names it in receipts' matching, metrics, status and logs
+  std::size_t binds = 1;    // connections: each a transceiver, or a transmitter + receiver
+  // Address, TLS, credentials and timers of every connection; `window` is
+  // each connection's, `rate` (and `burst`) the whole entry's.
+  smpp::SessionSettings session;
   bool split_bind = false;  // bind as transmitter + receiver instead of transceiver
   std::string source_addr = "12580";
   std::uint8_t source_ton = 0;
@@ -33,6 +38,28 @@ struct DaemonSettings {
   // A receipt applies only to a message sent to its source address.
   bool receipt_check_recipient = true;
   smpp::DefaultAlphabet alphabet = smpp::DefaultAlphabet::gsm7_unpacked;
+  // A USSD answer goes back on the very connection its step came from
+  // (some centres keep the dialogue per bind); otherwise on any of this
+  // entry's connections.
+  bool ussd_same_bind = false;
+  // The credential password_file names ($CREDENTIALS_DIRECTORY/NAME)
+  // where $CREDENTIALS_DIRECTORY is not set, so the password was not read:
+  // giftgated refuses to start so; giftctl needs no password.
+  std::string password_credential;
+};
+
+// What only giftgated reads: the SMSCs, the outbox's policy, logging,
+// metrics and the process.
+struct DaemonSettings {
+  // The `smsc:` section as read (the table's smsc.* settings fill it; an
+  // entry of `smscs:` is read into it and copied out).
+  SmscEntry smsc;
+  // Every SMSC, in the file's order; never empty once parsed (the `smsc:`
+  // section alone is one entry).
+  std::vector<SmscEntry> smscs;
+  // A reply goes through the SMSC its MO came from while that SMSC has room;
+  // false: wherever there is the most room.
+  bool reply_via_origin = true;
   ResendPolicy resend;
   int mo_dedupe_seconds = 120;
   std::string log_level = "info";
@@ -40,10 +67,6 @@ struct DaemonSettings {
   std::uint16_t metrics_port = 9464;  // 0: no endpoint
   std::string pid_file;
   std::chrono::seconds drain{10};
-  // The credential smsc.password_file names ($CREDENTIALS_DIRECTORY/NAME)
-  // where $CREDENTIALS_DIRECTORY is not set, so the password was not read:
-  // giftgated refuses to start so; giftctl needs no password.
-  std::string password_credential;
 };
 
 // The whole configuration: the campaign's part and giftgated's own.

@@ -219,7 +219,7 @@ std::string read_password_file(std::string path, DaemonSettings& d) {
   if (path.starts_with(kCredentials)) {
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
     if (!dir || !*dir) {
-      d.password_credential = path.substr(kCredentials.size());
+      d.smsc.password_credential = path.substr(kCredentials.size());
       return {};
     }
     path = fmt::format("{}/{}", dir, path.substr(kCredentials.size()));
@@ -248,7 +248,7 @@ std::string read_password_file(std::string path, DaemonSettings& d) {
   std::string line = text.substr(0, text.find('\n'));
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   if (line.size() > 8) return "an SMPP password has at most 8 characters";
-  d.smsc.password = line;
+  d.smsc.session.password = line;
   return {};
 }
 
@@ -264,33 +264,33 @@ std::vector<Setting> make_table() {
   // The SMSC: the bind is made at start, so all of it needs a restart.
   t.push_back(plain_text("smsc.host", "127.0.0.1", "a host name or address", restart,
                          "Where the operator's SMSC listens.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.host; }));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.host; }));
   t.push_back(number("smsc.port", 2775, 1, 65535, restart, "The SMSC's port.",
-                     [](auto& c) -> auto& { return c.daemon.smsc.port; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.session.port; }));
   t.push_back(flag("smsc.tls.enabled", false, restart, "Connect with TLS.",
-                   [](auto& c) -> auto& { return c.daemon.smsc.tls.enabled; }));
+                   [](auto& c) -> auto& { return c.daemon.smsc.session.tls.enabled; }));
   t.push_back(flag("smsc.tls.verify", true, restart, "Check the SMSC's certificate and name.",
-                   [](auto& c) -> auto& { return c.daemon.smsc.tls.verify; }));
+                   [](auto& c) -> auto& { return c.daemon.smsc.session.tls.verify; }));
   t.push_back(plain_text("smsc.tls.ca_file", "", "a PEM file; empty: the system's", restart,
                          "The certificates to check the SMSC's against.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.tls.ca_file; }));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.tls.ca_file; }));
   t.push_back(plain_text("smsc.tls.server_name", "", "a host name; empty: smsc.host", restart,
                          "The name to check the certificate for, and to send as SNI.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.tls.server_name; }));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.tls.server_name; }));
   t.push_back(plain_text("smsc.tls.cert_file", "", "a PEM file, or empty", restart,
                          "A client certificate, if the SMSC asks for one.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.tls.cert_file; }));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.tls.cert_file; }));
   t.push_back(plain_text("smsc.tls.key_file", "", "a PEM file, or empty", restart,
                          "The client certificate's key.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.tls.key_file; }));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.tls.key_file; }));
   t.push_back(plain_text("smsc.system_id", "giftgate", "1 to 15 characters", restart,
                          "The bind's system_id.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.system_id; }, 1, 15));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.system_id; }, 1, 15));
   t.push_back(text("smsc.password", "", "at most 8 characters", restart,
                    "The bind's password (better: smsc.password_file).",
-                   [](auto& c) -> auto& { return c.daemon.smsc.password; },
+                   [](auto& c) -> auto& { return c.daemon.smsc.session.password; },
                    [](Config& c, const std::string& v, const std::string&) {
-                     c.daemon.smsc.password = v;
+                     c.daemon.smsc.session.password = v;
                      return v.size() > 8 ? std::string("an SMPP password has at most 8 characters")
                                          : std::string();
                    }));
@@ -298,74 +298,74 @@ std::vector<Setting> make_table() {
     auto file = text("smsc.password_file", "",
                      "a file only its owner may read, or $CREDENTIALS_DIRECTORY/NAME", restart,
                      "A file holding the bind's password on its first line.",
-                     [](auto& c) -> auto& { return c.daemon.password_credential; },
+                     [](auto& c) -> auto& { return c.daemon.smsc.password_credential; },
                      [](Config& c, const std::string& v, const std::string&) {
-                       c.daemon.password_credential.clear();
+                       c.daemon.smsc.password_credential.clear();
                        if (v.empty()) return std::string();
-                       if (!c.daemon.smsc.password.empty())
+                       if (!c.daemon.smsc.session.password.empty())
                          return std::string("give password or password_file, not both");
                        return read_password_file(v, c.daemon);
                      });
     // What it gives: the password read, or the credential left for systemd.
     file.same = [](const Config& a, const Config& b) {
-      return a.daemon.smsc.password == b.daemon.smsc.password &&
-             a.daemon.password_credential == b.daemon.password_credential;
+      return a.daemon.smsc.session.password == b.daemon.smsc.session.password &&
+             a.daemon.smsc.password_credential == b.daemon.smsc.password_credential;
     };
     file.copy = [](Config& to, const Config& from) {
-      to.daemon.smsc.password = from.daemon.smsc.password;
-      to.daemon.password_credential = from.daemon.password_credential;
+      to.daemon.smsc.session.password = from.daemon.smsc.session.password;
+      to.daemon.smsc.password_credential = from.daemon.smsc.password_credential;
     };
     t.push_back(std::move(file));
   }
   t.push_back(plain_text("smsc.system_type", "", "text, or empty", restart,
                          "The bind's system_type.",
-                         [](auto& c) -> auto& { return c.daemon.smsc.system_type; }));
+                         [](auto& c) -> auto& { return c.daemon.smsc.session.system_type; }));
   t.push_back(choice<bool>("smsc.bind", "transceiver",
                            {{"transceiver", false}, {"transmitter_and_receiver", true}}, restart,
                            "One connection, or two.",
-                           [](auto& c) -> auto& { return c.daemon.split_bind; }));
+                           [](auto& c) -> auto& { return c.daemon.smsc.split_bind; }));
   t.push_back(plain_text("smsc.source_addr", "12580", "1 to 20 characters", restart,
                          "The address members text and replies come from.",
-                         [](auto& c) -> auto& { return c.daemon.source_addr; }, 1, 20));
+                         [](auto& c) -> auto& { return c.daemon.smsc.source_addr; }, 1, 20));
   t.push_back(number("smsc.source_ton", 0, 0, 6, restart, "The source address's TON.",
-                     [](auto& c) -> auto& { return c.daemon.source_ton; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.source_ton; }));
   t.push_back(number("smsc.source_npi", 0, 0, 18, restart, "The source address's NPI.",
-                     [](auto& c) -> auto& { return c.daemon.source_npi; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.source_npi; }));
   t.push_back(number("smsc.window", 10, 1, 1000, restart, "Submits sent and not yet answered.",
-                     [](auto& c) -> auto& { return c.daemon.smsc.window; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.session.window; }));
   {
     auto rate = number("smsc.rate", 50, 0, 100000, restart,
                        "submit_sm per second, the SMSC's limit; 0: none.",
-                       [](auto& c) -> auto& { return c.daemon.smsc.rate; });
+                       [](auto& c) -> auto& { return c.daemon.smsc.session.rate; });
     rate.store = [](Config& c, const SettingValue& v) {
-      c.daemon.smsc.rate = static_cast<double>(v.number);
-      c.daemon.smsc.burst = std::max(1.0, c.daemon.smsc.rate / 10);
+      c.daemon.smsc.session.rate = static_cast<double>(v.number);
+      c.daemon.smsc.session.burst = std::max(1.0, c.daemon.smsc.session.rate / 10);
       return std::string();
     };
     rate.copy = [](Config& to, const Config& from) {
-      to.daemon.smsc.rate = from.daemon.smsc.rate;
-      to.daemon.smsc.burst = from.daemon.smsc.burst;
+      to.daemon.smsc.session.rate = from.daemon.smsc.session.rate;
+      to.daemon.smsc.session.burst = from.daemon.smsc.session.burst;
     };
     t.push_back(std::move(rate));
   }
   t.push_back(number("smsc.enquire_link_seconds", 30, 1, 3600, restart,
                      "The keep-alive interval.",
-                     [](auto& c) -> auto& { return c.daemon.smsc.enquire_link_interval; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.session.enquire_link_interval; }));
   t.push_back(number("smsc.response_timeout_seconds", 10, 1, 600, restart,
                      "How long to wait for any response.",
-                     [](auto& c) -> auto& { return c.daemon.smsc.response_timeout; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.session.response_timeout; }));
   t.push_back(number("smsc.reconnect_max_seconds", 60, 1, 3600, restart,
                      "The longest pause between reconnection attempts.",
-                     [](auto& c) -> auto& { return c.daemon.smsc.reconnect_max; }));
+                     [](auto& c) -> auto& { return c.daemon.smsc.session.reconnect_max; }));
   t.push_back(choice<IdFormat>("smsc.message_ids", "auto", id_formats, restart,
                                "How the SMSC writes message ids in submit_sm_resp.",
-                               [](auto& c) -> auto& { return c.daemon.response_ids; }));
+                               [](auto& c) -> auto& { return c.daemon.smsc.response_ids; }));
   t.push_back(choice<IdFormat>("smsc.receipt_ids", "auto", id_formats, restart,
                                "How the SMSC writes message ids in receipts.",
-                               [](auto& c) -> auto& { return c.daemon.receipt_ids; }));
+                               [](auto& c) -> auto& { return c.daemon.smsc.receipt_ids; }));
   t.push_back(flag("smsc.receipt_check_recipient", true, restart,
                    "Apply a receipt only to a message sent to its source address.",
-                   [](auto& c) -> auto& { return c.daemon.receipt_check_recipient; }));
+                   [](auto& c) -> auto& { return c.daemon.smsc.receipt_check_recipient; }));
   t.push_back(choice<smpp::DefaultAlphabet>(
       "smsc.default_alphabet", "gsm7",
       {{"gsm7", smpp::DefaultAlphabet::gsm7_unpacked},
@@ -373,7 +373,7 @@ std::vector<Setting> make_table() {
        {"latin1", smpp::DefaultAlphabet::latin1},
        {"ascii", smpp::DefaultAlphabet::ascii}},
       restart, "What data_coding 0 means to this SMSC.",
-      [](auto& c) -> auto& { return c.daemon.alphabet; }));
+      [](auto& c) -> auto& { return c.daemon.smsc.alphabet; }));
 
   // The outbox's policy is read at each step: a reload applies it.
   t.push_back(number("outbox.max_attempts", 3, 1, 20, applied,

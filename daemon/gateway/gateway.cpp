@@ -48,13 +48,13 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
       log_(std::move(logger)),
       service_(db, config_, std::move(templates)),
       outbox_(db, config_.daemon.resend),
-      link_(std::move(net), with_inbound_room(config_.daemon.smsc),
-            config_.daemon.split_bind ? smpp::Link::Mode::transmitter_and_receiver
+      link_(std::move(net), with_inbound_room(config_.daemon.smsc.session),
+            config_.daemon.smsc.split_bind ? smpp::Link::Mode::transmitter_and_receiver
                                       : smpp::Link::Mode::transceiver,
             log_),
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
-      response_ids_(config_.daemon.response_ids),
-      receipt_ids_(config_.daemon.receipt_ids),
+      response_ids_(config_.daemon.smsc.response_ids),
+      receipt_ids_(config_.daemon.smsc.receipt_ids),
       timer_(io),
       commit_timer_(io),
       store_(db),
@@ -159,7 +159,7 @@ void Gateway::tick() {
     // A receipt can be ahead of its submit_sm_resp by the response timeout
     // at most (the submit has failed by then); the rest is batching.
     const auto early_window =
-        std::chrono::duration_cast<std::chrono::seconds>(config_.daemon.smsc.response_timeout) +
+        std::chrono::duration_cast<std::chrono::seconds>(config_.daemon.smsc.session.response_timeout) +
         std::chrono::seconds(10);
     const auto swept = outbox_.sweep(now(), early_window);
     if (swept.overdue > 0) log_.info("receipts_overdue", {{"messages", swept.overdue}});
@@ -445,7 +445,7 @@ void Gateway::schedule_commit(std::chrono::steady_clock::time_point at, std::fun
 
 std::vector<Outbound> Gateway::take_due() {
   if (stopping_ || !link_.bound() || !outbox_dirty_) return {};
-  const std::size_t limit = config_.daemon.smsc.window * 2;
+  const std::size_t limit = config_.daemon.smsc.session.window * 2;
   if (in_flight_ >= limit) return {};
   auto due = outbox_.take_due(now(), limit - in_flight_);
   backlog_ -= std::min(backlog_, due.size());

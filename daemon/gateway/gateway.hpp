@@ -93,7 +93,7 @@ class Gateway {
   void route(const smpp::Pdu& pdu, smpp::Responder responder);
   // Handles waiting MOs while the outbox has room (or too many wait).
   void admit();
-  std::size_t backlog_limit() const { return config_.daemon.smsc.window * 4; }
+  std::size_t backlog_limit() const { return config_.daemon.smsc.session.window * 4; }
   void on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
                   smpp::Responder responder);
   // Acknowledges what the service cannot use and asking again would not

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   if (!config) return fail(2, error);
   if (!db_arg.empty()) config->db_path = db_arg;
   // Only systemd sets $CREDENTIALS_DIRECTORY; a check by hand goes on without it.
-  const std::string& credential = config->daemon.password_credential;
+  const std::string& credential = config->daemon.smsc.password_credential;
   if (!check_only && !credential.empty())
     return fail(2, fmt::format("{}: smsc.password_file names the credential {} in "
                                "$CREDENTIALS_DIRECTORY, which is not set: start giftgated "
@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
     fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}{}, database {}\n", config->source,
                config->templates_path,
                menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),
-               config->daemon.smsc.host, config->daemon.smsc.port,
-               config->daemon.smsc.tls.enabled ? " (TLS)" : "",
+               config->daemon.smsc.session.host, config->daemon.smsc.session.port,
+               config->daemon.smsc.session.tls.enabled ? " (TLS)" : "",
                credential.empty() ? ""
                                   : fmt::format(" (password: credential {}, read under systemd)",
                                                 credential),
@@ -218,8 +218,8 @@ int main(int argc, char** argv) {
 
   logger.info("started", {{"config", config->source},
                           {"database", config->db_path},
-                          {"smsc", fmt::format("{}:{}", config->daemon.smsc.host,
-                                               config->daemon.smsc.port)},
+                          {"smsc", fmt::format("{}:{}", config->daemon.smsc.session.host,
+                                               config->daemon.smsc.session.port)},
                           {"metrics_port", metrics ? metrics->port() : 0}});
   auto net_work = boost::asio::make_work_guard(net);
   std::thread net_thread([&net] { net.run(); });

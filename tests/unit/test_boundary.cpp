@@ -95,7 +95,7 @@ TEST_CASE("boundary: a receipt's report carries both id readings, the recipient,
   CHECK(report.stat == "UNDELIV");
   CHECK(report.error == "005");
 
-  config.daemon.receipt_check_recipient = false;
+  config.daemon.smsc.receipt_check_recipient = false;
   r.state.reset();
   r.error.reset();
   const auto unchecked = boundary::receipt_report(d, r, {"1001", ""}, config);
@@ -103,7 +103,7 @@ TEST_CASE("boundary: a receipt's report carries both id readings, the recipient,
   CHECK(unchecked.stat == "UNKNOWN");
   CHECK(unchecked.error.empty());
 
-  config.daemon.receipt_check_recipient = true;
+  config.daemon.smsc.receipt_check_recipient = true;
   d.source.addr = "not a number";
   CHECK(boundary::receipt_report(d, r, {"1001", ""}, config).recipient == std::string());
 }
@@ -157,7 +157,7 @@ TEST_CASE("boundary: an SMS becomes parts that ask for receipts, a USSD screen o
   for (const auto& p : parts) {
     CHECK(p.registered_delivery == smpp::registered::receipt);
     CHECK(p.dest.addr == "8613800138000");
-    CHECK(p.source.addr == config.daemon.source_addr);
+    CHECK(p.source.addr == config.daemon.smsc.source_addr);
   }
 
   Outbound screen;

@@ -190,15 +190,15 @@ TEST_CASE("config: the SMSC, outbox, logging and metrics sections") {
   INFO(error);
   REQUIRE(c);
   const auto& d = c->daemon;
-  CHECK(d.smsc.host == "smsc.example.net");
-  CHECK(d.smsc.port == 3775);
-  CHECK(d.smsc.tls.enabled);
-  CHECK_FALSE(d.smsc.tls.verify);
-  CHECK(d.smsc.password == "s3cret");
-  CHECK(d.split_bind);
-  CHECK(d.smsc.window == 20);
-  CHECK(d.response_ids == smpp::IdFormat::hex);
-  CHECK(d.receipt_ids == smpp::IdFormat::decimal);
+  CHECK(d.smsc.session.host == "smsc.example.net");
+  CHECK(d.smsc.session.port == 3775);
+  CHECK(d.smsc.session.tls.enabled);
+  CHECK_FALSE(d.smsc.session.tls.verify);
+  CHECK(d.smsc.session.password == "s3cret");
+  CHECK(d.smsc.split_bind);
+  CHECK(d.smsc.session.window == 20);
+  CHECK(d.smsc.response_ids == smpp::IdFormat::hex);
+  CHECK(d.smsc.receipt_ids == smpp::IdFormat::decimal);
   CHECK(d.resend.max_attempts == 5);
   CHECK(d.resend.receipt_timeout == std::chrono::seconds(300));
   CHECK(d.log_level == "debug");
@@ -236,8 +236,8 @@ TEST_CASE("config: a password file open to group or others is refused, as ssh do
     const auto c = parse_config(yaml, "p.yaml", &error);
     INFO(error);
     REQUIRE(c);
-    CHECK(c->daemon.smsc.password == "s3cret");
-    CHECK(c->daemon.password_credential.empty());
+    CHECK(c->daemon.smsc.session.password == "s3cret");
+    CHECK(c->daemon.smsc.password_credential.empty());
   }
 }
 
@@ -252,15 +252,15 @@ TEST_CASE("config: a password handed over by systemd's LoadCredential=") {
   auto c = parse_config(yaml, "p.yaml", &error);
   INFO(error);
   REQUIRE(c);
-  CHECK(c->daemon.smsc.password.empty());
-  CHECK(c->daemon.password_credential == "smsc-password");
+  CHECK(c->daemon.smsc.session.password.empty());
+  CHECK(c->daemon.smsc.password_credential == "smsc-password");
   // Under the unit: read from the folder systemd names.
   ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
   c = parse_config(yaml, "p.yaml", &error);
   ::unsetenv("CREDENTIALS_DIRECTORY");
   REQUIRE(c);
-  CHECK(c->daemon.smsc.password == "fromsd");
-  CHECK(c->daemon.password_credential.empty());
+  CHECK(c->daemon.smsc.session.password == "fromsd");
+  CHECK(c->daemon.smsc.password_credential.empty());
 }
 
 TEST_CASE("config: the ussd section, operations by name or number") {
@@ -541,9 +541,9 @@ TEST_CASE("settings: what a reload changes, by name and class") {
   CHECK(next.daemon.resend.max_attempts == 5);
   CHECK(next.campaign.tiers.size() == 1);
   CHECK(next.keywords.parse("points", false).command == Command::balance);
-  CHECK(next.daemon.smsc.port == 2775);   // needs a restart: as it runs
-  CHECK(next.daemon.smsc.rate == 50);
-  CHECK(next.daemon.smsc.burst == 5);     // with the rate it follows from
+  CHECK(next.daemon.smsc.session.port == 2775);   // needs a restart: as it runs
+  CHECK(next.daemon.smsc.session.rate == 50);
+  CHECK(next.daemon.smsc.session.burst == 5);     // with the rate it follows from
   CHECK(next.source == "b.yaml");
   // Asked again, only what waits for a restart is still different.
   CHECK(changed_settings(next, *fresh) ==
