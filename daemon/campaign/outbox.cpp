@@ -21,6 +21,27 @@ std::optional<std::string> or_null(const std::string& text) {
   return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
 
+// A JSON array of strings, for SQLite's json_each.
+std::string json_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 // Where each part of a message stands, from its rows since since_attempt:
@@ -83,7 +104,8 @@ Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& s
   return p;
 }
 
-std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
+std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
+                                       const std::vector<std::string>* open_routes) {
   std::vector<Outbound> out;
   db::Transaction tx(db_);
   if (!tx.begun()) return out;
@@ -91,12 +113,17 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   // sweep. The order is the priority, then fair_at: outbox_fair, a partial
   // index of the queued rows, gives it and stops at the limit. (Left to
   // itself the planner takes outbox_due and sorts every due row, which a
-  // flood's backlog makes many.)
+  // flood's backlog makes many.) A screen whose route is closed is passed
+  // over, not taken: sent elsewhere, its session would not know it.
   auto q = db_.prepare(
-      "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt "
-      "FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND next_attempt_at <= ? AND "
-      "(channel <> 'ussd' OR expires_at > ?) ORDER BY priority, fair_at, id LIMIT ?");
-  q.bind(1, iso_time(now)).bind(2, iso_time(now)).bind(3, static_cast<std::int64_t>(limit));
+      "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt, "
+      "COALESCE(route, '') FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
+      "next_attempt_at <= ?1 AND (channel <> 'ussd' OR (expires_at > ?1 AND (?2 IS NULL OR "
+      "route IS NULL OR route IN (SELECT value FROM json_each(?2))))) ORDER BY priority, "
+      "fair_at, id LIMIT ?3");
+  q.bind(1, iso_time(now))
+      .bind(2, open_routes ? std::optional<std::string>(json_array(*open_routes)) : std::nullopt)
+      .bind(3, static_cast<std::int64_t>(limit));
   std::vector<int> since;
   while (q.step() == db::StepResult::row) {
     Outbound m;
@@ -109,6 +136,7 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
       m.ussd_session = q.column_text(5);
     }
     since.push_back(static_cast<int>(q.column_int(6)));
+    m.route = q.column_text(7);
     out.push_back(std::move(m));
   }
   if (!q.status().ok()) return {};
@@ -133,12 +161,14 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   return out;
 }
 
-db::Status Outbox::sending(std::int64_t id, int attempt, int part, int total, Time now) {
+db::Status Outbox::sending(std::int64_t id, int attempt, int part, int total, Time now,
+                           const std::string& smsc) {
   auto row = db_.prepare(
-      "INSERT INTO outbox_parts(outbox_id, attempt, part, total, submitted_at) VALUES (?, ?, ?, "
-      "?, ?) ON CONFLICT(outbox_id, attempt, part) DO UPDATE SET status = NULL, submitted_at = "
-      "excluded.submitted_at");
-  return row.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, iso_time(now)).run();
+      "INSERT INTO outbox_parts(outbox_id, attempt, part, total, submitted_at, smsc) VALUES (?, "
+      "?, ?, ?, ?, ?) ON CONFLICT(outbox_id, attempt, part) DO UPDATE SET status = NULL, "
+      "submitted_at = excluded.submitted_at, smsc = excluded.smsc");
+  return row.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, iso_time(now))
+      .bind(6, or_null(smsc)).run();
 }
 
 db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
@@ -156,13 +186,17 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
                .run();
   if (!s.ok()) return s;
   // Receipts that overtook this answer wait as early ones. Either reading
-  // of theirs may be this part's.
+  // of theirs may be this part's, if they came from the SMSC the part went
+  // to (sending's row says which); a side that names none may be any.
+  const std::string same_smsc =
+      "(receipts.smsc IS NULL OR receipts.smsc = COALESCE((SELECT p.smsc FROM outbox_parts p "
+      "WHERE p.outbox_id = ?3 AND p.attempt = ?4 AND p.part = ?5), receipts.smsc))";
   auto early = db_.prepare(
       "SELECT id, state, COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts "
-      "WHERE outcome = 'early' AND message_id IN (?1, ?2) UNION SELECT id, state, "
-      "COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts WHERE outcome = "
-      "'early' AND message_id_alt IN (?1, ?2)");
-  early.bind(1, ids.id).bind(2, or_null(ids.alt));
+      "WHERE outcome = 'early' AND message_id IN (?1, ?2) AND " + same_smsc + " UNION SELECT "
+      "id, state, COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts WHERE "
+      "outcome = 'early' AND message_id_alt IN (?1, ?2) AND " + same_smsc);
+  early.bind(1, ids.id).bind(2, or_null(ids.alt)).bind(3, id).bind(4, attempt).bind(5, part);
   struct Early {
     std::int64_t id;
     std::string stat, error, detail;
@@ -234,13 +268,17 @@ db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int tot
 Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return ReceiptMatch::failed;
-  // The parts with this id in either reading, and whom they went to.
+  // The parts with this id in either reading, from the receipt's SMSC (or
+  // from an unrecorded one), and whom they went to. Another SMSC's part
+  // with the same id is none of its business: ids are unique per SMSC only.
   auto q = db_.prepare(
       "SELECT p.outbox_id, p.attempt, p.part, o.msisdn, COALESCE(p.receipt, '') FROM "
-      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id IN (?1, ?2) UNION "
+      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id IN (?1, ?2) AND "
+      "(?3 = '' OR p.smsc IS NULL OR p.smsc = ?3) UNION "
       "SELECT p.outbox_id, p.attempt, p.part, o.msisdn, COALESCE(p.receipt, '') FROM "
-      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id_alt IN (?1, ?2)");
-  q.bind(1, r.ids.id).bind(2, or_null(r.ids.alt));
+      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id_alt IN (?1, ?2) "
+      "AND (?3 = '' OR p.smsc IS NULL OR p.smsc = ?3)");
+  q.bind(1, r.ids.id).bind(2, or_null(r.ids.alt)).bind(3, r.smsc);
   struct Candidate {
     std::int64_t id;
     int attempt, part;
@@ -274,12 +312,12 @@ Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
                                                            : "unmatched";
   auto store = db_.prepare(
       "INSERT INTO receipts(message_id, message_id_alt, recipient, state, error, detail, "
-      "received_at, matched, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "received_at, matched, outcome, smsc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto s = store.bind(1, r.ids.id).bind(2, or_null(r.ids.alt)).bind(3, r.recipient)
                .bind(4, r.stat).bind(5, r.error)
                .bind(6, or_null(r.detail))
                .bind(7, iso_time(now)).bind(8, std::int64_t{match == ReceiptMatch::applied})
-               .bind(9, outcome).run();
+               .bind(9, outcome).bind(10, or_null(r.smsc)).run();
   if (s.ok() && match == ReceiptMatch::applied) {
     const auto& c = candidates.front();
     s = apply_receipt(c.id, c.attempt, c.part, r.stat, r.error, r.detail, now);

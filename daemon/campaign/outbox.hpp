@@ -3,7 +3,7 @@
 // restarts, since every step is a committed row. The daemon takes what is
 // due, by priority and fairly between numbers, submits it, and reports back
 // the SMSC's answers and receipts; the outbox decides on resends. Knows
-// nothing of PDUs.
+// nothing of PDUs; an SMSC is only an id to it.
 //
 // A message of several parts is tracked part by part: a row per part and
 // attempt, written when the part is sent. An attempt fails when one of its
@@ -11,6 +11,16 @@
 // the resend carries only the parts that failed, never one the handset
 // already has or whose receipt is still awaited. The message is delivered
 // when every part is.
+//
+// Several SMSCs:
+// - Each part's row names the SMSC it was handed to (sending). Message ids
+//   are unique per SMSC only: a receipt applies to a part with its id from
+//   its own SMSC, or from none (rows written before SMSCs were recorded);
+//   an early receipt is claimed only by a part of its own SMSC (or either
+//   names none).
+// - A message caused by an MO carries the MO's route; a USSD screen with a
+//   route is taken only while that route is open (take_due), since its
+//   answer must go back through the SMSC, or the bind, the step came on.
 #pragma once
 
 #include <chrono>
@@ -49,6 +59,9 @@ struct Outbound {
   // receipt is still awaited: not sent again. Empty on a first attempt.
   std::vector<int> skip_parts;
   int parts_before = 0;  // the number of parts earlier attempts had (0: none)
+  // Where the MO that caused it came from ("SMSCID" or "SMSCID#BIND"; see
+  // Mo::route); empty when no MO did.
+  std::string route;
 };
 
 // The SMSC's id for one part, in its one or two readings (an id of digits
@@ -71,6 +84,10 @@ struct ReceiptReport {
   std::string stat;    // DELIVRD, UNDELIV, ...
   std::string error;   // err:, three digits
   std::string detail;  // the failure reason and network error code, if any
+  // The SMSC it came from: applied only to a part handed to that SMSC (or
+  // to one whose SMSC was not recorded). Empty: any SMSC's part. (With {},
+  // so that a brace list that ends before it need not name it.)
+  std::string smsc{};
 };
 
 struct OutboxCounts {
@@ -91,13 +108,18 @@ class Outbox {
   // screens first, and one number's backlog after everyone's first
   // message), each moved to submitted with its attempt counted (committed
   // before anything is sent). USSD screens whose session is over are left
-  // for the sweep to expire.
-  std::vector<Outbound> take_due(Time now, std::size_t limit);
+  // for the sweep to expire. With `open_routes` (the routes bound now, "ID"
+  // and "ID#N"), a USSD screen with a route is taken only when its route is
+  // one of them, and otherwise waits (or expires); everything else is taken
+  // as without.
+  std::vector<Outbound> take_due(Time now, std::size_t limit,
+                                 const std::vector<std::string>* open_routes = nullptr);
 
-  // One part of an attempt is handed to the SMSC now: in flight until its
-  // answer. Written before it is sent, in the transaction of take_due when
-  // the caller has one open.
-  db::Status sending(std::int64_t id, int attempt, int part, int total, Time now);
+  // One part of an attempt is handed to the SMSC `smsc` (empty: not
+  // recorded) now: in flight until its answer. Written before it is sent,
+  // in the transaction of take_due when the caller has one open.
+  db::Status sending(std::int64_t id, int attempt, int part, int total, Time now,
+                     const std::string& smsc = {});
 
   // The SMSC's answer to one part's submit_sm: its message id, or an error
   // status (kNoAnswer: none came). A receipt that came before this answer is
@@ -108,7 +130,8 @@ class Outbox {
                            std::int64_t status, const std::string& why, Time now,
                            const std::string& detail = {});
 
-  // A delivery receipt. It is stored in any case, with its outcome:
+  // A delivery receipt. Only parts of its SMSC count (see ReceiptReport::smsc).
+  // It is stored in any case, with its SMSC and its outcome:
   //   applied          to the one part with its id and recipient;
   //   early            no part has its id yet: it waits for the submit's answer
   //                    (see sweep for those nothing claims);
