@@ -67,12 +67,20 @@ struct Outbox::Parts {
     const int attempt = static_cast<int>(q.column_int(at + 2));
     const std::string receipt = q.column_text(at + 4);
     if (is_delivered(receipt)) delivered_[part] = true;
+    auto& rows = attempts_[attempt];
+    ++rows.rows;
+    if (!q.column_null(at + 3) && q.column_int(at + 3) == kNotSent) ++rows.not_sent;
     auto& l = latest_[part];
     if (attempt < l.attempt) return;
     l.attempt = attempt;
     if (q.column_null(at + 3)) l.state = State::in_flight;
     else if (q.column_int(at + 3) != 0 || is_failure(receipt)) l.state = State::failed;
     else l.state = State::accepted;
+  }
+  // Every row of `attempt` is a part returned unwritten (and it has some).
+  bool not_sent(int attempt) const {
+    const auto it = attempts_.find(attempt);
+    return it != attempts_.end() && it->second.rows == it->second.not_sent;
   }
   // Once every row is in: each part's state.
   void finish() {
@@ -88,8 +96,12 @@ struct Outbox::Parts {
     int attempt = 0;
     State state = State::missing;
   };
+  struct AttemptRows {
+    int rows = 0, not_sent = 0;
+  };
   std::map<int, Latest> latest_;
   std::map<int, bool> delivered_;
+  std::map<int, AttemptRows> attempts_;
 };
 
 Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& status) {
@@ -249,7 +261,7 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
 
 db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int total,
                                  std::int64_t status, const std::string& why, Time now,
-                                 const std::string& detail) {
+                                 const std::string& detail, Retry retry) {
   db::Transaction tx(db_);
   if (!tx.begun()) return tx.begun();
   auto upsert = db_.prepare(
@@ -260,9 +272,15 @@ db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int tot
                .bind(6, iso_time(now))
                .bind(7, or_null(detail))
                .run();
-  if (s.ok()) s = settle(id, why, false, now);
+  if (s.ok()) s = settle(id, why, false, now, retry);
   if (s.ok()) s = tx.commit();
   return s;
+}
+
+db::Status Outbox::submit_returned(std::int64_t id, int attempt, int part, int total,
+                                   const std::string& why, Time now) {
+  // Recorded as a failed part; settle undoes the attempt when it is all so.
+  return submit_failed(id, attempt, part, total, kNotSent, why, now);
 }
 
 Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
@@ -341,7 +359,8 @@ db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, const s
   return settle(id, why, stat == "EXPIRED", now);
 }
 
-db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired, Time now) {
+db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired, Time now,
+                          Retry retry) {
   // The message and its parts in one look-up.
   auto q = db_.prepare(
       "SELECT o.state, o.attempts, o.channel, p.part, p.total, p.attempt, p.status, "
@@ -373,11 +392,28 @@ db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired,
   if (state != "submitted" || !parts.any(S::failed)) return {};
   // One part failed: the attempt has, once none of its parts is in flight.
   if (parts.any(S::in_flight) || parts.any(S::missing)) return {};
-  return attempt_failed(id, attempt, why.empty() ? "a part failed" : why, expired, now);
+  // Every part it sent came back unwritten: no SMSC saw this attempt.
+  if (parts.not_sent(attempt)) return attempt_undone(id, attempt, why, now);
+  return attempt_failed(id, attempt, why.empty() ? "a part failed" : why, expired, now, retry);
+}
+
+db::Status Outbox::attempt_undone(std::int64_t id, int attempt, const std::string& why,
+                                  Time now) {
+  // Its rows go, so the parts stand as the attempts before left them
+  // (parts_of and take_due read no trace of it), and it is due at once,
+  // in its old place in the fair order, for a connection still up.
+  auto drop = db_.prepare("DELETE FROM outbox_parts WHERE outbox_id = ? AND attempt = ?");
+  auto s = drop.bind(1, id).bind(2, attempt).run();
+  if (!s.ok()) return s;
+  auto again = db_.prepare(
+      "UPDATE outbox SET state = 'queued', attempts = ?, next_attempt_at = ?, last_error = ? "
+      "WHERE id = ?");
+  return again.bind(1, attempt - 1).bind(2, iso_time(now))
+      .bind(3, why.empty() ? std::string("not sent") : why).bind(4, id).run();
 }
 
 db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::string& why,
-                                  bool expired, Time now) {
+                                  bool expired, Time now, Retry retry) {
   auto q = db_.prepare("SELECT channel FROM outbox WHERE id = ?");
   q.bind(1, id);
   if (q.step() != db::StepResult::row) return q.status();  // done: no such message, nothing to do
@@ -388,7 +424,9 @@ db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::strin
     return final_state.bind(1, expired ? "expired" : "failed").bind(2, iso_time(now)).bind(3, why)
         .bind(4, id).run();
   }
-  const auto delay = policy_.first_delay * (1 << std::min(attempt - 1, 16));
+  const auto delay = retry == Retry::at_once
+                         ? std::chrono::seconds(0)
+                         : policy_.first_delay * (1 << std::min(attempt - 1, 16));
   auto again = db_.prepare(
       "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE id = ?");
   return again.bind(1, iso_time(now + delay)).bind(2, why).bind(3, id).run();

@@ -18,6 +18,12 @@
 //   its own SMSC, or from none (rows written before SMSCs were recorded);
 //   an early receipt is claimed only by a part of its own SMSC (or either
 //   names none).
+// - A part that was never written to any SMSC (submit_returned: its
+//   connection went away with the submit still queued) is no attempt: when
+//   every part the attempt sent comes back so, the attempt is undone (its
+//   rows deleted, the message queued again at once with its attempts as
+//   before), so failing over to another SMSC costs none of max_attempts.
+//   Once any part of the attempt was written, it is an attempt as ever.
 // - A message caused by an MO carries the MO's route; a USSD screen with a
 //   route is taken only while that route is open (take_due), since its
 //   answer must go back through the SMSC, or the bind, the step came on.
@@ -97,8 +103,18 @@ struct OutboxCounts {
 class Outbox {
  public:
   // The status recorded for a part that got no answer from the SMSC (in
-  // doubt, or never written).
+  // doubt, or cut off by a restart).
   static constexpr std::int64_t kNoAnswer = -1;
+  // The status recorded for a part never written to any SMSC
+  // (submit_returned). It failed; when all of an attempt's parts are so,
+  // the attempt is undone.
+  static constexpr std::int64_t kNotSent = -2;
+
+  // When the next attempt of a message whose attempt failed is due.
+  enum class Retry {
+    backoff,  // after the policy's delay, doubled each attempt
+    at_once,  // now: the answer was lost on one SMSC and another can take the resend
+  };
 
   Outbox(db::Database& db, ResendPolicy policy) : db_(db), policy_(policy) {}
   // A reload's policy, for the attempts and receipts from now on.
@@ -126,9 +142,19 @@ class Outbox {
   // matched now. `detail`: what the answer's optional parameters said.
   db::Status submitted(std::int64_t id, int attempt, int part, int total, const MessageIds& ids,
                        Time now, const std::string& detail = {});
+  // A part refused (`status`) or unanswered (kNoAnswer): it failed. When
+  // this ends the attempt, `retry` says when the next is due (the retry of
+  // whichever report ends an attempt decides); the attempt counts either way.
   db::Status submit_failed(std::int64_t id, int attempt, int part, int total,
                            std::int64_t status, const std::string& why, Time now,
-                           const std::string& detail = {});
+                           const std::string& detail = {}, Retry retry = Retry::backoff);
+  // A part that was never written to any SMSC (its connection went away
+  // while its submit waited): recorded as kNotSent. When no part of the
+  // attempt is in flight and all it sent were returned so, the attempt is
+  // undone and the message due again now, `why` its last error; otherwise
+  // the part failed, as a refused one.
+  db::Status submit_returned(std::int64_t id, int attempt, int part, int total,
+                             const std::string& why, Time now);
 
   // A delivery receipt. Only parts of its SMSC count (see ReceiptReport::smsc).
   // It is stored in any case, with its SMSC and its outcome:
@@ -176,11 +202,14 @@ class Outbox {
   // Where one message's parts stand (see outbox.cpp).
   struct Parts;
   Parts parts_of(std::int64_t id, int since_attempt, db::Status& status);
-  // Moves a message on from its parts: delivered when all are; its attempt
-  // failed (for `why`) when none is in flight and one failed.
-  db::Status settle(std::int64_t id, const std::string& why, bool expired, Time now);
+  // Moves a message on from its parts: delivered when all are; when none is
+  // in flight and one failed, its attempt undone (every part of it
+  // returned unwritten) or failed (for `why`, next due as `retry` says).
+  db::Status settle(std::int64_t id, const std::string& why, bool expired, Time now,
+                    Retry retry = Retry::backoff);
   db::Status attempt_failed(std::int64_t id, int attempt, const std::string& why, bool expired,
-                            Time now);
+                            Time now, Retry retry = Retry::backoff);
+  db::Status attempt_undone(std::int64_t id, int attempt, const std::string& why, Time now);
   db::Status apply_receipt(std::int64_t id, int attempt, int part, const std::string& stat,
                            const std::string& error, const std::string& detail, Time now);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "daemon/campaign/outbox.hpp"
+#include "daemon/campaign/reports.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -459,4 +460,139 @@ TEST_CASE("outbox: an early receipt is claimed only by a part of its own SMSC") 
   auto q = f.db->prepare("SELECT COUNT(*) FROM receipts WHERE outcome = 'early'");
   REQUIRE(q.step() == giftgate::db::StepResult::row);
   CHECK(q.column_int(0) == 0);
+}
+
+TEST_CASE("outbox: a message whose one part was never written is due again at once, no attempt spent") {
+  Fixture f;
+  const auto id = f.queue();
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 1, f.t0, "smsc-a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 1, "smsc-a went away", f.t0 + 1s).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 0);
+  CHECK(f.part_rows(id) == 0);
+  CHECK(f.text("SELECT last_error FROM outbox WHERE id = ?", id) == "smsc-a went away");
+  CHECK(f.text("SELECT next_attempt_at FROM outbox WHERE id = ?", id) == iso_time(f.t0 + 1s));
+  const auto due = f.outbox.take_due(f.t0 + 1s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 1);
+  CHECK(due[0].skip_parts.empty());
+  REQUIRE(f.outbox.sending(id, 1, 1, 1, f.t0 + 1s, "smsc-b").ok());
+  REQUIRE(f.outbox.submitted(id, 1, 1, 1, "b1", f.t0 + 2s).ok());
+  CHECK(f.receipt_from("smsc-b", "b1", "DELIVRD", f.t0 + 3s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(id) == "delivered");
+}
+
+TEST_CASE("outbox: three parts all returned unwritten undo their attempt, the first or a later one") {
+  Fixture f;
+  const auto id = f.queue("three parts");
+  CHECK(f.take(f.t0) == 1);
+  for (int part = 1; part <= 3; ++part) REQUIRE(f.outbox.sending(id, 1, part, 3, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 3, "lost", f.t0).ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 2, 3, "lost", f.t0).ok());
+  CHECK(f.state(id) == "submitted");  // part 3 is still in flight
+  REQUIRE(f.outbox.submit_returned(id, 1, 3, 3, "lost", f.t0).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 0);
+  CHECK(f.part_rows(id) == 0);
+  // Sent: part 1 accepted, 2 and 3 refused. The second attempt carries 2
+  // and 3, and both come back unwritten: it is undone, and the next second
+  // attempt still knows part 1 awaits its receipt.
+  CHECK(f.take(f.t0) == 1);
+  for (int part = 1; part <= 3; ++part) REQUIRE(f.outbox.sending(id, 1, part, 3, f.t0, "b").ok());
+  REQUIRE(f.outbox.submitted(id, 1, 1, 3, "p1", f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(id, 1, 2, 3, 0x45, "refused", f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(id, 1, 3, 3, 0x45, "refused", f.t0).ok());
+  CHECK(f.state(id) == "queued");
+  auto due = f.outbox.take_due(f.t0 + 60s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts == std::vector<int>{1});
+  REQUIRE(f.outbox.sending(id, 2, 2, 3, f.t0 + 60s, "b").ok());
+  REQUIRE(f.outbox.sending(id, 2, 3, 3, f.t0 + 60s, "b").ok());
+  REQUIRE(f.outbox.submit_returned(id, 2, 2, 3, "lost", f.t0 + 61s).ok());
+  REQUIRE(f.outbox.submit_returned(id, 2, 3, 3, "lost", f.t0 + 61s).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 1);
+  CHECK(f.part_rows(id) == 3);  // attempt 1's
+  due = f.outbox.take_due(f.t0 + 61s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts == std::vector<int>{1});
+  CHECK(due[0].parts_before == 3);
+}
+
+TEST_CASE("outbox: returned unwritten ten times, a message still gets max_attempts real attempts") {
+  Fixture f;
+  const auto id = f.queue();
+  Time t = f.t0;
+  for (int i = 0; i < 10; ++i) {
+    CHECK(f.take(t) == 1);
+    REQUIRE(f.outbox.sending(id, 1, 1, 1, t, "a").ok());
+    REQUIRE(f.outbox.submit_returned(id, 1, 1, 1, "lost", t).ok());
+    t += 1s;
+  }
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    CHECK(f.take(t) == attempt);
+    REQUIRE(f.outbox.sending(id, attempt, 1, 1, t, "b").ok());
+    REQUIRE(f.outbox.submit_failed(id, attempt, 1, 1, 0x45, "refused", t).ok());
+    t += 1h;
+  }
+  CHECK(f.state(id) == "failed");
+  CHECK(f.attempts(id) == 3);
+}
+
+TEST_CASE("outbox: a part returned beside one that was written fails the attempt as ever") {
+  Fixture f;
+  const auto accepted = f.queue("two parts"), in_doubt = f.queue("two parts");
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 2);
+  for (const auto id : {accepted, in_doubt})
+    for (int part = 1; part <= 2; ++part)
+      REQUIRE(f.outbox.sending(id, 1, part, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submitted(accepted, 1, 1, 2, "w1", f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(in_doubt, 1, 1, 2, Outbox::kNoAnswer, "no answer", f.t0).ok());
+  REQUIRE(f.outbox.submit_returned(accepted, 1, 2, 2, "lost", f.t0).ok());
+  REQUIRE(f.outbox.submit_returned(in_doubt, 1, 2, 2, "lost", f.t0).ok());
+  for (const auto id : {accepted, in_doubt}) {
+    CHECK(f.state(id) == "queued");
+    CHECK(f.attempts(id) == 1);
+    CHECK(f.text("SELECT next_attempt_at FROM outbox WHERE id = ?", id) == iso_time(f.t0 + 60s));
+  }
+  CHECK(f.outbox.take_due(f.t0 + 59s, 10).empty());
+  // An operator reads what became of each part.
+  std::string error;
+  const auto parts = member_parts(*f.db, "8613800138000", &error);
+  REQUIRE(parts);
+  std::vector<std::string> answers;
+  for (const auto& row : parts->rows) answers.push_back(row[4]);
+  CHECK(answers == std::vector<std::string>{"accepted", "not sent", "no answer", "not sent"});
+  const auto due = f.outbox.take_due(f.t0 + 60s, 10);
+  REQUIRE(due.size() == 2);
+  for (const auto& m : due) {
+    CHECK(m.attempt == 2);
+    CHECK(m.skip_parts == (m.id == accepted ? std::vector<int>{1} : std::vector<int>{}));
+  }
+}
+
+TEST_CASE("outbox: a lost answer resent at once is due now, and still counts its attempt") {
+  Fixture f;
+  const auto now = f.queue(), later = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 2);
+  REQUIRE(f.outbox.submit_failed(now, 1, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  REQUIRE(f.outbox.submit_failed(later, 1, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::backoff).ok());
+  const auto due = f.outbox.take_due(f.t0, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].id == now);
+  CHECK(due[0].attempt == 2);
+  CHECK(f.text("SELECT next_attempt_at FROM outbox WHERE id = ?", later) == iso_time(f.t0 + 60s));
+  // The last attempt fails the message, at once or not.
+  REQUIRE(f.outbox.submit_failed(now, 2, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  CHECK(f.take(f.t0) == 3);
+  REQUIRE(f.outbox.submit_failed(now, 3, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  CHECK(f.state(now) == "failed");
+  CHECK(f.attempts(now) == 3);
 }
