@@ -371,7 +371,7 @@ TEST_CASE("outbox: an operator resends by voucher code or message id") {
   CHECK(c->queued == 1);
 }
 
-TEST_CASE("outbox: USSD screens wait for their route to be open; everything else goes as before") {
+TEST_CASE("outbox: USSD screens wait for their route to be open, everything else goes as before") {
   Fixture f;
   const auto sms = f.queue();
   REQUIRE(f.db->exec("UPDATE outbox SET route = 'smsc-b' WHERE id = " + std::to_string(sms)).ok());

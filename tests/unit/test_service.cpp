@@ -445,7 +445,7 @@ TEST_CASE("service: a flood's replies wait behind everyone else's, USSD screens 
   CHECK(rest.size() == 28);
 }
 
-TEST_CASE("service: every message an MO causes carries its route; none without one") {
+TEST_CASE("service: every message an MO causes carries its route, none without one") {
   Fixture f;
   Mo mo{"mo-routed", "8613800138000", "DH A", "sms", f.now, {}, {}, "smsc-a"};
   auto out = f.service.handle(mo);
