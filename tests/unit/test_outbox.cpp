@@ -596,3 +596,59 @@ TEST_CASE("outbox: a lost answer resent at once is due now, and still counts its
   CHECK(f.state(now) == "failed");
   CHECK(f.attempts(now) == 3);
 }
+
+TEST_CASE("outbox: a restart with a part returned and another cut off resends both, as an attempt") {
+  Fixture f;
+  const auto id = f.queue("two parts");
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.sending(id, 1, 2, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 2, "lost", f.t0).ok());
+  // The daemon stops with part 2 in flight: in doubt, so the attempt counts.
+  CHECK(f.outbox.recover(f.t0 + 1s) == 1);
+  CHECK(f.state(id) == "queued");
+  const auto due = f.outbox.take_due(f.t0 + 1s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts.empty());
+  CHECK(due[0].parts_before == 2);
+}
+
+TEST_CASE("outbox: an operator's resend returned unwritten is undone to the same resend") {
+  Fixture f;
+  const auto id = f.queue("two parts", std::string("AE12098768"));
+  f.take(f.t0);
+  for (int part = 1; part <= 2; ++part) {
+    REQUIRE(f.outbox.sending(id, 1, part, 2, f.t0, "a").ok());
+    REQUIRE(f.outbox.submitted(id, 1, part, 2, fmt::format("r{}", part), f.t0).ok());
+    f.receipt_from("a", fmt::format("r{}", part), "DELIVRD", f.t0);
+  }
+  REQUIRE(f.state(id) == "delivered");
+  REQUIRE(f.outbox.resend("AE12098768", {"giftctl", "li.na"}, f.t0 + 1h).id == id);
+  CHECK(f.take(f.t0 + 1h) == 2);
+  for (int part = 1; part <= 2; ++part) {
+    REQUIRE(f.outbox.sending(id, 2, part, 2, f.t0 + 1h, "b").ok());
+    REQUIRE(f.outbox.submit_returned(id, 2, part, 2, "lost", f.t0 + 1h).ok());
+  }
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 1);
+  // Every part again, as the operator asked: the delivered first attempt
+  // still does not count.
+  const auto due = f.outbox.take_due(f.t0 + 1h, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts.empty());
+}
+
+TEST_CASE("outbox: an attempt is not undone while a part of it has no row yet") {
+  Fixture f;
+  const auto id = f.queue("two parts");
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 2, "lost", f.t0).ok());
+  CHECK(f.state(id) == "submitted");  // part 2 may yet be written
+  REQUIRE(f.outbox.sending(id, 1, 2, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 2, 2, "lost", f.t0).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 0);
+}
