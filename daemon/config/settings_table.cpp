@@ -262,6 +262,23 @@ std::vector<Setting> make_table() {
   std::vector<Setting> t;
 
   // The SMSC: the bind is made at start, so all of it needs a restart.
+  // (Each entry of `smscs:` is read through these rows too, without the
+  // "smsc." in front.)
+  t.push_back(text("smsc.id", "smsc", "1 to 16 letters, digits, - or _", restart,
+                   "Names this SMSC in metrics, logs, status and the database.",
+                   [](auto& c) -> auto& { return c.daemon.smsc.id; },
+                   [](Config& c, const std::string& v, const std::string& key) {
+                     c.daemon.smsc.id = v;
+                     // It is a metric label and a key in the database: no
+                     // quoting anywhere.
+                     const bool plain = std::all_of(v.begin(), v.end(), [](char ch) {
+                       return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+                     });
+                     if (!v.empty() && v.size() <= 16 && plain) return std::string();
+                     return fmt::format("{} must have 1 to 16 letters, digits, - or _, not '{}'",
+                                        key, v);
+                   }));
   t.push_back(plain_text("smsc.host", "127.0.0.1", "a host name or address", restart,
                          "Where the operator's SMSC listens.",
                          [](auto& c) -> auto& { return c.daemon.smsc.session.host; }));
@@ -324,6 +341,9 @@ std::vector<Setting> make_table() {
                            {{"transceiver", false}, {"transmitter_and_receiver", true}}, restart,
                            "One connection, or two.",
                            [](auto& c) -> auto& { return c.daemon.smsc.split_bind; }));
+  t.push_back(number("smsc.binds", 1, 1, 64, restart,
+                     "Binds to open, each a transceiver or a transmitter and receiver pair.",
+                     [](auto& c) -> auto& { return c.daemon.smsc.binds; }));
   t.push_back(plain_text("smsc.source_addr", "12580", "1 to 20 characters", restart,
                          "The address members text and replies come from.",
                          [](auto& c) -> auto& { return c.daemon.smsc.source_addr; }, 1, 20));
@@ -331,11 +351,12 @@ std::vector<Setting> make_table() {
                      [](auto& c) -> auto& { return c.daemon.smsc.source_ton; }));
   t.push_back(number("smsc.source_npi", 0, 0, 18, restart, "The source address's NPI.",
                      [](auto& c) -> auto& { return c.daemon.smsc.source_npi; }));
-  t.push_back(number("smsc.window", 10, 1, 1000, restart, "Submits sent and not yet answered.",
+  t.push_back(number("smsc.window", 10, 1, 1000, restart,
+                     "Submits sent and not yet answered, on each bind.",
                      [](auto& c) -> auto& { return c.daemon.smsc.session.window; }));
   {
     auto rate = number("smsc.rate", 50, 0, 100000, restart,
-                       "submit_sm per second, the SMSC's limit; 0: none.",
+                       "submit_sm per second, the SMSC's limit, shared by its binds; 0: none.",
                        [](auto& c) -> auto& { return c.daemon.smsc.session.rate; });
     rate.store = [](Config& c, const SettingValue& v) {
       c.daemon.smsc.session.rate = static_cast<double>(v.number);
@@ -374,6 +395,14 @@ std::vector<Setting> make_table() {
        {"ascii", smpp::DefaultAlphabet::ascii}},
       restart, "What data_coding 0 means to this SMSC.",
       [](auto& c) -> auto& { return c.daemon.smsc.alphabet; }));
+  t.push_back(flag("smsc.ussd_same_bind", false, restart,
+                   "Answer a USSD step on the bind it came from, not any of this SMSC's.",
+                   [](auto& c) -> auto& { return c.daemon.smsc.ussd_same_bind; }));
+
+  // Read at each reply: a reload applies it.
+  t.push_back(flag("routing.reply_via_origin", true, applied,
+                   "Send a reply through the SMSC its MO came from while that one has room.",
+                   [](auto& c) -> auto& { return c.daemon.reply_via_origin; }));
 
   // The outbox's policy is read at each step: a reload applies it.
   t.push_back(number("outbox.max_attempts", 3, 1, 20, applied,

@@ -442,7 +442,8 @@ TEST_CASE("settings: giftgate.yaml(5) lists every setting as the table has it") 
 
   // The check has teeth: one default changed in the page.
   auto drifted = page;
-  const std::string window = ".B smsc.window\nSubmits sent and not yet answered.\nDefault 10.";
+  const std::string window =
+      ".B smsc.window\nSubmits sent and not yet answered, on each bind.\nDefault 10.";
   REQUIRE(drifted.find(window) != std::string::npos);
   drifted.replace(drifted.find(window) + window.size() - 3, 2, "20");
   CHECK(man_settings(drifted) != settings_reference(SettingsFormat::man));
