@@ -672,6 +672,10 @@ const std::vector<SpecialSetting>& special_settings() {
   static const std::vector<SpecialSetting> special = {
       {"campaign.tiers", "The gifts: a list of { name, value, points }."},
       {"keywords", "What members and merchants text, by command."},
+      {"smscs",
+       "Several SMSCs: a list of entries, each with the keys of the smsc section (id, "
+       "host, port, binds, rate, ...), their defaults and checks; instead of smsc.",
+       Reload::restart},
   };
   return special;
 }
@@ -695,8 +699,10 @@ Config with_reloadable(const Config& running, const Config& fresh) {
   return next;
 }
 
-// The built-in tiers and keywords, as the reference shows them.
+// The built-in tiers and keywords, as the reference shows them; no list
+// of SMSCs (the smsc section is the one).
 std::string special_default(const std::string& name) {
+  if (name == "smscs") return "none: the smsc section is the one SMSC";
   std::string error;
   const auto defaults = parse_config("", "(built-in defaults)", &error);
   if (!defaults) return error;
@@ -729,8 +735,8 @@ std::string settings_reference(SettingsFormat format) {
                          s.default_value.empty() ? "\"\"" : s.default_value, s.help, s.allowed,
                          reload_words(s.reload));
     for (const auto& s : special_settings())
-      out += fmt::format("{} = {}\n    {}\n    SIGHUP applies it.\n", s.name,
-                         special_default(s.name), s.help);
+      out += fmt::format("{} = {}\n    {}\n    {}.\n", s.name, special_default(s.name), s.help,
+                         reload_words(s.reload));
     return out;
   }
   for (const auto& s : settings())
@@ -738,8 +744,8 @@ std::string settings_reference(SettingsFormat format) {
                        s.default_value.empty() ? "empty" : roff(s.default_value),
                        roff(s.allowed), reload_words(s.reload));
   for (const auto& s : special_settings())
-    out += fmt::format(".TP\n.B {}\n{}\nDefault {}.\nSIGHUP applies it.\n", s.name, roff(s.help),
-                       roff(special_default(s.name)));
+    out += fmt::format(".TP\n.B {}\n{}\nDefault {}.\n{}.\n", s.name, roff(s.help),
+                       roff(special_default(s.name)), reload_words(s.reload));
   return out;
 }
 

@@ -63,8 +63,9 @@ const std::vector<Setting>& settings();
 // The lists and maps with their own readers: a known key of their section,
 // not read through the table.
 struct SpecialSetting {
-  std::string name;  // "keywords", "campaign.tiers"
+  std::string name;  // "keywords", "campaign.tiers", "smscs"
   std::string help;
+  Reload reload = Reload::applied;
 };
 const std::vector<SpecialSetting>& special_settings();
 
