@@ -644,6 +644,27 @@ bool same_keywords(const Config& a, const Config& b) {
   return true;
 }
 
+// Whether two SMSCs are the same in every setting an entry has: the
+// table's smsc.* rows compare them, so a new row is compared too.
+bool same_smsc(const SmscEntry& a, const SmscEntry& b) {
+  Config x, y;
+  x.daemon.smsc = a;
+  y.daemon.smsc = b;
+  for (const auto& s : settings())
+    if (s.name.starts_with("smsc.") && !s.same(x, y)) return false;
+  return true;
+}
+
+bool same_smscs(const std::vector<SmscEntry>& a, const std::vector<SmscEntry>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), same_smsc);
+}
+
+// Whether the SMSCs are just the smsc: section (no smscs: list), whose
+// rows then say what changed.
+bool only_smsc_section(const Config& c) {
+  return c.daemon.smscs.size() == 1 && same_smsc(c.daemon.smscs[0], c.daemon.smsc);
+}
+
 // roff for a value or help text: backslashes, hyphens and a leading dot.
 std::string roff(std::string_view text) {
   std::string out;
@@ -686,6 +707,11 @@ std::vector<SettingChange> changed_settings(const Config& running, const Config&
     if (!s.same(running, fresh)) out.push_back({s.name, s.reload});
   if (!same_tiers(running, fresh)) out.push_back({"campaign.tiers", Reload::applied});
   if (!same_keywords(running, fresh)) out.push_back({"keywords", Reload::applied});
+  // With the smsc: section alone on both sides, its rows have named each
+  // change already.
+  if (!same_smscs(running.daemon.smscs, fresh.daemon.smscs) &&
+      !(only_smsc_section(running) && only_smsc_section(fresh)))
+    out.push_back({"smscs", Reload::restart});
   return out;
 }
 
@@ -696,6 +722,9 @@ Config with_reloadable(const Config& running, const Config& fresh) {
     if (s.reload == Reload::applied) s.copy(next, fresh);
   next.campaign.tiers = fresh.campaign.tiers;
   next.keywords = fresh.keywords;
+  // The SMSCs are bound at start: the list in force stays, as the smsc.*
+  // rows (restart) do.
+  next.daemon.smscs = running.daemon.smscs;
   return next;
 }
 

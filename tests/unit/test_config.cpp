@@ -762,3 +762,59 @@ TEST_CASE("settings: what a reload changes, by name and class") {
   CHECK(changed_settings(next, *fresh) ==
         std::vector<SettingChange>{{"smsc.port", Reload::restart}, {"smsc.rate", Reload::restart}});
 }
+
+TEST_CASE("settings: a reload keeps the SMSCs in force, and says a changed list needs a restart") {
+  std::string error;
+  const std::string two = "smscs:\n  - { id: a, host: h1 }\n  - { id: b, host: h2, binds: 2 }\n";
+  const auto running = parse_config(two, "a.yaml", &error);
+  INFO(error);
+  REQUIRE(running);
+  CHECK(changed_settings(*running, *running).empty());
+  CHECK(changed_settings(*running, *parse_config(two, "again.yaml", &error)).empty());
+  // Any one setting of any entry, an entry more or fewer, or the order.
+  for (const std::string& other :
+       {std::string("smscs:\n  - { id: a, host: h1 }\n  - { id: b, host: h2, binds: 3 }\n"),
+        std::string("smscs:\n  - { id: a, host: h1 }\n  - { id: b, host: h2, binds: 2, "
+                    "ussd_same_bind: true }\n"),
+        std::string("smscs:\n  - { id: a, host: h1, tls: { server_name: x } }\n"
+                    "  - { id: b, host: h2, binds: 2 }\n"),
+        std::string("smscs:\n  - { id: a, host: h1 }\n"),
+        std::string("smscs:\n  - { id: b, host: h2, binds: 2 }\n  - { id: a, host: h1 }\n")}) {
+    INFO(other);
+    const auto fresh = parse_config(other, "b.yaml", &error);
+    REQUIRE(fresh);
+    CHECK(changed_settings(*running, *fresh) ==
+          std::vector<SettingChange>{{"smscs", Reload::restart}});
+    const Config next = with_reloadable(*running, *fresh);
+    REQUIRE(next.daemon.smscs.size() == 2);
+    CHECK(next.daemon.smscs[0].id == "a");
+    CHECK(next.daemon.smscs[1].binds == 2);
+    CHECK_FALSE(next.daemon.smscs[1].ussd_same_bind);
+    CHECK(next.daemon.smscs[0].session.tls.server_name.empty());
+    CHECK(changed_settings(next, *fresh) == std::vector<SettingChange>{{"smscs", Reload::restart}});
+  }
+  // From the smsc: section to a list: what the section's rows say, and the list.
+  const auto single = parse_config("smsc:\n  host: h1\n", "s.yaml", &error);
+  REQUIRE(single);
+  CHECK(changed_settings(*single, *running) ==
+        std::vector<SettingChange>{{"smsc.host", Reload::restart}, {"smscs", Reload::restart}});
+}
+
+TEST_CASE("settings: SIGHUP applies routing.reply_via_origin") {
+  std::string error;
+  const auto running = parse_config("smscs:\n  - { id: a }\n  - { id: b }\n", "a.yaml", &error);
+  const auto fresh = parse_config(
+      "smscs:\n  - { id: a }\n  - { id: b }\nrouting:\n  reply_via_origin: false\n", "b.yaml",
+      &error);
+  INFO(error);
+  REQUIRE(running);
+  REQUIRE(fresh);
+  CHECK(running->daemon.reply_via_origin);
+  CHECK_FALSE(fresh->daemon.reply_via_origin);
+  CHECK(changed_settings(*running, *fresh) ==
+        std::vector<SettingChange>{{"routing.reply_via_origin", Reload::applied}});
+  const Config next = with_reloadable(*running, *fresh);
+  CHECK_FALSE(next.daemon.reply_via_origin);
+  CHECK(next.daemon.smscs.size() == 2);
+  CHECK(changed_settings(next, *fresh).empty());
+}
