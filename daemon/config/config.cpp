@@ -372,6 +372,18 @@ std::vector<std::string> config_warnings(const Config& config) {
   return out;
 }
 
+std::vector<std::string> missing_credentials(const Config& config) {
+  std::vector<std::string> out;
+  for (const auto& smsc : config.daemon.smscs)
+    if (!smsc.password_credential.empty())
+      out.push_back(fmt::format(
+          "{}: the password_file of SMSC '{}' names the credential {} in "
+          "$CREDENTIALS_DIRECTORY, which is not set: start giftgated from a systemd unit with "
+          "LoadCredential={}:FILE, or name a file",
+          config.source, smsc.id, smsc.password_credential, smsc.password_credential));
+  return out;
+}
+
 std::string config_path(const std::string& given) {
   if (!given.empty()) return given;
   if (const char* env = std::getenv("GIFTGATE_CONFIG"); env && *env) return env;

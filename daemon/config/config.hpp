@@ -81,6 +81,12 @@ std::string config_path(const std::string& given);
 // (a guard turned off), one sentence each.
 std::vector<std::string> config_warnings(const Config& config);
 
+// Why giftgated cannot start with this configuration though it parsed: an
+// SMSC whose password_file names a systemd credential that was not handed
+// over ($CREDENTIALS_DIRECTORY not set), one sentence for each, naming the
+// SMSC; empty: it can.
+std::vector<std::string> missing_credentials(const Config& config);
+
 // Loads config_path(given), or the built-in defaults (the table's).
 std::optional<Config> find_config(const std::string& given, std::string* error);
 

@@ -405,6 +405,35 @@ TEST_CASE("config: a password_file for each entry of smscs, a credential include
                 "\n") == "giftgate.yaml:5: give password or password_file, not both");
 }
 
+TEST_CASE("config: giftgated cannot start while any SMSC's credential is not handed over") {
+  giftgate::test::TempDir dir;
+  std::ofstream(dir.file("b-password")) << "bbb\n";
+  REQUIRE(::chmod(dir.file("b-password").c_str(), 0400) == 0);
+  const std::string yaml =
+      "smscs:\n  - id: a\n    password: aaa\n"
+      "  - id: b\n    password_file: $CREDENTIALS_DIRECTORY/b-password\n"
+      "  - id: c\n    password_file: $CREDENTIALS_DIRECTORY/c-password\n";
+  std::string error;
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto c = parse_config(yaml, "m.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  const auto sentence = [](const std::string& id, const std::string& name) {
+    return fmt::format("m.yaml: the password_file of SMSC '{}' names the credential {} in "
+                       "$CREDENTIALS_DIRECTORY, which is not set: start giftgated from a systemd "
+                       "unit with LoadCredential={}:FILE, or name a file",
+                       id, name, name);
+  };
+  CHECK(missing_credentials(*c) ==
+        std::vector<std::string>{sentence("b", "b-password"), sentence("c", "c-password")});
+  // The smsc: section alone, as before.
+  c = parse_config("smsc:\n  password_file: $CREDENTIALS_DIRECTORY/smsc-password\n", "m.yaml",
+                   &error);
+  REQUIRE(c);
+  CHECK(missing_credentials(*c) == std::vector<std::string>{sentence("smsc", "smsc-password")});
+  CHECK(missing_credentials(*parse_config("", "m.yaml", &error)).empty());
+}
+
 TEST_CASE("config: warned about, not refused: a large window on many binds, one account twice") {
   std::string error;
   auto c = parse_config("smsc:\n  window: 300\n  binds: 4\n  rate: 400\n", "w.yaml", &error);
