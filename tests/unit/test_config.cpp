@@ -669,6 +669,39 @@ TEST_CASE("settings: the shipped conf/giftgate.yaml has every setting, with its 
         std::vector<std::string>{"campaign.tiers: not the built-in default"});
 }
 
+TEST_CASE("settings: the shipped file's commented smscs: example loads as it says") {
+  // The block from "#smscs:" to the first line that is no longer part of
+  // it, uncommented, is a whole file on its own (without smsc:).
+  std::istringstream conf(source_file("conf/giftgate.yaml"));
+  std::string line, example;
+  bool in = false;
+  while (std::getline(conf, line)) {
+    in = in ? line.starts_with("#  ") : line == "#smscs:";
+    if (in) example += line.substr(1) + "\n";
+  }
+  REQUIRE_FALSE(example.empty());
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::string error;
+  const auto c = parse_config(example, "example", &error);
+  INFO(error);
+  REQUIRE(c);
+  REQUIRE(c->daemon.smscs.size() == 2);
+  const auto& north = c->daemon.smscs[0];
+  const auto& south = c->daemon.smscs[1];
+  CHECK(north.id == "north");
+  CHECK(north.binds == 4);
+  CHECK(north.session.window == 10);
+  CHECK(north.session.rate == 400);
+  CHECK(north.password_credential == "north-password");
+  CHECK(south.id == "south");
+  CHECK(south.session.tls.enabled);
+  CHECK(south.split_bind);
+  CHECK(south.binds == 2);
+  CHECK(south.session.rate == 100);
+  CHECK(south.ussd_same_bind);
+  CHECK(config_warnings(*c).empty());
+}
+
 TEST_CASE("settings: giftgate.yaml(5) lists every setting as the table has it") {
   const std::string page = source_file("man/giftgate.yaml.5");
   REQUIRE_FALSE(page.empty());
