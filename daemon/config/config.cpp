@@ -105,16 +105,21 @@ YAML::Node key_node(const YAML::Node& map, std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
+// The section whose table rows an entry of smscs: is read with.
+constexpr std::string_view kSmscSection = "smsc";
+
 // Every mapping holds only the keys the table (and the lists and maps read
 // on their own) has beneath its path; `path` empty: the file itself. An
 // entry of smscs: is checked as the smsc section's path, and named in
-// errors by `entry` ("entry 2 of smscs") instead.
+// errors by `entry` ("entry 2 of smscs", "tls of entry 2 of smscs") instead.
 bool check_keys(Reader& r, const YAML::Node& node, const std::string& path,
                 const std::string& entry = {}) {
   const std::string prefix = path.empty() ? "" : path + ".";
-  const std::string shown = entry.empty() ? (path.empty() ? "the file" : path)
-                            : path == "smsc" ? entry
-                                             : fmt::format("{} of {}", path.substr(5), entry);
+  std::string shown = path.empty() ? "the file" : path;
+  if (!entry.empty())
+    shown = path == kSmscSection
+                ? entry
+                : fmt::format("{} of {}", path.substr(kSmscSection.size() + 1), entry);
   std::vector<std::string> known;
   const auto add = [&](const std::string& name) {
     if (!name.starts_with(prefix)) return;
@@ -227,9 +232,9 @@ void read_smscs(Reader& r, const YAML::Node& root, Config& c) {
                                 name));
       return;
     }
-    if (!check_keys(r, entry, "smsc", name)) return;
+    if (!check_keys(r, entry, std::string(kSmscSection), name)) return;
     Config scratch;
-    if (!read_settings(r, entry, "smsc.", scratch)) return;
+    if (!read_settings(r, entry, fmt::format("{}.", kSmscSection), scratch)) return;
     const SmscEntry& read = scratch.daemon.smsc;
     check_smsc(r, entry, read);
     for (const auto& earlier : smscs)

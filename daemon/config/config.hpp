@@ -52,7 +52,8 @@ struct SmscEntry {
 // metrics and the process.
 struct DaemonSettings {
   // The `smsc:` section as read (the table's smsc.* settings fill it; an
-  // entry of `smscs:` is read into it and copied out).
+  // entry of `smscs:` is read into a scratch Config's and copied out). With
+  // `smscs:` in the file it holds the defaults: use `smscs`.
   SmscEntry smsc;
   // Every SMSC, in the file's order; never empty once parsed (the `smsc:`
   // section alone is one entry).
