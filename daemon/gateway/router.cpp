@@ -32,15 +32,17 @@ std::optional<std::size_t> Router::pick(std::vector<Connection>& connections,
                                         const Wanted& wanted, std::size_t parts) {
   const std::size_t n = connections.size();
   if (n == 0) return std::nullopt;
-  // The most room among those `fits` allows, starting at next_ so that
-  // ties go round.
+  picked_at_.resize(n, 0);
+  // The most room among those `fits` allows; of equals, the one picked
+  // longest ago.
   const auto best = [&](auto fits) -> std::optional<std::size_t> {
     std::optional<std::size_t> found;
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t i = (next_ + k) % n;
+    for (std::size_t i = 0; i < n; ++i) {
       const auto& c = connections[i];
       if (!c.bound || !fits(c)) continue;
-      if (!found || c.room > connections[*found].room) found = i;
+      if (!found || c.room > connections[*found].room ||
+          (c.room == connections[*found].room && picked_at_[i] < picked_at_[*found]))
+        found = i;
     }
     return found;
   };
@@ -58,7 +60,7 @@ std::optional<std::size_t> Router::pick(std::vector<Connection>& connections,
   if (!chosen) return std::nullopt;
   auto& c = connections[*chosen];
   c.room -= std::min(c.room, parts);
-  next_ = (*chosen + 1) % n;
+  picked_at_[*chosen] = ++picks_;
   return chosen;
 }
 

@@ -13,11 +13,13 @@
 // - A reply goes through the SMSC its MO came from while prefer_origin and
 //   one of that SMSC's connections has room.
 // - Everything else goes through the connection with the most room. Ties
-//   are broken in turn, so an idle gateway spreads evenly over its binds.
+//   go to the one picked longest ago, so an idle gateway spreads evenly
+//   over its binds, also over each SMSC's when replies follow their MOs.
 // - All parts of a message go through the one connection picked.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,7 +52,9 @@ class Router {
                                   std::size_t parts);
 
  private:
-  std::size_t next_ = 0;  // where the search for a tie starts next time
+  // When each connection (by index) was last picked, by a count of picks.
+  std::vector<std::uint64_t> picked_at_;
+  std::uint64_t picks_ = 0;
 };
 
 }  // namespace giftgate

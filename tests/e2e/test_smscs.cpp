@@ -141,6 +141,8 @@ TEST_CASE("giftgated, two SMSCs: a receipt on the other bind, or before its answ
 
 TEST_CASE("giftgated, two SMSCs: one goes away mid-traffic, the other carries on, it comes back") {
   TwoSmscs t("routing:\n  reply_via_origin: false\n", 80);
+  // A back-off far longer than the test: what b lost must go again at once.
+  t.g.edit_config("first_resend_seconds: 1", "first_resend_seconds: 600");
   t.g.sim.command("set receipts=on");
   t.b->command("set receipts=on resp_delay_ms=150");  // answers in flight when it goes
   t.start();
@@ -172,6 +174,7 @@ TEST_CASE("giftgated, two SMSCs: one goes away mid-traffic, the other carries on
 
 TEST_CASE("giftgated, two SMSCs: a silent SMSC stops getting traffic within its response timeout") {
   TwoSmscs t("routing:\n  reply_via_origin: false\n", 40);
+  t.g.edit_config("first_resend_seconds: 1", "first_resend_seconds: 600");
   t.g.sim.command("set receipts=on");
   t.b->command("set receipts=on");
   t.start();

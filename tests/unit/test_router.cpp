@@ -19,7 +19,7 @@ Conns two_smscs(std::size_t room) {
 
 }  // namespace
 
-TEST_CASE("a route is read as the SMSC, and the bind only for a USSD screen") {
+TEST_CASE("router: a route is read as the SMSC, and the bind only for a USSD screen") {
   auto w = Router::wanted("a#2", true, true);
   CHECK(w.smsc == "a");
   REQUIRE(w.bind);
@@ -37,7 +37,7 @@ TEST_CASE("a route is read as the SMSC, and the bind only for a USSD screen") {
   CHECK(Router::route_of("a", 3, false) == "a");
 }
 
-TEST_CASE("idle connections share messages evenly, in turn") {
+TEST_CASE("router: idle connections share messages evenly, in turn") {
   Router router;
   std::map<std::size_t, int> taken;
   for (int i = 0; i < 400; ++i) {
@@ -50,7 +50,21 @@ TEST_CASE("idle connections share messages evenly, in turn") {
   for (const auto& [c, n] : taken) CHECK(n == 100);
 }
 
-TEST_CASE("the connection with the most room is picked, and its room goes down") {
+TEST_CASE("router: replies following their MOs spread evenly over each SMSC's binds") {
+  Router router;
+  std::map<std::size_t, int> taken;
+  for (int i = 0; i < 400; ++i) {
+    auto conns = two_smscs(20);
+    const auto c = router.pick(conns, Router::wanted(i % 2 ? "b" : "a", false, true), 1);
+    REQUIRE(c);
+    CHECK(conns[*c].smsc == (i % 2 ? "b" : "a"));
+    ++taken[*c];
+  }
+  REQUIRE(taken.size() == 4);
+  for (const auto& [c, n] : taken) CHECK(n == 100);
+}
+
+TEST_CASE("router: the connection with the most room is picked, and its room goes down") {
   Router router;
   Conns conns = {{"a", 1, true, 3}, {"a", 2, true, 9}, {"b", 1, true, 5}};
   auto c = router.pick(conns, {}, 2);
@@ -67,7 +81,7 @@ TEST_CASE("the connection with the most room is picked, and its room goes down")
   for (const auto& k : conns) CHECK(k.room == 0);
 }
 
-TEST_CASE("a connection that is down gets nothing") {
+TEST_CASE("router: a connection that is down gets nothing") {
   Router router;
   auto conns = two_smscs(10);
   conns[2].bound = conns[3].bound = false;  // SMSC b gone
@@ -81,7 +95,7 @@ TEST_CASE("a connection that is down gets nothing") {
   CHECK_FALSE(router.pick(conns, {}, 1));
 }
 
-TEST_CASE("a reply prefers its MO's SMSC while it has room") {
+TEST_CASE("router: a reply prefers its MO's SMSC while it has room") {
   Router router;
   Conns conns = {{"a", 1, true, 10}, {"b", 1, true, 2}};
   const auto wanted = Router::wanted("b", false, true);
@@ -93,7 +107,7 @@ TEST_CASE("a reply prefers its MO's SMSC while it has room") {
   CHECK(router.pick(again, Router::wanted("b", false, false), 1) == 0u);
 }
 
-TEST_CASE("a USSD screen goes only through its SMSC, and its bind when named") {
+TEST_CASE("router: a USSD screen goes only through its SMSC, and its bind when named") {
   Router router;
   auto conns = two_smscs(10);
   for (int i = 0; i < 20; ++i) {
