@@ -45,6 +45,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -249,6 +250,23 @@ class Run {
   void start_measuring() {
     measure_start_ = Clock::now();
     for (const auto& s : smscs_) s->start_measuring();
+    submits_at_start_ = submits_by_bind();
+  }
+  // Submits taken so far, by SMSC number and bind (kind, number); the
+  // measured time's are the difference between two of these.
+  using SubmitsByBind = std::map<std::tuple<int, std::string, int>, std::uint64_t>;
+  SubmitsByBind submits_by_bind() const {
+    SubmitsByBind out;
+    for (const auto& s : smscs_)
+      for (const auto& [key, b] : s->binds()) out[{s->number(), key.first, key.second}] = b.submits;
+    return out;
+  }
+  double measured_submits_per_s(const SubmitsByBind::key_type& key) const {
+    const auto end = submits_at_end_.find(key);
+    const auto start = submits_at_start_.find(key);
+    const auto n = (end == submits_at_end_.end() ? 0 : end->second) -
+                   (start == submits_at_start_.end() ? 0 : start->second);
+    return measured_seconds_ > 0 ? static_cast<double>(n) / measured_seconds_ : 0;
   }
 
   void after(std::chrono::milliseconds d, std::function<void()> f) {
@@ -322,6 +340,7 @@ class Run {
     steal_timer_.cancel();
     steal_samples_.push_back(cpu_ticks());
     measured_acks_ = totals().measured_acks;
+    submits_at_end_ = submits_by_bind();
     replies_measured_ = replies() - replies_at_start_;
     settle_deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long>(settle_seconds * 1000));
     settle();
@@ -347,19 +366,25 @@ class Run {
   // a key (the scripts' field) gets the totals.
   void report_smscs() {
     for (const auto& s : smscs_) {
-      for (const auto& [key, b] : s->binds())
+      double smsc_rate = 0;
+      for (const auto& [key, b] : s->binds()) {
+        const double rate = measured_submits_per_s({s->number(), key.first, key.second});
+        smsc_rate += rate;
         std::printf("%s\n", fmt::format("bind smsc={} bind={} kind={} connections={} submits={} "
-                                        "receipts_sent={} mo_pdus={} in_doubt={}",
+                                        "submits_per_s={:.1f} receipts_sent={} mo_pdus={} "
+                                        "in_doubt={}",
                                         s->number(), b.number, b.kind, b.connections, b.submits,
-                                        b.receipts_sent, b.mo_pdus, b.in_doubt)
+                                        rate, b.receipts_sent, b.mo_pdus, b.in_doubt)
                                 .c_str());
+      }
       const auto& c = s->counters();
       std::printf("%s\n", fmt::format("smsc smsc={} port={} mo_sent={} mo_acked={} submits={} "
+                                      "submits_per_s={:.1f} "
                                       "submits_refused={} responses_lost={} receipts_sent={} "
                                       "receipts_acked={} receipts_other_bind={} redeliveries={} binds={} "
                                       "binds_refused={} closes={} in_doubt={}",
                                       s->number(), s->port(), c.mo_sent, c.mo_acked, c.submits,
-                                      c.submits_refused, c.responses_lost, c.receipts_sent,
+                                      smsc_rate, c.submits_refused, c.responses_lost, c.receipts_sent,
                                       c.receipts_acked, c.receipts_other_bind, c.redeliveries,
                                       c.binds, c.binds_refused, c.closes, c.in_doubt)
                               .c_str());
@@ -371,11 +396,14 @@ class Run {
     const auto c = totals();
     auto& lat = scenario_.latency();
     const double secs = measured_seconds_ > 0 ? measured_seconds_ : 1;
+    double submitted = 0;
+    for (const auto& [key, n] : submits_at_end_) submitted += measured_submits_per_s(key);
     std::printf("%s\n", fmt::format("report measured_s={:.2f} mo_sent={} mo_acked={} "
-                                    "acked_per_s={:.1f} replied_per_s={:.1f} samples={} latency_p50_ms={:.2f} "
+                                    "acked_per_s={:.1f} replied_per_s={:.1f} submitted_per_s={:.1f} "
+                                    "samples={} latency_p50_ms={:.2f} "
                                     "latency_p99_ms={:.2f} latency_max_ms={:.2f} {}",
                                     secs, c.mo_sent, c.mo_acked, static_cast<double>(measured_acks_) / secs,
-                                    static_cast<double>(replies_measured_) / secs,
+                                    static_cast<double>(replies_measured_) / secs, submitted,
                                     lat.count(), lat.percentile(50), lat.percentile(99), lat.max(),
                                     steal_report())
                             .c_str());
@@ -525,6 +553,7 @@ class Run {
   double measured_seconds_ = 0;
   std::uint64_t measured_acks_ = 0;
   std::uint64_t replies_at_start_ = 0, replies_measured_ = 0;
+  SubmitsByBind submits_at_start_, submits_at_end_;
   Clock::time_point settle_deadline_{};
   int status_ = 0;
 };
@@ -536,7 +565,8 @@ int sink(const Args& args) {
   socket.connect({asio::ip::make_address("127.0.0.1"),
                   static_cast<std::uint16_t>(args.num("port", 2775))});
   auto wire = std::make_shared<giftgate::bench::Wire>(std::move(socket), 1);
-  std::uint64_t answered = 0;
+  std::uint64_t answered = 0, receipts = 0;
+  std::string first_receipt_id = "-";  // the self-test reads which ids an SMSC gives
   wire->start(
       [&](giftgate::bench::Wire& w, const giftgate::smpp::Pdu& pdu, std::error_code ec,
           const giftgate::smpp::Header&) {
@@ -547,7 +577,11 @@ int sink(const Args& args) {
         const auto* d = pdu.as<smpp::DeliverSm>();
         if (!d) return;
         w.send({smpp::status::ok, pdu.sequence_number, smpp::DeliverSmResp{}});
-        if (smpp::is_delivery_receipt(d->esm_class)) return;
+        if (smpp::is_delivery_receipt(d->esm_class)) {
+          const auto r = smpp::parse_delivery_receipt(*d);
+          if (r && receipts++ == 0) first_receipt_id = r->message_id;
+          return;
+        }
         smpp::SubmitSm reply;
         reply.source = d->dest;
         reply.dest = d->source;
@@ -563,8 +597,9 @@ int sink(const Args& args) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int) { wire->close(); });
   io.run();
-  std::printf("sink answered=%llu %s\n", static_cast<unsigned long long>(answered),
-              own_usage().c_str());
+  std::printf("sink answered=%llu receipts=%llu first_receipt_id=%s %s\n",
+              static_cast<unsigned long long>(answered), static_cast<unsigned long long>(receipts),
+              first_receipt_id.c_str(), own_usage().c_str());
   return 0;
 }
 
