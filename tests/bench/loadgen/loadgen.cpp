@@ -482,9 +482,9 @@ class Run {
       which = fmt::format(" smsc={}", target);
     }
     std::printf("%s\n", fmt::format("ok cmd={}{} mo_sent={} mo_acked={} unacked={} submits={} "
-                                    "binds={} closes={} bound={}",
-                                    name, which, c.mo_sent, c.mo_acked, open, c.submits, c.binds,
-                                    c.closes, bound ? 1 : 0)
+                                    "submits_refused={} binds={} closes={} bound={}",
+                                    name, which, c.mo_sent, c.mo_acked, open, c.submits,
+                                    c.submits_refused, c.binds, c.closes, bound ? 1 : 0)
                             .c_str());
     std::fflush(stdout);
   }
