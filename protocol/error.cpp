@@ -26,7 +26,7 @@ class SmppCategory final : public std::error_category {
       case errc::bind_refused: return "bind refused by the SMSC";
       case errc::bind_timeout: return "no bind response in time";
       case errc::response_timeout: return "no response in time";
-      case errc::peer_silent: return "peer stopped answering enquire_link";
+      case errc::peer_silent: return "peer stopped answering";
       case errc::connection_lost: return "connection lost";
       case errc::peer_unbound: return "SMSC unbound the session";
       case errc::stopped: return "session stopped";
@@ -34,6 +34,7 @@ class SmppCategory final : public std::error_category {
       case errc::submit_rejected: return "submit rejected by the SMSC";
       case errc::generic_nack: return "request answered with generic_nack";
       case errc::not_bound_for_sending: return "bind mode cannot send messages";
+      case errc::not_bound: return "session not bound";
     }
     return "unknown giftgate.smpp error";
   }

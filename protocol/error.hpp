@@ -28,7 +28,7 @@ enum class errc {
   bind_refused,           // the SMSC answered the bind with an error status
   bind_timeout,           // no bind response in time
   response_timeout,       // no response to a request in time
-  peer_silent,            // enquire_link went unanswered: the peer is dead
+  peer_silent,            // enquire_link, or a submit with nothing read since, unanswered
   connection_lost,        // the connection closed or failed
   peer_unbound,           // the SMSC asked to unbind
   stopped,                // the session was stopped
@@ -36,6 +36,7 @@ enum class errc {
   submit_rejected,        // the SMSC answered a submit with an error status
   generic_nack,           // the SMSC answered a request with generic_nack
   not_bound_for_sending,  // the bind mode cannot send (a receiver)
+  not_bound,              // offered while the session is not bound (connecting, closed)
 };
 
 // The category of errc values ("giftgate.smpp").

@@ -21,6 +21,27 @@ std::optional<std::string> or_null(const std::string& text) {
   return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
 
+// A JSON array of strings, for SQLite's json_each.
+std::string json_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 // Where each part of a message stands, from its rows since since_attempt:
@@ -46,12 +67,20 @@ struct Outbox::Parts {
     const int attempt = static_cast<int>(q.column_int(at + 2));
     const std::string receipt = q.column_text(at + 4);
     if (is_delivered(receipt)) delivered_[part] = true;
+    auto& rows = attempts_[attempt];
+    ++rows.rows;
+    if (!q.column_null(at + 3) && q.column_int(at + 3) == kNotSent) ++rows.not_sent;
     auto& l = latest_[part];
     if (attempt < l.attempt) return;
     l.attempt = attempt;
     if (q.column_null(at + 3)) l.state = State::in_flight;
     else if (q.column_int(at + 3) != 0 || is_failure(receipt)) l.state = State::failed;
     else l.state = State::accepted;
+  }
+  // Every row of `attempt` is a part returned unwritten (and it has some).
+  bool not_sent(int attempt) const {
+    const auto it = attempts_.find(attempt);
+    return it != attempts_.end() && it->second.rows == it->second.not_sent;
   }
   // Once every row is in: each part's state.
   void finish() {
@@ -67,8 +96,12 @@ struct Outbox::Parts {
     int attempt = 0;
     State state = State::missing;
   };
+  struct AttemptRows {
+    int rows = 0, not_sent = 0;
+  };
   std::map<int, Latest> latest_;
   std::map<int, bool> delivered_;
+  std::map<int, AttemptRows> attempts_;
 };
 
 Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& status) {
@@ -83,7 +116,8 @@ Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& s
   return p;
 }
 
-std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
+std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
+                                       const std::vector<std::string>* open_routes) {
   std::vector<Outbound> out;
   db::Transaction tx(db_);
   if (!tx.begun()) return out;
@@ -91,12 +125,17 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   // sweep. The order is the priority, then fair_at: outbox_fair, a partial
   // index of the queued rows, gives it and stops at the limit. (Left to
   // itself the planner takes outbox_due and sorts every due row, which a
-  // flood's backlog makes many.)
+  // flood's backlog makes many.) A screen whose route is closed is passed
+  // over, not taken: sent elsewhere, its session would not know it.
   auto q = db_.prepare(
-      "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt "
-      "FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND next_attempt_at <= ? AND "
-      "(channel <> 'ussd' OR expires_at > ?) ORDER BY priority, fair_at, id LIMIT ?");
-  q.bind(1, iso_time(now)).bind(2, iso_time(now)).bind(3, static_cast<std::int64_t>(limit));
+      "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt, "
+      "COALESCE(route, '') FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
+      "next_attempt_at <= ?1 AND (channel <> 'ussd' OR (expires_at > ?1 AND (?2 IS NULL OR "
+      "route IS NULL OR route IN (SELECT value FROM json_each(?2))))) ORDER BY priority, "
+      "fair_at, id LIMIT ?3");
+  q.bind(1, iso_time(now))
+      .bind(2, open_routes ? std::optional<std::string>(json_array(*open_routes)) : std::nullopt)
+      .bind(3, static_cast<std::int64_t>(limit));
   std::vector<int> since;
   while (q.step() == db::StepResult::row) {
     Outbound m;
@@ -109,6 +148,7 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
       m.ussd_session = q.column_text(5);
     }
     since.push_back(static_cast<int>(q.column_int(6)));
+    m.route = q.column_text(7);
     out.push_back(std::move(m));
   }
   if (!q.status().ok()) return {};
@@ -133,12 +173,14 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit) {
   return out;
 }
 
-db::Status Outbox::sending(std::int64_t id, int attempt, int part, int total, Time now) {
+db::Status Outbox::sending(std::int64_t id, int attempt, int part, int total, Time now,
+                           const std::string& smsc) {
   auto row = db_.prepare(
-      "INSERT INTO outbox_parts(outbox_id, attempt, part, total, submitted_at) VALUES (?, ?, ?, "
-      "?, ?) ON CONFLICT(outbox_id, attempt, part) DO UPDATE SET status = NULL, submitted_at = "
-      "excluded.submitted_at");
-  return row.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, iso_time(now)).run();
+      "INSERT INTO outbox_parts(outbox_id, attempt, part, total, submitted_at, smsc) VALUES (?, "
+      "?, ?, ?, ?, ?) ON CONFLICT(outbox_id, attempt, part) DO UPDATE SET status = NULL, "
+      "submitted_at = excluded.submitted_at, smsc = excluded.smsc");
+  return row.bind(1, id).bind(2, attempt).bind(3, part).bind(4, total).bind(5, iso_time(now))
+      .bind(6, or_null(smsc)).run();
 }
 
 db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
@@ -156,13 +198,17 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
                .run();
   if (!s.ok()) return s;
   // Receipts that overtook this answer wait as early ones. Either reading
-  // of theirs may be this part's.
+  // of theirs may be this part's, if they came from the SMSC the part went
+  // to (sending's row says which); a side that names none may be any.
+  const std::string same_smsc =
+      "(receipts.smsc IS NULL OR receipts.smsc = COALESCE((SELECT p.smsc FROM outbox_parts p "
+      "WHERE p.outbox_id = ?3 AND p.attempt = ?4 AND p.part = ?5), receipts.smsc))";
   auto early = db_.prepare(
       "SELECT id, state, COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts "
-      "WHERE outcome = 'early' AND message_id IN (?1, ?2) UNION SELECT id, state, "
-      "COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts WHERE outcome = "
-      "'early' AND message_id_alt IN (?1, ?2)");
-  early.bind(1, ids.id).bind(2, or_null(ids.alt));
+      "WHERE outcome = 'early' AND message_id IN (?1, ?2) AND " + same_smsc + " UNION SELECT "
+      "id, state, COALESCE(error, ''), COALESCE(detail, ''), recipient FROM receipts WHERE "
+      "outcome = 'early' AND message_id_alt IN (?1, ?2) AND " + same_smsc);
+  early.bind(1, ids.id).bind(2, or_null(ids.alt)).bind(3, id).bind(4, attempt).bind(5, part);
   struct Early {
     std::int64_t id;
     std::string stat, error, detail;
@@ -215,7 +261,7 @@ db::Status Outbox::submitted(std::int64_t id, int attempt, int part, int total,
 
 db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int total,
                                  std::int64_t status, const std::string& why, Time now,
-                                 const std::string& detail) {
+                                 const std::string& detail, Retry retry) {
   db::Transaction tx(db_);
   if (!tx.begun()) return tx.begun();
   auto upsert = db_.prepare(
@@ -226,21 +272,31 @@ db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int tot
                .bind(6, iso_time(now))
                .bind(7, or_null(detail))
                .run();
-  if (s.ok()) s = settle(id, why, false, now);
+  if (s.ok()) s = settle(id, why, false, now, retry);
   if (s.ok()) s = tx.commit();
   return s;
+}
+
+db::Status Outbox::submit_returned(std::int64_t id, int attempt, int part, int total,
+                                   const std::string& why, Time now) {
+  // Recorded as a failed part; settle undoes the attempt when it is all so.
+  return submit_failed(id, attempt, part, total, kNotSent, why, now);
 }
 
 Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return ReceiptMatch::failed;
-  // The parts with this id in either reading, and whom they went to.
+  // The parts with this id in either reading, from the receipt's SMSC (or
+  // from an unrecorded one), and whom they went to. Another SMSC's part
+  // with the same id is none of its business: ids are unique per SMSC only.
   auto q = db_.prepare(
       "SELECT p.outbox_id, p.attempt, p.part, o.msisdn, COALESCE(p.receipt, '') FROM "
-      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id IN (?1, ?2) UNION "
+      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id IN (?1, ?2) AND "
+      "(?3 = '' OR p.smsc IS NULL OR p.smsc = ?3) UNION "
       "SELECT p.outbox_id, p.attempt, p.part, o.msisdn, COALESCE(p.receipt, '') FROM "
-      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id_alt IN (?1, ?2)");
-  q.bind(1, r.ids.id).bind(2, or_null(r.ids.alt));
+      "outbox_parts p JOIN outbox o ON o.id = p.outbox_id WHERE p.message_id_alt IN (?1, ?2) "
+      "AND (?3 = '' OR p.smsc IS NULL OR p.smsc = ?3)");
+  q.bind(1, r.ids.id).bind(2, or_null(r.ids.alt)).bind(3, r.smsc);
   struct Candidate {
     std::int64_t id;
     int attempt, part;
@@ -274,12 +330,12 @@ Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {
                                                            : "unmatched";
   auto store = db_.prepare(
       "INSERT INTO receipts(message_id, message_id_alt, recipient, state, error, detail, "
-      "received_at, matched, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "received_at, matched, outcome, smsc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto s = store.bind(1, r.ids.id).bind(2, or_null(r.ids.alt)).bind(3, r.recipient)
                .bind(4, r.stat).bind(5, r.error)
                .bind(6, or_null(r.detail))
                .bind(7, iso_time(now)).bind(8, std::int64_t{match == ReceiptMatch::applied})
-               .bind(9, outcome).run();
+               .bind(9, outcome).bind(10, or_null(r.smsc)).run();
   if (s.ok() && match == ReceiptMatch::applied) {
     const auto& c = candidates.front();
     s = apply_receipt(c.id, c.attempt, c.part, r.stat, r.error, r.detail, now);
@@ -303,7 +359,8 @@ db::Status Outbox::apply_receipt(std::int64_t id, int attempt, int part, const s
   return settle(id, why, stat == "EXPIRED", now);
 }
 
-db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired, Time now) {
+db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired, Time now,
+                          Retry retry) {
   // The message and its parts in one look-up.
   auto q = db_.prepare(
       "SELECT o.state, o.attempts, o.channel, p.part, p.total, p.attempt, p.status, "
@@ -335,11 +392,28 @@ db::Status Outbox::settle(std::int64_t id, const std::string& why, bool expired,
   if (state != "submitted" || !parts.any(S::failed)) return {};
   // One part failed: the attempt has, once none of its parts is in flight.
   if (parts.any(S::in_flight) || parts.any(S::missing)) return {};
-  return attempt_failed(id, attempt, why.empty() ? "a part failed" : why, expired, now);
+  // Every part it sent came back unwritten: no SMSC saw this attempt.
+  if (parts.not_sent(attempt)) return attempt_undone(id, attempt, why, now);
+  return attempt_failed(id, attempt, why.empty() ? "a part failed" : why, expired, now, retry);
+}
+
+db::Status Outbox::attempt_undone(std::int64_t id, int attempt, const std::string& why,
+                                  Time now) {
+  // Its rows go, so the parts stand as the attempts before left them
+  // (parts_of and take_due read no trace of it), and it is due at once,
+  // in its old place in the fair order, for a connection still up.
+  auto drop = db_.prepare("DELETE FROM outbox_parts WHERE outbox_id = ? AND attempt = ?");
+  auto s = drop.bind(1, id).bind(2, attempt).run();
+  if (!s.ok()) return s;
+  auto again = db_.prepare(
+      "UPDATE outbox SET state = 'queued', attempts = ?, next_attempt_at = ?, last_error = ? "
+      "WHERE id = ?");
+  return again.bind(1, attempt - 1).bind(2, iso_time(now))
+      .bind(3, why.empty() ? std::string("not sent") : why).bind(4, id).run();
 }
 
 db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::string& why,
-                                  bool expired, Time now) {
+                                  bool expired, Time now, Retry retry) {
   auto q = db_.prepare("SELECT channel FROM outbox WHERE id = ?");
   q.bind(1, id);
   if (q.step() != db::StepResult::row) return q.status();  // done: no such message, nothing to do
@@ -350,7 +424,9 @@ db::Status Outbox::attempt_failed(std::int64_t id, int attempt, const std::strin
     return final_state.bind(1, expired ? "expired" : "failed").bind(2, iso_time(now)).bind(3, why)
         .bind(4, id).run();
   }
-  const auto delay = policy_.first_delay * (1 << std::min(attempt - 1, 16));
+  const auto delay = retry == Retry::at_once
+                         ? std::chrono::seconds(0)
+                         : policy_.first_delay * (1 << std::min(attempt - 1, 16));
   auto again = db_.prepare(
       "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ? WHERE id = ?");
   return again.bind(1, iso_time(now + delay)).bind(2, why).bind(3, id).run();

@@ -3,7 +3,7 @@
 // restarts, since every step is a committed row. The daemon takes what is
 // due, by priority and fairly between numbers, submits it, and reports back
 // the SMSC's answers and receipts; the outbox decides on resends. Knows
-// nothing of PDUs.
+// nothing of PDUs; an SMSC is only an id to it.
 //
 // A message of several parts is tracked part by part: a row per part and
 // attempt, written when the part is sent. An attempt fails when one of its
@@ -11,6 +11,22 @@
 // the resend carries only the parts that failed, never one the handset
 // already has or whose receipt is still awaited. The message is delivered
 // when every part is.
+//
+// Several SMSCs:
+// - Each part's row names the SMSC it was handed to (sending). Message ids
+//   are unique per SMSC only: a receipt applies to a part with its id from
+//   its own SMSC, or from none (rows written before SMSCs were recorded);
+//   an early receipt is claimed only by a part of its own SMSC (or either
+//   names none).
+// - A part that was never written to any SMSC (submit_returned: its
+//   connection went away with the submit still queued) is no attempt: when
+//   every part the attempt sent comes back so, the attempt is undone (its
+//   rows deleted, the message queued again at once with its attempts as
+//   before), so failing over to another SMSC costs none of max_attempts.
+//   Once any part of the attempt was written, it is an attempt as ever.
+// - A message caused by an MO carries the MO's route; a USSD screen with a
+//   route is taken only while that route is open (take_due), since its
+//   answer must go back through the SMSC, or the bind, the step came on.
 #pragma once
 
 #include <chrono>
@@ -49,6 +65,9 @@ struct Outbound {
   // receipt is still awaited: not sent again. Empty on a first attempt.
   std::vector<int> skip_parts;
   int parts_before = 0;  // the number of parts earlier attempts had (0: none)
+  // Where the MO that caused it came from ("SMSCID" or "SMSCID#BIND"; see
+  // Mo::route); empty when no MO did.
+  std::string route;
 };
 
 // The SMSC's id for one part, in its one or two readings (an id of digits
@@ -71,6 +90,10 @@ struct ReceiptReport {
   std::string stat;    // DELIVRD, UNDELIV, ...
   std::string error;   // err:, three digits
   std::string detail;  // the failure reason and network error code, if any
+  // The SMSC it came from: applied only to a part handed to that SMSC (or
+  // to one whose SMSC was not recorded). Empty: any SMSC's part. (With {},
+  // so that a brace list that ends before it need not name it.)
+  std::string smsc{};
 };
 
 struct OutboxCounts {
@@ -80,8 +103,18 @@ struct OutboxCounts {
 class Outbox {
  public:
   // The status recorded for a part that got no answer from the SMSC (in
-  // doubt, or never written).
+  // doubt, or cut off by a restart).
   static constexpr std::int64_t kNoAnswer = -1;
+  // The status recorded for a part never written to any SMSC
+  // (submit_returned). It failed; when all of an attempt's parts are so,
+  // the attempt is undone.
+  static constexpr std::int64_t kNotSent = -2;
+
+  // When the next attempt of a message whose attempt failed is due.
+  enum class Retry {
+    backoff,  // after the policy's delay, doubled each attempt
+    at_once,  // now: the answer was lost on one SMSC and another can take the resend
+  };
 
   Outbox(db::Database& db, ResendPolicy policy) : db_(db), policy_(policy) {}
   // A reload's policy, for the attempts and receipts from now on.
@@ -91,24 +124,40 @@ class Outbox {
   // screens first, and one number's backlog after everyone's first
   // message), each moved to submitted with its attempt counted (committed
   // before anything is sent). USSD screens whose session is over are left
-  // for the sweep to expire.
-  std::vector<Outbound> take_due(Time now, std::size_t limit);
+  // for the sweep to expire. With `open_routes` (the routes bound now, "ID"
+  // and "ID#N"), a USSD screen with a route is taken only when its route is
+  // one of them, and otherwise waits (or expires); everything else is taken
+  // as without.
+  std::vector<Outbound> take_due(Time now, std::size_t limit,
+                                 const std::vector<std::string>* open_routes = nullptr);
 
-  // One part of an attempt is handed to the SMSC now: in flight until its
-  // answer. Written before it is sent, in the transaction of take_due when
-  // the caller has one open.
-  db::Status sending(std::int64_t id, int attempt, int part, int total, Time now);
+  // One part of an attempt is handed to the SMSC `smsc` (empty: not
+  // recorded) now: in flight until its answer. Written before it is sent,
+  // in the transaction of take_due when the caller has one open.
+  db::Status sending(std::int64_t id, int attempt, int part, int total, Time now,
+                     const std::string& smsc = {});
 
   // The SMSC's answer to one part's submit_sm: its message id, or an error
   // status (kNoAnswer: none came). A receipt that came before this answer is
   // matched now. `detail`: what the answer's optional parameters said.
   db::Status submitted(std::int64_t id, int attempt, int part, int total, const MessageIds& ids,
                        Time now, const std::string& detail = {});
+  // A part refused (`status`) or unanswered (kNoAnswer): it failed. When
+  // this ends the attempt, `retry` says when the next is due (the retry of
+  // whichever report ends an attempt decides); the attempt counts either way.
   db::Status submit_failed(std::int64_t id, int attempt, int part, int total,
                            std::int64_t status, const std::string& why, Time now,
-                           const std::string& detail = {});
+                           const std::string& detail = {}, Retry retry = Retry::backoff);
+  // A part that was never written to any SMSC (its connection went away
+  // while its submit waited): recorded as kNotSent. When no part of the
+  // attempt is in flight and all it sent were returned so, the attempt is
+  // undone and the message due again now, `why` its last error; otherwise
+  // the part failed, as a refused one.
+  db::Status submit_returned(std::int64_t id, int attempt, int part, int total,
+                             const std::string& why, Time now);
 
-  // A delivery receipt. It is stored in any case, with its outcome:
+  // A delivery receipt. Only parts of its SMSC count (see ReceiptReport::smsc).
+  // It is stored in any case, with its SMSC and its outcome:
   //   applied          to the one part with its id and recipient;
   //   early            no part has its id yet: it waits for the submit's answer
   //                    (see sweep for those nothing claims);
@@ -153,11 +202,14 @@ class Outbox {
   // Where one message's parts stand (see outbox.cpp).
   struct Parts;
   Parts parts_of(std::int64_t id, int since_attempt, db::Status& status);
-  // Moves a message on from its parts: delivered when all are; its attempt
-  // failed (for `why`) when none is in flight and one failed.
-  db::Status settle(std::int64_t id, const std::string& why, bool expired, Time now);
+  // Moves a message on from its parts: delivered when all are; when none is
+  // in flight and one failed, its attempt undone (every part of it
+  // returned unwritten) or failed (for `why`, next due as `retry` says).
+  db::Status settle(std::int64_t id, const std::string& why, bool expired, Time now,
+                    Retry retry = Retry::backoff);
   db::Status attempt_failed(std::int64_t id, int attempt, const std::string& why, bool expired,
-                            Time now);
+                            Time now, Retry retry = Retry::backoff);
+  db::Status attempt_undone(std::int64_t id, int attempt, const std::string& why, Time now);
   db::Status apply_receipt(std::int64_t id, int attempt, int part, const std::string& stat,
                            const std::string& error, const std::string& detail, Time now);
 

@@ -224,7 +224,7 @@ std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, s
   return query(db, error,
                "SELECT COALESCE(p.submitted_at, ''), p.outbox_id, p.attempt, p.part || '/' || "
                "p.total, CASE WHEN p.status IS NULL THEN 'in flight' WHEN p.status = -1 THEN "
-               "'no answer' WHEN p.status = 0 THEN 'accepted' ELSE printf('refused 0x%08X', "
+               "'no answer' WHEN p.status = -2 THEN 'not sent' WHEN p.status = 0 THEN 'accepted' ELSE printf('refused 0x%08X', "
                "p.status) END, COALESCE(p.receipt, ''), COALESCE(p.receipt_at, ''), "
                "COALESCE(p.detail, '') FROM outbox_parts p JOIN outbox o ON o.id = p.outbox_id "
                "WHERE o.msisdn = ? ORDER BY p.outbox_id, p.attempt, p.part",

@@ -228,7 +228,7 @@ MoOutcome Service::handle(const Mo& mo) {
   }
 
   for (const auto& r : replies) {
-    const auto q = queue(r, inbox_id, mo.now);
+    const auto q = queue(r, inbox_id, mo.now, mo.route);
     if (!q.ok()) {  // none of them is queued: the transaction rolls back
       out.error = q.message;
       out.replies.clear();
@@ -248,7 +248,8 @@ MoOutcome Service::handle(const Mo& mo) {
   return out;
 }
 
-db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
+db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now,
+                          const std::string& route) {
   // Served by priority, then by fair_at: a USSD screen before any SMS; an
   // SMS to a number that has others waiting a second after the last of them,
   // so that one number's backlog never holds up anyone else's reply.
@@ -265,7 +266,7 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
   auto insert = db_.prepare(
       "INSERT INTO outbox(msisdn, member_id, message, language, body, voucher_code, inbox_id, "
       "next_attempt_at, created_at, channel, ussd_op, ussd_session, expires_at, priority, "
-      "fair_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "fair_at, route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, r.msisdn);
   if (r.member_id) insert.bind(2, *r.member_id);
   else insert.bind(2, std::nullopt);
@@ -283,7 +284,9 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now) {
     insert.bind(10, "sms").bind(11, std::nullopt).bind(12, std::nullopt).bind(13, std::nullopt)
         .bind(14, kPriorityReply);
   }
-  return insert.bind(15, fair_at).run();
+  return insert.bind(15, fair_at)
+      .bind(16, route.empty() ? std::nullopt : std::optional<std::string>(route))
+      .run();
 }
 
 std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,

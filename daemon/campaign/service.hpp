@@ -30,6 +30,10 @@ struct Mo {
   // For recognising a redelivery (see mo_fingerprint); empty: never one.
   std::string fingerprint;
   std::string epoch;  // the connection it came on: process and bind
+  // Where it came from, as the gateway names it ("SMSCID" or "SMSCID#BIND"):
+  // stored on every message it causes (outbox.route). Empty: none. (With
+  // {}, so that a brace list that ends before it need not name it.)
+  std::string route{};
 };
 
 // One step of a USSD session, as the daemon read it from the centre.
@@ -47,6 +51,9 @@ struct UssdMo {
   // Session, sequence and text: the same step delivered again has the same
   // fingerprint. Empty when the centre sends no session info.
   std::string fingerprint;
+  // Where it came from (see Mo::route); its screens are answered only
+  // through it. Empty: none.
+  std::string route;
 };
 
 struct UssdOutcome {
@@ -132,8 +139,9 @@ class Service {
     std::optional<std::string> body;      // as given, instead of the SMS template
     std::optional<UssdAnswer> ussd;       // a USSD screen, not an SMS
   };
-  // Writes one reply to the outbox (in the caller's transaction).
-  db::Status queue(const Reply& reply, std::int64_t inbox_id, Time now);
+  // Writes one reply to the outbox (in the caller's transaction), with the
+  // route of the MO that caused it (empty: none).
+  db::Status queue(const Reply& reply, std::int64_t inbox_id, Time now, const std::string& route);
   // What the request does, and its replies (inside handle's transaction);
   // failed, with out.error, when the database refused.
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,

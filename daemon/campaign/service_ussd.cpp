@@ -316,7 +316,7 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
         told.language = member->language;
       s = found;
       told.body = menus_->screens->render("slow_down", told.language, {});
-      if (s.ok()) s = queue(told, inbox_id, mo.now);
+      if (s.ok()) s = queue(told, inbox_id, mo.now, mo.route);
       out.screen = "slow_down";
     }
     if (s.ok()) s = tx.commit();
@@ -392,10 +392,10 @@ UssdOutcome Service::handle_ussd(const UssdMo& mo) {
                UssdAnswer{screen.end ? config_.ussd.op_end : config_.ussd.op_menu,
                           mo.request_session,
                           mo.now + config_.ussd.session_timeout}};
-  s = queue(answer, inbox_id, mo.now);
+  s = queue(answer, inbox_id, mo.now, mo.route);
   for (const auto& r : sms) {
     if (!s.ok()) break;
-    s = queue(r, inbox_id, mo.now);
+    s = queue(r, inbox_id, mo.now, mo.route);
     out.messages.push_back(r.message);
   }
   if (s.ok()) s = tx.commit();

@@ -36,11 +36,12 @@ std::optional<Arrival> arrival(const smpp::Pdu& pdu) {
 }
 
 ReceiptReport receipt_report(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
-                             const smpp::IdReadings& ids,
+                             const smpp::IdReadings& ids, const SmscEntry& smsc,
                              const Config& config) {
   ReceiptReport report;
   report.ids = MessageIds{ids.first, ids.second};
-  if (config.daemon.smsc.receipt_check_recipient)
+  report.smsc = smsc.id;
+  if (smsc.receipt_check_recipient)
     // The original recipient; a source that is no number matches no message.
     report.recipient =
         normalize_msisdn(pdu.source.addr, config.default_country).value_or(std::string());
@@ -51,8 +52,8 @@ ReceiptReport receipt_report(const smpp::DeliverSm& pdu, const smpp::DeliveryRec
 }
 
 std::string mo_text(std::uint8_t data_coding, std::span<const std::uint8_t> octets,
-                    const Config& config) {
-  const auto text = smpp::decode_text(data_coding, octets, config.daemon.smsc.alphabet);
+                    const SmscEntry& smsc) {
+  const auto text = smpp::decode_text(data_coding, octets, smsc.alphabet);
   return text.ok ? text.utf8 : std::string();
 }
 
@@ -64,9 +65,9 @@ std::optional<UssdMo::Step> ussd_step(std::uint8_t op, const UssdSettings& ussd)
 }
 
 Mo sms_mo(std::string key, const std::string& sender, std::string text, Time now,
-          const std::string& epoch, const Config& config) {
+          const std::string& epoch, const SmscEntry& smsc) {
   Mo mo{std::move(key), sender, std::move(text), "sms", now, {}, epoch};
-  mo.fingerprint = mo_fingerprint(sender, config.daemon.smsc.source_addr, mo.text);
+  mo.fingerprint = mo_fingerprint(sender, smsc.source_addr, mo.text);
   return mo;
 }
 
@@ -86,8 +87,9 @@ UssdMo ussd_mo(UssdMo::Step step, std::string key, const std::string& sender, st
   return mo;
 }
 
-std::vector<smpp::SubmitSm> submits_for(const Outbound& m, const Config& config, std::string* why) {
-  const auto& daemon = config.daemon.smsc;
+std::vector<smpp::SubmitSm> submits_for(const Outbound& m, const SmscEntry& smsc,
+                                        const Config& config, std::string* why) {
+  const auto& daemon = smsc;
   std::vector<smpp::SubmitSm> out;
   smpp::SubmitSm base;
   base.source = {daemon.source_ton, daemon.source_npi, daemon.source_addr};

@@ -40,14 +40,16 @@ std::optional<Arrival> arrival(const smpp::Pdu& pdu);
 // What the outbox matches a receipt by: the message id as read both ways
 // (see smpp::IdFormatLearner), the recipient when checked, the state, the
 // error and the failure details.
+// `smsc`: the entry it came from (ids are unique per SMSC only).
 ReceiptReport receipt_report(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
-                             const smpp::IdReadings& ids,
+                             const smpp::IdReadings& ids, const SmscEntry& smsc,
                              const Config& config);
 
 // The text of an MO in UTF-8; empty when its coding cannot be read (the
 // service answers such a text with help).
+// (`smsc`: the entry it came from, whose default alphabet applies.)
 std::string mo_text(std::uint8_t data_coding, std::span<const std::uint8_t> octets,
-                    const Config& config);
+                    const SmscEntry& smsc);
 
 // The step a USSD operation is (ussd.operations); nullopt: one not served.
 std::optional<UssdMo::Step> ussd_step(std::uint8_t op, const UssdSettings& ussd);
@@ -55,7 +57,7 @@ std::optional<UssdMo::Step> ussd_step(std::uint8_t op, const UssdSettings& ussd)
 // A text MO for the service; `key` is unique to this delivery, `epoch` the
 // connection it came on.
 Mo sms_mo(std::string key, const std::string& sender, std::string text, Time now,
-          const std::string& epoch, const Config& config);
+          const std::string& epoch, const SmscEntry& smsc);
 
 // A USSD step for the service.
 UssdMo ussd_mo(UssdMo::Step step, std::string key, const std::string& sender, std::string text,
@@ -63,7 +65,9 @@ UssdMo ussd_mo(UssdMo::Step step, std::string key, const std::string& sender, st
 
 // The PDUs of one outbound message: its SMS parts (each asking for a
 // receipt), or one USSD screen in the session of the request it answers.
-// Empty, with `why`, when it cannot be sent at all.
-std::vector<smpp::SubmitSm> submits_for(const Outbound& m, const Config& config, std::string* why);
+// Empty, with `why`, when it cannot be sent at all. `smsc`: the entry it
+// goes through (its source address and alphabet).
+std::vector<smpp::SubmitSm> submits_for(const Outbound& m, const SmscEntry& smsc,
+                                        const Config& config, std::string* why);
 
 }  // namespace giftgate::boundary

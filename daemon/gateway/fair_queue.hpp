@@ -50,6 +50,34 @@ class FairQueue {
     size_ = 0;
   }
 
+  // The items `pick` chooses, each handed to `each` and taken out; the
+  // others keep their order and turns (a connection gone: its MOs go).
+  void drain_if(const std::function<bool(const T&)>& pick, const std::function<void(T&)>& each) {
+    for (auto& lane : lanes_) {
+      std::deque<std::string> turns;
+      for (auto& sender : lane.turns) {
+        auto it = lane.by_sender.find(sender);
+        auto& items = it->second;
+        std::deque<T> kept;
+        for (auto& item : items) {
+          if (pick(item)) {
+            each(item);
+            --size_;
+          } else {
+            kept.push_back(std::move(item));
+          }
+        }
+        if (kept.empty()) {
+          lane.by_sender.erase(it);
+        } else {
+          items = std::move(kept);
+          turns.push_back(std::move(sender));
+        }
+      }
+      lane.turns = std::move(turns);
+    }
+  }
+
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,6 +17,8 @@ namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kSweepEvery = std::chrono::seconds(5);
+// The rates giftctl status shows are over the last spell of this length.
+constexpr auto kRatesEvery = std::chrono::seconds(5);
 constexpr auto kReassemblyTimeout = std::chrono::seconds(60);
 // MOs read and left waiting for the outbox before they are handled anyway
 // (the session stops reading at kInboundRoom unanswered: receipts and
@@ -27,8 +30,19 @@ constexpr std::size_t kInboundRoom = 1024;
 // for the disk), idle a lone MO is committed at once.
 constexpr auto kCommitGap = std::chrono::milliseconds(5);
 
-smpp::SessionSettings with_inbound_room(smpp::SessionSettings s) {
+// One connection's session settings: its entry's, named after the
+// connection, its share of the entry's rate until share_rate() runs, and a
+// queue that goes back to the outbox when the connection does (another
+// connection can send it now).
+smpp::SessionSettings connection_settings(const SmscEntry& e, int bind) {
+  smpp::SessionSettings s = e.session;
+  s.name = fmt::format("{}#{}", e.id, bind);
   s.max_inbound_pending = std::max(s.max_inbound_pending, kInboundRoom);
+  s.return_queued_when_down = true;
+  if (s.rate > 0) {
+    s.rate /= static_cast<double>(e.binds);
+    s.burst = std::max(1.0, s.rate / 10);
+  }
   return s;
 }
 
@@ -48,13 +62,7 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
       log_(std::move(logger)),
       service_(db, config_, std::move(templates)),
       outbox_(db, config_.daemon.resend),
-      link_(std::move(net), with_inbound_room(config_.daemon.smsc.session),
-            config_.daemon.smsc.split_bind ? smpp::Link::Mode::transmitter_and_receiver
-                                      : smpp::Link::Mode::transceiver,
-            log_),
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
-      response_ids_(config_.daemon.smsc.response_ids),
-      receipt_ids_(config_.daemon.smsc.receipt_ids),
       timer_(io),
       commit_timer_(io),
       store_(db),
@@ -69,10 +77,85 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
   process_epoch_ = fmt::format("{}.{}", now().time_since_epoch().count(), ::getpid());
+  for (std::size_t i = 0; i < config_.daemon.smscs.size(); ++i) {
+    const SmscEntry& e = config_.daemon.smscs[i];
+    smscs_.push_back({smpp::IdFormatLearner(e.response_ids), smpp::IdFormatLearner(e.receipt_ids)});
+    for (int b = 1; b <= static_cast<int>(e.binds); ++b) {
+      Conn c;
+      c.smsc = i;
+      c.bind = b;
+      c.name = fmt::format("{}#{}", e.id, b);
+      c.link = std::make_unique<smpp::Link>(
+          net, connection_settings(e, b),
+          e.split_bind ? smpp::Link::Mode::transmitter_and_receiver : smpp::Link::Mode::transceiver,
+          log_);
+      conns_.push_back(std::move(c));
+    }
+  }
 }
 
-std::string Gateway::connection_epoch() const {
-  return fmt::format("{}.{}", process_epoch_, binds_);
+std::string Gateway::connection_epoch(const Conn& c) const {
+  return fmt::format("{}.{}.{}", process_epoch_, c.name, c.binds);
+}
+
+bool Gateway::any_bound() const {
+  return std::ranges::any_of(conns_, [](const Conn& c) { return c.bound; });
+}
+
+std::size_t Gateway::room_of(const Conn& c) const {
+  const std::size_t most = entry(c).session.window * 2;
+  return c.bound && c.in_flight < most ? most - c.in_flight : 0;
+}
+
+std::size_t Gateway::backlog_limit() const {
+  // Four windows of what is bound now (of one connection when none is).
+  std::size_t windows = 0;
+  for (const auto& c : conns_)
+    if (c.bound) windows += entry(c).session.window;
+  if (windows == 0 && !conns_.empty()) windows = entry(conns_.front()).session.window;
+  return windows * 4;
+}
+
+void Gateway::share_rate(std::size_t smsc) {
+  const SmscEntry& e = config_.daemon.smscs[smsc];
+  if (e.session.rate <= 0) return;  // no limit to share
+  std::size_t bound = 0;
+  for (const auto& c : conns_)
+    if (c.smsc == smsc && c.bound) ++bound;
+  // Those down keep an equal share: the next to bind starts within the
+  // contract, and is given its real share as soon as it is counted.
+  const double share = e.session.rate / static_cast<double>(std::max<std::size_t>(bound, 1));
+  for (auto& c : conns_)
+    if (c.smsc == smsc) c.link->set_rate(share, std::max(1.0, share / 10));
+}
+
+void Gateway::on_link_state(std::size_t conn, bool now_bound, const std::string& why) {
+  Conn& c = conns_[conn];
+  const bool was_bound = c.bound;
+  c.bound = now_bound;
+  if (now_bound == was_bound) {
+    if (!now_bound && !why.empty()) c.last_error = why;
+    return;
+  }
+  if (now_bound) {
+    ++c.binds;
+    c.bound_since = now();
+    outbox_dirty_ = true;
+    batch_.join();
+  } else {
+    if (!why.empty()) c.last_error = why;
+    c.bound_since = {};
+    // Their connection is gone: the SMSC sends them again.
+    waiting_.drain_if([conn](const Waiting& w) { return w.conn == conn; }, [](Waiting&) {});
+  }
+  share_rate(c.smsc);
+  std::size_t up = 0;
+  for (const auto& k : conns_) up += k.bound ? 1 : 0;
+  if (now_bound)
+    log_.info("smsc_bound", {{"connection", c.name}, {"connections_up", up}});
+  else
+    log_.warning("smsc_down", {{"connection", c.name}, {"reason", c.last_error},
+                                {"connections_up", up}});
 }
 
 Time Gateway::now() const {
@@ -83,27 +166,27 @@ void Gateway::start() {
   for (const auto& warning : config_warnings(config_)) log_.warning("config_warning", {{"what", warning}});
   if (const int n = outbox_.recover(now()); n > 0)
     log_.warning("outbox_recovered", {{"messages", n}, {"reason", "interrupted before answered"}});
-  // The link calls these on its own thread: the work is posted to ours.
-  link_.on_inbound([this](const smpp::Pdu& pdu, smpp::Responder r) {
-    boost::asio::post(io_, [this, pdu, r = std::move(r)]() mutable { receive(pdu, std::move(r)); });
-  });
-  link_.on_state([this](smpp::SessionState state, std::error_code) {
-    // Read here, in order with the MOs posted before and after it, so that
-    // a bind lost and made again is counted even if both are posted before
-    // either runs.
-    const bool now_bound = state == smpp::SessionState::bound && link_.bound();
-    boost::asio::post(io_, [this, now_bound] {
-      const bool was_bound = bound_;
-      bound_ = now_bound;
-      if (bound_ && !was_bound) ++binds_;
-      if (!bound_) waiting_.drain([](Waiting&) {});  // their connection is gone: the SMSC sends them again
-      if (bound_) {
-        outbox_dirty_ = true;
-        batch_.join();
-      }
+  // The links call these on their own thread: the work is posted to ours.
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    smpp::Link& link = *conns_[i].link;
+    link.on_inbound([this, i](const smpp::Pdu& pdu, smpp::Responder r) {
+      boost::asio::post(io_, [this, i, pdu, r = std::move(r)]() mutable {
+        receive(i, pdu, std::move(r));
+      });
     });
-  });
-  link_.start();
+    link.on_state([this, i, &link](smpp::SessionState state, std::error_code ec) {
+      // Read here, in order with the MOs posted before and after it, so
+      // that a bind lost and made again is counted even if both are posted
+      // before either runs.
+      const bool now_bound = state == smpp::SessionState::bound && link.bound();
+      std::string why = ec ? ec.message() : std::string();
+      boost::asio::post(io_, [this, i, now_bound, why = std::move(why)] {
+        on_link_state(i, now_bound, why);
+      });
+    });
+  }
+  for (std::size_t s = 0; s < smscs_.size(); ++s) share_rate(s);
+  for (auto& c : conns_) c.link->start();
   tick();
   prune_when_quiet();
 }
@@ -118,16 +201,24 @@ void Gateway::stop(std::function<void()> done) {
     for (auto& r : held.responders) r.respond(smpp::status::temporary_app_error);
   held_.clear();
   waiting_.drain([](Waiting& w) { w.responder.respond(smpp::status::temporary_app_error); });
-  // io_ may have nothing else left to wait for while the link drains on
-  // its own thread: the guard keeps it running until done.
-  link_.stop(std::chrono::duration_cast<std::chrono::milliseconds>(config_.daemon.drain),
-             [this, done = std::move(done),
-              guard = boost::asio::make_work_guard(io_)]() mutable {
-               boost::asio::post(io_, [this, done = std::move(done), guard = std::move(guard)] {
-                 batch_.commit();  // the last answers to submits are kept, not rolled back
-                 done();
-               });
-             });
+  // Every connection drains and unbinds at once; done runs after the last.
+  // io_ may have nothing else left to wait for while the links drain on
+  // their own thread: the guard keeps it running until then.
+  auto remaining = std::make_shared<std::size_t>(conns_.size());
+  auto finish = std::make_shared<std::function<void()>>(
+      [this, done = std::move(done), guard = boost::asio::make_work_guard(io_)]() mutable {
+        batch_.commit();  // the last answers to submits are kept, not rolled back
+        guard.reset();
+        done();
+      });
+  if (conns_.empty()) return boost::asio::post(io_, [finish] { (*finish)(); });
+  const auto drain = std::chrono::duration_cast<std::chrono::milliseconds>(config_.daemon.drain);
+  for (auto& c : conns_)
+    c.link->stop(drain, [this, remaining, finish] {
+      boost::asio::post(io_, [remaining, finish] {
+        if (--*remaining == 0) (*finish)();
+      });
+    });
 }
 
 void Gateway::apply_settings(Config next, std::shared_ptr<const Templates> templates,
@@ -158,9 +249,10 @@ void Gateway::tick() {
     last_sweep_ = steady;
     // A receipt can be ahead of its submit_sm_resp by the response timeout
     // at most (the submit has failed by then); the rest is batching.
+    auto longest = std::chrono::milliseconds(0);
+    for (const auto& e : config_.daemon.smscs) longest = std::max(longest, e.session.response_timeout);
     const auto early_window =
-        std::chrono::duration_cast<std::chrono::seconds>(config_.daemon.smsc.session.response_timeout) +
-        std::chrono::seconds(10);
+        std::chrono::duration_cast<std::chrono::seconds>(longest) + std::chrono::seconds(10);
     const auto swept = outbox_.sweep(now(), early_window);
     if (swept.overdue > 0) log_.info("receipts_overdue", {{"messages", swept.overdue}});
     for (const auto& id : swept.unclaimed) {
@@ -180,36 +272,37 @@ void Gateway::tick() {
       it = held_.erase(it);
     }
   }
+  if (steady - last_rates_ >= kRatesEvery) sample_rates(steady);
   timer_.expires_after(kTick);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) tick();
   });
 }
 
-void Gateway::receive(const smpp::Pdu& pdu, smpp::Responder responder) {
+void Gateway::receive(std::size_t conn, const smpp::Pdu& pdu, smpp::Responder responder) {
   batch_.join();
   if (!waiting_.empty() || backlog_ >= backlog_limit()) {
     if (auto mo = boundary::arrival(pdu)) {
       // Behind the sender's own waiting MOs, in turn with everyone else's;
       // a USSD step first, since its member is looking at the phone.
-      waiting_.push(mo->sender, {pdu, std::move(responder)}, mo->ussd);
+      waiting_.push(mo->sender, {conn, pdu, std::move(responder)}, mo->ussd);
       ++metrics_.mo_waited;
       if (waiting_.size() > kMaxWaiting) admit();
       return;
     }
   }
-  route(pdu, std::move(responder));
+  route(conn, pdu, std::move(responder));
 }
 
 void Gateway::admit() {
   while (!waiting_.empty() && !stopping_ &&
          (backlog_ < backlog_limit() || waiting_.size() > kMaxWaiting)) {
     Waiting w = waiting_.pop();
-    route(w.pdu, std::move(w.responder));
+    route(w.conn, w.pdu, std::move(w.responder));
   }
 }
 
-void Gateway::route(const smpp::Pdu& pdu, smpp::Responder responder) {
+void Gateway::route(std::size_t conn, const smpp::Pdu& pdu, smpp::Responder responder) {
   // A data_sm is read as a deliver_sm, answered with data_sm_resp.
   smpp::DeliverSm from_data;
   const auto* deliver = boundary::as_deliver_sm(pdu, from_data);
@@ -219,14 +312,14 @@ void Gateway::route(const smpp::Pdu& pdu, smpp::Responder responder) {
   }
   if (boundary::is_receipt(*deliver)) {
     if (const auto receipt = smpp::parse_delivery_receipt(*deliver)) {
-      on_receipt(*deliver, *receipt, std::move(responder));
+      on_receipt(conn, *deliver, *receipt, std::move(responder));
     } else {
       log_.warning("receipt_unreadable", {{"from", mask_msisdn(deliver->source.addr)}});
       ignore(std::move(responder), "unreadable receipt");  // asking again will not help
     }
     return;
   }
-  on_mo(*deliver, std::move(responder));
+  on_mo(conn, *deliver, std::move(responder));
 }
 
 void Gateway::ignore(smpp::Responder responder, const std::string& reason) {
@@ -234,13 +327,18 @@ void Gateway::ignore(smpp::Responder responder, const std::string& reason) {
   batch_.acknowledge(std::move(responder), smpp::status::ok);
 }
 
-void Gateway::on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
-                         smpp::Responder responder) {
-  if (receipt_ids_.observe(receipt.message_id))
-    log_.info("message_ids_learnt", {{"side", "receipts"},
-                                     {"format", smpp::to_string(receipt_ids_.format())}});
-  const auto readings = receipt_ids_.read(receipt.message_id);
-  const ReceiptReport report = boundary::receipt_report(pdu, receipt, readings, config_);
+void Gateway::on_receipt(std::size_t conn, const smpp::DeliverSm& pdu,
+                         const smpp::DeliveryReceipt& receipt, smpp::Responder responder) {
+  Conn& c = conns_[conn];
+  ++c.receipts;
+  auto& learner = smscs_[c.smsc].receipt_ids;
+  if (learner.observe(receipt.message_id))
+    log_.info("message_ids_learnt", {{"smsc", entry(c).id},
+                                     {"side", "receipts"},
+                                     {"format", smpp::to_string(learner.format())}});
+  const auto readings = learner.read(receipt.message_id);
+  // Ids are the SMSC's own: matched among the parts sent through it.
+  const ReceiptReport report = boundary::receipt_report(pdu, receipt, readings, entry(c), config_);
   const std::string& id = readings.first;
   const auto& stat = report.stat;
   switch (outbox_.receipt(report, now())) {
@@ -274,7 +372,8 @@ void Gateway::on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt
   batch_.acknowledge(std::move(responder), smpp::status::ok);
 }
 
-void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
+void Gateway::on_mo(std::size_t conn, const smpp::DeliverSm& mo, smpp::Responder responder) {
+  ++conns_[conn].mos;
   const auto sender = normalize_msisdn(mo.source.addr, config_.default_country);
   if (!sender) {
     log_.warning("mo_bad_sender", {{"from", mask_msisdn(mo.source.addr)}});
@@ -282,14 +381,15 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
     return;
   }
   if (const auto info = smpp::ussd_info(mo)) {
-    on_ussd(mo, *info, *sender, std::move(responder));
+    on_ussd(conn, mo, *info, *sender, std::move(responder));
     return;
   }
   const smpp::UserData part = smpp::user_data(mo);
   if (!part.concatenation) {
     Responders one;
     one.push_back(std::move(responder));
-    handle_sms(*sender, boundary::mo_text(part.data_coding, part.octets, config_), std::move(one));
+    handle_sms(conn, *sender, boundary::mo_text(part.data_coding, part.octets, entry(conns_[conn])),
+               std::move(one));
     return;
   }
   const auto steady = std::chrono::steady_clock::now();
@@ -299,10 +399,10 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
   if (held.responders.empty()) held.since = steady;
   held.responders.push_back(std::move(responder));
   if (result.status == smpp::Reassembler::Status::complete) {
-    std::string text = boundary::mo_text(result.data_coding, result.joined(), config_);
+    std::string text = boundary::mo_text(result.data_coding, result.joined(), entry(conns_[conn]));
     Responders all = std::move(held.responders);
     held_.erase(key);
-    handle_sms(*sender, std::move(text), std::move(all));
+    handle_sms(conn, *sender, std::move(text), std::move(all));
   } else if (result.status == smpp::Reassembler::Status::rejected) {
     log_.warning("mo_part_rejected", {{"from", mask_msisdn(*sender)}});
     for (auto& r : held.responders) ignore(std::move(r), "part not joinable");
@@ -311,8 +411,9 @@ void Gateway::on_mo(const smpp::DeliverSm& mo, smpp::Responder responder) {
   // pending or duplicate: held until the whole message is handled
 }
 
-void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
+void Gateway::on_ussd(std::size_t conn, const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
                       const std::string& sender, smpp::Responder responder) {
+  const Conn& c = conns_[conn];
   const auto step = boundary::ussd_step(info.op, config_.ussd);
   if (!ussd_ || !step) {
     log_.warning("ussd_ignored", {{"from", mask_msisdn(sender)},
@@ -323,9 +424,12 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
     return;
   }
   const smpp::UserData data = smpp::user_data(pdu);
-  const UssdMo mo = boundary::ussd_mo(*step, fmt::format("{}.{}", connection_epoch(), ++mo_sequence_),
-                                      sender, boundary::mo_text(data.data_coding, data.octets, config_),
-                                      now(), info);
+  UssdMo mo = boundary::ussd_mo(*step, fmt::format("{}.{}", connection_epoch(c), ++mo_sequence_),
+                                sender, boundary::mo_text(data.data_coding, data.octets, entry(c)),
+                                now(), info);
+  // The answer goes back through this SMSC (and this bind, where the
+  // centre keeps the dialogue per bind).
+  mo.route = Router::route_of(entry(c).id, c.bind, entry(c).ussd_same_bind);
   const UssdOutcome out = service_.handle_ussd(mo);
   outbox_dirty_ = true;
   backlog_ += out.messages.size() + 1;
@@ -359,10 +463,13 @@ void Gateway::on_ussd(const smpp::DeliverSm& pdu, const smpp::UssdInfo& info,
   batch_.acknowledge(std::move(responder), smpp::status::ok);  // once committed
 }
 
-void Gateway::handle_sms(const std::string& sender, std::string text, Responders responders) {
-  const std::string epoch = connection_epoch();
-  const Mo mo = boundary::sms_mo(fmt::format("{}.{}", epoch, ++mo_sequence_), sender,
-                                 std::move(text), now(), epoch, config_);
+void Gateway::handle_sms(std::size_t conn, const std::string& sender, std::string text,
+                         Responders responders) {
+  const Conn& c = conns_[conn];
+  const std::string epoch = connection_epoch(c);
+  Mo mo = boundary::sms_mo(fmt::format("{}.{}", epoch, ++mo_sequence_), sender, std::move(text),
+                           now(), epoch, entry(c));
+  mo.route = Router::route_of(entry(c).id, c.bind, false);
   const MoOutcome out = service_.handle(mo);
   outbox_dirty_ = true;
   backlog_ += out.replies.size();
@@ -444,12 +551,22 @@ void Gateway::schedule_commit(std::chrono::steady_clock::time_point at, std::fun
 }
 
 std::vector<Outbound> Gateway::take_due() {
-  if (stopping_ || !link_.bound() || !outbox_dirty_) return {};
-  const std::size_t limit = config_.daemon.smsc.session.window * 2;
-  if (in_flight_ >= limit) return {};
-  auto due = outbox_.take_due(now(), limit - in_flight_);
+  if (stopping_ || !outbox_dirty_) return {};
+  // As much as the connections up have room for; a USSD screen only while
+  // its own SMSC (or bind) is up.
+  std::size_t room = 0;
+  std::vector<std::string> open;
+  for (const auto& c : conns_) {
+    if (!c.bound) continue;
+    room += room_of(c);
+    const std::string& id = entry(c).id;
+    if (std::ranges::find(open, id) == open.end()) open.push_back(id);
+    open.push_back(Router::route_of(id, c.bind, true));
+  }
+  if (room == 0) return {};
+  auto due = outbox_.take_due(now(), room, &open);
   backlog_ -= std::min(backlog_, due.size());
-  if (due.size() < limit - in_flight_) {  // took all there was
+  if (due.size() < room) {  // took all there was
     outbox_dirty_ = false;
     backlog_ = 0;
   }
@@ -459,9 +576,22 @@ std::vector<Outbound> Gateway::take_due() {
 std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
   std::vector<Send> out;
   const Time t = now();
+  std::vector<Router::Connection> room;
+  room.reserve(conns_.size());
+  for (const auto& c : conns_) room.push_back({entry(c).id, c.bind, c.bound, room_of(c)});
   for (const auto& m : due) {
+    const auto wanted = Router::wanted(m.route, m.ussd_op.has_value(), config_.daemon.reply_via_origin);
+    // The parts it will have (as many as it had, for a resend of the same
+    // split; the exact count follows from the connection's alphabet).
+    const auto conn = router_.pick(room, wanted, std::max(1, m.parts_before));
+    if (!conn) {
+      // Its SMSC went down since take_due: back to the outbox, no attempt used.
+      outbox_.submit_returned(m.id, m.attempt, 1, 1, "its SMSC is not bound", t);
+      continue;
+    }
+    const Conn& c = conns_[*conn];
     std::string why;
-    auto submits = boundary::submits_for(m, config_, &why);
+    auto submits = boundary::submits_for(m, entry(c), config_, &why);
     if (submits.empty()) {
       log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
       outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
@@ -475,9 +605,9 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
     const bool same_split = m.parts_before == total;
     for (int index = 1; index <= total; ++index) {
       if (same_split && std::ranges::find(m.skip_parts, index) != m.skip_parts.end()) continue;
-      if (const auto s = outbox_.sending(m.id, m.attempt, index, total, t); !s.ok())
+      if (const auto s = outbox_.sending(m.id, m.attempt, index, total, t, entry(c).id); !s.ok())
         log_.warning("part_not_recorded", {{"outbox_id", m.id}, {"reason", s.message}});
-      out.push_back({m.id, m.attempt, index, total,
+      out.push_back({*conn, m.id, m.attempt, index, total,
                      std::move(submits[static_cast<std::size_t>(index - 1)])});
     }
   }
@@ -486,35 +616,43 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
 
 void Gateway::send(std::vector<Send> parts) {
   if (parts.empty()) return;
-  std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>> submits;
-  submits.reserve(parts.size());
+  // One hand-over to each connection's thread for its share of the batch.
+  std::vector<std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>>> by_conn(
+      conns_.size());
   for (auto& p : parts) {
     ++in_flight_;
-    submits.emplace_back(std::move(p.submit), [this, id = p.id, attempt = p.attempt,
-                                               index = p.index, total = p.total](
-                                                  smpp::SubmitOutcome outcome) {
-      boost::asio::post(io_, [this, id, attempt, index, total, outcome = std::move(outcome)] {
-        on_submitted(id, attempt, index, total, outcome);
-      });
-    });
+    ++conns_[p.conn].in_flight;
+    by_conn[p.conn].emplace_back(
+        std::move(p.submit), [this, conn = p.conn, id = p.id, attempt = p.attempt,
+                              index = p.index, total = p.total](smpp::SubmitOutcome outcome) {
+          boost::asio::post(io_, [this, conn, id, attempt, index, total,
+                                  outcome = std::move(outcome)] {
+            on_submitted(conn, id, attempt, index, total, outcome);
+          });
+        });
   }
-  // One hand-over to the link's thread for the whole batch.
-  link_.submit_all(std::move(submits));
+  for (std::size_t i = 0; i < by_conn.size(); ++i)
+    if (!by_conn[i].empty()) conns_[i].link->submit_all(std::move(by_conn[i]));
 }
 
-void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
+void Gateway::on_submitted(std::size_t conn, std::int64_t id, int attempt, int index, int total,
                            const smpp::SubmitOutcome& outcome) {
   --in_flight_;
+  Conn& c = conns_[conn];
+  --c.in_flight;
   batch_.join();
   const Time at = now();
   // What the answer's optional parameters say, for the message's history.
   const std::string detail = smpp::failure_details(outcome.tlvs);
   if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
     ++metrics_.mt_submitted;
-    if (response_ids_.observe(outcome.message_id))
-      log_.info("message_ids_learnt", {{"side", "submit_sm_resp"},
-                                       {"format", smpp::to_string(response_ids_.format())}});
-    const auto readings = response_ids_.read(outcome.message_id);
+    ++c.submitted;
+    auto& learner = smscs_[c.smsc].response_ids;
+    if (learner.observe(outcome.message_id))
+      log_.info("message_ids_learnt", {{"smsc", entry(c).id},
+                                       {"side", "submit_sm_resp"},
+                                       {"format", smpp::to_string(learner.format())}});
+    const auto readings = learner.read(outcome.message_id);
     batch_.record([this, id, attempt, index, total, ids = MessageIds{readings.first, readings.second},
             detail, at] {
       if (!outbox_.submitted(id, attempt, index, total, ids, at, detail).ok())
@@ -522,17 +660,41 @@ void Gateway::on_submitted(std::int64_t id, int attempt, int index, int total,
     });
     return;
   }
+  if (outcome.kind == smpp::SubmitOutcome::Kind::returned) {
+    // Never written: back to the outbox for a connection that is up,
+    // without using an attempt.
+    ++c.returned;
+    outbox_dirty_ = true;
+    batch_.record([this, id, attempt, index, total, why = outcome.error.message(), at] {
+      if (!outbox_.submit_returned(id, attempt, index, total, why, at).ok())
+        log_.error("submit_not_recorded", {{"outbox_id", id}});
+    });
+    return;
+  }
   ++metrics_.mt_submit_failed;
+  ++c.submit_failed;
+  if (outcome.in_doubt) ++c.in_doubt;
   const bool refused = outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status;
   std::string why = refused ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
                             : fmt::format("{}{}", outcome.error.message(),
                                           outcome.in_doubt ? " (in doubt: may have been sent)" : "");
   if (!detail.empty()) why += " (" + detail + ")";
-  log_.warning("submit_failed",
-               {{"outbox_id", id}, {"attempt", attempt}, {"part", index}, {"reason", why}});
+  log_.warning("submit_failed", {{"outbox_id", id},
+                                  {"connection", c.name},
+                                  {"attempt", attempt},
+                                  {"part", index},
+                                  {"reason", why}});
   const std::int64_t status = refused ? std::int64_t{outcome.command_status} : Outbox::kNoAnswer;
-  batch_.record([this, id, attempt, index, total, status, why, detail, at] {
-    outbox_.submit_failed(id, attempt, index, total, status, why, at, detail);
+  // The answer lost with its connection: sent again at once through
+  // another connection up, rather than after the back-off meant for
+  // a member's phone that could not take it.
+  const bool elsewhere = outcome.in_doubt && std::ranges::any_of(conns_, [&](const Conn& k) {
+                           return k.bound && &k != &c;
+                         });
+  const auto retry = elsewhere ? Outbox::Retry::at_once : Outbox::Retry::backoff;
+  if (elsewhere) outbox_dirty_ = true;
+  batch_.record([this, id, attempt, index, total, status, why, detail, at, retry] {
+    outbox_.submit_failed(id, attempt, index, total, status, why, at, detail, retry);
   });
 }
 

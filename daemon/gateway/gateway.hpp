@@ -3,6 +3,18 @@
 // committed; receipts go to the outbox; the outbox is pumped into the link
 // within the window and rate limits.
 //
+// Several SMSCs, several binds each (config smscs): every connection is a
+// Link of its own, numbered in conns_. MOs and receipts are taken from all
+// of them; a receipt is matched by (SMSC, message id), since ids are unique
+// per SMSC only. What goes out is spread by Router (router.hpp): each
+// connection gets at most two windows' worth at a time, the reply preferring
+// the SMSC its MO came from, the rest by room. A connection that goes down
+// gets nothing more; what it had in flight ends in one recorded outcome
+// (an answer lost is resent at once through a connection still up), what it
+// had queued and never wrote goes back to the outbox without using an
+// attempt (session setting return_queued_when_down). An SMSC's rate is
+// shared by its bound connections and shared again when one comes or goes.
+//
 // Two threads: the Gateway's own work (the database above all, whose
 // commits wait for the disk) runs on one io_context, the SMPP link's sockets
 // and PDUs on another executor. What the link hands over is posted to the
@@ -52,6 +64,7 @@
 #include "daemon/gateway/fair_queue.hpp"
 #include "daemon/gateway/group_commit.hpp"
 #include "daemon/gateway/metrics.hpp"
+#include "daemon/gateway/router.hpp"
 #include "daemon/campaign/outbox.hpp"
 #include "daemon/campaign/retention.hpp"
 #include "daemon/campaign/service.hpp"
@@ -84,53 +97,98 @@ class Gateway {
                       std::shared_ptr<const UssdMenus> menus);
 
   std::string metrics_text();
+  // Each SMSC and bind, one line each, for giftctl status (GET /status).
+  std::string status_text();
 
  private:
   using Responders = std::vector<smpp::Responder>;
+  // One connection: a transceiver, or a transmitter and receiver pair, of
+  // one SMSC entry, and what the gateway knows of it.
+  struct Conn {
+    std::size_t smsc = 0;  // index into config_.daemon.smscs
+    int bind = 1;          // from 1 within its entry
+    std::string name;      // "ID#BIND", in logs and labels
+    std::unique_ptr<smpp::Link> link;
+    bool bound = false;
+    std::uint64_t binds = 0;      // times bound so far: part of its MOs' epoch
+    std::size_t in_flight = 0;    // parts handed over and not yet answered
+    Time bound_since{};
+    std::string last_error;
+    // Counters for metrics and giftctl status.
+    std::uint64_t submitted = 0, submit_failed = 0, returned = 0, in_doubt = 0;
+    std::uint64_t receipts = 0, mos = 0;
+    // For the rates in status: the counters at the last two samples.
+    struct Sample {
+      std::chrono::steady_clock::time_point at{};
+      std::uint64_t submitted = 0, receipts = 0, mos = 0;
+    };
+    Sample last, before;
+  };
+  // What the gateway keeps per SMSC entry: ids are written its own way.
+  struct SmscState {
+    smpp::IdFormatLearner response_ids;
+    smpp::IdFormatLearner receipt_ids;
+  };
+
+  // A connection came up or went down (posted from its thread).
+  void on_link_state(std::size_t conn, bool now_bound, const std::string& why);
+  // Shares an SMSC's rate between its connections that are bound.
+  void share_rate(std::size_t smsc);
+  bool any_bound() const;
+  // How many parts a connection may be handed at a time: two windows, so
+  // the next is ready when answers come, and a dead one strands little.
+  std::size_t room_of(const Conn& c) const;
+  const SmscEntry& entry(const Conn& c) const { return config_.daemon.smscs[c.smsc]; }
+  // The metric labels of a connection: smsc="ID",bind="N", then `more`.
+  std::string conn_labels(const Conn& c, std::string_view more = {}) const;
   // A PDU from the link: handled now, or held back (admission).
-  void receive(const smpp::Pdu& pdu, smpp::Responder responder);
+  void receive(std::size_t conn, const smpp::Pdu& pdu, smpp::Responder responder);
   // A deliver_sm or data_sm to the receipt or MO path.
-  void route(const smpp::Pdu& pdu, smpp::Responder responder);
+  void route(std::size_t conn, const smpp::Pdu& pdu, smpp::Responder responder);
   // Handles waiting MOs while the outbox has room (or too many wait).
   void admit();
-  std::size_t backlog_limit() const { return config_.daemon.smsc.session.window * 4; }
-  void on_receipt(const smpp::DeliverSm& pdu, const smpp::DeliveryReceipt& receipt,
-                  smpp::Responder responder);
+  std::size_t backlog_limit() const;
+  void on_receipt(std::size_t conn, const smpp::DeliverSm& pdu,
+                  const smpp::DeliveryReceipt& receipt, smpp::Responder responder);
   // Acknowledges what the service cannot use and asking again would not
   // change (a sender that is no number, an unreadable receipt): logged and
   // counted by reason, never silently.
   void ignore(smpp::Responder responder, const std::string& reason);
-  void on_mo(const smpp::DeliverSm& mo, smpp::Responder responder);
-  void on_ussd(const smpp::DeliverSm& mo, const smpp::UssdInfo& info, const std::string& sender,
-               smpp::Responder responder);
+  void on_mo(std::size_t conn, const smpp::DeliverSm& mo, smpp::Responder responder);
+  void on_ussd(std::size_t conn, const smpp::DeliverSm& mo, const smpp::UssdInfo& info,
+               const std::string& sender, smpp::Responder responder);
   // A whole text (one SMS, or the parts joined) to the service.
-  void handle_sms(const std::string& sender, std::string text, Responders responders);
+  void handle_sms(std::size_t conn, const std::string& sender, std::string text,
+                  Responders responders);
   // What the gateway does around each commit (see GroupCommit::Hooks).
   GroupCommit<smpp::Responder>::Hooks batch_hooks();
   void schedule_commit(std::chrono::steady_clock::time_point at, std::function<void()> run);
   std::vector<Outbound> take_due();
-  // One part of an outbound message, ready to go.
+  // One part of an outbound message, ready to go on one connection.
   struct Send {
+    std::size_t conn = 0;
     std::int64_t id = 0;
     int attempt = 0, index = 0, total = 0;
     smpp::SubmitSm submit;
   };
   // The PDUs of what take_due took, minus the parts an earlier attempt got
-  // through; each part's row is written (in the open batch) before it goes.
+  // through, each on the connection Router picked; each part's row is
+  // written (in the open batch) before it goes.
   std::vector<Send> prepare(const std::vector<Outbound>& due);
   void send(std::vector<Send> parts);
-  void on_submitted(std::int64_t id, int attempt, int index, int total,
+  void on_submitted(std::size_t conn, std::int64_t id, int attempt, int index, int total,
                     const smpp::SubmitOutcome& outcome);
   void tick();
+  void sample_rates(std::chrono::steady_clock::time_point now);
   // Retention (daemon/campaign/retention.hpp): every batch_interval, one
   // prune batch and, once an hour, the day's size sample, only while
   // quiet() (never inside the open batch, never with work waiting).
   void prune_when_quiet();
   bool quiet() const;
   Time now() const;
-  // This process and bind: MO keys start with it, and a repeat from an
-  // earlier one may be a redelivery.
-  std::string connection_epoch() const;
+  // This process and connection: MO keys start with it, and a repeat from
+  // an earlier one may be a redelivery.
+  std::string connection_epoch(const Conn& c) const;
 
   boost::asio::io_context& io_;
   Config config_;
@@ -138,20 +196,19 @@ class Gateway {
   log::Logger log_;
   Service service_;
   Outbox outbox_;
-  smpp::Link link_;
+  std::vector<Conn> conns_;
+  std::vector<SmscState> smscs_;  // as config_.daemon.smscs
+  Router router_;
   smpp::Reassembler reassembler_;
   struct Held {
     Responders responders;
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::string, Held> held_;  // parts of concatenated MOs, answered when whole
-  // How this SMSC writes message ids, learnt from its answers when
-  // configured auto (see smpp::IdFormatLearner).
-  smpp::IdFormatLearner response_ids_;
-  smpp::IdFormatLearner receipt_ids_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sweep_{};
-  std::size_t in_flight_ = 0;
+  std::chrono::steady_clock::time_point last_rates_{};
+  std::size_t in_flight_ = 0;  // over every connection
   boost::asio::steady_timer commit_timer_;
   SqliteBatchStore store_;
   GroupCommit<smpp::Responder> batch_;
@@ -160,6 +217,7 @@ class Gateway {
   // batch rolled back. Saves the query when nothing can be.
   bool outbox_dirty_ = true;
   struct Waiting {
+    std::size_t conn;
     smpp::Pdu pdu;
     smpp::Responder responder;
   };
@@ -167,10 +225,8 @@ class Gateway {
   std::size_t backlog_ = 0;      // replies queued and not yet taken (an estimate)
   bool ussd_ = false;           // menus loaded and ussd.enabled
   std::string process_epoch_;   // this process: start time and pid
-  std::uint64_t binds_ = 0;     // connections bound so far
   std::uint64_t mo_sequence_ = 0;
   bool stopping_ = false;
-  bool bound_ = false;
   Metrics metrics_;
   Retention retention_;
   boost::asio::steady_timer retention_timer_;

@@ -6,6 +6,11 @@
 
 namespace giftgate {
 
+std::string Gateway::conn_labels(const Conn& c, std::string_view more) const {
+  return fmt::format("smsc=\"{}\",bind=\"{}\"{}{}", label_value(entry(c).id), c.bind,
+                     more.empty() ? "" : ",", more);
+}
+
 std::string Gateway::metrics_text() {
   std::string out;
   auto line = [&](const std::string& name, const std::string& labels, std::uint64_t value) {
@@ -14,8 +19,32 @@ std::string Gateway::metrics_text() {
   auto help = [&](const char* name, const char* type, const char* text) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, text, name, type);
   };
-  help("giftgate_bind_up", "gauge", "1 when bound to the SMSC");
-  line("giftgate_bind_up", "", link_.bound() ? 1 : 0);
+  // Each connection to each SMSC.
+  help("giftgate_bind_up", "gauge", "1 while the connection is bound, by SMSC and bind");
+  for (const auto& c : conns_) line("giftgate_bind_up", conn_labels(c), c.bound ? 1 : 0);
+  help("giftgate_bind_window_in_use", "gauge",
+       "parts handed to the connection and not yet answered, by SMSC and bind");
+  for (const auto& c : conns_) line("giftgate_bind_window_in_use", conn_labels(c), c.in_flight);
+  help("giftgate_bind_submits_total", "counter",
+       "parts submitted through the connection, by outcome: sent (accepted), failed (refused or "
+       "unanswered), returned (never written, back to the outbox)");
+  for (const auto& c : conns_) {
+    line("giftgate_bind_submits_total", conn_labels(c, "outcome=\"sent\""), c.submitted);
+    line("giftgate_bind_submits_total", conn_labels(c, "outcome=\"failed\""), c.submit_failed);
+    line("giftgate_bind_submits_total", conn_labels(c, "outcome=\"returned\""), c.returned);
+  }
+  help("giftgate_bind_submits_in_doubt_total", "counter",
+       "of the failed, those written with no answer: the SMSC may have taken them");
+  for (const auto& c : conns_) line("giftgate_bind_submits_in_doubt_total", conn_labels(c), c.in_doubt);
+  help("giftgate_bind_receipts_total", "counter", "delivery receipts read on the connection");
+  for (const auto& c : conns_) line("giftgate_bind_receipts_total", conn_labels(c), c.receipts);
+  help("giftgate_bind_mo_total", "counter", "MOs read on the connection (USSD steps included)");
+  for (const auto& c : conns_) line("giftgate_bind_mo_total", conn_labels(c), c.mos);
+  help("giftgate_bind_throttled_total", "counter",
+       "submits the SMSC refused as throttled (ESME_RTHROTTLED, MSGQFUL) on the connection");
+  for (const auto& c : conns_) line("giftgate_bind_throttled_total", conn_labels(c), c.link->transmitter()->stats().throttled);
+  help("giftgate_bind_connects_total", "counter", "binds made on the connection");
+  for (const auto& c : conns_) line("giftgate_bind_connects_total", conn_labels(c), c.binds);
   help("giftgate_mo_total", "counter", "MOs handled and committed, by command");
   for (const auto& [c, n] : metrics_.mo_by_command) line("giftgate_mo_total", "command=\"" + c + "\"", n);
   help("giftgate_mo_duplicates_total", "counter", "MOs delivered again, recognised");
@@ -43,15 +72,16 @@ std::string Gateway::metrics_text() {
     line("giftgate_inbound_ignored_total", "reason=\"" + r + "\"", n);
   // What the SMPP sessions did with the PDUs the SMSC sent.
   smpp::SessionStats smpp;
-  for (const auto& session : {link_.transmitter(), link_.receiver()}) {
-    const auto st = session->stats();
-    smpp.malformed += st.malformed;
-    smpp.refused += st.refused;
-    smpp.notifications += st.notifications;
-    smpp.unexpected_responses += st.unexpected_responses;
-    smpp.tlvs_skipped += st.tlvs_skipped;
-    if (link_.transmitter() == link_.receiver()) break;  // a transceiver: one session
-  }
+  for (const auto& c : conns_)
+    for (const auto& session : {c.link->transmitter(), c.link->receiver()}) {
+      const auto st = session->stats();
+      smpp.malformed += st.malformed;
+      smpp.refused += st.refused;
+      smpp.notifications += st.notifications;
+      smpp.unexpected_responses += st.unexpected_responses;
+      smpp.tlvs_skipped += st.tlvs_skipped;
+      if (c.link->transmitter() == c.link->receiver()) break;  // a transceiver: one session
+    }
   help("giftgate_smpp_pdus_total", "counter",
        "PDUs from the SMSC not handed to the service, by what became of them");
   line("giftgate_smpp_pdus_total", "outcome=\"malformed\"", smpp.malformed);
@@ -61,7 +91,7 @@ std::string Gateway::metrics_text() {
   help("giftgate_smpp_tlvs_skipped_total", "counter",
        "optional parameters of tags the gateway does not read, skipped");
   line("giftgate_smpp_tlvs_skipped_total", "", smpp.tlvs_skipped);
-  help("giftgate_window_in_use", "gauge", "submits written and not yet answered");
+  help("giftgate_window_in_use", "gauge", "parts handed to the connections and not yet answered");
   line("giftgate_window_in_use", "", in_flight_);
   help("giftgate_ussd_screens_total", "counter", "USSD screens shown, by screen");
   for (const auto& [n, v] : metrics_.ussd_screens) line("giftgate_ussd_screens_total", "screen=\"" + n + "\"", v);
@@ -113,6 +143,53 @@ std::string Gateway::metrics_text() {
     line("giftgate_outbox_messages", "state=\"delivered\"", c->delivered);
     line("giftgate_outbox_messages", "state=\"failed\"", c->failed);
     line("giftgate_outbox_messages", "state=\"expired\"", c->expired);
+  }
+  return out;
+}
+
+void Gateway::sample_rates(std::chrono::steady_clock::time_point now) {
+  last_rates_ = now;
+  for (auto& c : conns_) {
+    c.before = c.last;
+    c.last = {now, c.submitted, c.receipts, c.mos};
+  }
+}
+
+std::string Gateway::status_text() {
+  std::size_t up = 0;
+  for (const auto& c : conns_) up += c.bound ? 1 : 0;
+  std::string out = fmt::format("{} connection(s) to {} SMSC(s), {} bound; {} part(s) in flight\n",
+                                conns_.size(), smscs_.size(), up, in_flight_);
+  out += fmt::format("{:<12} {:>4}  {:<22} {:<20} {:>9} {:>8} {:>9} {:>10} {:>7} {:>10} {:>7} {:>8}  {}\n",
+                     "SMSC", "BIND", "STATE", "BOUND SINCE", "WINDOW", "RATE/S", "SUBMIT/S",
+                     "RECEIPT/S", "MO/S", "SUBMITTED", "FAILED", "IN DOUBT", "LAST ERROR");
+  for (const auto& c : conns_) {
+    const SmscEntry& e = entry(c);
+    const auto tx = c.link->transmitter()->state();
+    const auto rx = c.link->receiver()->state();
+    const std::string state = tx == rx ? std::string(smpp::to_string(tx))
+                                       : fmt::format("tx {}, rx {}", smpp::to_string(tx),
+                                                     smpp::to_string(rx));
+    std::size_t bound_here = 0;
+    for (const auto& k : conns_) bound_here += k.smsc == c.smsc && k.bound ? 1 : 0;
+    const std::string rate =
+        e.session.rate <= 0 ? "-"
+                            : fmt::format("{:.0f}", e.session.rate /
+                                                        static_cast<double>(std::max<std::size_t>(bound_here, 1)));
+    // Over the last whole spell between two samples (tick: every 5 s).
+    const double spell = std::chrono::duration<double>(c.last.at - c.before.at).count();
+    const auto per_second = [&](std::uint64_t later, std::uint64_t earlier) {
+      return spell > 0 && c.before.at.time_since_epoch().count() != 0
+                 ? fmt::format("{:.1f}", static_cast<double>(later - earlier) / spell)
+                 : std::string("-");
+    };
+    out += fmt::format(
+        "{:<12} {:>4}  {:<22} {:<20} {:>9} {:>8} {:>9} {:>10} {:>7} {:>10} {:>7} {:>8}  {}\n", e.id,
+        c.bind, state, c.bound ? iso_time(c.bound_since) : "-",
+        fmt::format("{}/{}", c.in_flight, e.session.window), rate,
+        per_second(c.last.submitted, c.before.submitted),
+        per_second(c.last.receipts, c.before.receipts), per_second(c.last.mos, c.before.mos),
+        c.submitted, c.submit_failed, c.in_doubt, c.last_error.empty() ? "-" : c.last_error);
   }
   return out;
 }

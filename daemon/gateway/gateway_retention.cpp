@@ -19,7 +19,7 @@ bool Gateway::quiet() const {
   // No open batch (a prune inside it would make every answer wait for it),
   // no MO waiting, and no more replies queued than one window sends.
   return !stopping_ && batch_.state() == GroupCommit<smpp::Responder>::State::idle &&
-         waiting_.empty() && backlog_ < config_.daemon.smsc.session.window;
+         waiting_.empty() && backlog_ < backlog_limit() / 4;
 }
 
 void Gateway::prune_when_quiet() {

@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
       metrics = std::make_unique<MetricsServer>(io, config->daemon.metrics_listen,
                                                 config->daemon.metrics_port,
                                                 [&gateway] { return gateway.metrics_text(); });
+      metrics->add_page("/status", [&gateway] { return gateway.status_text(); });
     } catch (const std::exception& e) {
       return fail(1, fmt::format("metrics on {}:{}: {}", config->daemon.metrics_listen,
                                  config->daemon.metrics_port, e.what()));

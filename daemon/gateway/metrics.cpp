@@ -71,6 +71,8 @@ MetricsServer::MetricsServer(asio::io_context& io, const std::string& address, s
 
 std::uint16_t MetricsServer::port() const { return acceptor_.local_endpoint().port(); }
 
+void MetricsServer::add_page(std::string path, Body body) { pages_[std::move(path)] = std::move(body); }
+
 void MetricsServer::close() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
@@ -114,9 +116,11 @@ void MetricsServer::serve(std::shared_ptr<Exchange> x) {
           std::istream in(&x->request);
           std::string method, path;
           in >> method >> path;
-          const bool ok = method == "GET" && (path == "/metrics" || path == "/");
+          const auto page = pages_.find(path);
+          const bool metrics = path == "/metrics" || path == "/";
+          const bool ok = method == "GET" && (metrics || page != pages_.end());
           status = ok ? "200 OK" : "404 Not Found";
-          body = ok ? body_() : "not found\n";
+          body = !ok ? "not found\n" : metrics ? body_() : page->second();
         }
         x->response = "HTTP/1.0 " + status +
                       "\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " +

@@ -55,7 +55,7 @@ std::string label_value(std::string_view value);
 // kept: each connection has `deadline` to send its request and take the
 // answer, after which it is closed; a request line and headers longer than
 // `max_request` are answered 431 and closed; anything but GET /metrics (or
-// /) is answered 404. An accept that fails (out of descriptors, say) is
+// /, or a page added) is answered 404. An accept that fails (out of descriptors, say) is
 // retried after `accept_retry`, not at once, so the loop does not spin.
 class MetricsServer {
  public:
@@ -72,6 +72,9 @@ class MetricsServer {
                 Body body)
       : MetricsServer(io, address, port, std::move(body), Limits{}) {}
   std::uint16_t port() const;
+  // Another page beside /metrics (GET path), as plain text: giftctl status
+  // reads /status.
+  void add_page(std::string path, Body body);
   void close();
 
  private:
@@ -81,6 +84,7 @@ class MetricsServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;
   Body body_;
+  std::map<std::string, Body> pages_;
   Limits limits_;
 };
 

@@ -84,6 +84,7 @@ int Ctl::run() {
   if (command == "backup") return backup();
   if (command == "restore") return restore();
   if (command == "check") return check();
+  if (command == "status") return status();
   if (command == "check-config") {
     fmt::print("{}: ok (database {}, campaign {} to {} in {}, {} tiers)\n", config_.source,
                config_.db_path, iso_time(config_.campaign.start), iso_time(config_.campaign.end),

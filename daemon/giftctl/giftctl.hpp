@@ -114,6 +114,8 @@ class Ctl {
   int reload();
   int prune();
   int stats();
+  // giftctl_status.cpp: asks the running giftgated, needs no database.
+  int status();
   // giftctl_storage.cpp: each opens the database its own way (not open_db).
   int backup();
   int restore();

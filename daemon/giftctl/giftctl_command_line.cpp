@@ -202,6 +202,10 @@ void add_commands(CLI::App& app) {
                          "the database's size by table and index, free pages, write-ahead log, "
                          "and its growth per day"));
 
+  add_command(app, "status",
+              "each SMSC and bind of the running giftgated: state, bound since, window in use, "
+              "rate, submits, receipts and MOs a second, last error");
+
   add_command(app, "check-config", "load the configuration, report, exit");
 
   add_flag(add_command(app, "backup",

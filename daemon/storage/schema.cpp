@@ -457,6 +457,23 @@ CREATE VIEW messages AS
          attempts, created_at, final_at, last_error FROM message_history;
 )sql";
 
+// Version 13: several SMSCs. A message id is unique per SMSC only, so a
+// receipt is matched by the SMSC it came from and the id together.
+// - outbox.route: where the MO that caused the message came from, as the
+//   gateway names it ("SMSCID", or "SMSCID#BIND" where a USSD answer must
+//   go back on the very bind the step came on). NULL for messages no MO
+//   caused (giftctl, imports).
+// - outbox_parts.smsc: the SMSC a part was handed to; NULL for rows from
+//   before this version, which any receipt with their id may match.
+// - receipts.smsc: the SMSC a receipt came from.
+// message_history keeps none of them: they only matter while a message is
+// sent and its receipts come in.
+constexpr std::string_view kVersion13 = R"sql(
+ALTER TABLE outbox ADD COLUMN route TEXT;
+ALTER TABLE outbox_parts ADD COLUMN smsc TEXT;
+ALTER TABLE receipts ADD COLUMN smsc TEXT;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -470,6 +487,7 @@ constexpr db::Migration kMigrations[] = {
     {10, kVersion10},
     {11, kVersion11, soften_inbox_reference},
     {12, kVersion12},
+    {13, kVersion13},
 };
 
 }  // namespace

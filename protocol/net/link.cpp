@@ -40,6 +40,8 @@ void Link::submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> m
   transmitter_->submit_all(std::move(messages));
 }
 
+void Link::set_rate(double rate, double burst) { transmitter_->set_rate(rate, burst); }
+
 void Link::stop(std::chrono::milliseconds drain, std::function<void()> done) {
   if (!receiver_) return transmitter_->stop(drain, std::move(done));
   auto remaining = std::make_shared<std::atomic<int>>(2);

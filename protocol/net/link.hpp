@@ -34,6 +34,8 @@ class Link {
   void submit(SubmitSm message, Session::SubmitHandler handler);
   // Several submits, in order, in one hand-over to the transmitter.
   void submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages);
+  // The transmitter's submit rate and burst from now on (Session::set_rate).
+  void set_rate(double rate, double burst);
   // `done` runs when every session has closed.
   void stop(std::chrono::milliseconds drain, std::function<void()> done = {});
 

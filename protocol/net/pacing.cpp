@@ -32,6 +32,14 @@ Clock::duration TokenBucket::wait(Clock::time_point now) {
          Clock::duration(1);
 }
 
+void TokenBucket::set_rate(double rate, double burst, Clock::time_point now) {
+  // What was earned at the old rate up to now stays earned.
+  refill(now);
+  rate_ = std::max(rate, 0.0);
+  burst_ = std::max(burst, 1.0);
+  tokens_ = std::min(tokens_, burst_);
+}
+
 Backoff::Backoff(Clock::duration min, Clock::duration max, double jitter, std::uint64_t seed)
     : min_(min), max_(std::max(min, max)), jitter_(std::clamp(jitter, 0.0, 1.0)), random_(seed) {}
 

@@ -23,8 +23,13 @@ class TokenBucket {
   bool try_take(Clock::time_point now);
   // How long until a token will be there (zero if one is).
   Clock::duration wait(Clock::time_point now);
+  // From `now` on, `rate` per second and up to `burst` at once; the tokens
+  // saved up so far are kept (at most the new burst), so a change neither
+  // grants a fresh burst nor takes away what was earned at the old rate.
+  void set_rate(double rate, double burst, Clock::time_point now);
 
   double rate() const { return rate_; }
+  double burst() const { return burst_; }
 
  private:
   void refill(Clock::time_point now);
@@ -63,6 +68,9 @@ class Backoff {
 // a running pause starts no new one (a whole window refused at once is one
 // pause), and each pause that follows another refusal grows, from
 // `pause_min` up to `pause_max`, until accepted() says the SMSC took one.
+// set_rate() changes the rate from then on and leaves any pause, and how
+// long the next one would be, as they were: a gateway that re-divides an
+// account's rate between its binds must not undo a throttling back-off.
 class SendPacer {
  public:
   SendPacer(double rate, double burst, Clock::duration pause_min, Clock::duration pause_max,
@@ -75,6 +83,11 @@ class SendPacer {
   std::optional<Clock::duration> throttled(Clock::time_point now);
   // The SMSC accepted a submit: the next pause starts short again.
   void accepted() { backoff_.reset(); }
+  // A new rate (0: no limit) and burst from `now` on; pauses are untouched.
+  void set_rate(double rate, double burst, Clock::time_point now) {
+    bucket_.set_rate(rate, burst, now);
+  }
+  double rate() const { return bucket_.rate(); }
 
  private:
   TokenBucket bucket_;

@@ -83,6 +83,9 @@ struct Session::Impl {
     s.window = std::max<std::size_t>(s.window, 1);
     s.max_inbound_pending = std::max<std::size_t>(s.max_inbound_pending, 1);
     tls_setup_failed = s.tls.enabled && !configure_tls_context(tls_context, s, log);
+    stats.rate = std::max(s.rate, 0.0);
+    // Not bound yet: with return_queued_when_down nothing waits for the bind.
+    if (s.return_queued_when_down) submits.refuse_offers(make_error_code(errc::not_bound));
   }
 
   // ------------------------------------------------------------ plumbing
@@ -109,17 +112,48 @@ struct Session::Impl {
     stats.*field += by;
   }
 
+  // Called by the window before each outcome's handler runs, with the
+  // submit already out of the queue or the window.
   void count_outcome(SubmitOutcome::Kind kind) {
+    std::lock_guard lock(stats_mutex);
     switch (kind) {
-      case SubmitOutcome::Kind::sent: count(&SessionStats::sent); break;
-      case SubmitOutcome::Kind::failed: count(&SessionStats::failed); break;
-      case SubmitOutcome::Kind::returned: count(&SessionStats::returned); break;
+      case SubmitOutcome::Kind::sent: ++stats.sent; break;
+      case SubmitOutcome::Kind::failed: ++stats.failed; break;
+      case SubmitOutcome::Kind::returned: ++stats.returned; break;
     }
+    window_to_stats();
+  }
+
+  // Copies the window's sizes into the stats, so stats() can read them
+  // from any thread; called under stats_mutex wherever they change.
+  void window_to_stats() {
+    stats.in_flight = submits.in_flight();
+    stats.queued = submits.queued();
+  }
+
+  void publish_window() {
+    std::lock_guard lock(stats_mutex);
+    window_to_stats();
+  }
+
+  // Why the last connection closed or bind failed, for the status page.
+  void note_error(std::string why) {
+    std::lock_guard lock(stats_mutex);
+    stats.last_error = std::move(why);
   }
 
   void set_state(SessionState next, std::error_code reason = {}) {
     const SessionState previous = owner.state_.exchange(next);
     if (previous == next) return;
+    {
+      std::lock_guard lock(stats_mutex);
+      stats.bound_since = next == SessionState::bound ? std::chrono::system_clock::now()
+                                                      : std::chrono::system_clock::time_point{};
+    }
+    if (s.return_queued_when_down) {
+      if (next == SessionState::bound) submits.accept_offers();
+      else submits.refuse_offers(make_error_code(errc::not_bound));
+    }
     if (reason)
       log.info("smpp_state", {{"from", to_string(previous)}, {"to", to_string(next)},
                               {"reason", reason.message()}});
@@ -231,12 +265,13 @@ struct Session::Impl {
     }
     count(&SessionStats::bind_failures);
     log.warning("smpp_bind_refused", {{"status", status_name(pdu.command_status)}});
+    std::string why = fmt::format("bind refused: 0x{:08X}", pdu.command_status);
     if (pdu.command_status == status::already_bound) {
       // The SMSC still holds our previous bind: release it, then back off.
-      begin_unbind(make_error_code(errc::bind_refused));
+      begin_unbind(make_error_code(errc::bind_refused), std::move(why));
       return;
     }
-    fail_connection(make_error_code(errc::bind_refused));
+    fail_connection(make_error_code(errc::bind_refused), std::move(why));
   }
 
   void arm_phase(std::chrono::milliseconds timeout, errc reason) {
@@ -249,10 +284,12 @@ struct Session::Impl {
   }
 
   // Closes the connection, settles everything in flight and, unless stopping,
-  // schedules the next attempt.
-  void fail_connection(std::error_code reason) {
+  // schedules the next attempt. `why` says more than `reason` for the
+  // status page (the SMSC's status of a refused bind).
+  void fail_connection(std::error_code reason, std::string why = {}) {
     if (!connected() && owner.state_.load() == SessionState::closed && !stopping()) return;
     log.warning("smpp_connection_closed", {{"reason", reason.message()}});
+    note_error(why.empty() ? reason.message() : std::move(why));
     ++generation;
     boost::system::error_code ignored;
     resolver.cancel();
@@ -272,7 +309,17 @@ struct Session::Impl {
 
     // Written but unanswered: the SMSC may have taken them.
     tracker.clear();
-    submits.fail_in_flight(make_error_code(errc::connection_lost), true);
+    if (s.return_queued_when_down) {
+      // Refused first, so an owner that offers a failed submit straight
+      // back gets it returned instead of queued here.
+      submits.refuse_offers(make_error_code(errc::not_bound));
+      submits.fail_in_flight(make_error_code(errc::connection_lost), true);
+      // Never written: the owner may send them through another bind now.
+      submits.return_queued(make_error_code(errc::connection_lost));
+    } else {
+      submits.fail_in_flight(make_error_code(errc::connection_lost), true);
+    }
+    publish_window();
 
     set_state(SessionState::closed, reason);
     if (stopping()) return finish_stop();
@@ -300,6 +347,7 @@ struct Session::Impl {
             if (gen != generation) return;
             reading = false;
             if (ec) return fail_connection(make_error_code(errc::connection_lost));
+            last_read = Clock::now();
             framer.commit(n);
             on_read();
           }));
@@ -507,14 +555,16 @@ struct Session::Impl {
       case Request::bind:
         if (pdu.command_id() == CommandId::generic_nack) {
           count(&SessionStats::bind_failures);
-          return fail_connection(make_error_code(errc::bind_refused));
+          return fail_connection(
+              make_error_code(errc::bind_refused),
+              fmt::format("bind refused: generic_nack 0x{:08X}", pdu.command_status));
         }
         return on_bind_response(pdu);
       case Request::enquire_link:
         enquire_outstanding = false;
         return;
       case Request::unbind:
-        return fail_connection(unbind_reason);
+        return fail_connection(unbind_reason, unbind_detail);
       case Request::submit:
         on_submit_response(pdu);
         pump();
@@ -546,6 +596,7 @@ struct Session::Impl {
       // Not an outcome: the message waits at the front and sending pauses.
       count(&SessionStats::throttled);
       submits.requeue(seq);
+      publish_window();
       // The rest of a window sent before the pause began is refused too:
       // one pause for them all, longer only if refusals go on after it.
       const auto pause = pacer.throttled(Clock::now());
@@ -632,11 +683,22 @@ struct Session::Impl {
     const std::uint64_t gen = generation;
     while (const auto expired = tracker.pop_expired(now)) {
       switch (expired->kind) {
-        case Request::submit:
+        case Request::submit: {
           count(&SessionStats::response_timeouts);
+          const bool silent = silent_since(expired->deadline - s.response_timeout);
           submits.settle(expired->sequence,
                          submit_failed(make_error_code(errc::response_timeout), 0, true));
+          if (silent && gen == generation) {
+            // Not a lost answer but a dead SMSC: waiting for enquire_link
+            // to find out would take another interval and timeout, with
+            // submits going into a void meanwhile.
+            count(&SessionStats::peer_silent);
+            log.warning("smpp_peer_silent", {{"sequence", expired->sequence},
+                                             {"waited_ms", s.response_timeout.count()}});
+            fail_connection(make_error_code(errc::peer_silent));
+          }
           break;
+        }
         case Request::enquire_link:
           count(&SessionStats::peer_silent);
           fail_connection(make_error_code(errc::peer_silent));
@@ -646,7 +708,7 @@ struct Session::Impl {
           fail_connection(make_error_code(errc::bind_timeout));
           break;
         case Request::unbind:
-          fail_connection(unbind_reason);
+          fail_connection(unbind_reason, unbind_detail);
           break;
       }
       if (gen != generation) return;
@@ -654,6 +716,18 @@ struct Session::Impl {
     arm_window_timer();
     pump();
     unbind_when_drained();
+  }
+
+  // Whether nothing at all came from the SMSC since `written`: no read
+  // completed, none is held back by ReadFlow, and no octet waits in the
+  // socket (its read handler may be queued behind this timer's).
+  bool silent_since(Clock::time_point written) {
+    if (last_read >= written || flow.paused()) return false;
+    boost::system::error_code ec;
+    std::size_t waiting = 0;
+    if (tls) waiting = tls->next_layer().available(ec);
+    else if (socket) waiting = socket->available(ec);
+    return ec || waiting == 0;
   }
 
   void arm_idle() {
@@ -676,8 +750,9 @@ struct Session::Impl {
     }));
   }
 
-  void begin_unbind(std::error_code reason) {
+  void begin_unbind(std::error_code reason, std::string why = {}) {
     unbind_reason = reason;
+    unbind_detail = std::move(why);
     set_state(SessionState::unbinding, reason);
     idle_timer.cancel();
     const std::uint32_t seq = track_new(Request::unbind, s.unbind_timeout);
@@ -688,6 +763,24 @@ struct Session::Impl {
 
   void enqueue(SubmitSm message, Session::SubmitHandler handler) {
     submits.offer(std::move(message), std::move(handler));
+    publish_window();
+    pump();
+  }
+
+  void set_rate(double rate, double burst) {
+    rate = std::max(rate, 0.0);
+    pacer.set_rate(rate, std::max(1.0, burst), Clock::now());
+    {
+      std::lock_guard lock(stats_mutex);
+      stats.rate = rate;
+    }
+    log.info("smpp_rate", {{"rate", rate}, {"burst", burst}});
+    // A submit held for the old rate may go sooner (or later) now.
+    if (send_timer_armed) {
+      ++send_timer_epoch;
+      send_timer_armed = false;
+      send_timer.cancel();
+    }
     pump();
   }
 
@@ -712,6 +805,7 @@ struct Session::Impl {
       {
         std::lock_guard lock(stats_mutex);
         stats.max_window_used = std::max<std::uint64_t>(stats.max_window_used, submits.in_flight());
+        window_to_stats();
       }
       out.push_back(std::move(octets));
       flow.queued();
@@ -723,7 +817,10 @@ struct Session::Impl {
     if (send_timer_armed) return;
     send_timer_armed = true;
     send_timer.expires_at(when);
-    send_timer.async_wait(on_strand([self = self(), this](boost::system::error_code ec) {
+    send_timer.async_wait(on_strand([self = self(), this, epoch = send_timer_epoch](
+                                        boost::system::error_code ec) {
+      // A wait given up by set_rate: a newer one (or none) is armed.
+      if (epoch != send_timer_epoch) return;
       send_timer_armed = false;
       if (!ec) pump();
     }));
@@ -793,6 +890,7 @@ struct Session::Impl {
   asio::steady_timer retry_timer;   // reconnect back-off
   bool window_timer_armed = false;
   bool send_timer_armed = false;
+  std::uint64_t send_timer_epoch = 0;  // bumped when a wait is abandoned
 
   Framer framer;
   std::deque<std::vector<std::uint8_t>> out;  // encoded, not yet written; flow bounds it
@@ -807,10 +905,12 @@ struct Session::Impl {
   SendPacer pacer;
   Backoff reconnect_backoff;
   bool enquire_outstanding = false;
-  Clock::time_point last_received{};
+  Clock::time_point last_received{};  // also moved on when an enquire_link is sent
+  Clock::time_point last_read{};      // when octets last came from the SMSC
 
   bool started = false;
   std::error_code unbind_reason;
+  std::string unbind_detail;  // for last_error when the unbind ends the connection
   std::function<void()> stop_done;
 
   Session::InboundHandler inbound_handler;
@@ -872,6 +972,12 @@ void Session::submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> message
 void Session::stop(std::chrono::milliseconds drain, std::function<void()> done) {
   asio::post(impl_->strand, [self = shared_from_this(), drain, d = std::move(done)]() mutable {
     self->impl_->stop(drain, std::move(d));
+  });
+}
+
+void Session::set_rate(double rate, double burst) {
+  asio::post(impl_->strand, [self = shared_from_this(), rate, burst] {
+    self->impl_->set_rate(rate, burst);
   });
 }
 

@@ -16,6 +16,18 @@
 //               full), or refused as throttled after stop() began.
 // ESME_RTHROTTLED and ESME_RMSGQFUL are not outcomes: the message goes back to
 // the front of the queue and the session pauses sending.
+// Submits not yet written wait across a reconnect, unless
+// SessionSettings::return_queued_when_down: then, whenever the connection
+// is lost (for any reason), every waiting one (requeued ones included) is
+// returned (connection_lost) at once, and one offered while the session is
+// not bound is returned (not_bound) at once; written and unanswered ones
+// fail in doubt either way.
+//
+// A dead SMSC is noticed by silence: an enquire_link unanswered within
+// response_timeout, or a submit unanswered within response_timeout with
+// nothing at all read from the SMSC since it was written, closes the
+// connection (peer_silent). A submit that times out while other PDUs still
+// arrive fails alone (response_timeout, in doubt).
 //
 // Inbound messages: the handler gets the PDU and a Responder; the deliver_sm_resp
 // (or data_sm_resp) is written only when the Responder is answered, so the
@@ -61,7 +73,8 @@ namespace giftgate::smpp {
 enum class SessionState { connecting, binding, bound, unbinding, closed };
 std::string_view to_string(SessionState state);
 
-// Counters for tests, logs and metrics.
+// Counters for tests, logs and metrics, and the state an operator's status
+// page shows; one copy under a lock, cheap enough to take every second.
 struct SessionStats {
   std::uint64_t connects = 0;
   std::uint64_t binds = 0;
@@ -80,9 +93,14 @@ struct SessionStats {
   std::uint64_t unexpected_responses = 0;  // for no request waiting, or of the wrong kind
   std::uint64_t tlvs_skipped = 0;          // optional parameters of tags not read
   std::uint64_t enquire_links_sent = 0;
-  std::uint64_t peer_silent = 0;
+  std::uint64_t peer_silent = 0;           // connections closed as silent (enquire_link or submit)
   std::uint64_t max_window_used = 0;
   std::uint64_t read_pauses = 0;
+  std::uint64_t in_flight = 0;             // submits written and unanswered now
+  std::uint64_t queued = 0;                // submits waiting to be written now
+  double rate = 0;                         // submit rate now (0: no limit), after set_rate
+  std::chrono::system_clock::time_point bound_since{};  // zero (the epoch) when not bound
+  std::string last_error;                  // why the last connection closed or bind failed
 };
 
 class Session;
@@ -138,6 +156,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void submit(SubmitSm message, SubmitHandler handler);
   // Queues several, in order, in one hand-over to the strand.
   void submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages);
+
+  // Submits per second (0: no limit) and burst from now on, e.g. when an
+  // account's rate is re-divided between binds; a throttling pause under
+  // way, and the back-off of the next, are kept.
+  void set_rate(double rate, double burst);
 
   // Graceful stop: returns queued messages, waits up to `drain` for the
   // window to empty, fails what is still in flight (in doubt), unbinds and

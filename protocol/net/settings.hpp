@@ -50,6 +50,11 @@ struct SessionSettings {
   double rate = 0;                   // submit_sm PDUs per second; 0: no limit
   double burst = 1;                  // tokens the rate limiter can save up
   std::size_t max_queue = 100000;    // submits waiting to be written
+  // True: while not bound, submits are not kept for the next connection:
+  // the queue is returned when the connection is lost, and submits offered
+  // meanwhile are returned at once, so an owner with other binds sends
+  // them there. False: they wait for the reconnect.
+  bool return_queued_when_down = false;
   std::size_t max_inbound_pending = 64;  // unanswered MOs before reading pauses
   std::size_t max_pdu_length = 16384;
   std::uint32_t first_sequence = 1;  // tests start near the wrap

@@ -31,6 +31,7 @@ void SubmitWindow::offer(SubmitSm message, SubmitHandler handler) {
   if (stopped_) return finish(handler, submit_returned(make_error_code(errc::stopped)));
   if (!limits_.can_send)
     return finish(handler, submit_failed(make_error_code(errc::not_bound_for_sending), 0, false));
+  if (refusing_) return finish(handler, submit_returned(refusing_));
   if (queue_.size() >= limits_.max_queue)
     return finish(handler, submit_returned(make_error_code(errc::queue_full)));
   queue_.push_back(Submit{std::move(message), std::move(handler)});
@@ -63,12 +64,21 @@ void SubmitWindow::requeue(std::uint32_t sequence) {
   if (it == in_flight_.end()) return;
   queue_.push_front(std::move(it->second));
   in_flight_.erase(it);
-  // After stop() nothing waits: it is returned like the rest were.
-  if (stopped_) {
+  // After stop() nothing waits: it is returned like the rest were; nor
+  // while offers are refused.
+  if (stopped_ || refusing_) {
     auto handler = std::move(queue_.front().handler);
     queue_.pop_front();
-    finish(handler, submit_returned(make_error_code(errc::stopped)));
+    finish(handler, submit_returned(stopped_ ? make_error_code(errc::stopped) : refusing_));
   }
+}
+
+void SubmitWindow::return_queued(std::error_code error) {
+  // Moved out first: a handler may offer again (to this window, which
+  // queues or refuses it, but does not return it twice).
+  auto waiting = std::move(queue_);
+  queue_.clear();
+  for (auto& submit : waiting) finish(submit.handler, submit_returned(error));
 }
 
 void SubmitWindow::fail_in_flight(std::error_code error, bool in_doubt) {

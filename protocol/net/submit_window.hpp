@@ -14,6 +14,11 @@
 //   offered later and every one requeued later is returned (stopped);
 //   those in flight still end by their answer, their timeout or
 //   fail_in_flight().
+// - return_queued() returns every waiting submit (requeued ones included)
+//   and leaves the window open; while refuse_offers() holds, until
+//   accept_offers(), every submit offered or requeued is returned at once
+//   with its reason. A session whose owner would rather send elsewhere than
+//   wait for a reconnect uses these (SessionSettings::return_queued_when_down).
 // The window has no clock and no socket: the session decides when to write
 // and when an answer is late.
 #pragma once
@@ -84,6 +89,12 @@ class SubmitWindow {
   void requeue(std::uint32_t sequence);
   // Every submit in flight fails (connection lost, stop timed out).
   void fail_in_flight(std::error_code error, bool in_doubt);
+  // Every waiting submit is returned with `error`; later offers queue as usual.
+  void return_queued(std::error_code error);
+  // From now on every submit offered or requeued is returned at once with
+  // `error` (the bind is down), until accept_offers().
+  void refuse_offers(std::error_code error) { refusing_ = error; }
+  void accept_offers() { refusing_.clear(); }
 
   // Returns every waiting submit, and refuses those offered from now on.
   void stop();
@@ -100,6 +111,7 @@ class SubmitWindow {
   std::deque<Submit> queue_;
   std::map<std::uint32_t, Submit> in_flight_;  // by sequence number
   bool stopped_ = false;
+  std::error_code refusing_;  // set: offers are returned with it
 };
 
 }  // namespace giftgate::smpp

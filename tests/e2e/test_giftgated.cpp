@@ -505,7 +505,7 @@ TEST_CASE("giftgated: --check-config names file and line, and metrics are served
   g.ask("8613800138000", "JF");
   const std::string body = g.metrics("giftgate_mo_total");
   CHECK(contains(body, "HTTP/1.0 200 OK"));
-  CHECK(contains(body, "giftgate_bind_up 1"));
+  CHECK(contains(body, "giftgate_bind_up{smsc=\"smsc\",bind=\"1\"} 1"));
   CHECK(contains(body, "giftgate_mo_total{command=\"balance\"} 1"));
 }
 

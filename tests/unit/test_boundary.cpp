@@ -88,7 +88,9 @@ TEST_CASE("boundary: a receipt's report carries both id readings, the recipient,
   r.message_id = "1001";
   r.state = smpp::MessageState::undeliverable;
   r.error = 5;
-  const auto report = boundary::receipt_report(d, r, {"1001", "4097"}, config);
+  config.daemon.smsc.id = "north";
+  const auto report = boundary::receipt_report(d, r, {"1001", "4097"}, config.daemon.smsc, config);
+  CHECK(report.smsc == "north");  // matched among that SMSC's parts only
   CHECK(report.ids.id == "1001");
   CHECK(report.ids.alt == "4097");
   CHECK(report.recipient == "8613800138000");
@@ -98,14 +100,14 @@ TEST_CASE("boundary: a receipt's report carries both id readings, the recipient,
   config.daemon.smsc.receipt_check_recipient = false;
   r.state.reset();
   r.error.reset();
-  const auto unchecked = boundary::receipt_report(d, r, {"1001", ""}, config);
+  const auto unchecked = boundary::receipt_report(d, r, {"1001", ""}, config.daemon.smsc, config);
   CHECK_FALSE(unchecked.recipient);
   CHECK(unchecked.stat == "UNKNOWN");
   CHECK(unchecked.error.empty());
 
   config.daemon.smsc.receipt_check_recipient = true;
   d.source.addr = "not a number";
-  CHECK(boundary::receipt_report(d, r, {"1001", ""}, config).recipient == std::string());
+  CHECK(boundary::receipt_report(d, r, {"1001", ""}, config.daemon.smsc, config).recipient == std::string());
 }
 
 TEST_CASE("boundary: USSD operations map to steps as configured") {
@@ -121,14 +123,14 @@ TEST_CASE("boundary: USSD operations map to steps as configured") {
 
 TEST_CASE("boundary: an MO's text, and its fingerprint for redeliveries") {
   const Config config = defaults();
-  CHECK(boundary::mo_text(0x08, std::vector<std::uint8_t>{0x79, 0xEF, 0x52, 0x06}, config) ==
+  CHECK(boundary::mo_text(0x08, std::vector<std::uint8_t>{0x79, 0xEF, 0x52, 0x06}, config.daemon.smsc) ==
         "积分");
-  CHECK(boundary::mo_text(0x04, bytes("JF"), config).empty());  // binary: no text to read
+  CHECK(boundary::mo_text(0x04, bytes("JF"), config.daemon.smsc).empty());  // binary: no text to read
 
   const Time t{std::chrono::seconds(1'800'000'000)};
-  const Mo a = boundary::sms_mo("e.1", "8613800138000", "JF", t, "e", config);
-  const Mo b = boundary::sms_mo("e.2", "8613800138000", "JF", t, "e", config);
-  const Mo c = boundary::sms_mo("e.3", "8613800138000", "CX", t, "e", config);
+  const Mo a = boundary::sms_mo("e.1", "8613800138000", "JF", t, "e", config.daemon.smsc);
+  const Mo b = boundary::sms_mo("e.2", "8613800138000", "JF", t, "e", config.daemon.smsc);
+  const Mo c = boundary::sms_mo("e.3", "8613800138000", "CX", t, "e", config.daemon.smsc);
   CHECK(a.channel == "sms");
   CHECK(a.key == "e.1");
   CHECK(a.epoch == "e");
@@ -152,7 +154,7 @@ TEST_CASE("boundary: an SMS becomes parts that ask for receipts, a USSD screen o
   sms.msisdn = "8613800138000";
   sms.body = std::string(200, 'a');  // two GSM parts
   std::string why;
-  const auto parts = boundary::submits_for(sms, config, &why);
+  const auto parts = boundary::submits_for(sms, config.daemon.smsc, config, &why);
   REQUIRE(parts.size() == 2);
   for (const auto& p : parts) {
     CHECK(p.registered_delivery == smpp::registered::receipt);
@@ -169,19 +171,19 @@ TEST_CASE("boundary: an SMS becomes parts that ask for receipts, a USSD screen o
   request.op = config.ussd.op_begin;
   request.session = 9;
   screen.ussd_session = smpp::ussd_session_text(request);
-  const auto pdus = boundary::submits_for(screen, config, &why);
+  const auto pdus = boundary::submits_for(screen, config.daemon.smsc, config, &why);
   REQUIRE(pdus.size() == 1);
   CHECK(pdus[0].service_type == "USSD");
   CHECK(pdus[0].registered_delivery == smpp::registered::none);
   CHECK(pdus[0].tlvs.first_octet(smpp::tag::ussd_service_op) == config.ussd.op_end);
 
   screen.ussd_session = "garbled";
-  CHECK(boundary::submits_for(screen, config, &why).empty());
+  CHECK(boundary::submits_for(screen, config.daemon.smsc, config, &why).empty());
   CHECK(why == "a USSD screen without a readable session");
 
   Outbound too_long = sms;
   too_long.body = std::string(160 * 11, 'a');  // more parts than any SMS may have
   why.clear();
-  CHECK(boundary::submits_for(too_long, config, &why).empty());
+  CHECK(boundary::submits_for(too_long, config.daemon.smsc, config, &why).empty());
   CHECK(why.rfind("cannot split", 0) == 0);
 }

@@ -43,3 +43,19 @@ TEST_CASE("fair queue: drain hands over every item and leaves it empty") {
   q.push("z", 7);
   CHECK(q.pop() == 7);
 }
+
+TEST_CASE("fair queue: drain_if takes only the chosen items, the rest keep their turns") {
+  FairQueue<int> q;
+  q.push("x", 1);
+  q.push("y", 2);
+  q.push("x", 3);
+  q.push("z", 4);
+  q.push("y", 6, true);
+  std::vector<int> taken;
+  q.drain_if([](const int& v) { return v % 2 == 0 && v != 6; }, [&](int& v) { taken.push_back(v); });
+  CHECK(taken == std::vector<int>{2, 4});
+  CHECK(q.size() == 3);
+  std::vector<int> out;
+  while (!q.empty()) out.push_back(q.pop());
+  CHECK(out == std::vector<int>{6, 1, 3});
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -108,6 +109,28 @@ TEST_CASE("metrics server: another path is not found") {
   client.send("GET /secrets HTTP/1.0\r\n\r\n");
   bool closed = false;
   CHECK(client.read_all(closed).rfind("HTTP/1.0 404 Not Found\r\n", 0) == 0);
+}
+
+TEST_CASE("metrics server: a page added is served at its path, the others still not found") {
+  Served s(short_limits());
+  std::promise<void> added;
+  boost::asio::post(s.io, [&] {
+    s.server.add_page("/status", [] { return std::string("a#1 bound\n"); });
+    added.set_value();
+  });
+  added.get_future().wait();
+  {
+    Client client(s.server.port(), 5s);
+    client.send("GET /status HTTP/1.0\r\n\r\n");
+    bool closed = false;
+    const auto response = client.read_all(closed);
+    CHECK(response.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+    CHECK(response.find("\r\n\r\na#1 bound\n") != std::string::npos);
+  }
+  Client other(s.server.port(), 5s);
+  other.send("GET /statusx HTTP/1.0\r\n\r\n");
+  bool closed = false;
+  CHECK(other.read_all(closed).rfind("HTTP/1.0 404 Not Found\r\n", 0) == 0);
 }
 
 TEST_CASE("metrics server: a client that sends nothing is closed at the deadline") {

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "daemon/campaign/outbox.hpp"
+#include "daemon/campaign/reports.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -35,6 +38,39 @@ struct Fixture {
                                const std::string& error, Time at,
                                std::optional<std::string> recipient = "8613800138000") {
     return outbox.receipt({id, std::move(recipient), stat, error, ""}, at);
+  }
+  // A USSD screen due now, answering a step that came on `route` (NULL: none).
+  std::int64_t queue_screen(const std::optional<std::string>& route) {
+    auto q = db->prepare(
+        "INSERT INTO outbox(msisdn, message, language, body, next_attempt_at, created_at, "
+        "channel, ussd_op, ussd_session, expires_at, priority, fair_at, route) VALUES "
+        "('8613800138000', 'ussd_main', 'zh', 'menu', ?1, ?1, 'ussd', 2, '1,0,0', ?2, 0, ?1, ?3)");
+    REQUIRE(q.bind(1, iso_time(t0)).bind(2, iso_time(t0 + 1h)).bind(3, route).run().ok());
+    return db->last_insert_id();
+  }
+  // A receipt for `id` from the SMSC `smsc`, to the fixture's number.
+  Outbox::ReceiptMatch receipt_from(const std::string& smsc, const std::string& id,
+                                    const std::string& stat, Time at) {
+    return outbox.receipt({id, "8613800138000", stat, stat == "DELIVRD" ? "000" : "001", "", smsc},
+                          at);
+  }
+  std::int64_t number(const std::string& sql, std::int64_t id) {
+    auto q = db->prepare(sql);
+    q.bind(1, id);
+    REQUIRE(q.step() == giftgate::db::StepResult::row);
+    return q.column_int(0);
+  }
+  std::int64_t attempts(std::int64_t id) {
+    return number("SELECT attempts FROM outbox WHERE id = ?", id);
+  }
+  std::int64_t part_rows(std::int64_t id) {
+    return number("SELECT COUNT(*) FROM outbox_parts WHERE outbox_id = ?", id);
+  }
+  std::string text(const std::string& sql, std::int64_t id) {
+    auto q = db->prepare(sql);
+    q.bind(1, id);
+    REQUIRE(q.step() == giftgate::db::StepResult::row);
+    return q.column_null(0) ? "NULL" : q.column_text(0);
   }
   // Takes the one due message and returns its attempt number.
   int take(Time now) {
@@ -333,4 +369,286 @@ TEST_CASE("outbox: an operator resends by voucher code or message id") {
   const auto c = f.outbox.counts();
   REQUIRE(c);
   CHECK(c->queued == 1);
+}
+
+TEST_CASE("outbox: USSD screens wait for their route to be open, everything else goes as before") {
+  Fixture f;
+  const auto sms = f.queue();
+  REQUIRE(f.db->exec("UPDATE outbox SET route = 'smsc-b' WHERE id = " + std::to_string(sms)).ok());
+  const auto on_bind = f.queue_screen("smsc-a#1");
+  const auto on_b = f.queue_screen("smsc-b");
+  const auto anywhere = f.queue_screen(std::nullopt);
+  const auto odd = f.queue_screen("q\"x\\y");  // quoted in the JSON list
+  const auto ids = [](const std::vector<Outbound>& due) {
+    std::vector<std::int64_t> out;
+    for (const auto& m : due) out.push_back(m.id);
+    std::ranges::sort(out);
+    return out;
+  };
+  const std::vector<std::string> a_only{"smsc-a", "smsc-a#2"};
+  CHECK(ids(f.outbox.take_due(f.t0, 10, &a_only)) == std::vector<std::int64_t>{sms, anywhere});
+  const std::vector<std::string> all{"smsc-a", "smsc-a#1", "smsc-b", "q\"x\\y"};
+  const auto due = f.outbox.take_due(f.t0, 10, &all);
+  CHECK(ids(due) == std::vector<std::int64_t>{on_bind, on_b, odd});
+  for (const auto& m : due)
+    if (m.id == on_bind) CHECK(m.route == "smsc-a#1");
+  // Without a list of open routes every screen goes, as before routes.
+  const auto late = f.queue_screen("smsc-c");
+  const auto taken = f.outbox.take_due(f.t0, 10);
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].id == late);
+  CHECK(taken[0].route == "smsc-c");
+}
+
+TEST_CASE("outbox: the same message id from two SMSCs is each one's own part's") {
+  Fixture f;
+  // The ids of two SMSCs overlap: both call their first message 777.
+  const auto a = f.queue(), b = f.queue(), legacy = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 3);
+  REQUIRE(f.outbox.sending(a, 1, 1, 1, f.t0, "smsc-a").ok());
+  REQUIRE(f.outbox.sending(b, 1, 1, 1, f.t0, "smsc-b").ok());
+  REQUIRE(f.outbox.sending(legacy, 1, 1, 1, f.t0).ok());  // as a row from before SMSCs
+  REQUIRE(f.outbox.submitted(a, 1, 1, 1, "777", f.t0).ok());
+  REQUIRE(f.outbox.submitted(b, 1, 1, 1, "777", f.t0).ok());
+  REQUIRE(f.outbox.submitted(legacy, 1, 1, 1, "900", f.t0).ok());
+  CHECK(f.text("SELECT smsc FROM outbox_parts WHERE outbox_id = ?", a) == "smsc-a");
+  CHECK(f.text("SELECT smsc FROM outbox_parts WHERE outbox_id = ?", legacy) == "NULL");
+  CHECK(f.receipt_from("smsc-b", "777", "DELIVRD", f.t0 + 1s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(b) == "delivered");
+  CHECK(f.state(a) == "submitted");
+  CHECK(f.receipt_from("smsc-a", "777", "UNDELIV", f.t0 + 2s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(a) == "queued");
+  CHECK(f.state(b) == "delivered");
+  // A part whose SMSC was never recorded takes a receipt from any.
+  CHECK(f.receipt_from("smsc-b", "900", "DELIVRD", f.t0 + 3s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(legacy) == "delivered");
+  // Another SMSC's id is not this one's: it waits for a part of its own.
+  CHECK(f.receipt_from("smsc-c", "777", "DELIVRD", f.t0 + 4s) == Outbox::ReceiptMatch::early);
+  auto q = f.db->prepare("SELECT group_concat(smsc || '=' || outcome) FROM receipts");
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
+  CHECK(q.column_text(0) == "smsc-b=applied,smsc-a=applied,smsc-b=applied,smsc-c=early");
+}
+
+TEST_CASE("outbox: a receipt that does not say its SMSC matches any SMSC's part") {
+  Fixture f;
+  const auto id = f.queue();
+  f.take(f.t0);
+  REQUIRE(f.outbox.sending(id, 1, 1, 1, f.t0, "smsc-a").ok());
+  REQUIRE(f.outbox.submitted(id, 1, 1, 1, "42", f.t0).ok());
+  CHECK(f.receipt("42", "DELIVRD", "000", f.t0) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(id) == "delivered");
+}
+
+TEST_CASE("outbox: an early receipt is claimed only by a part of its own SMSC") {
+  Fixture f;
+  const auto a = f.queue(), b = f.queue(), c = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 3);
+  REQUIRE(f.outbox.sending(a, 1, 1, 1, f.t0, "smsc-a").ok());
+  REQUIRE(f.outbox.sending(b, 1, 1, 1, f.t0, "smsc-b").ok());
+  REQUIRE(f.outbox.sending(c, 1, 1, 1, f.t0, "smsc-a").ok());
+  // b's receipt overtakes b's answer; a's answer, with the same id from
+  // the other SMSC, comes first.
+  CHECK(f.receipt_from("smsc-b", "5", "DELIVRD", f.t0) == Outbox::ReceiptMatch::early);
+  REQUIRE(f.outbox.submitted(a, 1, 1, 1, "5", f.t0 + 1s).ok());
+  CHECK(f.state(a) == "submitted");
+  REQUIRE(f.outbox.submitted(b, 1, 1, 1, "5", f.t0 + 2s).ok());
+  CHECK(f.state(b) == "delivered");
+  // An early receipt that names no SMSC is any part's.
+  CHECK(f.receipt("6", "DELIVRD", "000", f.t0) == Outbox::ReceiptMatch::early);
+  REQUIRE(f.outbox.submitted(c, 1, 1, 1, "6", f.t0 + 3s).ok());
+  CHECK(f.state(c) == "delivered");
+  auto q = f.db->prepare("SELECT COUNT(*) FROM receipts WHERE outcome = 'early'");
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
+  CHECK(q.column_int(0) == 0);
+}
+
+TEST_CASE("outbox: a message whose one part was never written is due again at once, no attempt spent") {
+  Fixture f;
+  const auto id = f.queue();
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 1, f.t0, "smsc-a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 1, "smsc-a went away", f.t0 + 1s).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 0);
+  CHECK(f.part_rows(id) == 0);
+  CHECK(f.text("SELECT last_error FROM outbox WHERE id = ?", id) == "smsc-a went away");
+  CHECK(f.text("SELECT next_attempt_at FROM outbox WHERE id = ?", id) == iso_time(f.t0 + 1s));
+  const auto due = f.outbox.take_due(f.t0 + 1s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 1);
+  CHECK(due[0].skip_parts.empty());
+  REQUIRE(f.outbox.sending(id, 1, 1, 1, f.t0 + 1s, "smsc-b").ok());
+  REQUIRE(f.outbox.submitted(id, 1, 1, 1, "b1", f.t0 + 2s).ok());
+  CHECK(f.receipt_from("smsc-b", "b1", "DELIVRD", f.t0 + 3s) == Outbox::ReceiptMatch::applied);
+  CHECK(f.state(id) == "delivered");
+}
+
+TEST_CASE("outbox: three parts all returned unwritten undo their attempt, the first or a later one") {
+  Fixture f;
+  const auto id = f.queue("three parts");
+  CHECK(f.take(f.t0) == 1);
+  for (int part = 1; part <= 3; ++part) REQUIRE(f.outbox.sending(id, 1, part, 3, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 3, "lost", f.t0).ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 2, 3, "lost", f.t0).ok());
+  CHECK(f.state(id) == "submitted");  // part 3 is still in flight
+  REQUIRE(f.outbox.submit_returned(id, 1, 3, 3, "lost", f.t0).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 0);
+  CHECK(f.part_rows(id) == 0);
+  // Sent: part 1 accepted, 2 and 3 refused. The second attempt carries 2
+  // and 3, and both come back unwritten: it is undone, and the next second
+  // attempt still knows part 1 awaits its receipt.
+  CHECK(f.take(f.t0) == 1);
+  for (int part = 1; part <= 3; ++part) REQUIRE(f.outbox.sending(id, 1, part, 3, f.t0, "b").ok());
+  REQUIRE(f.outbox.submitted(id, 1, 1, 3, "p1", f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(id, 1, 2, 3, 0x45, "refused", f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(id, 1, 3, 3, 0x45, "refused", f.t0).ok());
+  CHECK(f.state(id) == "queued");
+  auto due = f.outbox.take_due(f.t0 + 60s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts == std::vector<int>{1});
+  REQUIRE(f.outbox.sending(id, 2, 2, 3, f.t0 + 60s, "b").ok());
+  REQUIRE(f.outbox.sending(id, 2, 3, 3, f.t0 + 60s, "b").ok());
+  REQUIRE(f.outbox.submit_returned(id, 2, 2, 3, "lost", f.t0 + 61s).ok());
+  REQUIRE(f.outbox.submit_returned(id, 2, 3, 3, "lost", f.t0 + 61s).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 1);
+  CHECK(f.part_rows(id) == 3);  // attempt 1's
+  due = f.outbox.take_due(f.t0 + 61s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts == std::vector<int>{1});
+  CHECK(due[0].parts_before == 3);
+}
+
+TEST_CASE("outbox: returned unwritten ten times, a message still gets max_attempts real attempts") {
+  Fixture f;
+  const auto id = f.queue();
+  Time t = f.t0;
+  for (int i = 0; i < 10; ++i) {
+    CHECK(f.take(t) == 1);
+    REQUIRE(f.outbox.sending(id, 1, 1, 1, t, "a").ok());
+    REQUIRE(f.outbox.submit_returned(id, 1, 1, 1, "lost", t).ok());
+    t += 1s;
+  }
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    CHECK(f.take(t) == attempt);
+    REQUIRE(f.outbox.sending(id, attempt, 1, 1, t, "b").ok());
+    REQUIRE(f.outbox.submit_failed(id, attempt, 1, 1, 0x45, "refused", t).ok());
+    t += 1h;
+  }
+  CHECK(f.state(id) == "failed");
+  CHECK(f.attempts(id) == 3);
+}
+
+TEST_CASE("outbox: a part returned beside one that was written fails the attempt as ever") {
+  Fixture f;
+  const auto accepted = f.queue("two parts"), in_doubt = f.queue("two parts");
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 2);
+  for (const auto id : {accepted, in_doubt})
+    for (int part = 1; part <= 2; ++part)
+      REQUIRE(f.outbox.sending(id, 1, part, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submitted(accepted, 1, 1, 2, "w1", f.t0).ok());
+  REQUIRE(f.outbox.submit_failed(in_doubt, 1, 1, 2, Outbox::kNoAnswer, "no answer", f.t0).ok());
+  REQUIRE(f.outbox.submit_returned(accepted, 1, 2, 2, "lost", f.t0).ok());
+  REQUIRE(f.outbox.submit_returned(in_doubt, 1, 2, 2, "lost", f.t0).ok());
+  for (const auto id : {accepted, in_doubt}) {
+    CHECK(f.state(id) == "queued");
+    CHECK(f.attempts(id) == 1);
+    CHECK(f.text("SELECT next_attempt_at FROM outbox WHERE id = ?", id) == iso_time(f.t0 + 60s));
+  }
+  CHECK(f.outbox.take_due(f.t0 + 59s, 10).empty());
+  // An operator reads what became of each part.
+  std::string error;
+  const auto parts = member_parts(*f.db, "8613800138000", &error);
+  REQUIRE(parts);
+  std::vector<std::string> answers;
+  for (const auto& row : parts->rows) answers.push_back(row[4]);
+  CHECK(answers == std::vector<std::string>{"accepted", "not sent", "no answer", "not sent"});
+  const auto due = f.outbox.take_due(f.t0 + 60s, 10);
+  REQUIRE(due.size() == 2);
+  for (const auto& m : due) {
+    CHECK(m.attempt == 2);
+    CHECK(m.skip_parts == (m.id == accepted ? std::vector<int>{1} : std::vector<int>{}));
+  }
+}
+
+TEST_CASE("outbox: a lost answer resent at once is due now, and still counts its attempt") {
+  Fixture f;
+  const auto now = f.queue(), later = f.queue();
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 2);
+  REQUIRE(f.outbox.submit_failed(now, 1, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  REQUIRE(f.outbox.submit_failed(later, 1, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::backoff).ok());
+  const auto due = f.outbox.take_due(f.t0, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].id == now);
+  CHECK(due[0].attempt == 2);
+  CHECK(f.text("SELECT next_attempt_at FROM outbox WHERE id = ?", later) == iso_time(f.t0 + 60s));
+  // The last attempt fails the message, at once or not.
+  REQUIRE(f.outbox.submit_failed(now, 2, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  CHECK(f.take(f.t0) == 3);
+  REQUIRE(f.outbox.submit_failed(now, 3, 1, 1, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  CHECK(f.state(now) == "failed");
+  CHECK(f.attempts(now) == 3);
+}
+
+TEST_CASE("outbox: a restart with a part returned and another cut off resends both, as an attempt") {
+  Fixture f;
+  const auto id = f.queue("two parts");
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.sending(id, 1, 2, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 2, "lost", f.t0).ok());
+  // The daemon stops with part 2 in flight: in doubt, so the attempt counts.
+  CHECK(f.outbox.recover(f.t0 + 1s) == 1);
+  CHECK(f.state(id) == "queued");
+  const auto due = f.outbox.take_due(f.t0 + 1s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts.empty());
+  CHECK(due[0].parts_before == 2);
+}
+
+TEST_CASE("outbox: an operator's resend returned unwritten is undone to the same resend") {
+  Fixture f;
+  const auto id = f.queue("two parts", std::string("AE12098768"));
+  f.take(f.t0);
+  for (int part = 1; part <= 2; ++part) {
+    REQUIRE(f.outbox.sending(id, 1, part, 2, f.t0, "a").ok());
+    REQUIRE(f.outbox.submitted(id, 1, part, 2, fmt::format("r{}", part), f.t0).ok());
+    f.receipt_from("a", fmt::format("r{}", part), "DELIVRD", f.t0);
+  }
+  REQUIRE(f.state(id) == "delivered");
+  REQUIRE(f.outbox.resend("AE12098768", {"giftctl", "li.na"}, f.t0 + 1h).id == id);
+  CHECK(f.take(f.t0 + 1h) == 2);
+  for (int part = 1; part <= 2; ++part) {
+    REQUIRE(f.outbox.sending(id, 2, part, 2, f.t0 + 1h, "b").ok());
+    REQUIRE(f.outbox.submit_returned(id, 2, part, 2, "lost", f.t0 + 1h).ok());
+  }
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 1);
+  // Every part again, as the operator asked: the delivered first attempt
+  // still does not count.
+  const auto due = f.outbox.take_due(f.t0 + 1h, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts.empty());
+}
+
+TEST_CASE("outbox: an attempt is not undone while a part of it has no row yet") {
+  Fixture f;
+  const auto id = f.queue("two parts");
+  CHECK(f.take(f.t0) == 1);
+  REQUIRE(f.outbox.sending(id, 1, 1, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 1, 2, "lost", f.t0).ok());
+  CHECK(f.state(id) == "submitted");  // part 2 may yet be written
+  REQUIRE(f.outbox.sending(id, 1, 2, 2, f.t0, "a").ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 2, 2, "lost", f.t0).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 0);
 }

@@ -102,3 +102,55 @@ TEST_CASE("send pacer: refusals that go on after a pause lengthen it, an accepta
   REQUIRE(after);
   CHECK(*after <= 1100ms);
 }
+
+TEST_CASE("token bucket: a new rate applies from the change on, keeping what was earned") {
+  const auto t0 = Clock::time_point{} + 1h;
+  TokenBucket bucket(10.0, 1.0, t0);
+  CHECK(bucket.try_take(t0));
+  // 50 ms at 10/s earned half a token; at 100/s the other half takes 5 ms.
+  bucket.set_rate(100.0, 1.0, t0 + 50ms);
+  CHECK(bucket.rate() == 100.0);
+  CHECK_FALSE(bucket.try_take(t0 + 50ms));
+  CHECK(bucket.wait(t0 + 50ms) <= 6ms);
+  CHECK(bucket.try_take(t0 + 56ms));
+  // Slower again: one every 500 ms; no fresh burst from the change.
+  bucket.set_rate(2.0, 1.0, t0 + 56ms);
+  CHECK_FALSE(bucket.try_take(t0 + 56ms));
+  CHECK_FALSE(bucket.try_take(t0 + 500ms));
+  CHECK(bucket.try_take(t0 + 557ms));
+  // A smaller burst takes the savings down to it.
+  TokenBucket saver(10.0, 5.0, t0);
+  saver.set_rate(10.0, 2.0, t0);
+  CHECK(saver.try_take(t0));
+  CHECK(saver.try_take(t0));
+  CHECK_FALSE(saver.try_take(t0));
+  // 0 lifts the limit; a limit set again goes on from the savings it left.
+  saver.set_rate(0, 1.0, t0);
+  for (int i = 0; i < 100; ++i) REQUIRE(saver.try_take(t0));
+  saver.set_rate(1.0, 1.0, t0);
+  CHECK_FALSE(saver.try_take(t0));
+  CHECK(saver.try_take(t0 + 1s));
+}
+
+TEST_CASE("send pacer: a rate change keeps a running throttling pause and its back-off") {
+  const auto t0 = Clock::time_point{} + 1h;
+  SendPacer pacer(10.0, 1.0, 1000ms, 30s, 7, t0);
+  CHECK_FALSE(pacer.hold(t0));
+  const auto first = pacer.throttled(t0);
+  REQUIRE(first);
+  // Re-divided while paused: still paused until the same time.
+  pacer.set_rate(1000.0, 1.0, t0 + 10ms);
+  CHECK(pacer.rate() == 1000.0);
+  CHECK(pacer.hold(t0 + 10ms) == t0 + *first);
+  // After the pause the new rate holds: 1000/s lets ten go in 10 ms.
+  auto t = t0 + *first;
+  int sent = 0;
+  for (auto at = t; at < t + 10ms; at += 100us)
+    if (!pacer.hold(at)) ++sent;
+  CHECK(sent >= 9);
+  CHECK(sent <= 11);
+  // The back-off was not reset: a refusal now pauses about twice as long.
+  const auto second = pacer.throttled(t + 10ms);
+  REQUIRE(second);
+  CHECK(*second >= 1800ms);
+}

@@ -192,8 +192,9 @@ TEST_CASE("schema: the outbox is taken in its fair order without a sort") {
   auto db = test::open_campaign_db(dir.file("c.db"));
   auto plan = db->prepare(
       "EXPLAIN QUERY PLAN SELECT id FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
-      "next_attempt_at <= 'x' "
-      "AND (channel <> 'ussd' OR expires_at > 'x') ORDER BY priority, fair_at, id LIMIT 10");
+      "next_attempt_at <= ?1 AND (channel <> 'ussd' OR (expires_at > ?1 AND (?2 IS NULL OR "
+      "route IS NULL OR route IN (SELECT value FROM json_each(?2))))) ORDER BY priority, "
+      "fair_at, id LIMIT ?3");
   std::string steps;
   while (plan.step() == giftgate::db::StepResult::row) steps += plan.column_text(3) + "\n";
   INFO(steps);
@@ -286,4 +287,38 @@ TEST_CASE("schema: version 12 reads a message's history from the outbox and mess
                  "attempts, created_at, final_at) VALUES (10, '1', 'help', 'zh', 'sms', "
                  "'queued', 1, 'c', 'd')")
             .constraint());
+}
+
+TEST_CASE("schema: version 13 records routes and SMSCs, NULL for what came before") {
+  TempDir dir;
+  const auto path = dir.file("c.db");
+  {
+    auto old = open_at(path, 12);
+    REQUIRE(old->exec("INSERT INTO outbox(id, msisdn, message, language, body, next_attempt_at, "
+                      "created_at) VALUES (1, '8613800000001', 'help', 'zh', 'x', 'now', 'now');"
+                      "INSERT INTO outbox_parts(outbox_id, attempt, part, total, message_id, "
+                      "status, submitted_at) VALUES (1, 1, 1, 1, '77', 0, 'now');"
+                      "INSERT INTO receipts(message_id, state, received_at, matched) VALUES "
+                      "('77', 'DELIVRD', 'now', 1);")
+                .ok());
+  }
+  auto db = test::open_campaign_db(path);
+  CHECK(db->schema_version() >= 13);
+  auto q = db->prepare(
+      "SELECT (SELECT route IS NULL FROM outbox WHERE id = 1), (SELECT smsc IS NULL FROM "
+      "outbox_parts WHERE outbox_id = 1), (SELECT smsc IS NULL FROM receipts WHERE "
+      "message_id = '77')");
+  REQUIRE(q.step() == giftgate::db::StepResult::row);
+  CHECK(q.column_int(0) == 1);
+  CHECK(q.column_int(1) == 1);
+  CHECK(q.column_int(2) == 1);
+  REQUIRE(db->exec("UPDATE outbox SET route = 'smsc-a#2' WHERE id = 1;"
+                   "UPDATE outbox_parts SET smsc = 'smsc-a' WHERE outbox_id = 1;"
+                   "INSERT INTO receipts(message_id, state, received_at, smsc) VALUES "
+                   "('77', 'DELIVRD', 'now', 'smsc-b');")
+              .ok());
+  // The messages view still reads the outbox as it did.
+  auto view = db->prepare("SELECT COUNT(*) FROM messages WHERE id = 1 AND body = 'x'");
+  REQUIRE(view.step() == giftgate::db::StepResult::row);
+  CHECK(view.column_int(0) == 1);
 }

@@ -444,3 +444,49 @@ TEST_CASE("service: a flood's replies wait behind everyone else's, USSD screens 
   const auto rest = outbox.take_due(f.now, 100);
   CHECK(rest.size() == 28);
 }
+
+TEST_CASE("service: every message an MO causes carries its route, none without one") {
+  Fixture f;
+  Mo mo{"mo-routed", "8613800138000", "DH A", "sms", f.now, {}, {}, "smsc-a"};
+  auto out = f.service.handle(mo);
+  REQUIRE(out.status == MS::done);
+  mo = {"mo-routed-2", "8613800138000", "Y", "sms", f.now, {}, {}, "smsc-a"};
+  out = f.service.handle(mo);
+  REQUIRE(out.status == MS::done);
+  // The confirmation: the voucher SMS and its reply.
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE voucher_code IS NOT NULL") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE route = 'smsc-a'") ==
+        f.count("SELECT COUNT(*) FROM outbox"));
+  f.send("8613900000001", "JF");  // no route
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE route IS NULL") == 1);
+}
+
+TEST_CASE("service: a USSD step's screen and the SMS it promises carry the step's route") {
+  Fixture f;
+  std::string error;
+  auto menus = UssdMenus::load(std::string(GIFTGATE_SOURCE_DIR) + "/templates/menus.yaml",
+                               ussd_limits(f.config.ussd), &error);
+  INFO(error);
+  REQUIRE(menus);
+  f.service.set_menus(menus);
+  UssdMo step;
+  step.key = "u1";
+  step.msisdn = "8613800138000";
+  step.text = "*12580*2*1#";  // the shortcut to confirming tier A
+  step.now = f.now;
+  step.session_key = "s1";
+  step.route = "smsc-b#2";
+  auto out = f.service.handle_ussd(step);
+  REQUIRE(out.status == UssdOutcome::Status::done);
+  CHECK(out.screen == "confirm");
+  step.key = "u2";
+  step.text = "1";
+  step.step = UssdMo::Step::answer;
+  out = f.service.handle_ussd(step);
+  REQUIRE(out.status == UssdOutcome::Status::done);
+  CHECK(out.messages == std::vector<std::string>{"voucher"});
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE channel = 'ussd' AND route = 'smsc-b#2'") == 2);
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE channel = 'sms' AND route = 'smsc-b#2' AND "
+                "voucher_code IS NOT NULL") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE route IS NULL OR route <> 'smsc-b#2'") == 0);
+}

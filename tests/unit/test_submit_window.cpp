@@ -208,3 +208,57 @@ TEST_CASE("submit window: at stop every submit ends in exactly one outcome") {
             outcomes.observed[SubmitOutcome::Kind::failed] ==
         7);
 }
+
+TEST_CASE("submit window: a bind gone down returns the queue, refuses offers, and opens again") {
+  Outcomes outcomes;
+  SubmitWindow window({2, 100, true}, outcomes.observer());
+  for (const char* name : {"a", "b", "c", "d"}) offer(window, outcomes, name);
+  write_next(window, 1);  // a
+  write_next(window, 2);  // b
+  window.requeue(2);      // b throttled: waiting again, no outcome yet
+  window.fail_in_flight(make_error_code(errc::connection_lost), true);
+  window.refuse_offers(make_error_code(errc::not_bound));
+  window.return_queued(make_error_code(errc::connection_lost));
+  CHECK(outcomes.only("a").kind == SubmitOutcome::Kind::failed);
+  CHECK(outcomes.only("a").in_doubt);
+  for (const char* name : {"b", "c", "d"}) {
+    CHECK(outcomes.only(name).kind == SubmitOutcome::Kind::returned);
+    CHECK(outcomes.only(name).error == make_error_code(errc::connection_lost));
+    CHECK_FALSE(outcomes.only(name).in_doubt);
+  }
+  CHECK(window.queued() == 0);
+  offer(window, outcomes, "e");  // while down
+  CHECK(outcomes.only("e").kind == SubmitOutcome::Kind::returned);
+  CHECK(outcomes.only("e").error == make_error_code(errc::not_bound));
+  CHECK(outcomes.observed[SubmitOutcome::Kind::returned] == 4);
+
+  window.accept_offers();  // bound again
+  offer(window, outcomes, "f");
+  CHECK(outcomes.by_name["f"].empty());
+  CHECK(write_next(window, 3) == "f");
+  // Returning the queue does not stop the window.
+  offer(window, outcomes, "g");
+  window.return_queued(make_error_code(errc::connection_lost));
+  CHECK(outcomes.only("g").kind == SubmitOutcome::Kind::returned);
+  offer(window, outcomes, "h");
+  CHECK(outcomes.by_name["h"].empty());
+  CHECK(window.queued() == 1);
+  CHECK_FALSE(window.stopped());
+}
+
+TEST_CASE("submit window: a handler offering again while the queue is returned ends once") {
+  Outcomes outcomes;
+  SubmitWindow window({1, 100, true});
+  int again = 0;
+  window.offer(message("a"), [&](SubmitOutcome o) {
+    outcomes.by_name["a"].push_back(o);
+    // The owner tries the same window again: queued, not returned twice.
+    window.offer(message("a2"), outcomes.handler("a2"));
+    ++again;
+  });
+  window.return_queued(make_error_code(errc::connection_lost));
+  CHECK(again == 1);
+  CHECK(outcomes.only("a").kind == SubmitOutcome::Kind::returned);
+  CHECK(outcomes.by_name["a2"].empty());
+  CHECK(window.queued() == 1);
+}
