@@ -196,12 +196,12 @@ taken() {
 }
 
 # Once SMSC 2's fault is over: waits (bounded: 30 s) until it takes a
-# submit again; sets $back (seconds, or "never" and $drill_fault).
+# submit again; sets $back (e.g. "1.5s", or "never" and $drill_fault).
 smsc2_back() {
   local before t=0
   before=$(taken 2)
   while [ "$(taken 2)" -le "$before" ] && [ $t -lt 60 ]; do sleep 0.5; t=$((t + 1)); done
-  if [ "$(taken 2)" -gt "$before" ]; then back=$(awk -v t=$t 'BEGIN { printf "%.1f", t / 2 }')
+  if [ "$(taken 2)" -gt "$before" ]; then back=$(awk -v t=$t 'BEGIN { printf "%.1fs", t / 2 }')
   else back=never; drill_fault="SMSC 2 took no submits after the fault"; fi
 }
 
@@ -362,7 +362,7 @@ smsc_drill() {  # $1 drill name, $2 what breaks; the caller runs the fault
 
 smsc_end() {  # SMSC 2 back, then the check
   smsc2_back
-  end "smsc2_back_after=${back}s"
+  end "smsc2_back_after=$back"
   row_detail
 }
 
