@@ -152,7 +152,8 @@ class Outbox {
   // while its submit waited): recorded as kNotSent. When no part of the
   // attempt is in flight and all it sent were returned so, the attempt is
   // undone and the message due again now, `why` its last error; otherwise
-  // the part failed, as a refused one.
+  // the part failed, as a refused one (Retry::backoff if this report ends
+  // the attempt: report returned parts before a lost answer's at_once).
   db::Status submit_returned(std::int64_t id, int attempt, int part, int total,
                              const std::string& why, Time now);
 

@@ -96,10 +96,30 @@ YAML::Node node_at(const YAML::Node& map, std::string_view name) {
   return dot == std::string_view::npos ? next : node_at(next, name.substr(dot + 1));
 }
 
+// The key node of a mapping's entry (its line is where the key is
+// written, even when the value is empty), or an undefined node.
+YAML::Node key_node(const YAML::Node& map, std::string_view key) {
+  if (map.IsMap())
+    for (const auto& kv : map)
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.first;
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+// The section whose table rows an entry of smscs: is read with.
+constexpr std::string_view kSmscSection = "smsc";
+
 // Every mapping holds only the keys the table (and the lists and maps read
-// on their own) has beneath its path; `path` empty: the file itself.
-bool check_keys(Reader& r, const YAML::Node& node, const std::string& path) {
+// on their own) has beneath its path; `path` empty: the file itself. An
+// entry of smscs: is checked as the smsc section's path, and named in
+// errors by `entry` ("entry 2 of smscs", "tls of entry 2 of smscs") instead.
+bool check_keys(Reader& r, const YAML::Node& node, const std::string& path,
+                const std::string& entry = {}) {
   const std::string prefix = path.empty() ? "" : path + ".";
+  std::string shown = path.empty() ? "the file" : path;
+  if (!entry.empty())
+    shown = path == kSmscSection
+                ? entry
+                : fmt::format("{} of {}", path.substr(kSmscSection.size() + 1), entry);
   std::vector<std::string> known;
   const auto add = [&](const std::string& name) {
     if (!name.starts_with(prefix)) return;
@@ -109,15 +129,14 @@ bool check_keys(Reader& r, const YAML::Node& node, const std::string& path) {
   };
   for (const auto& s : settings()) add(s.name);
   for (const auto& s : special_settings()) add(s.name);
-  if (!r.section(node, path.empty() ? "the file" : path,
-                 std::vector<std::string_view>(known.begin(), known.end())))
+  if (!r.section(node, shown, std::vector<std::string_view>(known.begin(), known.end())))
     return false;
   for (const auto& key : known) {
     const std::string full = prefix + key;
     const bool has_settings = std::any_of(settings().begin(), settings().end(), [&](const auto& s) {
       return s.name.starts_with(full + ".");
     });
-    if (has_settings && !check_keys(r, child(node, key.c_str()), full)) return false;
+    if (has_settings && !check_keys(r, child(node, key.c_str()), full, entry)) return false;
   }
   return true;
 }
@@ -142,6 +161,93 @@ bool read_value(Reader& r, const YAML::Node& node, const Setting& s, SettingValu
       return true;
   }
   return false;
+}
+
+// The table's settings whose names start with `prefix`, from the nodes
+// beneath `section` at the rest of their names (prefix "": every setting,
+// from the file; "smsc.": an entry of smscs:), stored into c; false at the
+// first error.
+bool read_settings(Reader& r, const YAML::Node& section, std::string_view prefix, Config& c) {
+  for (const auto& s : settings()) {
+    if (!s.name.starts_with(prefix)) continue;
+    const auto node = node_at(section, std::string_view(s.name).substr(prefix.size()));
+    SettingValue value;
+    if (!read_value(r, node, s, value)) return false;
+    if (const std::string why = s.store(c, value); !why.empty()) r.fail(node, why);
+    if (r.failed()) return false;
+  }
+  return true;
+}
+
+// What one SMSC's settings may not be together; `section` is the smsc:
+// section or the entry of smscs: it was read from.
+void check_smsc(Reader& r, const YAML::Node& section, const SmscEntry& smsc) {
+  const auto rate = static_cast<long long>(smsc.session.rate);
+  if (rate > 0 && static_cast<std::size_t>(rate) < smsc.binds) {
+    const auto at = child(section, "rate");
+    r.fail(at.IsDefined() ? at : child(section, "binds"),
+           fmt::format("rate {} cannot be shared by {} binds: each would get less than one "
+                       "submit_sm a second. rate is the SMSC's limit for all its binds: give at "
+                       "least {}, fewer binds, or 0 for no limit",
+                       rate, smsc.binds, smsc.binds));
+  }
+}
+
+// The SMSCs: the entries of smscs:, each read through the smsc.* rows of
+// the table (so each takes the same keys, checks and defaults as the smsc:
+// section), or else the smsc: section alone as the one entry.
+void read_smscs(Reader& r, const YAML::Node& root, Config& c) {
+  const YAML::Node list = child(root, "smscs");
+  const YAML::Node single = child(root, "smsc");
+  auto& smscs = c.daemon.smscs;
+  smscs.clear();
+  if (!list.IsDefined()) {
+    check_smsc(r, single, c.daemon.smsc);
+    smscs.push_back(c.daemon.smsc);
+    return;
+  }
+  if (single.IsDefined()) {
+    r.fail(key_node(root, "smscs"),
+           "smsc: and smscs: are both given: smsc: is one SMSC and smscs: a list of them. "
+           "Move the smsc: section into smscs: as an entry (with an id), or remove smscs:");
+    return;
+  }
+  if (list.IsNull() || (list.IsSequence() && list.size() == 0)) {
+    r.fail(key_node(root, "smscs"),
+           "smscs: is an empty list: list at least one SMSC, or remove smscs: and describe "
+           "the one SMSC in an smsc: section");
+    return;
+  }
+  if (!list.IsSequence()) {
+    r.fail(list, "smscs must be a list of SMSCs, each a mapping with the keys of the smsc: "
+                 "section (- id: a, host: ..., port: ...)");
+    return;
+  }
+  for (std::size_t i = 0; i < list.size() && !r.failed(); ++i) {
+    const YAML::Node entry = list[i];
+    const std::string name = fmt::format("entry {} of smscs", i + 1);
+    if (!entry.IsMap()) {
+      r.fail(entry, fmt::format("{} must be a mapping with the keys of the smsc: section "
+                                "(id, host, port, ...)",
+                                name));
+      return;
+    }
+    if (!check_keys(r, entry, std::string(kSmscSection), name)) return;
+    Config scratch;
+    if (!read_settings(r, entry, fmt::format("{}.", kSmscSection), scratch)) return;
+    const SmscEntry& read = scratch.daemon.smsc;
+    check_smsc(r, entry, read);
+    for (const auto& earlier : smscs)
+      if (!r.failed() && earlier.id == read.id) {
+        const auto id = child(entry, "id");
+        r.fail(id.IsDefined() ? id : entry,
+               fmt::format("{} has the id '{}' of an earlier entry{}: the id names an SMSC "
+                           "in receipts' matching, metrics and the database, so each needs "
+                           "its own",
+                           name, read.id, id.IsDefined() ? "" : " (the default, none given)"));
+      }
+    smscs.push_back(read);
+  }
 }
 
 // What one setting's value may not be given the others: checked once all
@@ -220,14 +326,9 @@ std::optional<Config> parse_config(std::string_view text, const std::string& sou
     *error = r.error();
     return std::nullopt;
   }
-  for (const auto& s : settings()) {
-    const auto node = node_at(root, s.name);
-    SettingValue value;
-    if (!read_value(r, node, s, value)) break;
-    if (const std::string why = s.store(c, value); !why.empty()) r.fail(node, why);
-    if (r.failed()) break;
-  }
+  read_settings(r, root, "", c);
   // The lists and maps, read on their own.
+  if (!r.failed()) read_smscs(r, root, c);
   c.campaign.tiers = {{"A", 100, 5000}, {"B", 50, 2500}, {"C", 20, 1000}};
   if (!r.failed()) read_tiers(r, node_at(root, "campaign.tiers"), c.campaign);
   if (!r.failed()) read_keywords(r, child(root, "keywords"), c.keywords);
@@ -253,6 +354,38 @@ std::vector<std::string> config_warnings(const Config& config) {
     out.push_back(
         "verification.daily_max_failures is 0: a merchant that stays under max_failures may guess "
         "codes for ever");
+  const auto& smscs = config.daemon.smscs;
+  // Beyond what SMSCs commonly allow an account: likely a window meant for
+  // the whole SMSC, written where each bind gets one.
+  for (const auto& smsc : smscs)
+    if (smsc.session.window * smsc.binds > 1000)
+      out.push_back(fmt::format(
+          "smsc '{}': window {} on each of {} binds lets {} submits wait for their answers at "
+          "once, more than SMSCs commonly allow an account; window is per bind",
+          smsc.id, smsc.session.window, smsc.binds, smsc.session.window * smsc.binds));
+  for (std::size_t i = 0; i < smscs.size(); ++i)
+    for (std::size_t j = i + 1; j < smscs.size(); ++j) {
+      const auto& a = smscs[i].session;
+      const auto& b = smscs[j].session;
+      if (a.host == b.host && a.port == b.port && a.system_id == b.system_id)
+        out.push_back(fmt::format(
+            "smscs '{}' and '{}' both bind to {}:{} as system_id {}: if that is one account, "
+            "their binds and rates add up against its contract, and the SMSC may refuse binds "
+            "or throttle; make them one entry",
+            smscs[i].id, smscs[j].id, a.host, a.port, a.system_id));
+    }
+  return out;
+}
+
+std::vector<std::string> missing_credentials(const Config& config) {
+  std::vector<std::string> out;
+  for (const auto& smsc : config.daemon.smscs)
+    if (!smsc.password_credential.empty())
+      out.push_back(fmt::format(
+          "{}: the password_file of SMSC '{}' names the credential {} in "
+          "$CREDENTIALS_DIRECTORY, which is not set: start giftgated from a systemd unit with "
+          "LoadCredential={}:FILE, or name a file",
+          config.source, smsc.id, smsc.password_credential, smsc.password_credential));
   return out;
 }
 

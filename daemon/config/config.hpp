@@ -52,7 +52,8 @@ struct SmscEntry {
 // metrics and the process.
 struct DaemonSettings {
   // The `smsc:` section as read (the table's smsc.* settings fill it; an
-  // entry of `smscs:` is read into it and copied out).
+  // entry of `smscs:` is read into a scratch Config's and copied out). With
+  // `smscs:` in the file it holds the defaults: use `smscs`.
   SmscEntry smsc;
   // Every SMSC, in the file's order; never empty once parsed (the `smsc:`
   // section alone is one entry).
@@ -80,6 +81,12 @@ std::string config_path(const std::string& given);
 // What a loaded configuration allows but an operator should hear about
 // (a guard turned off), one sentence each.
 std::vector<std::string> config_warnings(const Config& config);
+
+// Why giftgated cannot start with this configuration though it parsed: an
+// SMSC whose password_file names a systemd credential that was not handed
+// over ($CREDENTIALS_DIRECTORY not set), one sentence for each, naming the
+// SMSC; empty: it can.
+std::vector<std::string> missing_credentials(const Config& config);
 
 // Loads config_path(given), or the built-in defaults (the table's).
 std::optional<Config> find_config(const std::string& given, std::string* error);

@@ -262,6 +262,23 @@ std::vector<Setting> make_table() {
   std::vector<Setting> t;
 
   // The SMSC: the bind is made at start, so all of it needs a restart.
+  // (Each entry of `smscs:` is read through these rows too, without the
+  // "smsc." in front.)
+  t.push_back(text("smsc.id", "smsc", "1 to 16 letters, digits, - or _", restart,
+                   "Names this SMSC in metrics, logs, status and the database.",
+                   [](auto& c) -> auto& { return c.daemon.smsc.id; },
+                   [](Config& c, const std::string& v, const std::string& key) {
+                     c.daemon.smsc.id = v;
+                     // It is a metric label and a key in the database: no
+                     // quoting anywhere.
+                     const bool plain = std::all_of(v.begin(), v.end(), [](char ch) {
+                       return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+                     });
+                     if (!v.empty() && v.size() <= 16 && plain) return std::string();
+                     return fmt::format("{} must have 1 to 16 letters, digits, - or _, not '{}'",
+                                        key, v);
+                   }));
   t.push_back(plain_text("smsc.host", "127.0.0.1", "a host name or address", restart,
                          "Where the operator's SMSC listens.",
                          [](auto& c) -> auto& { return c.daemon.smsc.session.host; }));
@@ -324,6 +341,9 @@ std::vector<Setting> make_table() {
                            {{"transceiver", false}, {"transmitter_and_receiver", true}}, restart,
                            "One connection, or two.",
                            [](auto& c) -> auto& { return c.daemon.smsc.split_bind; }));
+  t.push_back(number("smsc.binds", 1, 1, 64, restart,
+                     "Binds to open, each a transceiver or a transmitter and receiver pair.",
+                     [](auto& c) -> auto& { return c.daemon.smsc.binds; }));
   t.push_back(plain_text("smsc.source_addr", "12580", "1 to 20 characters", restart,
                          "The address members text and replies come from.",
                          [](auto& c) -> auto& { return c.daemon.smsc.source_addr; }, 1, 20));
@@ -331,11 +351,12 @@ std::vector<Setting> make_table() {
                      [](auto& c) -> auto& { return c.daemon.smsc.source_ton; }));
   t.push_back(number("smsc.source_npi", 0, 0, 18, restart, "The source address's NPI.",
                      [](auto& c) -> auto& { return c.daemon.smsc.source_npi; }));
-  t.push_back(number("smsc.window", 10, 1, 1000, restart, "Submits sent and not yet answered.",
+  t.push_back(number("smsc.window", 10, 1, 1000, restart,
+                     "Submits sent and not yet answered, on each bind.",
                      [](auto& c) -> auto& { return c.daemon.smsc.session.window; }));
   {
     auto rate = number("smsc.rate", 50, 0, 100000, restart,
-                       "submit_sm per second, the SMSC's limit; 0: none.",
+                       "submit_sm per second, the SMSC's limit, shared by its binds; 0: none.",
                        [](auto& c) -> auto& { return c.daemon.smsc.session.rate; });
     rate.store = [](Config& c, const SettingValue& v) {
       c.daemon.smsc.session.rate = static_cast<double>(v.number);
@@ -374,6 +395,14 @@ std::vector<Setting> make_table() {
        {"ascii", smpp::DefaultAlphabet::ascii}},
       restart, "What data_coding 0 means to this SMSC.",
       [](auto& c) -> auto& { return c.daemon.smsc.alphabet; }));
+  t.push_back(flag("smsc.ussd_same_bind", false, restart,
+                   "Answer a USSD step on the bind it came from, not any of this SMSC's.",
+                   [](auto& c) -> auto& { return c.daemon.smsc.ussd_same_bind; }));
+
+  // Read at each reply: a reload applies it.
+  t.push_back(flag("routing.reply_via_origin", true, applied,
+                   "Send a reply through the SMSC its MO came from while that one has room.",
+                   [](auto& c) -> auto& { return c.daemon.reply_via_origin; }));
 
   // The outbox's policy is read at each step: a reload applies it.
   t.push_back(number("outbox.max_attempts", 3, 1, 20, applied,
@@ -615,6 +644,27 @@ bool same_keywords(const Config& a, const Config& b) {
   return true;
 }
 
+// Whether two SMSCs are the same in every setting an entry has: the
+// table's smsc.* rows compare them, so a new row is compared too.
+bool same_smsc(const SmscEntry& a, const SmscEntry& b) {
+  Config x, y;
+  x.daemon.smsc = a;
+  y.daemon.smsc = b;
+  for (const auto& s : settings())
+    if (s.name.starts_with("smsc.") && !s.same(x, y)) return false;
+  return true;
+}
+
+bool same_smscs(const std::vector<SmscEntry>& a, const std::vector<SmscEntry>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), same_smsc);
+}
+
+// Whether the SMSCs are just the smsc: section (no smscs: list), whose
+// rows then say what changed.
+bool only_smsc_section(const Config& c) {
+  return c.daemon.smscs.size() == 1 && same_smsc(c.daemon.smscs[0], c.daemon.smsc);
+}
+
 // roff for a value or help text: backslashes, hyphens and a leading dot.
 std::string roff(std::string_view text) {
   std::string out;
@@ -643,6 +693,10 @@ const std::vector<SpecialSetting>& special_settings() {
   static const std::vector<SpecialSetting> special = {
       {"campaign.tiers", "The gifts: a list of { name, value, points }."},
       {"keywords", "What members and merchants text, by command."},
+      {"smscs",
+       "Several SMSCs: a list of entries, each with the keys of the smsc section (id, "
+       "host, port, binds, rate, ...), their defaults and checks; instead of smsc.",
+       Reload::restart},
   };
   return special;
 }
@@ -653,6 +707,11 @@ std::vector<SettingChange> changed_settings(const Config& running, const Config&
     if (!s.same(running, fresh)) out.push_back({s.name, s.reload});
   if (!same_tiers(running, fresh)) out.push_back({"campaign.tiers", Reload::applied});
   if (!same_keywords(running, fresh)) out.push_back({"keywords", Reload::applied});
+  // With the smsc: section alone on both sides, its rows have named each
+  // change already.
+  if (!same_smscs(running.daemon.smscs, fresh.daemon.smscs) &&
+      !(only_smsc_section(running) && only_smsc_section(fresh)))
+    out.push_back({"smscs", Reload::restart});
   return out;
 }
 
@@ -663,11 +722,16 @@ Config with_reloadable(const Config& running, const Config& fresh) {
     if (s.reload == Reload::applied) s.copy(next, fresh);
   next.campaign.tiers = fresh.campaign.tiers;
   next.keywords = fresh.keywords;
+  // The SMSCs are bound at start: the list in force stays, as the smsc.*
+  // rows (restart) do.
+  next.daemon.smscs = running.daemon.smscs;
   return next;
 }
 
-// The built-in tiers and keywords, as the reference shows them.
+// The built-in tiers and keywords, as the reference shows them; no list
+// of SMSCs (the smsc section is the one).
 std::string special_default(const std::string& name) {
+  if (name == "smscs") return "none: the smsc section is the one SMSC";
   std::string error;
   const auto defaults = parse_config("", "(built-in defaults)", &error);
   if (!defaults) return error;
@@ -700,8 +764,8 @@ std::string settings_reference(SettingsFormat format) {
                          s.default_value.empty() ? "\"\"" : s.default_value, s.help, s.allowed,
                          reload_words(s.reload));
     for (const auto& s : special_settings())
-      out += fmt::format("{} = {}\n    {}\n    SIGHUP applies it.\n", s.name,
-                         special_default(s.name), s.help);
+      out += fmt::format("{} = {}\n    {}\n    {}.\n", s.name, special_default(s.name), s.help,
+                         reload_words(s.reload));
     return out;
   }
   for (const auto& s : settings())
@@ -709,8 +773,8 @@ std::string settings_reference(SettingsFormat format) {
                        s.default_value.empty() ? "empty" : roff(s.default_value),
                        roff(s.allowed), reload_words(s.reload));
   for (const auto& s : special_settings())
-    out += fmt::format(".TP\n.B {}\n{}\nDefault {}.\nSIGHUP applies it.\n", s.name, roff(s.help),
-                       roff(special_default(s.name)));
+    out += fmt::format(".TP\n.B {}\n{}\nDefault {}.\n{}.\n", s.name, roff(s.help),
+                       roff(special_default(s.name)), reload_words(s.reload));
   return out;
 }
 

@@ -63,8 +63,9 @@ const std::vector<Setting>& settings();
 // The lists and maps with their own readers: a known key of their section,
 // not read through the table.
 struct SpecialSetting {
-  std::string name;  // "keywords", "campaign.tiers"
+  std::string name;  // "keywords", "campaign.tiers", "smscs"
   std::string help;
+  Reload reload = Reload::applied;
 };
 const std::vector<SpecialSetting>& special_settings();
 
@@ -75,10 +76,11 @@ struct SettingChange {
   bool operator==(const SettingChange&) const = default;
 };
 // What differs between the configuration in force and a fresh one, in table
-// order (the tiers and keywords included).
+// order (the tiers and keywords included; "smscs" when the list of SMSCs
+// differs beyond what the smsc.* rows say).
 std::vector<SettingChange> changed_settings(const Config& running, const Config& fresh);
 // `running` with every reloadable setting (tiers and keywords too) taken
-// from `fresh`; what needs a restart stays as it runs.
+// from `fresh`; what needs a restart (the SMSCs too) stays as it runs.
 Config with_reloadable(const Config& running, const Config& fresh);
 
 // The table for people: `text` (giftgated --print-settings) or `man`, the

@@ -97,12 +97,10 @@ int main(int argc, char** argv) {
   if (!config) return fail(2, error);
   if (!db_arg.empty()) config->db_path = db_arg;
   // Only systemd sets $CREDENTIALS_DIRECTORY; a check by hand goes on without it.
-  const std::string& credential = config->daemon.smsc.password_credential;
-  if (!check_only && !credential.empty())
-    return fail(2, fmt::format("{}: smsc.password_file names the credential {} in "
-                               "$CREDENTIALS_DIRECTORY, which is not set: start giftgated "
-                               "from a systemd unit with LoadCredential={}:FILE, or name a file",
-                               config->source, credential, credential));
+  if (const auto missing = missing_credentials(*config); !check_only && !missing.empty()) {
+    for (const auto& why : missing) fail(2, why);
+    return 2;
+  }
   auto templates = Templates::load(config->templates_path, config->max_parts, &error);
   if (!templates) return fail(2, error);
   std::shared_ptr<const UssdMenus> menus;
@@ -110,14 +108,17 @@ int main(int argc, char** argv) {
   if (check_only) {
     for (const auto& warning : config_warnings(*config))
       fmt::print(stderr, "{}: warning: {}\n", config->source, warning);
-    fmt::print("{}: ok; {}: ok; {}; SMSC {}:{}{}{}, database {}\n", config->source,
-               config->templates_path,
-               menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"),
-               config->daemon.smsc.session.host, config->daemon.smsc.session.port,
-               config->daemon.smsc.session.tls.enabled ? " (TLS)" : "",
-               credential.empty() ? ""
-                                  : fmt::format(" (password: credential {}, read under systemd)",
-                                                credential),
+    std::string smscs;
+    for (const auto& smsc : config->daemon.smscs)
+      smscs += fmt::format(
+          "SMSC {} {}:{}{}, {} bind{}{}; ", smsc.id, smsc.session.host, smsc.session.port,
+          smsc.session.tls.enabled ? " (TLS)" : "", smsc.binds, smsc.binds == 1 ? "" : "s",
+          smsc.password_credential.empty()
+              ? ""
+              : fmt::format(" (password: credential {}, read under systemd)",
+                            smsc.password_credential));
+    fmt::print("{}: ok; {}: ok; {}; {}database {}\n", config->source, config->templates_path,
+               menus ? config->ussd.menus_path + ": ok" : std::string("USSD off"), smscs,
                config->db_path);
     return 0;
   }
@@ -217,10 +218,17 @@ int main(int argc, char** argv) {
   };
   wait_signal();
 
+  // Where each SMSC is and how many binds it gets; never its password.
+  for (const auto& smsc : config->daemon.smscs)
+    logger.info("smsc_configured",
+                {{"smsc", smsc.id},
+                 {"address", fmt::format("{}:{}", smsc.session.host, smsc.session.port)},
+                 {"tls", smsc.session.tls.enabled},
+                 {"binds", smsc.binds},
+                 {"bind", smsc.split_bind ? "transmitter_and_receiver" : "transceiver"}});
   logger.info("started", {{"config", config->source},
                           {"database", config->db_path},
-                          {"smsc", fmt::format("{}:{}", config->daemon.smsc.session.host,
-                                               config->daemon.smsc.session.port)},
+                          {"smscs", config->daemon.smscs.size()},
                           {"metrics_port", metrics ? metrics->port() : 0}});
   auto net_work = boost::asio::make_work_guard(net);
   std::thread net_thread([&net] { net.run(); });

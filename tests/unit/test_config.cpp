@@ -217,6 +217,247 @@ TEST_CASE("config: the SMSC, outbox, logging and metrics sections") {
   CHECK(refusal("outbox:\n  retries: 3\n") == "giftgate.yaml:2: unknown key 'retries' in outbox");
 }
 
+TEST_CASE("config: smsc: alone is the one SMSC, with the id smsc") {
+  std::string error;
+  auto c = parse_config("", "empty.yaml", &error);
+  REQUIRE(c);
+  REQUIRE(c->daemon.smscs.size() == 1);
+  CHECK(c->daemon.smscs[0].id == "smsc");
+  CHECK(c->daemon.smscs[0].binds == 1);
+  CHECK(c->daemon.smscs[0].session.host == "127.0.0.1");
+  CHECK(c->daemon.smscs[0].session.rate == 50);
+  CHECK(c->daemon.reply_via_origin);
+  c = parse_config("smsc:\n  host: smsc.example.net\n  binds: 4\n  rate: 200\n"
+                   "  ussd_same_bind: true\nrouting:\n  reply_via_origin: false\n",
+                   "s.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  REQUIRE(c->daemon.smscs.size() == 1);
+  const auto& one = c->daemon.smscs[0];
+  CHECK(one.id == "smsc");
+  CHECK(one.session.host == "smsc.example.net");
+  CHECK(one.binds == 4);
+  CHECK(one.session.rate == 200);
+  CHECK(one.session.burst == 20);
+  CHECK(one.ussd_same_bind);
+  CHECK_FALSE(c->daemon.reply_via_origin);
+  CHECK(refusal("smsc:\n  id: smsc 1\n") ==
+        "giftgate.yaml:2: id must have 1 to 16 letters, digits, - or _, not 'smsc 1'");
+  CHECK(refusal("smsc:\n  id: a234567890abcdefg\n") ==
+        "giftgate.yaml:2: id must have 1 to 16 letters, digits, - or _, not 'a234567890abcdefg'");
+  CHECK(refusal("smsc:\n  binds: 65\n") == "giftgate.yaml:2: binds must be between 1 and 64");
+}
+
+TEST_CASE("config: smscs: a list of SMSCs, each read like the smsc: section") {
+  std::string error;
+  const auto c = parse_config(
+      "smscs:\n"
+      "  - id: north\n"
+      "    host: smsc1.example.net\n"
+      "    port: 3775\n"
+      "    tls: { enabled: true }\n"
+      "    system_id: gift1\n"
+      "    password: pw1\n"
+      "    bind: transmitter_and_receiver\n"
+      "    binds: 4\n"
+      "    window: 20\n"
+      "    rate: 400\n"
+      "    message_ids: hex\n"
+      "    default_alphabet: latin1\n"
+      "    source_addr: \"10086\"\n"
+      "    ussd_same_bind: true\n"
+      "  - id: south_2\n"
+      "    host: smsc2.example.net\n",
+      "l.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  const auto& list = c->daemon.smscs;
+  REQUIRE(list.size() == 2);
+  const auto& a = list[0];
+  CHECK(a.id == "north");
+  CHECK(a.session.host == "smsc1.example.net");
+  CHECK(a.session.port == 3775);
+  CHECK(a.session.tls.enabled);
+  CHECK(a.session.tls.verify);  // the default, inside a section given in part
+  CHECK(a.session.system_id == "gift1");
+  CHECK(a.session.password == "pw1");
+  CHECK(a.split_bind);
+  CHECK(a.binds == 4);
+  CHECK(a.session.window == 20);
+  CHECK(a.session.rate == 400);
+  CHECK(a.session.burst == 40);
+  CHECK(a.response_ids == smpp::IdFormat::hex);
+  CHECK(a.receipt_ids == smpp::IdFormat::automatic);
+  CHECK(a.alphabet == smpp::DefaultAlphabet::latin1);
+  CHECK(a.source_addr == "10086");
+  CHECK(a.ussd_same_bind);
+  // Everything the second leaves out is the smsc: section's default.
+  const auto& b = list[1];
+  CHECK(b.id == "south_2");
+  CHECK(b.session.host == "smsc2.example.net");
+  CHECK(b.session.port == 2775);
+  CHECK_FALSE(b.session.tls.enabled);
+  CHECK(b.session.system_id == "giftgate");
+  CHECK(b.session.password.empty());
+  CHECK_FALSE(b.split_bind);
+  CHECK(b.binds == 1);
+  CHECK(b.session.window == 10);
+  CHECK(b.session.rate == 50);
+  CHECK(b.session.burst == 5);
+  CHECK(b.response_ids == smpp::IdFormat::automatic);
+  CHECK(b.alphabet == smpp::DefaultAlphabet::gsm7_unpacked);
+  CHECK(b.source_addr == "12580");
+  CHECK_FALSE(b.ussd_same_bind);
+  CHECK(b.receipt_check_recipient);
+  CHECK(config_warnings(*c).empty());
+}
+
+TEST_CASE("config: smscs: refused with the line and what to do") {
+  // One form or the other.
+  CHECK(refusal("smsc:\n  host: a\nsmscs:\n  - id: b\n") ==
+        "giftgate.yaml:3: smsc: and smscs: are both given: smsc: is one SMSC and smscs: a list "
+        "of them. Move the smsc: section into smscs: as an entry (with an id), or remove smscs:");
+  const std::string empty =
+      "smscs: is an empty list: list at least one SMSC, or remove smscs: and describe the one "
+      "SMSC in an smsc: section";
+  CHECK(refusal("logging:\n  level: info\nsmscs: []\n") == "giftgate.yaml:3: " + empty);
+  CHECK(refusal("logging:\n  level: info\nsmscs:\n") == "giftgate.yaml:3: " + empty);
+  CHECK(refusal("smscs:\n  host: a\n") ==
+        "giftgate.yaml:2: smscs must be a list of SMSCs, each a mapping with the keys of the "
+        "smsc: section (- id: a, host: ..., port: ...)");
+  CHECK(refusal("smscs:\n  - id: a\n  - b\n") ==
+        "giftgate.yaml:3: entry 2 of smscs must be a mapping with the keys of the smsc: section "
+        "(id, host, port, ...)");
+  // Ids name an SMSC in the database: unique, given or defaulted.
+  CHECK(refusal("smscs:\n  - id: a\n    host: x\n  - id: b\n  - id: a\n    host: y\n") ==
+        "giftgate.yaml:5: entry 3 of smscs has the id 'a' of an earlier entry: the id names an "
+        "SMSC in receipts' matching, metrics and the database, so each needs its own");
+  CHECK(refusal("smscs:\n  - host: x\n  - host: y\n") ==
+        "giftgate.yaml:3: entry 2 of smscs has the id 'smsc' of an earlier entry (the default, "
+        "none given): the id names an SMSC in receipts' matching, metrics and the database, so "
+        "each needs its own");
+  // A rate below one submit a second per bind cannot be shared.
+  CHECK(refusal("smscs:\n  - id: a\n  - id: b\n    binds: 8\n    rate: 5\n") ==
+        "giftgate.yaml:5: rate 5 cannot be shared by 8 binds: each would get less than one "
+        "submit_sm a second. rate is the SMSC's limit for all its binds: give at least 8, fewer "
+        "binds, or 0 for no limit");
+  CHECK(refusal("smsc:\n  rate: 3\n  binds: 4\n") ==
+        "giftgate.yaml:2: rate 3 cannot be shared by 4 binds: each would get less than one "
+        "submit_sm a second. rate is the SMSC's limit for all its binds: give at least 4, fewer "
+        "binds, or 0 for no limit");
+  CHECK(refusal("smsc:\n  binds: 64\n") ==
+        "giftgate.yaml:2: rate 50 cannot be shared by 64 binds: each would get less than one "
+        "submit_sm a second. rate is the SMSC's limit for all its binds: give at least 64, "
+        "fewer binds, or 0 for no limit");
+  std::string error;
+  CHECK(parse_config("smsc:\n  binds: 64\n  rate: 0\n", "r.yaml", &error));
+  CHECK(parse_config("smsc:\n  binds: 64\n  rate: 64\n", "r.yaml", &error));
+  // Each entry's values are checked as the smsc: section's are.
+  CHECK(refusal("smscs:\n  - id: a\n    window: 0\n") ==
+        "giftgate.yaml:3: window must be between 1 and 1000");
+  CHECK(refusal("smscs:\n  - id: a b\n") ==
+        "giftgate.yaml:2: id must have 1 to 16 letters, digits, - or _, not 'a b'");
+}
+
+TEST_CASE("config: an unknown key in an entry of smscs is refused with its line") {
+  CHECK(refusal("smscs:\n  - id: a\n  - id: b\n    hots: x\n") ==
+        "giftgate.yaml:4: unknown key 'hots' in entry 2 of smscs");
+  CHECK(refusal("smscs:\n  - id: a\n    tls:\n      enabled: true\n      verfy: false\n") ==
+        "giftgate.yaml:5: unknown key 'verfy' in tls of entry 1 of smscs");
+  // The file's other sections are not an entry's.
+  CHECK(refusal("smscs:\n  - id: a\n    outbox: { max_attempts: 2 }\n") ==
+        "giftgate.yaml:3: unknown key 'outbox' in entry 1 of smscs");
+}
+
+TEST_CASE("config: a password_file for each entry of smscs, a credential included") {
+  giftgate::test::TempDir dir;
+  const std::string path = dir.file("north-password");
+  std::ofstream(path) << "north\n";
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  std::ofstream(dir.file("south-password")) << "south\n";
+  REQUIRE(::chmod(dir.file("south-password").c_str(), 0400) == 0);
+  const std::string yaml = "smscs:\n  - id: north\n    password_file: " + path +
+                           "\n  - id: south\n    password_file: "
+                           "$CREDENTIALS_DIRECTORY/south-password\n  - id: east\n"
+                           "    password: east\n";
+  std::string error;
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto c = parse_config(yaml, "p.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  REQUIRE(c->daemon.smscs.size() == 3);
+  CHECK(c->daemon.smscs[0].session.password == "north");
+  CHECK(c->daemon.smscs[0].password_credential.empty());
+  CHECK(c->daemon.smscs[1].session.password.empty());  // left for systemd
+  CHECK(c->daemon.smscs[1].password_credential == "south-password");
+  CHECK(c->daemon.smscs[2].session.password == "east");
+  CHECK(c->daemon.smscs[2].password_credential.empty());
+  ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
+  c = parse_config(yaml, "p.yaml", &error);
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  REQUIRE(c);
+  CHECK(c->daemon.smscs[1].session.password == "south");
+  CHECK(c->daemon.smscs[1].password_credential.empty());
+  // An entry's file is checked as the smsc: section's is.
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  CHECK(refusal(yaml).rfind("giftgate.yaml:3: " + path + " has mode 0644", 0) == 0);
+  CHECK(refusal("smscs:\n  - id: a\n  - id: b\n    password: x\n    password_file: " + path +
+                "\n") == "giftgate.yaml:5: give password or password_file, not both");
+}
+
+TEST_CASE("config: giftgated cannot start while any SMSC's credential is not handed over") {
+  giftgate::test::TempDir dir;
+  std::ofstream(dir.file("b-password")) << "bbb\n";
+  REQUIRE(::chmod(dir.file("b-password").c_str(), 0400) == 0);
+  const std::string yaml =
+      "smscs:\n  - id: a\n    password: aaa\n"
+      "  - id: b\n    password_file: $CREDENTIALS_DIRECTORY/b-password\n"
+      "  - id: c\n    password_file: $CREDENTIALS_DIRECTORY/c-password\n";
+  std::string error;
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto c = parse_config(yaml, "m.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  const auto sentence = [](const std::string& id, const std::string& name) {
+    return fmt::format("m.yaml: the password_file of SMSC '{}' names the credential {} in "
+                       "$CREDENTIALS_DIRECTORY, which is not set: start giftgated from a systemd "
+                       "unit with LoadCredential={}:FILE, or name a file",
+                       id, name, name);
+  };
+  CHECK(missing_credentials(*c) ==
+        std::vector<std::string>{sentence("b", "b-password"), sentence("c", "c-password")});
+  // The smsc: section alone, as before.
+  c = parse_config("smsc:\n  password_file: $CREDENTIALS_DIRECTORY/smsc-password\n", "m.yaml",
+                   &error);
+  REQUIRE(c);
+  CHECK(missing_credentials(*c) == std::vector<std::string>{sentence("smsc", "smsc-password")});
+  CHECK(missing_credentials(*parse_config("", "m.yaml", &error)).empty());
+}
+
+TEST_CASE("config: warned about, not refused: a large window on many binds, one account twice") {
+  std::string error;
+  auto c = parse_config("smsc:\n  window: 300\n  binds: 4\n  rate: 400\n", "w.yaml", &error);
+  INFO(error);
+  REQUIRE(c);
+  CHECK(config_warnings(*c) ==
+        std::vector<std::string>{
+            "smsc 'smsc': window 300 on each of 4 binds lets 1200 submits wait for their answers "
+            "at once, more than SMSCs commonly allow an account; window is per bind"});
+  c = parse_config("smsc:\n  window: 250\n  binds: 4\n  rate: 400\n", "w.yaml", &error);
+  REQUIRE(c);
+  CHECK(config_warnings(*c).empty());  // 1000 exactly
+  c = parse_config("smscs:\n  - { id: a, host: h, port: 2775, system_id: x }\n"
+                   "  - { id: b, host: h, port: 2776, system_id: x }\n"
+                   "  - { id: c, host: h, port: 2775, system_id: x }\n",
+                   "w.yaml", &error);
+  REQUIRE(c);
+  CHECK(config_warnings(*c) ==
+        std::vector<std::string>{
+            "smscs 'a' and 'c' both bind to h:2775 as system_id x: if that is one account, their "
+            "binds and rates add up against its contract, and the SMSC may refuse binds or "
+            "throttle; make them one entry"});
+}
+
 TEST_CASE("config: a password file open to group or others is refused, as ssh does") {
   giftgate::test::TempDir dir;
   const std::string path = dir.file("smsc-password");
@@ -428,6 +669,39 @@ TEST_CASE("settings: the shipped conf/giftgate.yaml has every setting, with its 
         std::vector<std::string>{"campaign.tiers: not the built-in default"});
 }
 
+TEST_CASE("settings: the shipped file's commented smscs: example loads as it says") {
+  // The block from "#smscs:" to the first line that is no longer part of
+  // it, uncommented, is a whole file on its own (without smsc:).
+  std::istringstream conf(source_file("conf/giftgate.yaml"));
+  std::string line, example;
+  bool in = false;
+  while (std::getline(conf, line)) {
+    in = in ? line.starts_with("#  ") : line == "#smscs:";
+    if (in) example += line.substr(1) + "\n";
+  }
+  REQUIRE_FALSE(example.empty());
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::string error;
+  const auto c = parse_config(example, "example", &error);
+  INFO(error);
+  REQUIRE(c);
+  REQUIRE(c->daemon.smscs.size() == 2);
+  const auto& north = c->daemon.smscs[0];
+  const auto& south = c->daemon.smscs[1];
+  CHECK(north.id == "north");
+  CHECK(north.binds == 4);
+  CHECK(north.session.window == 10);
+  CHECK(north.session.rate == 400);
+  CHECK(north.password_credential == "north-password");
+  CHECK(south.id == "south");
+  CHECK(south.session.tls.enabled);
+  CHECK(south.split_bind);
+  CHECK(south.binds == 2);
+  CHECK(south.session.rate == 100);
+  CHECK(south.ussd_same_bind);
+  CHECK(config_warnings(*c).empty());
+}
+
 TEST_CASE("settings: giftgate.yaml(5) lists every setting as the table has it") {
   const std::string page = source_file("man/giftgate.yaml.5");
   REQUIRE_FALSE(page.empty());
@@ -442,7 +716,8 @@ TEST_CASE("settings: giftgate.yaml(5) lists every setting as the table has it") 
 
   // The check has teeth: one default changed in the page.
   auto drifted = page;
-  const std::string window = ".B smsc.window\nSubmits sent and not yet answered.\nDefault 10.";
+  const std::string window =
+      ".B smsc.window\nSubmits sent and not yet answered, on each bind.\nDefault 10.";
   REQUIRE(drifted.find(window) != std::string::npos);
   drifted.replace(drifted.find(window) + window.size() - 3, 2, "20");
   CHECK(man_settings(drifted) != settings_reference(SettingsFormat::man));
@@ -548,4 +823,60 @@ TEST_CASE("settings: what a reload changes, by name and class") {
   // Asked again, only what waits for a restart is still different.
   CHECK(changed_settings(next, *fresh) ==
         std::vector<SettingChange>{{"smsc.port", Reload::restart}, {"smsc.rate", Reload::restart}});
+}
+
+TEST_CASE("settings: a reload keeps the SMSCs in force, and says a changed list needs a restart") {
+  std::string error;
+  const std::string two = "smscs:\n  - { id: a, host: h1 }\n  - { id: b, host: h2, binds: 2 }\n";
+  const auto running = parse_config(two, "a.yaml", &error);
+  INFO(error);
+  REQUIRE(running);
+  CHECK(changed_settings(*running, *running).empty());
+  CHECK(changed_settings(*running, *parse_config(two, "again.yaml", &error)).empty());
+  // Any one setting of any entry, an entry more or fewer, or the order.
+  for (const std::string& other :
+       {std::string("smscs:\n  - { id: a, host: h1 }\n  - { id: b, host: h2, binds: 3 }\n"),
+        std::string("smscs:\n  - { id: a, host: h1 }\n  - { id: b, host: h2, binds: 2, "
+                    "ussd_same_bind: true }\n"),
+        std::string("smscs:\n  - { id: a, host: h1, tls: { server_name: x } }\n"
+                    "  - { id: b, host: h2, binds: 2 }\n"),
+        std::string("smscs:\n  - { id: a, host: h1 }\n"),
+        std::string("smscs:\n  - { id: b, host: h2, binds: 2 }\n  - { id: a, host: h1 }\n")}) {
+    INFO(other);
+    const auto fresh = parse_config(other, "b.yaml", &error);
+    REQUIRE(fresh);
+    CHECK(changed_settings(*running, *fresh) ==
+          std::vector<SettingChange>{{"smscs", Reload::restart}});
+    const Config next = with_reloadable(*running, *fresh);
+    REQUIRE(next.daemon.smscs.size() == 2);
+    CHECK(next.daemon.smscs[0].id == "a");
+    CHECK(next.daemon.smscs[1].binds == 2);
+    CHECK_FALSE(next.daemon.smscs[1].ussd_same_bind);
+    CHECK(next.daemon.smscs[0].session.tls.server_name.empty());
+    CHECK(changed_settings(next, *fresh) == std::vector<SettingChange>{{"smscs", Reload::restart}});
+  }
+  // From the smsc: section to a list: what the section's rows say, and the list.
+  const auto single = parse_config("smsc:\n  host: h1\n", "s.yaml", &error);
+  REQUIRE(single);
+  CHECK(changed_settings(*single, *running) ==
+        std::vector<SettingChange>{{"smsc.host", Reload::restart}, {"smscs", Reload::restart}});
+}
+
+TEST_CASE("settings: SIGHUP applies routing.reply_via_origin") {
+  std::string error;
+  const auto running = parse_config("smscs:\n  - { id: a }\n  - { id: b }\n", "a.yaml", &error);
+  const auto fresh = parse_config(
+      "smscs:\n  - { id: a }\n  - { id: b }\nrouting:\n  reply_via_origin: false\n", "b.yaml",
+      &error);
+  INFO(error);
+  REQUIRE(running);
+  REQUIRE(fresh);
+  CHECK(running->daemon.reply_via_origin);
+  CHECK_FALSE(fresh->daemon.reply_via_origin);
+  CHECK(changed_settings(*running, *fresh) ==
+        std::vector<SettingChange>{{"routing.reply_via_origin", Reload::applied}});
+  const Config next = with_reloadable(*running, *fresh);
+  CHECK_FALSE(next.daemon.reply_via_origin);
+  CHECK(next.daemon.smscs.size() == 2);
+  CHECK(changed_settings(next, *fresh).empty());
 }
