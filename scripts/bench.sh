@@ -46,6 +46,7 @@ for ((i = 1; i <= $#; i++)); do
   esac
 done
 
+# shellcheck source=scripts/loadgen-campaign.sh
 . "$root/scripts/loadgen-campaign.sh"
 loadgen_programs
 [ $kannel -eq 1 ] && "$root/scripts/kannel.sh" install
@@ -73,73 +74,6 @@ trap cleanup EXIT
 config() { echo "  window: ${GIFTGATE_BENCH_WINDOW:-10}" | loadgen_config "$1" "$2"; }
 echo "== The campaign: 100,000 members in five cities, 20 merchants, stock for every redemption"
 loadgen_campaign "$work" 100000
-
-# Process figures from /proc: CPU seconds (user + system) and peak RSS (kB).
-cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-rss_of() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
-
-field() {  # the value of key $1 in the report lines of file $2
-  { grep -oE "(^| )$1=[^ ]+" "$2" || true; } | tail -n 1 | cut -d= -f2
-}
-
-# Starts the generator for one phase; sets $lg_pid and $port.
-start_loadgen() {  # $1 name, $2 rate, remaining: extra options
-  local name=$1 rate=$2
-  shift 2
-  # Each phase starts with the disk idle: the campaign just imported and
-  # copied (over 100 MB) would otherwise still be going to disk during the
-  # phase, in the way of the daemon's fsyncs (tests/bench/RESULTS.md, item 9).
-  sync
-  "$loadgen" smsc --port 0 --members 100000 --rate "$rate" --warmup "$warmup" \
-    --duration "$phase" --settle 30 "$@" > "$work/$name.report" 2> "$work/$name.loadgen.log" &
-  lg_pid=$!
-  pids+=("$lg_pid")
-  port=
-  for _ in $(seq 1 100); do
-    port=$(field port "$work/$name.report" 2>/dev/null || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { echo "bench.sh: the generator did not start" >&2; exit 1; }
-}
-
-wait_loadgen() {  # bounded by the phase, the settle time and a margin
-  local limit=$((phase + warmup + 60)) t=0
-  while kill -0 "$lg_pid" 2>/dev/null && [ $t -lt $((limit * 10)) ]; do sleep 0.1; t=$((t + 1)); done
-  kill -0 "$lg_pid" 2>/dev/null && { echo "bench.sh: the generator did not finish" >&2; exit 1; }
-  wait "$lg_pid" || true
-}
-
-# One phase of giftgated at rate $2 (0: as fast as it answers).
-run_giftgated() {  # $1 name, $2 rate, remaining: more generator options
-  local name=$1 rate=$2 db=$work/$1.db
-  shift 2
-  cp "$work/campaign.db" "$db"
-  start_loadgen "$name" "$rate" --db "$db" "$@"
-  config "$port" "$db" > "$work/$name.yaml"
-  # The flood again with every per-number limit off: the fair order alone.
-  [ "$name" = flood-unlimited ] && sed -i 's/^limits:$/limits:\n  mo_per_minute: 0\n  mo_per_day: 0\n  replies_per_minute: 0\n  replies_per_day: 0/' "$work/$name.yaml"
-  "$giftgated" --config "$work/$name.yaml" 2> "$work/$name.giftgated.log" &
-  local daemon=$! recorder=
-  pids+=("$daemon")
-  if [ $profile -eq 1 ]; then
-    perf record -F 999 -g -p "$daemon" -o "$work/$name.perf.data" > /dev/null 2>&1 &
-    recorder=$!
-  fi
-  wait_loadgen
-  if [ -n "$recorder" ]; then
-    kill -INT "$recorder"
-    wait "$recorder" || true
-    perf report -i "$work/$name.perf.data" --no-children --percent-limit 1.5 --stdio \
-      2> /dev/null | grep -v '^$' | head -n 150 > "$work/$name.perf.txt" || true
-  fi
-  local cpu rss
-  cpu=$(cpu_of "$daemon")
-  rss=$(rss_of "$daemon")
-  kill -TERM "$daemon"
-  wait "$daemon" || true
-  echo "process cpu_s=$cpu peak_rss_kb=$rss" >> "$work/$name.report"
-}
 
 run_kannel() {
   local name=$1 rate=$2
@@ -192,7 +126,7 @@ fi
 
 for rate in "${rates[@]}"; do
   name=giftgated-$rate
-  [ "$rate" = 0 ] && name=giftgated-max
+  [ "$rate" = 0 ] && name="giftgated-max"
   echo "== giftgated at ${rate/#0/max} MO/s ($phase s measured)"
   run_giftgated "$name" "$rate"
   if [ $kannel -eq 1 ]; then

@@ -21,6 +21,12 @@
 # backup (giftctl backup under the bench's load: the copy holds every MO
 # acknowledged before it began, passes giftctl check, and restores; the
 # replies' p99 before and during it).
+# With two SMSCs of two binds each (issue 20), the fault on SMSC 2 while
+# SMSC 1 stays up: smsc-drop (SMSC 2 closes its connections), smsc-silent
+# (it stops answering), smsc-throttle (ESME_RTHROTTLED), smsc-refuse (its
+# binds refused for a while). Each passes only if, besides the check, SMSC
+# 2 takes submits again once the fault is over and SMSC 1 kept its binds;
+# they are skipped when giftgated does not read the smscs: list.
 # Exit status 0 only if every drill lost nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,10 +38,11 @@ for ((i = 1; i <= $#; i++)); do
     --short) short=1 ;;
     --only) i=$((i + 1)); only=${!i} ;;
     --build-dir) i=$((i + 1)); bin=${!i} ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "drills.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
+# shellcheck source=scripts/loadgen-campaign.sh
 . "$root/scripts/loadgen-campaign.sh"
 loadgen_programs
 
@@ -62,9 +69,9 @@ trap cleanup EXIT
 
 # --- the campaign, once; each drill starts from a copy ------------------------
 
-# Quick to notice a silent SMSC, and to send again.
+# Quick to notice a silent SMSC, and to send again. $3: binds per SMSC.
 config() {
-  loadgen_config "$1" "$2" <<END
+  loadgen_config "$1" "$2" "${3:-1}" <<END
   window: 10
   enquire_link_seconds: 1
   response_timeout_seconds: 2
@@ -77,7 +84,6 @@ loadgen_campaign "$work" $members
 
 # --- one drill's processes ---------------------------------------------------
 
-field() { { grep -oE "(^| )$1=[^ ]+" "$2" || true; } | tail -n 1 | cut -d= -f2; }
 word() { field "$1" <(printf '%s\n' "$2"); }  # the same, from a line
 bounds() { grep -c '^bound ' "$out" || true; }
 
@@ -94,9 +100,11 @@ wait_bound() {  # until $1 binds in all (bounded: 30 s)
 
 send() { printf '%s\n' "$*" >&"$ctl_fd"; }
 
-# Sends a command and waits (bounded: 60 s) for its answer, which it prints.
+# Sends a command (for one SMSC: "@S command") and waits (bounded: 60 s)
+# for its answer, which it prints.
 ask() {
-  local cmd=${1%% *} before t=0
+  local cmd=${1#@* } before t=0
+  cmd=${cmd%% *}
   before=$(grep -cE "^ok cmd=$cmd( |$)" "$out" || true)
   send "$@"
   while [ "$(grep -cE "^ok cmd=$cmd( |$)" "$out" || true)" -le "$before" ] && [ $t -lt 600 ]; do
@@ -105,21 +113,24 @@ ask() {
   { grep -E "^ok cmd=$cmd( |$)" "$out" || true; } | tail -n 1
 }
 
-begin() {  # $1 drill name, $2 database path (default: a copy in the work dir)
+# $1 drill name, $2 database path (default: a copy in the work dir); with
+# $smscs SMSCs of $binds binds each (default 1 and 1).
+begin() {
   name=$1
   db=${2:-$work/$name.db}
+  drill_fault=
   cp "$work/campaign.db" "$db"
   out=$work/$name.out
   mkfifo "$work/$name.ctl"
-  "$loadgen" smsc --port 0 --members $members --rate $rate --control --db "$db" --settle 90 \
-    < "$work/$name.ctl" > "$out" 2> "$work/$name.loadgen.log" &
+  "$loadgen" smsc --port 0 --smscs "${smscs:-1}" --members $members --rate $rate --control \
+    --db "$db" --settle 90 < "$work/$name.ctl" > "$out" 2> "$work/$name.loadgen.log" &
   lg_pid=$!
   exec {ctl_fd}> "$work/$name.ctl"
   local t=0
   while ! grep -q '^ready port=' "$out" && [ $t -lt 100 ]; do sleep 0.05; t=$((t + 1)); done
-  config "$(field port "$out")" "$db" > "$work/$name.yaml"
+  config "$(field ports "$out")" "$db" "${binds:-1}" > "$work/$name.yaml"
   start_daemon
-  wait_bound 1
+  wait_bound $(( ${smscs:-1} * ${binds:-1} ))
   sleep "$pause"  # under load before anything breaks
 }
 
@@ -148,6 +159,12 @@ row() {
   if [ "$result" = ok ] && [ "$(field acked "$out")" != "$(field mos "$out")" ]; then
     result="FAIL(not all acknowledged)"
   fi
+  # What a drill saw go wrong beside the check (e.g. SMSC 2 not back).
+  if [ "$result" = ok ] && [ -n "${drill_fault:-}" ]; then result="FAIL($drill_fault)"; fi
+  # Two SMSCs: the fault was on SMSC 2 alone, so SMSC 1 kept its binds.
+  if [ "$result" = ok ] && grep -q '^smsc smsc=2 ' "$out" && [ "$(smsc_field 1 closes)" != 0 ]; then
+    result="FAIL(SMSC 1 lost a bind)"
+  fi
   # Every broken PDU refused with generic_nack, on the one bind.
   if [ "$1" = malformed ] && [ "$result" = ok ] &&
      { [ "$(field generic_nacks "$out")" != "$(field malformed_sent "$out")" ] || [ "$(field binds "$out")" != 1 ]; }; then
@@ -165,6 +182,40 @@ row() {
 }
 
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+
+# The value of key $2 on SMSC $1's line of the report.
+smsc_field() { field "$2" <(grep -E "^smsc smsc=$1 " "$out" || true); }
+
+# Submits SMSC $1 has taken (answered ESME_ROK or lost) so far.
+taken() {
+  local a s r
+  a=$(ask "@$1 stats")
+  s=$(word submits "$a")
+  r=$(word submits_refused "$a")
+  echo $(( ${s:-0} - ${r:-0} ))
+}
+
+# Once SMSC 2's fault is over: waits (bounded: 30 s) until it takes a
+# submit again; sets $back (e.g. "1.5s", or "never" and $drill_fault).
+smsc2_back() {
+  local before t=0
+  before=$(taken 2)
+  while [ "$(taken 2)" -le "$before" ] && [ $t -lt 60 ]; do sleep 0.5; t=$((t + 1)); done
+  if [ "$(taken 2)" -gt "$before" ]; then back=$(awk -v t=$t 'BEGIN { printf "%.1fs", t / 2 }')
+  else back=never; drill_fault="SMSC 2 took no submits after the fault"; fi
+}
+
+# The drills on two SMSCs, when giftgated reads the smscs: list.
+two_smscs=0
+for d in smsc-drop smsc-silent smsc-throttle smsc-refuse; do
+  wanted $d && two_smscs=1
+done
+if [ $two_smscs -eq 1 ] && ! loadgen_has_smscs "$work/probe.yaml"; then
+  two_smscs=0
+  rows+=("smsc-*     skipped: this giftgated does not read the smscs: list (issue 20)")
+  echo "smsc-*: skipped, this giftgated does not read the smscs: list"
+fi
+smsc_wanted() { [ $two_smscs -eq 1 ] && wanted "$1"; }
 
 # --- the drills ------------------------------------------------------------
 
@@ -300,6 +351,56 @@ if wanted backup; then
     checked=FAIL
   [ "$checked" = ok ] || { echo "drills.sh: backup: check or restore failed (see $work/backup.giftctl.log)" >&2; failed=1; }
   end "took=${took}s p99_before=$(word p99_ms "$before")ms p99_during=$(word p99_ms "$during")ms samples_during=$(word samples "$during") acked_before=$(word acked_before "$held") copy=$checked"
+fi
+
+# --- two SMSCs, the fault on SMSC 2 -------------------------------------------
+
+smsc_drill() {  # $1 drill name, $2 what breaks; the caller runs the fault
+  echo "== $1: two SMSCs of two binds; on SMSC 2, $2"
+  smscs=2 binds=2 begin "$1"
+}
+
+smsc_end() {  # SMSC 2 back, then the check
+  smsc2_back
+  end "smsc2_back_after=$back"
+  row_detail
+}
+
+# Each SMSC's and each bind's share, under the row.
+row_detail() {
+  local line
+  line=$(grep -E '^smsc smsc=' "$out" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    printf "smsc%s: mos=%s submits=%s refused=%s closes=%s in_doubt=%s  ", v["smsc"], v["mo_sent"],
+           v["submits"], v["submits_refused"], v["closes"], v["in_doubt"] }')
+  rows+=("           $line")
+  echo "           $line"
+}
+
+if smsc_wanted smsc-drop; then
+  smsc_drill smsc-drop "the connections closed three times"
+  for _ in 1 2 3; do send "@2 drop"; sleep 1.5; done
+  smsc_end
+fi
+
+if smsc_wanted smsc-silent; then
+  smsc_drill smsc-silent "no answers for $silent s"
+  send "@2 silent $silent"
+  sleep "$silent"
+  smsc_end
+fi
+
+if smsc_wanted smsc-throttle; then
+  smsc_drill smsc-throttle "every submit answered ESME_RTHROTTLED for 5 s"
+  send "@2 throttle 5"
+  sleep 5
+  smsc_end
+fi
+
+if smsc_wanted smsc-refuse; then
+  smsc_drill smsc-refuse "the connections closed and binds refused for $refuse s"
+  send "@2 refuse $refuse"
+  sleep "$refuse"
+  smsc_end
 fi
 
 echo

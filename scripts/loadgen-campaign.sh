@@ -1,5 +1,7 @@
-# Sourced by scripts/bench.sh and scripts/drills.sh: the programs and the
-# campaign both run giftgated on, against giftgate-loadgen. Needs $root.
+# shellcheck shell=bash disable=SC2154  # the callers' globals: root, work, phase, ...
+# Sourced by scripts/bench.sh, scripts/bench-binds.sh and scripts/drills.sh:
+# the programs and the campaign they run giftgated on, against
+# giftgate-loadgen, and the benchmark's phases. Needs $root.
 
 # Builds the programs (unless $bin names a build directory that has them)
 # and sets $bin, $loadgen, $giftgated and $giftctl.
@@ -13,18 +15,27 @@ loadgen_programs() {
   giftctl=$bin/daemon/giftctl/giftctl
 }
 
-# giftgated's configuration: $1 the generator's port, $2 the database; more
-# lines from stdin go after the smsc settings (indent them by two spaces to
-# add to smsc, or start a new section).
+# giftgated's configuration: $1 the generator's port, or its ports P1,P2,...
+# (one SMSC each, ids a, b, ...), $2 the database, $3 the binds of each SMSC
+# (default 1), $4 each SMSC's rate, shared by its binds (default 0: none).
+# One port and one bind: the single smsc: section; otherwise the smscs:
+# list. More lines from stdin go after the SMSC settings: those indented by
+# two spaces before any other go into each SMSC, the rest start new sections.
 loadgen_config() {
   local today extra
   today=$(date +%Y-%m-%d)
   extra=$(cat)
-  cat <<END
+  if [[ $1 == *,* ]] || [ "${3:-1}" != 1 ]; then
+    loadgen_smscs "$1" "${3:-1}" "${4:-0}" "$extra"
+  else
+    cat <<END
 smsc:
   port: $1
-  rate: 0
+  rate: ${4:-0}
 $extra
+END
+  fi
+  cat <<END
 storage:
   path: $2
 templates:
@@ -45,6 +56,27 @@ campaign:
 END
 }
 
+# The smscs: list for loadgen_config: $1 the ports, $2 binds, $3 rate, $4
+# the extra lines.
+loadgen_smscs() {
+  local ids=(a b c d e f g h i j k l m n o p) i=0 port line entry='' rest='' in_entry=1
+  while IFS= read -r line; do
+    if [ $in_entry -eq 1 ] && [[ $line == "  "* ]]; then
+      entry+="  $line"$'\n'
+    elif [ -n "$line" ]; then
+      in_entry=0
+      rest+="$line"$'\n'
+    fi
+  done <<< "$4"
+  echo "smscs:"
+  for port in ${1//,/ }; do
+    printf '  - id: %s\n    port: %s\n    binds: %s\n    rate: %s\n%s' "${ids[$i]}" "$port" "$2" \
+      "$3" "$entry"
+    i=$((i + 1))
+  done
+  printf '%s' "$rest"
+}
+
 # $2 members, each with points for any number of redemptions (10,000,000,
 # the default campaign.max_balance: 10,000 tier C vouchers), 20 merchants
 # and stock for every redemption, in the database $1/campaign.db.
@@ -60,4 +92,92 @@ loadgen_campaign() {
     "$giftctl" --config "$dir/setup.yaml" --operator loadgen --quiet \
       stock C "$city" 100000000 > /dev/null
   done
+}
+
+# --- the benchmark's phases (scripts/bench.sh, scripts/bench-binds.sh) -------
+# Need $work (the campaign.db there), $phase and $warmup (seconds), a pids
+# array (every process started, for the caller's cleanup), a function
+# `config PORTS DB` and optionally $members (100000) and $profile (0).
+
+# Process figures from /proc: CPU seconds (user + system) and peak RSS (kB).
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+rss_of() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+
+field() {  # the value of key $1 in the report lines of file $2
+  { grep -oE "(^| )$1=[^ ]+" "$2" || true; } | tail -n 1 | cut -d= -f2
+}
+
+# Starts the generator for one phase; sets $lg_pid, $port (the first SMSC's)
+# and $ports (every SMSC's, P1,P2,...).
+start_loadgen() {  # $1 name, $2 rate, remaining: extra options
+  local name=$1 rate=$2
+  shift 2
+  # Each phase starts with the disk idle: the campaign just imported and
+  # copied (over 100 MB) would otherwise still be going to disk during the
+  # phase, in the way of the daemon's fsyncs (tests/bench/RESULTS.md, item 9).
+  sync
+  "$loadgen" smsc --port 0 --members "${members:-100000}" --rate "$rate" --warmup "$warmup" \
+    --duration "$phase" --settle 30 "$@" > "$work/$name.report" 2> "$work/$name.loadgen.log" &
+  lg_pid=$!
+  pids+=("$lg_pid")
+  port=
+  for _ in $(seq 1 100); do
+    port=$(field port "$work/$name.report" 2>/dev/null || true)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "${0##*/}: the generator did not start" >&2; exit 1; }
+  ports=$(field ports "$work/$name.report")
+  ports=${ports:-$port}
+}
+
+wait_loadgen() {  # bounded by the phase, the settle time and a margin
+  local limit=$((phase + warmup + 60)) t=0
+  while kill -0 "$lg_pid" 2>/dev/null && [ $t -lt $((limit * 10)) ]; do sleep 0.1; t=$((t + 1)); done
+  kill -0 "$lg_pid" 2>/dev/null && { echo "${0##*/}: the generator did not finish" >&2; exit 1; }
+  wait "$lg_pid" || true
+}
+
+# One phase of giftgated at rate $2 (0: as fast as it answers), with the
+# configuration the caller's `config PORTS DB` writes.
+run_giftgated() {  # $1 name, $2 rate, remaining: more generator options
+  local name=$1 rate=$2 db=$work/$1.db
+  shift 2
+  cp "$work/campaign.db" "$db"
+  start_loadgen "$name" "$rate" --db "$db" "$@"
+  config "$ports" "$db" > "$work/$name.yaml"
+  # The flood again with every per-number limit off: the fair order alone.
+  [ "$name" = flood-unlimited ] && sed -i 's/^limits:$/limits:\n  mo_per_minute: 0\n  mo_per_day: 0\n  replies_per_minute: 0\n  replies_per_day: 0/' "$work/$name.yaml"
+  "$giftgated" --config "$work/$name.yaml" 2> "$work/$name.giftgated.log" &
+  local daemon=$! recorder=
+  pids+=("$daemon")
+  if [ "${profile:-0}" -eq 1 ]; then
+    perf record -F 999 -g -p "$daemon" -o "$work/$name.perf.data" > /dev/null 2>&1 &
+    recorder=$!
+  fi
+  wait_loadgen
+  if [ -n "$recorder" ]; then
+    kill -INT "$recorder"
+    wait "$recorder" || true
+    perf report -i "$work/$name.perf.data" --no-children --percent-limit 1.5 --stdio \
+      2> /dev/null | grep -v '^$' | head -n 150 > "$work/$name.perf.txt" || true
+  fi
+  local cpu rss
+  cpu=$(cpu_of "$daemon")
+  rss=$(rss_of "$daemon")
+  kill -TERM "$daemon"
+  wait "$daemon" || true
+  echo "process cpu_s=$cpu peak_rss_kb=$rss" >> "$work/$name.report"
+}
+
+# Whether this giftgated reads the smscs: list (issue 20): 0 yes, 1 if it
+# says it does not know the key; any other complaint about the probe
+# configuration (written to $1) is printed and ends the script.
+loadgen_has_smscs() {
+  loadgen_config 2775,2776 "$(dirname "$1")/probe.db" 2 1000 < /dev/null > "$1"
+  "$giftgated" --config "$1" --check-config > "$1.log" 2>&1 && return 0
+  grep -q "unknown key 'smscs'" "$1.log" && return 1
+  echo "${0##*/}: giftgated refused the configuration for several SMSCs:" >&2
+  cat "$1.log" >&2
+  exit 1
 }

@@ -43,7 +43,8 @@ std::map<std::string, std::int64_t> counts(sqlite3* db, const char* sql) {
 
 }  // namespace
 
-CheckResult check_database(const std::string& path, const Scenario& scenario, const Smsc& smsc) {
+CheckResult check_database(const std::string& path, const Scenario& scenario,
+                           const std::vector<const Smsc*>& smscs) {
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(raw);
@@ -65,7 +66,14 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
   std::int64_t garbled_acked = 0, garbled_sent = 0, sent = 0, acked = 0;
   std::map<std::string, std::int64_t> confirms_acked, confirms_sent;
   std::vector<std::string> verified;  // codes a merchant's acknowledged HX named
-  for (const auto& mo : smsc.mos()) {
+  std::vector<const Mo*> mos;
+  std::int64_t in_doubt = 0;
+  for (const Smsc* smsc : smscs) {
+    for (const auto& mo : smsc->mos()) mos.push_back(&mo);
+    in_doubt += static_cast<std::int64_t>(smsc->counters().in_doubt);
+  }
+  for (const Mo* each : mos) {
+    const Mo& mo = *each;
     ++sent;
     acked += mo.acked;
     if (mo.kind == Kind::garbled) {
@@ -144,7 +152,6 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
       single(db.get(), "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'submitted')");
   std::int64_t copies_twice = 0;
   for (const auto& [key, n] : scenario.texts_with_code()) copies_twice += n - 1;
-  const auto in_doubt = static_cast<std::int64_t>(smsc.counters().in_doubt);
 
   // 5. Garbled texts: a help reply or nothing, and nothing else done.
   // Their senders are members the rest of the load never uses.
@@ -192,8 +199,8 @@ CheckResult check_database(const std::string& path, const Scenario& scenario, co
   return r;
 }
 
-CheckResult check_backup(const std::string& path, const std::vector<Mo>& mos,
-                         const std::vector<bool>& acked_before) {
+CheckResult check_backup(const std::string& path, const std::vector<const Smsc*>& smscs,
+                         const std::vector<std::vector<bool>>& acked_before) {
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(raw);
@@ -203,10 +210,13 @@ CheckResult check_backup(const std::string& path, const std::vector<Mo>& mos,
   // The same key as check_database: a member's sender and text.
   std::map<std::pair<std::string, std::string>, std::int64_t> wanted;
   std::int64_t looked_for = 0;
-  for (std::size_t i = 0; i < mos.size() && i < acked_before.size(); ++i) {
-    if (!acked_before[i] || mos[i].kind == Kind::garbled) continue;
-    ++wanted[{mos[i].from, mos[i].text}];
-    ++looked_for;
+  for (std::size_t s = 0; s < smscs.size() && s < acked_before.size(); ++s) {
+    const auto& mos = smscs[s]->mos();
+    for (std::size_t i = 0; i < mos.size() && i < acked_before[s].size(); ++i) {
+      if (!acked_before[s][i] || mos[i].kind == Kind::garbled) continue;
+      ++wanted[{mos[i].from, mos[i].text}];
+      ++looked_for;
+    }
   }
   std::int64_t missing = looked_for;
   try {

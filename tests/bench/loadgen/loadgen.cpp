@@ -3,13 +3,20 @@
 //
 //   giftgate-loadgen csv --dir D [--members N] [--points P]
 //       writes D/members.csv and D/merchants.csv for giftctl import
-//   giftgate-loadgen smsc [--port P] [--members N] [--rate R] [--warmup S]
-//                         [--duration S] [--settle S] [--max-unacked N]
-//                         [--mix B,R,V] [--redemptions N] [--db PATH] [--control]
-//                         [--flood N]
-//       plays the SMSC: prints "ready port=N", waits for a bind, sends the
-//       mix for the duration (or until "finish" with --control), waits for
-//       the answers to settle, prints the report and, with --db, the check
+//   giftgate-loadgen smsc [--port P] [--smscs N | --ports P1,P2,...] [--members N]
+//                         [--rate R] [--warmup S] [--duration S] [--settle S]
+//                         [--max-unacked N] [--mix B,R,V] [--redemptions N]
+//                         [--db PATH] [--control] [--flood N]
+//       plays the SMSC: prints "ready port=P1 ports=P1,...", waits for a
+//       bind, sends the mix for the duration (or until "finish" with
+//       --control), waits for the answers to settle, prints the report and,
+//       with --db, the check. --smscs N plays N SMSCs on P, P+1, ... (each
+//       its own free port with P 0); --ports names each SMSC's port. They
+//       share the members and the rate (R is the whole run's, spread over
+//       the SMSCs with a receiver bound) and the check; each has its own
+//       counters and message ids, starting at the same value. The report
+//       has one "bind smsc=S bind=B ..." line per bind and one "smsc smsc=S
+//       ..." line per SMSC, then the totals as "report" lines.
 //   giftgate-loadgen sink --port P
 //       a trivial ESME: answers each MO at once with a one-line reply, to
 //       show how fast the generator itself goes
@@ -20,7 +27,11 @@
 // under load: snapshot (which MOs are acknowledged now), check_backup PATH
 // (the copy at PATH holds every one of them), window and latency (the
 // replies' latency between the two). --flood N sends N balance asks from
-// one member at the start of the measured time.
+// one member at the start of the measured time (through SMSC 1).
+// A command for the SMSCs (drop, silent, refuse, throttle, msgqful,
+// lose_resp, malformed, garbled, flood, stats) goes to every SMSC, or with
+// a prefix "@S " (e.g. "@2 drop") to SMSC S alone; "@S stats" answers
+// with that SMSC's counters.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -30,9 +41,11 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -47,6 +60,7 @@
 #include "protocol/pdu.hpp"
 #include "protocol/receipt.hpp"
 #include "tests/bench/loadgen/check.hpp"
+#include "tests/bench/loadgen/pacer.hpp"
 #include "tests/bench/loadgen/scenario.hpp"
 #include "tests/bench/loadgen/smsc.hpp"
 #include "tests/bench/loadgen/wire.hpp"
@@ -70,6 +84,26 @@ struct Args {
   }
   bool flag(const std::string& k) const { return opts.count(k) > 0; }
 };
+
+// Each SMSC's port: --ports P1,P2,... or --smscs N from --port P (P, P+1,
+// ...; every one 0, so its own free port, with P 0).
+std::vector<std::uint16_t> smsc_ports(const Args& a) {
+  std::vector<std::uint16_t> ports;
+  if (a.flag("ports")) {
+    if (a.flag("smscs") || a.flag("port"))
+      throw std::invalid_argument("--ports names every port: no --port or --smscs beside it");
+    std::istringstream list(a.get("ports", ""));
+    for (std::string p; std::getline(list, p, ',');) ports.push_back(static_cast<std::uint16_t>(std::stoul(p)));
+    if (ports.empty()) throw std::invalid_argument("--ports wants P1,P2,...");
+    return ports;
+  }
+  const auto n = static_cast<int>(a.num("smscs", 1));
+  if (n < 1 || n > 16) throw std::invalid_argument("--smscs wants 1 to 16");
+  const auto first = static_cast<int>(a.num("port", 0));
+  for (int i = 0; i < n; ++i)
+    ports.push_back(static_cast<std::uint16_t>(first == 0 ? 0 : first + i));
+  return ports;
+}
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -133,15 +167,22 @@ class Run {
       : io_(io),
         args_(args),
         scenario_(options(args)),
-        smsc_(io, smsc_options(args), scenario_),
+        smscs_(make_smscs(io, args, scenario_)),
+        pacer_(io, scenario_, pointers(smscs_), args.num("rate", 100)),
         timer_(io),
         steal_timer_(io),
         input_(io, ::dup(0)) {}
 
   int exec() {
-    smsc_.set_sending(false);
-    smsc_.start();
-    std::printf("ready port=%u\n", smsc_.port());
+    pacer_.set_sending(false);
+    std::string ports;
+    for (const auto& s : smscs_) {
+      s->start();
+      ports += fmt::format("{}{}", ports.empty() ? "" : ",", s->port());
+    }
+    pacer_.start();
+    std::printf("ready port=%u ports=%s smscs=%zu\n", smscs_.front()->port(), ports.c_str(),
+                smscs_.size());
     std::fflush(stdout);
     if (args_.flag("control")) read_command();
     wait_for_bind();
@@ -163,12 +204,69 @@ class Run {
     }
     return o;
   }
-  static giftgate::bench::Smsc::Options smsc_options(const Args& a) {
-    giftgate::bench::Smsc::Options o;
-    o.port = static_cast<std::uint16_t>(a.num("port", 0));
-    o.rate = a.num("rate", 100);
-    o.max_unacked = static_cast<std::size_t>(a.num("max-unacked", o.rate > 0 ? 1000 : 200));
-    return o;
+  using SmscList = std::vector<std::unique_ptr<giftgate::bench::Smsc>>;
+  static SmscList make_smscs(asio::io_context& io, const Args& a,
+                             giftgate::bench::Scenario& scenario) {
+    SmscList out;
+    const auto ports = smsc_ports(a);
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      giftgate::bench::Smsc::Options o;
+      o.port = ports[i];
+      o.number = static_cast<int>(i + 1);
+      o.max_unacked =
+          static_cast<std::size_t>(a.num("max-unacked", a.num("rate", 100) > 0 ? 1000 : 200));
+      out.push_back(std::make_unique<giftgate::bench::Smsc>(io, o, scenario));
+    }
+    return out;
+  }
+  static std::vector<giftgate::bench::Smsc*> pointers(const SmscList& list) {
+    std::vector<giftgate::bench::Smsc*> out;
+    for (const auto& s : list) out.push_back(s.get());
+    return out;
+  }
+  std::vector<const giftgate::bench::Smsc*> smscs() const {
+    std::vector<const giftgate::bench::Smsc*> out;
+    for (const auto& s : smscs_) out.push_back(s.get());
+    return out;
+  }
+  giftgate::bench::Smsc::Counters totals() const {
+    giftgate::bench::Smsc::Counters c;
+    for (const auto& s : smscs_) c += s->counters();
+    return c;
+  }
+  bool any_bound() const {
+    return std::any_of(smscs_.begin(), smscs_.end(), [](const auto& s) { return s->any_bound(); });
+  }
+  std::size_t unacked() const {
+    std::size_t n = 0;
+    for (const auto& s : smscs_) n += s->unacked();
+    return n;
+  }
+  std::size_t receipts_pending() const {
+    std::size_t n = 0;
+    for (const auto& s : smscs_) n += s->receipts_pending();
+    return n;
+  }
+  void start_measuring() {
+    measure_start_ = Clock::now();
+    for (const auto& s : smscs_) s->start_measuring();
+    submits_at_start_ = submits_by_bind();
+  }
+  // Submits taken so far, by SMSC number and bind (kind, number); the
+  // measured time's are the difference between two of these.
+  using SubmitsByBind = std::map<std::tuple<int, std::string, int>, std::uint64_t>;
+  SubmitsByBind submits_by_bind() const {
+    SubmitsByBind out;
+    for (const auto& s : smscs_)
+      for (const auto& [key, b] : s->binds()) out[{s->number(), key.first, key.second}] = b.submits;
+    return out;
+  }
+  double measured_submits_per_s(const SubmitsByBind::key_type& key) const {
+    const auto end = submits_at_end_.find(key);
+    const auto start = submits_at_start_.find(key);
+    const auto n = (end == submits_at_end_.end() ? 0 : end->second) -
+                   (start == submits_at_start_.end() ? 0 : start->second);
+    return measured_seconds_ > 0 ? static_cast<double>(n) / measured_seconds_ : 0;
   }
 
   void after(std::chrono::milliseconds d, std::function<void()> f) {
@@ -178,17 +276,19 @@ class Run {
     });
   }
 
+  // Until one SMSC has a receiver bound: those not (yet) bound take no new
+  // MOs, so a daemon bound to some of them is loaded all the same.
   void wait_for_bind() {
-    if (!smsc_.any_bound()) return after(10ms, [this] { wait_for_bind(); });
+    if (!any_bound()) return after(10ms, [this] { wait_for_bind(); });
     if (args_.flag("control")) {
-      smsc_.set_sending(true);
+      pacer_.set_sending(true);
       return;
     }
-    smsc_.set_sending(true);
+    pacer_.set_sending(true);
     const auto warmup = std::chrono::milliseconds(static_cast<long>(args_.num("warmup", 2) * 1000));
     after(warmup, [this] {
-      smsc_.start_measuring();
-      if (args_.flag("flood")) smsc_.flood(static_cast<int>(args_.num("flood", 0)));
+      start_measuring();
+      if (args_.flag("flood")) smscs_.front()->flood(static_cast<int>(args_.num("flood", 0)));
       replies_at_start_ = replies();
       sample_steal();
       if (args_.flag("redemptions")) return until_redeemed();
@@ -235,11 +335,12 @@ class Run {
     if (sending_stopped_) return;
     sending_stopped_ = true;
     scenario_.set_new_actions(false);  // flows under way still finish
-    smsc_.set_sending(true);
-    measured_seconds_ = seconds_since(smsc_.measure_start());
+    pacer_.set_sending(true);
+    measured_seconds_ = seconds_since(measure_start_);
     steal_timer_.cancel();
     steal_samples_.push_back(cpu_ticks());
-    measured_acks_ = smsc_.counters().measured_acks;
+    measured_acks_ = totals().measured_acks;
+    submits_at_end_ = submits_by_bind();
     replies_measured_ = replies() - replies_at_start_;
     settle_deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long>(settle_seconds * 1000));
     settle();
@@ -248,13 +349,12 @@ class Run {
   void settle() {
     // Quiet: every MO answered, every reply and receipt through, and (with
     // the database) every outbound message in a final state, resends too.
-    bool quiet = smsc_.unacked() == 0 && scenario_.awaiting() == 0 &&
-                 smsc_.receipts_pending() == 0;
+    bool quiet = unacked() == 0 && scenario_.awaiting() == 0 && receipts_pending() == 0;
     if (quiet && args_.flag("db")) quiet = giftgate::bench::open_messages(args_.get("db", "")) == 0;
     if (!quiet && Clock::now() < settle_deadline_) return after(50ms, [this] { settle(); });
     if (!quiet) std::printf("settle timed_out=1 unacked=%zu awaiting=%llu receipts=%zu\n",
-                            smsc_.unacked(), static_cast<unsigned long long>(scenario_.awaiting()),
-                            smsc_.receipts_pending());
+                            unacked(), static_cast<unsigned long long>(scenario_.awaiting()),
+                            receipts_pending());
     // A moment more for the daemon to commit what the last answers said.
     after(std::chrono::milliseconds(static_cast<long>(args_.num("grace", 1) * 1000)), [this] {
       report();
@@ -262,15 +362,48 @@ class Run {
     });
   }
 
+  // Per bind and per SMSC first, so that a reader taking the last value of
+  // a key (the scripts' field) gets the totals.
+  void report_smscs() {
+    for (const auto& s : smscs_) {
+      double smsc_rate = 0;
+      for (const auto& [key, b] : s->binds()) {
+        const double rate = measured_submits_per_s({s->number(), key.first, key.second});
+        smsc_rate += rate;
+        std::printf("%s\n", fmt::format("bind smsc={} bind={} kind={} connections={} submits={} "
+                                        "submits_per_s={:.1f} receipts_sent={} mo_pdus={} "
+                                        "in_doubt={}",
+                                        s->number(), b.number, b.kind, b.connections, b.submits,
+                                        rate, b.receipts_sent, b.mo_pdus, b.in_doubt)
+                                .c_str());
+      }
+      const auto& c = s->counters();
+      std::printf("%s\n", fmt::format("smsc smsc={} port={} mo_sent={} mo_acked={} submits={} "
+                                      "submits_per_s={:.1f} "
+                                      "submits_refused={} responses_lost={} receipts_sent={} "
+                                      "receipts_acked={} receipts_other_bind={} redeliveries={} binds={} "
+                                      "binds_refused={} closes={} in_doubt={}",
+                                      s->number(), s->port(), c.mo_sent, c.mo_acked, c.submits,
+                                      smsc_rate, c.submits_refused, c.responses_lost, c.receipts_sent,
+                                      c.receipts_acked, c.receipts_other_bind, c.redeliveries,
+                                      c.binds, c.binds_refused, c.closes, c.in_doubt)
+                              .c_str());
+    }
+  }
+
   void report() {
-    const auto& c = smsc_.counters();
+    report_smscs();
+    const auto c = totals();
     auto& lat = scenario_.latency();
     const double secs = measured_seconds_ > 0 ? measured_seconds_ : 1;
+    double submitted = 0;
+    for (const auto& [key, n] : submits_at_end_) submitted += measured_submits_per_s(key);
     std::printf("%s\n", fmt::format("report measured_s={:.2f} mo_sent={} mo_acked={} "
-                                    "acked_per_s={:.1f} replied_per_s={:.1f} samples={} latency_p50_ms={:.2f} "
+                                    "acked_per_s={:.1f} replied_per_s={:.1f} submitted_per_s={:.1f} "
+                                    "samples={} latency_p50_ms={:.2f} "
                                     "latency_p99_ms={:.2f} latency_max_ms={:.2f} {}",
                                     secs, c.mo_sent, c.mo_acked, static_cast<double>(measured_acks_) / secs,
-                                    static_cast<double>(replies_measured_) / secs,
+                                    static_cast<double>(replies_measured_) / secs, submitted,
                                     lat.count(), lat.percentile(50), lat.percentile(99), lat.max(),
                                     steal_report())
                             .c_str());
@@ -287,7 +420,7 @@ class Run {
                                     c.binds_refused, c.closes, c.in_doubt, own_usage())
                             .c_str());
     if (args_.flag("db")) {
-      const auto r = giftgate::bench::check_database(args_.get("db", ""), scenario_, smsc_);
+      const auto r = giftgate::bench::check_database(args_.get("db", ""), scenario_, smscs());
       for (const auto& line : r.lines) std::printf("%s\n", line.c_str());
       if (!r.ok) status_ = 1;
     }
@@ -311,49 +444,85 @@ class Run {
     std::string name;
     double n = 0;
     words >> name;
-    if (name == "snapshot" || name == "check_backup" || name == "window" || name == "latency")
+    int target = 0;  // 0: every SMSC
+    if (name.size() > 1 && name[0] == '@') {
+      target = std::atoi(name.c_str() + 1);
+      if (target < 1 || static_cast<std::size_t>(target) > smscs_.size()) {
+        std::printf("error cmd=%s no_such_smsc\n", name.c_str());
+        std::fflush(stdout);
+        return;
+      }
+      words >> name;
+    }
+    if (target == 0 &&
+        (name == "snapshot" || name == "check_backup" || name == "window" || name == "latency"))
       return backup_command(name, line.substr(std::min(line.size(), name.size() + 1)));
     words >> n;
     const auto ms = std::chrono::milliseconds(static_cast<long>(n * 1000));
-    if (name == "rate") smsc_.set_rate(n);
-    else if (name == "pause") smsc_.set_sending(false);
-    else if (name == "resume") smsc_.set_sending(true);
-    else if (name == "measure") smsc_.start_measuring();
-    else if (name == "drop") smsc_.drop_all();
-    else if (name == "silent") smsc_.silent_for(ms);
-    else if (name == "refuse") smsc_.refuse_binds_for(ms);
-    else if (name == "throttle") smsc_.throttle_for(ms);
-    else if (name == "msgqful") smsc_.msgqful(static_cast<int>(n));
-    else if (name == "lose_resp") smsc_.lose_responses(static_cast<int>(n));
-    else if (name == "malformed") smsc_.malformed(static_cast<int>(n));
-    else if (name == "garbled") smsc_.garbled(static_cast<int>(n));
-    else if (name == "flood") smsc_.flood(static_cast<int>(n));
-    else if (name == "finish") return finish(n > 0 ? n : 30);
-    else if (name != "stats") {
+    // The run's own commands: for no SMSC in particular.
+    if (target == 0 && name == "rate") pacer_.set_rate(n);
+    else if (target == 0 && name == "pause") pacer_.set_sending(false);
+    else if (target == 0 && name == "resume") pacer_.set_sending(true);
+    else if (target == 0 && name == "measure") start_measuring();
+    else if (target == 0 && name == "finish") return finish(n > 0 ? n : 30);
+    else if (!smsc_command(target, name, n, ms)) {
       std::printf("error cmd=%s\n", name.c_str());
       std::fflush(stdout);
       return;
     }
-    const auto& c = smsc_.counters();
-    std::printf("%s\n", fmt::format("ok cmd={} mo_sent={} mo_acked={} unacked={} submits={} "
-                                    "binds={} closes={} bound={}",
-                                    name, c.mo_sent, c.mo_acked, smsc_.unacked(), c.submits,
-                                    c.binds, c.closes, smsc_.any_bound() ? 1 : 0)
+    auto c = totals();
+    bool bound = any_bound();
+    std::size_t open = unacked();
+    std::string which;
+    if (target > 0) {
+      const auto& s = *smscs_[static_cast<std::size_t>(target - 1)];
+      c = s.counters();
+      bound = s.any_bound();
+      open = s.unacked();
+      which = fmt::format(" smsc={}", target);
+    }
+    std::printf("%s\n", fmt::format("ok cmd={}{} mo_sent={} mo_acked={} unacked={} submits={} "
+                                    "submits_refused={} binds={} closes={} bound={}",
+                                    name, which, c.mo_sent, c.mo_acked, open, c.submits,
+                                    c.submits_refused, c.binds, c.closes, bound ? 1 : 0)
                             .c_str());
     std::fflush(stdout);
+  }
+
+  // A fault or an action for SMSC `target` (0: each SMSC); false if unknown.
+  bool smsc_command(int target, const std::string& name, double n, std::chrono::milliseconds ms) {
+    const auto count = static_cast<int>(n);
+    for (std::size_t i = 0; i < smscs_.size(); ++i) {
+      if (target != 0 && static_cast<std::size_t>(target - 1) != i) continue;
+      auto& s = *smscs_[i];
+      if (name == "drop") s.drop_all();
+      else if (name == "silent") s.silent_for(ms);
+      else if (name == "refuse") s.refuse_binds_for(ms);
+      else if (name == "throttle") s.throttle_for(ms);
+      else if (name == "msgqful") s.msgqful(count);
+      else if (name == "lose_resp") s.lose_responses(count);
+      else if (name == "malformed") s.malformed(count);
+      else if (name == "garbled") s.garbled(count);
+      else if (name == "flood") s.flood(count);
+      else if (name != "stats") return false;
+    }
+    return true;
   }
 
   // The commands of a backup drill; each answers one "ok cmd=..." line.
   void backup_command(const std::string& name, const std::string& arg) {
     std::string out;
     if (name == "snapshot") {
-      snapshot_.assign(smsc_.mos().size(), false);
+      snapshot_.assign(smscs_.size(), {});
       std::size_t acked = 0;
-      for (std::size_t i = 0; i < snapshot_.size(); ++i)
-        acked += (snapshot_[i] = smsc_.mos()[i].acked) ? 1 : 0;
+      for (std::size_t s = 0; s < smscs_.size(); ++s) {
+        const auto& mos = smscs_[s]->mos();
+        snapshot_[s].assign(mos.size(), false);
+        for (std::size_t i = 0; i < mos.size(); ++i) acked += (snapshot_[s][i] = mos[i].acked) ? 1 : 0;
+      }
       out = fmt::format("ok cmd=snapshot acked={}", acked);
     } else if (name == "check_backup") {
-      const auto r = giftgate::bench::check_backup(arg, smsc_.mos(), snapshot_);
+      const auto r = giftgate::bench::check_backup(arg, smscs(), snapshot_);
       out = fmt::format("ok cmd=check_backup {}", r.lines.empty() ? "" : r.lines.front());
     } else if (name == "window") {
       scenario_.start_window();
@@ -369,9 +538,12 @@ class Run {
 
   asio::io_context& io_;
   const Args& args_;
-  std::vector<bool> snapshot_;  // by MO index: acknowledged when snapshot came
+  // Per SMSC, by MO index: acknowledged when snapshot came.
+  std::vector<std::vector<bool>> snapshot_;
   giftgate::bench::Scenario scenario_;
-  giftgate::bench::Smsc smsc_;
+  SmscList smscs_;
+  giftgate::bench::Pacer pacer_;
+  Clock::time_point measure_start_{};
   asio::steady_timer timer_;
   asio::steady_timer steal_timer_;
   std::vector<CpuTicks> steal_samples_;
@@ -381,6 +553,7 @@ class Run {
   double measured_seconds_ = 0;
   std::uint64_t measured_acks_ = 0;
   std::uint64_t replies_at_start_ = 0, replies_measured_ = 0;
+  SubmitsByBind submits_at_start_, submits_at_end_;
   Clock::time_point settle_deadline_{};
   int status_ = 0;
 };
@@ -392,7 +565,8 @@ int sink(const Args& args) {
   socket.connect({asio::ip::make_address("127.0.0.1"),
                   static_cast<std::uint16_t>(args.num("port", 2775))});
   auto wire = std::make_shared<giftgate::bench::Wire>(std::move(socket), 1);
-  std::uint64_t answered = 0;
+  std::uint64_t answered = 0, receipts = 0;
+  std::string first_receipt_id = "-";  // the self-test reads which ids an SMSC gives
   wire->start(
       [&](giftgate::bench::Wire& w, const giftgate::smpp::Pdu& pdu, std::error_code ec,
           const giftgate::smpp::Header&) {
@@ -403,7 +577,11 @@ int sink(const Args& args) {
         const auto* d = pdu.as<smpp::DeliverSm>();
         if (!d) return;
         w.send({smpp::status::ok, pdu.sequence_number, smpp::DeliverSmResp{}});
-        if (smpp::is_delivery_receipt(d->esm_class)) return;
+        if (smpp::is_delivery_receipt(d->esm_class)) {
+          const auto r = smpp::parse_delivery_receipt(*d);
+          if (r && receipts++ == 0) first_receipt_id = r->message_id;
+          return;
+        }
         smpp::SubmitSm reply;
         reply.source = d->dest;
         reply.dest = d->source;
@@ -419,8 +597,9 @@ int sink(const Args& args) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code, int) { wire->close(); });
   io.run();
-  std::printf("sink answered=%llu %s\n", static_cast<unsigned long long>(answered),
-              own_usage().c_str());
+  std::printf("sink answered=%llu receipts=%llu first_receipt_id=%s %s\n",
+              static_cast<unsigned long long>(answered), static_cast<unsigned long long>(receipts),
+              first_receipt_id.c_str(), own_usage().c_str());
   return 0;
 }
 

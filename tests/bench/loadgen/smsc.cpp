@@ -12,7 +12,6 @@ namespace giftgate::bench {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kTick = 1ms;
 constexpr int kMaxDeliveries = 100;  // of one part, then the SMSC gives up (and the check says so)
 
 void event(const std::string& line) {
@@ -42,28 +41,45 @@ Smsc::Smsc(boost::asio::io_context& io, Options options, Scenario& scenario)
     : io_(io),
       options_(options),
       scenario_(scenario),
-      acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), options.port}),
-      timer_(io) {}
+      acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), options.port}) {}
 
 std::uint16_t Smsc::port() const { return acceptor_.local_endpoint().port(); }
 
-void Smsc::start() {
-  accept();
-  last_tick_ = Clock::now();
-  tick();
+Smsc::Counters& Smsc::Counters::operator+=(const Counters& o) {
+  binds += o.binds;
+  binds_refused += o.binds_refused;
+  closes += o.closes;
+  mo_sent += o.mo_sent;
+  mo_acked += o.mo_acked;
+  pdus_nacked += o.pdus_nacked;
+  redeliveries += o.redeliveries;
+  submits += o.submits;
+  submits_refused += o.submits_refused;
+  responses_lost += o.responses_lost;
+  in_doubt += o.in_doubt;
+  receipts_sent += o.receipts_sent;
+  receipts_acked += o.receipts_acked;
+  receipts_nacked += o.receipts_nacked;
+  receipts_other_bind += o.receipts_other_bind;
+  generic_nacks += o.generic_nacks;
+  malformed_sent += o.malformed_sent;
+  measured_acks += o.measured_acks;
+  return *this;
 }
 
-bool Smsc::any_bound() const {
+void Smsc::start() { accept(); }
+
+bool Smsc::any_bound() const { return has_receiver(); }
+
+bool Smsc::has_receiver() const {
   for (const auto& [id, c] : conns_)
     if (c.wire->bound && c.wire->receives && c.wire->is_open()) return true;
   return false;
 }
 
-void Smsc::set_rate(double rate) {
-  options_.rate = rate;
-  rate_credit_ = 0;
+bool Smsc::can_take() const {
+  return !silent_ && unacked_parts_ < options_.max_unacked && has_receiver();
 }
-void Smsc::set_sending(bool on) { sending_ = on; }
 
 void Smsc::start_measuring() {
   measuring_ = true;
@@ -103,10 +119,43 @@ void Smsc::refuse_binds_for(std::chrono::milliseconds d) {
 
 void Smsc::throttle_for(std::chrono::milliseconds d) { throttle_until_ = Clock::now() + d; }
 
+Smsc::ConnState* Smsc::receiver_after(std::uint64_t after) {
+  ConnState* first = nullptr;
+  for (auto& [id, c] : conns_) {
+    if (!(c.wire->bound && c.wire->receives && c.wire->is_open())) continue;
+    if (id > after) return &c;
+    if (!first) first = &c;
+  }
+  return first;
+}
+
 Smsc::ConnState* Smsc::receiver() {
-  for (auto& [id, c] : conns_)
-    if (c.wire->bound && c.wire->receives && c.wire->is_open()) return &c;
-  return nullptr;
+  ConnState* c = receiver_after(last_mo_conn_);
+  if (c) last_mo_conn_ = c->wire->id();
+  return c;
+}
+
+Smsc::ConnState* Smsc::receipt_receiver() {
+  ConnState* c = receiver_after(last_receipt_conn_);
+  if (c) last_receipt_conn_ = c->wire->id();
+  return c;
+}
+
+Smsc::BindCounters& Smsc::bind_counters(std::uint64_t conn, std::string kind) {
+  int number = 1;
+  for (bool taken = true; taken; ++number) {
+    taken = false;
+    for (const auto& [id, c] : conns_)
+      if (id != conn && c.bind && c.wire->is_open() && c.bind->kind == kind &&
+          c.bind->number == number)
+        taken = true;
+    if (!taken) break;
+  }
+  auto& b = binds_[{kind, number}];
+  b.kind = std::move(kind);
+  b.number = number;
+  ++b.connections;
+  return b;
 }
 
 void Smsc::on_close(Wire& w) {
@@ -118,7 +167,10 @@ void Smsc::on_close(Wire& w) {
   // answer, and acknowledged only once committed): it may come again.
   if (!c.unbound && c.wire->bound)
     for (const auto& [seq, p] : c.pending)
-      if (p.what == Pending::What::receipt) ++counters_.in_doubt;
+      if (p.what == Pending::What::receipt) {
+        ++counters_.in_doubt;
+        if (c.bind) ++c.bind->in_doubt;
+      }
   const auto now = Clock::now();
   for (auto& [seq, p] : c.pending) {
     if (p.what == Pending::What::mo_part) {
@@ -130,7 +182,8 @@ void Smsc::on_close(Wire& w) {
     }
   }
   ++counters_.closes;
-  event(fmt::format("closed conn={} unbound={}", w.id(), c.unbound ? 1 : 0));
+  event(fmt::format("closed smsc={} conn={} unbound={}", options_.number, w.id(),
+                    c.unbound ? 1 : 0));
   // The Wire lives on in its handlers; only the bookkeeping goes.
   boost::asio::post(io_, [this, id = w.id()] { conns_.erase(id); });
 }
@@ -155,9 +208,10 @@ void Smsc::on_pdu(Wire& w, const smpp::Pdu& pdu, std::error_code ec, const smpp:
     }
     w.bound = true;
     w.receives = bind->kind != smpp::BindKind::transmitter;
+    c.bind = &bind_counters(w.id(), std::string(smpp::to_string(bind->kind)));
     ++counters_.binds;
-    event(fmt::format("bound conn={} system_id={} kind={}", w.id(), bind->system_id,
-                      smpp::to_string(bind->kind)));
+    event(fmt::format("bound smsc={} conn={} bind={} system_id={} kind={}", options_.number, w.id(),
+                      c.bind->number, bind->system_id, smpp::to_string(bind->kind)));
     return;
   }
   if (pdu.as<smpp::EnquireLink>()) {
@@ -177,6 +231,7 @@ void Smsc::on_submit(ConnState& c, const smpp::Pdu& pdu) {
   const auto& submit = *pdu.as<smpp::SubmitSm>();
   const auto now = Clock::now();
   ++counters_.submits;
+  if (c.bind) ++c.bind->submits;
   bool answered = true;
   std::string id;
   if (now < throttle_until_ || msgqful_left_ > 0) {
@@ -193,6 +248,7 @@ void Smsc::on_submit(ConnState& c, const smpp::Pdu& pdu) {
     --lose_left_;
     ++counters_.responses_lost;
     ++counters_.in_doubt;
+    if (c.bind) ++c.bind->in_doubt;
     answered = false;
   } else {
     id = std::to_string(next_message_id_++);
@@ -203,7 +259,10 @@ void Smsc::on_submit(ConnState& c, const smpp::Pdu& pdu) {
   if (submit.service_type == "USSD") return;
   if (answered && (submit.registered_delivery & 0x01)) {
     const Receipt receipt{id, submit.dest.addr};
-    if (ConnState* r = receiver()) send_receipt(*r, receipt);
+    if (ConnState* r = receiver_after(c.wire->id())) {
+      if (r != &c) ++counters_.receipts_other_bind;
+      send_receipt(*r, receipt);
+    }
     else receipts_.push_back(receipt);
   }
   const std::string to = submit.dest.addr;
@@ -276,6 +335,7 @@ void Smsc::send_receipt(ConnState& c, const Receipt& r) {
   c.pending[seq] = Pending{Pending::What::receipt, 0, 0, r, Clock::now()};
   ++receipts_in_flight_;
   ++counters_.receipts_sent;
+  if (c.bind) ++c.bind->receipts_sent;
   c.wire->send(smpp::Pdu{smpp::status::ok, seq, std::move(receipt)});
 }
 
@@ -299,6 +359,7 @@ void Smsc::write_part(ConnState& c, std::size_t mo_index, std::size_t part) {
   const auto seq = c.wire->next_sequence();
   c.pending[seq] = Pending{Pending::What::mo_part, mo_index, part, {}, now};
   ++unacked_parts_;
+  if (c.bind) ++c.bind->mo_pdus;
   c.wire->send(smpp::Pdu{smpp::status::ok, seq, std::move(d)});
 }
 
@@ -366,48 +427,36 @@ int Smsc::malformed(int n) {
   return n;
 }
 
-void Smsc::tick() {
-  const auto now = Clock::now();
-  const double dt = std::chrono::duration<double>(now - last_tick_).count();
-  last_tick_ = now;
-  if (silent_ && now >= silent_until_) {
+void Smsc::pump() {
+  if (silent_ && Clock::now() >= silent_until_) {
     silent_ = false;
     for (auto& [id, c] : conns_) c.wire->set_silent(false);
   }
-  if (sending_ && options_.rate > 0)
-    rate_credit_ = std::min(rate_credit_ + options_.rate * dt, std::max(1.0, options_.rate * 0.05));
-  pump();
-  timer_.expires_after(kTick);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) tick();
-  });
-}
-
-void Smsc::pump() {
-  ConnState* c = receiver();
-  if (!c || silent_) return;
+  if (silent_ || !has_receiver()) return;
   const auto now = Clock::now();
   for (std::size_t n = receipts_.size(); n > 0; --n) {
-    send_receipt(*c, receipts_.front());
+    send_receipt(*receipt_receiver(), receipts_.front());
     receipts_.pop_front();
   }
   while (!redeliver_.empty() && redeliver_.front().due <= now) {
     const auto r = redeliver_.front();
     redeliver_.pop_front();
     if (mos_[r.mo_index].part_acked[r.part]) continue;
-    write_part(*c, r.mo_index, r.part);
+    write_part(*receiver(), r.mo_index, r.part);
   }
-  if (!sending_) return;
-  for (int burst = 0; burst < 2000 && unacked_parts_ < options_.max_unacked; ++burst) {
-    if (options_.rate > 0) {
-      if (rate_credit_ < 1) break;
-      rate_credit_ -= 1;
-    }
-    auto mo = scenario_.next();
-    if (!mo) break;
-    mos_.push_back(std::move(*mo));
-    write_part(*c, mos_.size() - 1, 0);
+}
+
+void Smsc::send_new(Mo mo) {
+  mos_.push_back(std::move(mo));
+  ConnState* c = receiver();
+  if (!c) {  // not can_take(): written once a receiver binds
+    for (std::size_t part = 0; part < mos_.back().parts.size(); ++part)
+      redeliver_.push_back({mos_.size() - 1, part, Clock::now()});
+    return;
   }
+  // Every part on one connection, as an SMSC that holds the message whole.
+  for (std::size_t part = 0; part < mos_.back().parts.size(); ++part)
+    write_part(*c, mos_.size() - 1, part);
 }
 
 }  // namespace giftgate::bench
