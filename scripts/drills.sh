@@ -205,17 +205,7 @@ smsc2_back() {
   else back=never; drill_fault="SMSC 2 took no submits after the fault"; fi
 }
 
-# The drills on two SMSCs, when giftgated reads the smscs: list.
-two_smscs=0
-for d in smsc-drop smsc-silent smsc-throttle smsc-refuse; do
-  wanted $d && two_smscs=1
-done
-if [ $two_smscs -eq 1 ] && ! loadgen_has_smscs "$work/probe.yaml"; then
-  two_smscs=0
-  rows+=("smsc-*     skipped: this giftgated does not read the smscs: list (issue 20)")
-  echo "smsc-*: skipped, this giftgated does not read the smscs: list"
-fi
-smsc_wanted() { [ $two_smscs -eq 1 ] && wanted "$1"; }
+smsc_wanted() { wanted "$1"; }
 
 # --- the drills ------------------------------------------------------------
 

@@ -169,15 +169,3 @@ run_giftgated() {  # $1 name, $2 rate, remaining: more generator options
   wait "$daemon" || true
   echo "process cpu_s=$cpu peak_rss_kb=$rss" >> "$work/$name.report"
 }
-
-# Whether this giftgated reads the smscs: list (issue 20): 0 yes, 1 if it
-# says it does not know the key; any other complaint about the probe
-# configuration (written to $1) is printed and ends the script.
-loadgen_has_smscs() {
-  loadgen_config 2775,2776 "$(dirname "$1")/probe.db" 2 1000 < /dev/null > "$1"
-  "$giftgated" --config "$1" --check-config > "$1.log" 2>&1 && return 0
-  grep -q "unknown key 'smscs'" "$1.log" && return 1
-  echo "${0##*/}: giftgated refused the configuration for several SMSCs:" >&2
-  cat "$1.log" >&2
-  exit 1
-}

@@ -130,11 +130,12 @@ class Gateway {
     smpp::IdFormatLearner receipt_ids;
   };
 
+  // One Conn per bind of every SMSC entry (gateway_smscs.cpp).
+  void open_connections(boost::asio::any_io_executor net);
   // A connection came up or went down (posted from its thread).
   void on_link_state(std::size_t conn, bool now_bound, const std::string& why);
   // Shares an SMSC's rate between its connections that are bound.
   void share_rate(std::size_t smsc);
-  bool any_bound() const;
   // How many parts a connection may be handed at a time: two windows, so
   // the next is ready when answers come, and a dead one strands little.
   std::size_t room_of(const Conn& c) const;

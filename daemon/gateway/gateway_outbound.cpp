@@ -1,0 +1,161 @@
+// What goes out: messages taken from the outbox, each placed on a
+// connection by the Router, submitted, and every answer recorded.
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "daemon/gateway/boundary.hpp"
+#include "daemon/gateway/gateway.hpp"
+
+namespace giftgate {
+
+std::vector<Outbound> Gateway::take_due() {
+  if (stopping_ || !outbox_dirty_) return {};
+  // As much as the connections up have room for; a USSD screen only while
+  // its own SMSC (or bind) is up.
+  std::size_t room = 0;
+  std::vector<std::string> open;
+  for (const auto& c : conns_) {
+    if (!c.bound) continue;
+    room += room_of(c);
+    const std::string& id = entry(c).id;
+    if (std::ranges::find(open, id) == open.end()) open.push_back(id);
+    open.push_back(Router::route_of(id, c.bind, true));
+  }
+  if (room == 0) return {};
+  auto due = outbox_.take_due(now(), room, &open);
+  backlog_ -= std::min(backlog_, due.size());
+  if (due.size() < room) {  // took all there was
+    outbox_dirty_ = false;
+    backlog_ = 0;
+  }
+  return due;
+}
+
+std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
+  std::vector<Send> out;
+  const Time t = now();
+  std::vector<Router::Connection> room;
+  room.reserve(conns_.size());
+  for (const auto& c : conns_) room.push_back({entry(c).id, c.bind, c.bound, room_of(c)});
+  for (const auto& m : due) {
+    const auto wanted = Router::wanted(m.route, m.ussd_op.has_value(), config_.daemon.reply_via_origin);
+    // The parts it will have (as many as it had, for a resend of the same
+    // split; the exact count follows from the connection's alphabet).
+    const auto conn = router_.pick(room, wanted, std::max(1, m.parts_before));
+    if (!conn) {
+      // Its SMSC went down since take_due: back to the outbox, no attempt used.
+      outbox_.submit_returned(m.id, m.attempt, 1, 1, "its SMSC is not bound", t);
+      continue;
+    }
+    const Conn& c = conns_[*conn];
+    std::string why;
+    auto submits = boundary::submits_for(m, entry(c), config_, &why);
+    if (submits.empty()) {
+      log_.error("submit_impossible", {{"outbox_id", m.id}, {"reason", why}});
+      outbox_.submit_failed(m.id, m.attempt, 1, 1, smpp::status::system_error, why, t);
+      continue;
+    }
+    if (m.attempt > 1) ++metrics_.resends;
+    const int total = static_cast<int>(submits.size());
+    // A resend carries the parts that failed, with the same reference and
+    // numbering; the handset keeps the ones it has. Should the text split
+    // otherwise now (another alphabet configured), every part goes again.
+    const bool same_split = m.parts_before == total;
+    for (int index = 1; index <= total; ++index) {
+      if (same_split && std::ranges::find(m.skip_parts, index) != m.skip_parts.end()) continue;
+      if (const auto s = outbox_.sending(m.id, m.attempt, index, total, t, entry(c).id); !s.ok())
+        log_.warning("part_not_recorded", {{"outbox_id", m.id}, {"reason", s.message}});
+      out.push_back({*conn, m.id, m.attempt, index, total,
+                     std::move(submits[static_cast<std::size_t>(index - 1)])});
+    }
+  }
+  return out;
+}
+
+void Gateway::send(std::vector<Send> parts) {
+  if (parts.empty()) return;
+  // One hand-over to each connection's thread for its share of the batch.
+  std::vector<std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>>> by_conn(
+      conns_.size());
+  for (auto& p : parts) {
+    ++in_flight_;
+    ++conns_[p.conn].in_flight;
+    by_conn[p.conn].emplace_back(
+        std::move(p.submit), [this, conn = p.conn, id = p.id, attempt = p.attempt,
+                              index = p.index, total = p.total](smpp::SubmitOutcome outcome) {
+          boost::asio::post(io_, [this, conn, id, attempt, index, total,
+                                  outcome = std::move(outcome)] {
+            on_submitted(conn, id, attempt, index, total, outcome);
+          });
+        });
+  }
+  for (std::size_t i = 0; i < by_conn.size(); ++i)
+    if (!by_conn[i].empty()) conns_[i].link->submit_all(std::move(by_conn[i]));
+}
+
+void Gateway::on_submitted(std::size_t conn, std::int64_t id, int attempt, int index, int total,
+                           const smpp::SubmitOutcome& outcome) {
+  --in_flight_;
+  Conn& c = conns_[conn];
+  --c.in_flight;
+  batch_.join();
+  const Time at = now();
+  // What the answer's optional parameters say, for the message's history.
+  const std::string detail = smpp::failure_details(outcome.tlvs);
+  if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
+    ++metrics_.mt_submitted;
+    ++c.submitted;
+    auto& learner = smscs_[c.smsc].response_ids;
+    if (learner.observe(outcome.message_id))
+      log_.info("message_ids_learnt", {{"smsc", entry(c).id},
+                                       {"side", "submit_sm_resp"},
+                                       {"format", smpp::to_string(learner.format())}});
+    const auto readings = learner.read(outcome.message_id);
+    batch_.record([this, id, attempt, index, total, ids = MessageIds{readings.first, readings.second},
+            detail, at] {
+      if (!outbox_.submitted(id, attempt, index, total, ids, at, detail).ok())
+        log_.error("submit_not_recorded", {{"outbox_id", id}});
+    });
+    return;
+  }
+  if (outcome.kind == smpp::SubmitOutcome::Kind::returned) {
+    // Never written: back to the outbox for a connection that is up,
+    // without using an attempt.
+    ++c.returned;
+    outbox_dirty_ = true;
+    batch_.record([this, id, attempt, index, total, why = outcome.error.message(), at] {
+      if (!outbox_.submit_returned(id, attempt, index, total, why, at).ok())
+        log_.error("submit_not_recorded", {{"outbox_id", id}});
+    });
+    return;
+  }
+  ++metrics_.mt_submit_failed;
+  ++c.submit_failed;
+  if (outcome.in_doubt) ++c.in_doubt;
+  const bool refused = outcome.kind == smpp::SubmitOutcome::Kind::failed && outcome.command_status;
+  std::string why = refused ? fmt::format("submit_sm_resp status 0x{:08X}", outcome.command_status)
+                            : fmt::format("{}{}", outcome.error.message(),
+                                          outcome.in_doubt ? " (in doubt: may have been sent)" : "");
+  if (!detail.empty()) why += " (" + detail + ")";
+  log_.warning("submit_failed", {{"outbox_id", id},
+                                  {"connection", c.name},
+                                  {"attempt", attempt},
+                                  {"part", index},
+                                  {"reason", why}});
+  const std::int64_t status = refused ? std::int64_t{outcome.command_status} : Outbox::kNoAnswer;
+  // The answer lost with its connection: sent again at once through
+  // another connection up, rather than after the back-off meant for
+  // a member's phone that could not take it.
+  const bool elsewhere = outcome.in_doubt && std::ranges::any_of(conns_, [&](const Conn& k) {
+                           return k.bound && &k != &c;
+                         });
+  const auto retry = elsewhere ? Outbox::Retry::at_once : Outbox::Retry::backoff;
+  if (elsewhere) outbox_dirty_ = true;
+  batch_.record([this, id, attempt, index, total, status, why, detail, at, retry] {
+    outbox_.submit_failed(id, attempt, index, total, status, why, at, detail, retry);
+  });
+}
+
+}  // namespace giftgate
