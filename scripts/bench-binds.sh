@@ -45,15 +45,7 @@ work=${GIFTGATE_BENCH_DIR:-$bin/bench}/binds
 rm -rf "$work"
 mkdir -p "$work"
 pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-}
+cleanup() { stop_pids "${pids[@]}"; }
 trap cleanup EXIT
 
 # Each phase's SMSCs: set by binds_phase before run_giftgated calls config.

@@ -56,16 +56,8 @@ rm -rf "$work"
 mkdir -p "$work"
 pids=()
 cleanup() {
-  local p
   [ -f "$work/kannel/bearerbox.pid" ] && "$root/scripts/kannel.sh" stop "$work/kannel" || true
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
+  stop_pids "${pids[@]}"
 }
 trap cleanup EXIT
 

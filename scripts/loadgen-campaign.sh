@@ -169,3 +169,15 @@ run_giftgated() {  # $1 name, $2 rate, remaining: more generator options
   wait "$daemon" || true
   echo "process cpu_s=$cpu peak_rss_kb=$rss" >> "$work/$name.report"
 }
+
+# Stops the processes named by pid: SIGTERM to all, up to 5 s each to go,
+# then SIGKILL; reaps them.
+stop_pids() {
+  local p
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}

@@ -232,16 +232,20 @@ void Gateway::ignore(smpp::Responder responder, const std::string& reason) {
   batch_.acknowledge(std::move(responder), smpp::status::ok);
 }
 
+smpp::IdReadings Gateway::read_id(const Conn& c, smpp::IdFormatLearner& learner,
+                                  std::string_view side, std::string_view raw) {
+  if (learner.observe(raw))
+    log_.info("message_ids_learnt", {{"smsc", entry(c).id},
+                                     {"side", std::string(side)},
+                                     {"format", smpp::to_string(learner.format())}});
+  return learner.read(raw);
+}
+
 void Gateway::on_receipt(std::size_t conn, const smpp::DeliverSm& pdu,
                          const smpp::DeliveryReceipt& receipt, smpp::Responder responder) {
   Conn& c = conns_[conn];
   ++c.receipts;
-  auto& learner = smscs_[c.smsc].receipt_ids;
-  if (learner.observe(receipt.message_id))
-    log_.info("message_ids_learnt", {{"smsc", entry(c).id},
-                                     {"side", "receipts"},
-                                     {"format", smpp::to_string(learner.format())}});
-  const auto readings = learner.read(receipt.message_id);
+  const auto readings = read_id(c, smscs_[c.smsc].receipt_ids, "receipts", receipt.message_id);
   // Ids are the SMSC's own: matched among the parts sent through it.
   const ReceiptReport report = boundary::receipt_report(pdu, receipt, readings, entry(c), config_);
   const std::string& id = readings.first;

@@ -142,6 +142,10 @@ class Gateway {
   const SmscEntry& entry(const Conn& c) const { return config_.daemon.smscs[c.smsc]; }
   // The metric labels of a connection: smsc="ID",bind="N", then `more`.
   std::string conn_labels(const Conn& c, std::string_view more = {}) const;
+  // A message id as this SMSC writes it on one side (receipts or
+  // submit_sm_resp), learning its format; logged once it is learnt.
+  smpp::IdReadings read_id(const Conn& c, smpp::IdFormatLearner& learner, std::string_view side,
+                           std::string_view raw);
   // A PDU from the link: handled now, or held back (admission).
   void receive(std::size_t conn, const smpp::Pdu& pdu, smpp::Responder responder);
   // A deliver_sm or data_sm to the receipt or MO path.

@@ -107,12 +107,8 @@ void Gateway::on_submitted(std::size_t conn, std::int64_t id, int attempt, int i
   if (outcome.kind == smpp::SubmitOutcome::Kind::sent) {
     ++metrics_.mt_submitted;
     ++c.submitted;
-    auto& learner = smscs_[c.smsc].response_ids;
-    if (learner.observe(outcome.message_id))
-      log_.info("message_ids_learnt", {{"smsc", entry(c).id},
-                                       {"side", "submit_sm_resp"},
-                                       {"format", smpp::to_string(learner.format())}});
-    const auto readings = learner.read(outcome.message_id);
+    const auto readings =
+        read_id(c, smscs_[c.smsc].response_ids, "submit_sm_resp", outcome.message_id);
     batch_.record([this, id, attempt, index, total, ids = MessageIds{readings.first, readings.second},
             detail, at] {
       if (!outbox_.submitted(id, attempt, index, total, ids, at, detail).ok())
