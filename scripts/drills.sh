@@ -149,7 +149,7 @@ end() {  # the generator settles, checks, and reports; then the daemon stops
   row "$name" "${1:-}"
 }
 
-printf -v header '%-10s %7s %7s %7s %10s %7s  %s' drill MOs acked effects duplicates losses notes
+printf -v header '%-13s %7s %7s %7s %10s %7s  %s' drill MOs acked effects duplicates losses notes
 rows=("$header")
 failed=0
 row() {
@@ -173,7 +173,7 @@ row() {
   [ "$result" = ok ] || failed=1
   local note=${2:-}
   [ "$1" = garbled ] && note="replies=$(field garbled_replies "$out")${note:+ $note}"
-  printf -v line '%-10s %7s %7s %7s %10s %7s  %s' "$1" "$(field mos "$out")" "$(field acked "$out")" \
+  printf -v line '%-13s %7s %7s %7s %10s %7s  %s' "$1" "$(field mos "$out")" "$(field acked "$out")" \
     "$(field effects "$out")" "$(field duplicates "$out")" "$(field losses "$out")" \
     "${note:+$note }vouchers=$(field vouchers "$out") binds=$(field binds "$out") nacked=$(field pdus_nacked "$out") generic_nacks=$(field generic_nacks "$out") sent_twice=$(field sent_twice "$out") in_doubt=$(field in_doubt "$out") check=${result:-none}"
   rows+=("$line")

@@ -207,6 +207,30 @@ TEST_CASE("giftgated, two SMSCs: a USSD dialogue stays on its SMSC while the oth
   CHECK(t.g.value("SELECT COUNT(*) FROM outbox WHERE channel = 'ussd' AND route = 'a'") >= 2);
 }
 
+TEST_CASE("giftgated, two SMSCs: a stop waits for the answers on every bind, then unbinds each") {
+  TwoSmscs t;
+  t.start();
+  // Answers held back on both SMSCs: the drain must wait for all of them.
+  t.g.sim.command("set resp_delay_ms=700");
+  t.b->command("set resp_delay_ms=700");
+  t.g.sim.command("mo src=8613900000001 dst=12580 text=JF");
+  t.b->command("mo src=8613800138000 dst=12580 text=JF");
+  REQUIRE(t.g.sim.wait_for("submit", 10s));
+  REQUIRE(t.b->wait_for("submit", 10s));
+  t.g.daemon->signal(SIGTERM);
+  CHECK(t.g.daemon->wait_exit(15s) == 0);
+  // Every connection of both unbound, after the answers came, and every
+  // part recorded as the SMSC answered it: none left in flight.
+  for (SimProcess* sim : {&t.g.sim, t.b.get()}) {
+    std::set<std::string> unbound;
+    for (const auto& e : sim->history())
+      if (e.name == "unbind") unbound.insert(e.fields.at("conn"));
+    CHECK(unbound.size() == 2);
+  }
+  CHECK(t.g.value("SELECT COUNT(*) FROM outbox_parts WHERE status IS NULL OR status <> 0") == 0);
+  CHECK(t.g.value("SELECT COUNT(DISTINCT smsc) FROM outbox_parts") == 2);
+}
+
 TEST_CASE("giftctl status: each SMSC and bind of the running daemon, and a refusal when none runs") {
   TwoSmscs t;
   t.g.enable_metrics();
