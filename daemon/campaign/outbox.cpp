@@ -278,9 +278,9 @@ db::Status Outbox::submit_failed(std::int64_t id, int attempt, int part, int tot
 }
 
 db::Status Outbox::submit_returned(std::int64_t id, int attempt, int part, int total,
-                                   const std::string& why, Time now) {
+                                   const std::string& why, Time now, Retry retry) {
   // Recorded as a failed part; settle undoes the attempt when it is all so.
-  return submit_failed(id, attempt, part, total, kNotSent, why, now);
+  return submit_failed(id, attempt, part, total, kNotSent, why, now, {}, retry);
 }
 
 Outbox::ReceiptMatch Outbox::receipt(const ReceiptReport& r, Time now) {

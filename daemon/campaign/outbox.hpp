@@ -152,10 +152,11 @@ class Outbox {
   // while its submit waited): recorded as kNotSent. When no part of the
   // attempt is in flight and all it sent were returned so, the attempt is
   // undone and the message due again now, `why` its last error; otherwise
-  // the part failed, as a refused one (Retry::backoff if this report ends
-  // the attempt: report returned parts before a lost answer's at_once).
+  // the part failed, as a refused one, the next attempt due as `retry`
+  // says when this report ends the attempt (at_once: another SMSC can take
+  // what its connection lost).
   db::Status submit_returned(std::int64_t id, int attempt, int part, int total,
-                             const std::string& why, Time now);
+                             const std::string& why, Time now, Retry retry = Retry::backoff);
 
   // A delivery receipt. Only parts of its SMSC count (see ReceiptReport::smsc).
   // It is stored in any case, with its SMSC and its outcome:

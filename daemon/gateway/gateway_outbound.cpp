@@ -116,13 +116,20 @@ void Gateway::on_submitted(std::size_t conn, std::int64_t id, int attempt, int i
     });
     return;
   }
+  // Sent again at once through another connection that is up, when this
+  // one lost it (never written, or its answer lost with the connection),
+  // rather than after the back-off meant for a phone that could not take it.
+  const bool elsewhere = std::ranges::any_of(conns_, [&](const Conn& k) {
+    return k.bound && &k != &c;
+  });
+  const auto lost_retry = elsewhere ? Outbox::Retry::at_once : Outbox::Retry::backoff;
   if (outcome.kind == smpp::SubmitOutcome::Kind::returned) {
-    // Never written: back to the outbox for a connection that is up,
-    // without using an attempt.
+    // Never written: back to the outbox without using an attempt (unless
+    // another part of it was written).
     ++c.returned;
     outbox_dirty_ = true;
-    batch_.record([this, id, attempt, index, total, why = outcome.error.message(), at] {
-      if (!outbox_.submit_returned(id, attempt, index, total, why, at).ok())
+    batch_.record([this, id, attempt, index, total, why = outcome.error.message(), at, lost_retry] {
+      if (!outbox_.submit_returned(id, attempt, index, total, why, at, lost_retry).ok())
         log_.error("submit_not_recorded", {{"outbox_id", id}});
     });
     return;
@@ -141,14 +148,8 @@ void Gateway::on_submitted(std::size_t conn, std::int64_t id, int attempt, int i
                                   {"part", index},
                                   {"reason", why}});
   const std::int64_t status = refused ? std::int64_t{outcome.command_status} : Outbox::kNoAnswer;
-  // The answer lost with its connection: sent again at once through
-  // another connection up, rather than after the back-off meant for
-  // a member's phone that could not take it.
-  const bool elsewhere = outcome.in_doubt && std::ranges::any_of(conns_, [&](const Conn& k) {
-                           return k.bound && &k != &c;
-                         });
-  const auto retry = elsewhere ? Outbox::Retry::at_once : Outbox::Retry::backoff;
-  if (elsewhere) outbox_dirty_ = true;
+  const auto retry = outcome.in_doubt ? lost_retry : Outbox::Retry::backoff;
+  if (retry == Outbox::Retry::at_once) outbox_dirty_ = true;
   batch_.record([this, id, attempt, index, total, status, why, detail, at, retry] {
     outbox_.submit_failed(id, attempt, index, total, status, why, at, detail, retry);
   });

@@ -597,6 +597,24 @@ TEST_CASE("outbox: a lost answer resent at once is due now, and still counts its
   CHECK(f.attempts(now) == 3);
 }
 
+TEST_CASE("outbox: a connection lost with one part in flight and the next queued: resent at once") {
+  Fixture f;
+  const auto id = f.queue("two parts");
+  REQUIRE(f.outbox.take_due(f.t0, 10).size() == 1);
+  for (int part = 1; part <= 2; ++part) REQUIRE(f.outbox.sending(id, 1, part, 2, f.t0, "a").ok());
+  // As the session reports a lost connection: the written part in doubt,
+  // then the queued one returned; the last report ends the attempt.
+  REQUIRE(f.outbox.submit_failed(id, 1, 1, 2, Outbox::kNoAnswer, "lost", f.t0, {},
+                                 Outbox::Retry::at_once).ok());
+  REQUIRE(f.outbox.submit_returned(id, 1, 2, 2, "lost", f.t0, Outbox::Retry::at_once).ok());
+  CHECK(f.state(id) == "queued");
+  CHECK(f.attempts(id) == 1);  // a part was written: an attempt as ever
+  const auto due = f.outbox.take_due(f.t0, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempt == 2);
+  CHECK(due[0].skip_parts.empty());
+}
+
 TEST_CASE("outbox: a restart with a part returned and another cut off resends both, as an attempt") {
   Fixture f;
   const auto id = f.queue("two parts");
