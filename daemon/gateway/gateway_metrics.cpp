@@ -170,12 +170,10 @@ std::string Gateway::status_text() {
     const std::string state = tx == rx ? std::string(smpp::to_string(tx))
                                        : fmt::format("tx {}, rx {}", smpp::to_string(tx),
                                                      smpp::to_string(rx));
-    std::size_t bound_here = 0;
-    for (const auto& k : conns_) bound_here += k.smsc == c.smsc && k.bound ? 1 : 0;
-    const std::string rate =
-        e.session.rate <= 0 ? "-"
-                            : fmt::format("{:.0f}", e.session.rate /
-                                                        static_cast<double>(std::max<std::size_t>(bound_here, 1)));
+    // The share the session sends at now (set_rate: the SMSC's rate over
+    // its connections bound).
+    const double share = c.link->transmitter()->stats().rate;
+    const std::string rate = share <= 0 ? "-" : fmt::format("{:.0f}", share);
     // The session's own words first (with the SMSC's status, where it
     // gave one); what the state change said otherwise.
     std::string last_error = c.link->transmitter()->stats().last_error;

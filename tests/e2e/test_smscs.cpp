@@ -17,13 +17,15 @@ struct TwoSmscs {
   std::unique_ptr<SimProcess> b = std::make_unique<SimProcess>();
   unsigned short b_port = b->port();
 
-  explicit TwoSmscs(const std::string& options = "", int members = 60) : g("", members) {
+  explicit TwoSmscs(const std::string& options = "", int members = 60, int rate = 0)
+      : g("", members) {
     b->command("set receipt_hold=on");
     const std::string single = fmt::format(
         "smsc:\n  port: {}\n  rate: 0\n  reconnect_max_seconds: 1\n", g.sim.port());
-    const std::string entry =
-        "    rate: 0\n    reconnect_max_seconds: 1\n    response_timeout_seconds: 1\n"
-        "    window: 4\n    binds: 2\n";
+    const std::string entry = fmt::format(
+        "    rate: {}\n    reconnect_max_seconds: 1\n    response_timeout_seconds: 1\n"
+        "    window: 4\n    binds: 2\n",
+        rate);
     g.edit_config(single, fmt::format("smscs:\n  - id: a\n    port: {}\n{}  - id: b\n    port: {}\n{}{}",
                                       g.sim.port(), entry, b_port, entry, options));
   }
@@ -229,6 +231,52 @@ TEST_CASE("giftgated, two SMSCs: a stop waits for the answers on every bind, the
   }
   CHECK(t.g.value("SELECT COUNT(*) FROM outbox_parts WHERE status IS NULL OR status <> 0") == 0);
   CHECK(t.g.value("SELECT COUNT(DISTINCT smsc) FROM outbox_parts") == 2);
+}
+
+namespace {
+
+// giftctl status's lines for one SMSC, once `want` is in one of them
+// (bounded: 10 s).
+std::vector<std::string> status_lines(TwoSmscs& t, const std::string& smsc, const std::string& want) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 50; ++i) {
+    lines.clear();
+    const auto run = test::run_giftctl(t.g.dir, t.g.config_path, "status");
+    std::istringstream in(run.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(smsc + " ", 0) == 0) lines.push_back(line);
+    for (const auto& l : lines)
+      if (contains(l, want)) return lines;
+    std::this_thread::sleep_for(200ms);
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("giftgated, two SMSCs: an SMSC's rate is shared by its binds up, and again when one goes") {
+  TwoSmscs t("", 10, 40);
+  t.g.enable_metrics();
+  t.start();
+  // Two binds up: 20 a second each (the RATE/S column, as the sessions send).
+  auto a = status_lines(t, "a", " 20 ");
+  REQUIRE(a.size() == 2);
+  for (const auto& line : a) CHECK(contains(line, " bound "));
+  for (const auto& line : a) CHECK(contains(line, " 20 "));
+  // One of a's connections closed and its binds refused: the other takes
+  // the whole rate, and b's are as they were.
+  t.g.sim.command("set bind=reject");
+  std::string first;
+  for (const auto& e : t.g.sim.history())
+    if (e.name == "bind" && first.empty()) first = e.fields.at("conn");
+  t.g.sim.command("drop conn=" + first);
+  a = status_lines(t, "a", "refused");  // dropped, then its bind refused
+  std::string up, down;
+  for (const auto& line : a) (contains(line, " bound ") ? up : down) = line;
+  INFO(up, " / ", down);
+  CHECK(contains(up, " 40 "));
+  CHECK(contains(down, "refused"));
+  for (const auto& line : status_lines(t, "b", " 20 ")) CHECK(contains(line, " 20 "));
 }
 
 TEST_CASE("giftctl status: each SMSC and bind of the running daemon, and a refusal when none runs") {
