@@ -46,7 +46,9 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
     const auto conn = router_.pick(room, wanted, std::max(1, m.parts_before));
     if (!conn) {
       // Its SMSC went down since take_due: back to the outbox, no attempt used.
-      outbox_.submit_returned(m.id, m.attempt, 1, 1, "its SMSC is not bound", t);
+      if (const auto s = outbox_.submit_returned(m.id, m.attempt, 1, 1, "its SMSC is not bound", t);
+          !s.ok())
+        log_.warning("part_not_recorded", {{"outbox_id", m.id}, {"reason", s.message}});
       continue;
     }
     const Conn& c = conns_[*conn];

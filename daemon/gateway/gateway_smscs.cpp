@@ -73,8 +73,8 @@ void Gateway::share_rate(std::size_t smsc) {
   std::size_t bound = 0;
   for (const auto& c : conns_)
     if (c.smsc == smsc && c.bound) ++bound;
-  // Those down keep an equal share: the next to bind starts within the
-  // contract, and is given its real share as soon as it is counted.
+  // Those down are set alike, but send nothing: the Router hands parts only
+  // to connections counted bound, and counting one calls this again.
   const double share = e.session.rate / static_cast<double>(std::max<std::size_t>(bound, 1));
   for (auto& c : conns_)
     if (c.smsc == smsc) c.link->set_rate(share, std::max(1.0, share / 10));
