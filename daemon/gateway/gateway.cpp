@@ -79,15 +79,12 @@ void Gateway::start() {
         receive(i, pdu, std::move(r));
       });
     });
-    link.on_state([this, i, &link](smpp::SessionState state, std::error_code ec) {
+    link.on_state([this, i, &link](smpp::SessionState state, std::error_code) {
       // Read here, in order with the MOs posted before and after it, so
       // that a bind lost and made again is counted even if both are posted
       // before either runs.
       const bool now_bound = state == smpp::SessionState::bound && link.bound();
-      std::string why = ec ? ec.message() : std::string();
-      boost::asio::post(io_, [this, i, now_bound, why = std::move(why)] {
-        on_link_state(i, now_bound, why);
-      });
+      boost::asio::post(io_, [this, i, now_bound] { on_link_state(i, now_bound); });
     });
   }
   for (std::size_t s = 0; s < smscs_.size(); ++s) share_rate(s);

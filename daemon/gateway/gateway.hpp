@@ -113,7 +113,6 @@ class Gateway {
     std::uint64_t binds = 0;      // times bound so far: part of its MOs' epoch
     std::size_t in_flight = 0;    // parts handed over and not yet answered
     Time bound_since{};
-    std::string last_error;
     // Counters for metrics and giftctl status.
     std::uint64_t submitted = 0, submit_failed = 0, returned = 0, in_doubt = 0;
     std::uint64_t receipts = 0, mos = 0;
@@ -133,7 +132,10 @@ class Gateway {
   // One Conn per bind of every SMSC entry (gateway_smscs.cpp).
   void open_connections(boost::asio::any_io_executor net);
   // A connection came up or went down (posted from its thread).
-  void on_link_state(std::size_t conn, bool now_bound, const std::string& why);
+  void on_link_state(std::size_t conn, bool now_bound);
+  // Why the connection last closed or failed to bind, in its sessions'
+  // words (the transmitter's, else the receiver's); empty: never.
+  std::string last_error(const Conn& c) const;
   // Shares an SMSC's rate between its connections that are bound.
   void share_rate(std::size_t smsc);
   // How many parts a connection may be handed at a time: two windows, so

@@ -174,11 +174,7 @@ std::string Gateway::status_text() {
     // its connections bound).
     const double share = c.link->transmitter()->stats().rate;
     const std::string rate = share <= 0 ? "-" : fmt::format("{:.0f}", share);
-    // The session's own words first (with the SMSC's status, where it
-    // gave one); what the state change said otherwise.
-    std::string last_error = c.link->transmitter()->stats().last_error;
-    if (const auto rx = c.link->receiver()->stats().last_error; last_error.empty()) last_error = rx;
-    if (last_error.empty()) last_error = c.last_error;
+    const std::string why = last_error(c);  // with the SMSC's status, where it gave one
     // Over the last whole spell between two samples (tick: every 5 s).
     const double spell = std::chrono::duration<double>(c.last.at - c.before.at).count();
     const auto per_second = [&](std::uint64_t later, std::uint64_t earlier) {
@@ -192,7 +188,7 @@ std::string Gateway::status_text() {
         fmt::format("{}/{}", c.in_flight, e.session.window), rate,
         per_second(c.last.submitted, c.before.submitted),
         per_second(c.last.receipts, c.before.receipts), per_second(c.last.mos, c.before.mos),
-        c.submitted, c.submit_failed, c.in_doubt, last_error.empty() ? "-" : last_error);
+        c.submitted, c.submit_failed, c.in_doubt, why.empty() ? "-" : why);
   }
   return out;
 }

@@ -80,21 +80,22 @@ void Gateway::share_rate(std::size_t smsc) {
     if (c.smsc == smsc) c.link->set_rate(share, std::max(1.0, share / 10));
 }
 
-void Gateway::on_link_state(std::size_t conn, bool now_bound, const std::string& why) {
+std::string Gateway::last_error(const Conn& c) const {
+  std::string why = c.link->transmitter()->stats().last_error;
+  return why.empty() ? c.link->receiver()->stats().last_error : why;
+}
+
+void Gateway::on_link_state(std::size_t conn, bool now_bound) {
   Conn& c = conns_[conn];
   const bool was_bound = c.bound;
   c.bound = now_bound;
-  if (now_bound == was_bound) {
-    if (!now_bound && !why.empty()) c.last_error = why;
-    return;
-  }
+  if (now_bound == was_bound) return;
   if (now_bound) {
     ++c.binds;
     c.bound_since = now();
     outbox_dirty_ = true;
     batch_.join();
   } else {
-    if (!why.empty()) c.last_error = why;
     c.bound_since = {};
     // Their connection is gone: the SMSC sends them again.
     waiting_.drain_if([conn](const Waiting& w) { return w.conn == conn; }, [](Waiting&) {});
@@ -105,7 +106,7 @@ void Gateway::on_link_state(std::size_t conn, bool now_bound, const std::string&
   if (now_bound)
     log_.info("smsc_bound", {{"connection", c.name}, {"connections_up", up}});
   else
-    log_.warning("smsc_down", {{"connection", c.name}, {"reason", c.last_error},
+    log_.warning("smsc_down", {{"connection", c.name}, {"reason", last_error(c)},
                                 {"connections_up", up}});
 }
 
