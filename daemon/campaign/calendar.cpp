@@ -37,6 +37,36 @@ std::string format_local_time(const std::string& zone, Time t) {
   return fmt::format("{:%Y-%m-%d %H:%M}", on_clocks(find_zone(zone), t));
 }
 
+int local_minute_of_day(const std::string& zone, Time t) {
+  const auto local = on_clocks(find_zone(zone), t).time_since_epoch();
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(local).count();
+  return static_cast<int>(((minutes % 1440) + 1440) % 1440);
+}
+
+std::optional<DailyHours> parse_daily_hours(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  // HH:MM-HH:MM, nothing else
+  if (text.size() != 11 || text[2] != ':' || text[5] != '-' || text[8] != ':') return std::nullopt;
+  const auto minute = [&](std::size_t at) -> std::optional<int> {
+    for (std::size_t i : {at, at + 1, at + 3, at + 4})
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    const int h = (text[at] - '0') * 10 + (text[at + 1] - '0');
+    const int m = (text[at + 3] - '0') * 10 + (text[at + 4] - '0');
+    if (h > 23 || m > 59) return std::nullopt;
+    return h * 60 + m;
+  };
+  const auto from = minute(0);
+  const auto to = minute(6);
+  if (!from || !to) return std::nullopt;
+  return DailyHours{*from, *to};
+}
+
+std::string format_daily_hours(const DailyHours& hours) {
+  return fmt::format("{:02}:{:02}-{:02}:{:02}", hours.from / 60, hours.from % 60, hours.to / 60,
+                     hours.to % 60);
+}
+
 std::string local_month(const std::string& zone, Time t) {
   return fmt::format("{:%Y-%m}", on_clocks(find_zone(zone), t));
 }

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/campaign/settings.hpp"
 #include "daemon/campaign/vouchers.hpp"
 
 namespace giftgate {
@@ -50,6 +51,14 @@ std::optional<Time> parse_local_time(std::string_view text, const std::string& z
 // A time as the database stores it ("2026-10-01T08:00:00Z", iso_time's
 // form), or nullopt.
 std::optional<Time> parse_iso_time(std::string_view iso);
+
+// "21:00-09:00" as DailyHours (each end HH:MM, 00:00 to 23:59; equal ends
+// are no time at all), or nullopt.
+std::optional<DailyHours> parse_daily_hours(std::string_view text);
+// "21:00-09:00", as parse_daily_hours reads it.
+std::string format_daily_hours(const DailyHours& hours);
+// The minute of the day (0 to 1439) instant t shows on the clocks of `zone`.
+int local_minute_of_day(const std::string& zone, Time t);
 
 // From `from` on, a zone's offset from UTC (summer time included).
 struct ZoneOffset {

@@ -76,6 +76,38 @@ struct RetentionSettings {
   std::chrono::milliseconds batch_interval{1000};  // between the daemon's batches
 };
 
+// A daily span of wall-clock time in the campaign's zone, "21:00-09:00"
+// (from the first minute up to, not including, the second; across midnight
+// when the second is earlier). Equal ends: no time at all.
+struct DailyHours {
+  int from = 0;  // minutes after midnight, 0 to 1439
+  int to = 0;
+  bool contains(int minute_of_day) const {
+    if (from == to) return false;
+    return from < to ? minute_of_day >= from && minute_of_day < to
+                     : minute_of_day >= from || minute_of_day < to;
+  }
+  bool operator==(const DailyHours&) const = default;
+};
+
+// Pushes (the pushes section): when members may not be sent one, how
+// often one member may get one, and how fast and in what steps they go.
+struct PushSettings {
+  DailyHours quiet{21 * 60, 9 * 60};  // nothing pushed inside; a push resumes after
+  int member_interval_hours = 72;     // at most one push per member this often (0: no limit)
+  int rate = 0;          // messages a second for a push that names none (0: what answers leave)
+  int batch = 500;       // members selected, or queued, per step
+  int max_queued = 2000;  // a push's messages waiting in the outbox at most
+};
+
+// Reminders before a voucher expires (the reminders section).
+struct ReminderSettings {
+  bool enabled = true;
+  int days_before = 3;                 // queued this many days before expiry
+  DailyHours hours{10 * 60, 20 * 60};  // only queued inside these hours
+  bool respect_opt_out = false;  // about the member's own voucher: sent to opted-out members too
+};
+
 // The campaign's part of the configuration: everything the domain reads.
 struct CampaignConfig {
   std::string source;  // the file it came from, or "(built-in defaults)"
@@ -91,6 +123,8 @@ struct CampaignConfig {
   Limits limits;
   UssdSettings ussd;
   RetentionSettings retention;
+  PushSettings pushes;
+  ReminderSettings reminders;
 };
 
 }  // namespace giftgate

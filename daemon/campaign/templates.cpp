@@ -59,6 +59,19 @@ const std::vector<TemplateCatalogue::Entry>& sms_entries() {
       {"verify_merchant_disabled", {}},
       // To anyone past the limits section's limits.
       {"slow_down", {}},
+      // Before an unused voucher expires (reminders section).
+      {"voucher_reminder", {"code", "tier", "value", "expires", "days"}},
+  };
+  return list;
+}
+
+// Pushes: any number of texts named push_..., each filled per member.
+// {tier} {value} {price}: the dearest tier the balance affords (else the
+// cheapest, with {short} the points it lacks); {expires}: the oldest unused
+// voucher's expiry ({count} of them).
+const std::vector<TemplateCatalogue::Entry>& sms_families() {
+  static const std::vector<TemplateCatalogue::Entry> list = {
+      {"push_", {"balance", "city", "tier", "value", "price", "short", "count", "expires"}},
   };
   return list;
 }
@@ -76,6 +89,7 @@ std::string sms_too_long(const std::string& filled, std::size_t max_parts) {
 TemplateCatalogue sms_catalogue(std::size_t max_parts) {
   TemplateCatalogue c;
   c.entries = sms_entries();
+  c.families = sms_families();
   c.lists = {{"tiers", {"tier_line", 3}}, {"vouchers", {"voucher_line", 1}},
              {"merchants", {"merchant_line", 1}}, {"more", {"vouchers_more", 1}}};
   c.too_long = [max_parts](const std::string& filled) { return sms_too_long(filled, max_parts); };
@@ -100,6 +114,7 @@ std::string longest_value(std::string_view placeholder) {
       {"until", "2027-12-31 23:59"},  {"count", "99"},
       {"city", "Shijiazhuang Sq."},   {"member", "86138****8000"},
       {"kind", "karaoke & cinema"},   {"n", "9"},
+      {"short", "99999999"},          {"days", "365"},
       {"page", "99"},                 {"pages", "99"},
       {"next", "99"},
       // kMerchantNameMax and kMerchantOffersMax long (a test checks).
@@ -239,6 +254,10 @@ std::string format_named(const std::string& text, const TemplateValues& values) 
 const TemplateCatalogue::Entry* TemplateCatalogue::find(std::string_view name) const {
   for (const auto& e : entries)
     if (name == e.name) return &e;
+  for (const auto& f : families)
+    if (name.size() > f.name.size() && name.starts_with(f.name) &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos)
+      return &f;
   return nullptr;
 }
 
@@ -349,7 +368,14 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
       }
       return v;
     };
-    for (const auto& e : catalogue.entries) {
+    // The catalogue's entries in its order (the first that fails is the one
+    // named), then the texts of its families.
+    std::vector<std::string> names;
+    for (const auto& e : catalogue.entries) names.push_back(e.name);
+    for (const auto& [name, texts] : t->texts_)
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    for (const auto& name : names) {
+      const auto& e = *catalogue.find(name);  // every text's name is in it (checked above)
       for (const char* language : kLanguages) {
         TemplateValues values;
         for (const auto& p : e.placeholders) values.emplace_back(p, value_of(p));
@@ -365,16 +391,16 @@ std::shared_ptr<Templates> Templates::build(std::string_view text, const std::st
         }
         std::string filled;
         try {
-          filled = t->render(e.name, language, values);
-          if (const auto with = catalogue.check_with.find(e.name); with != catalogue.check_with.end())
+          filled = t->render(name, language, values);
+          if (const auto with = catalogue.check_with.find(name); with != catalogue.check_with.end())
             filled += "\n" + t->render(with->second, language, {});
         } catch (const fmt::format_error& ex) {
-          return fail(marks[e.name], fmt::format("'{}' {}: {}", e.name, language, ex.what()));
+          return fail(marks[name], fmt::format("'{}' {}: {}", name, language, ex.what()));
         }
         if (catalogue.too_long) {
           const std::string why = catalogue.too_long(filled);
           if (!why.empty())
-            return fail(marks[e.name], fmt::format("'{}' {}: {}{}", e.name, language, why,
+            return fail(marks[name], fmt::format("'{}' {}: {}{}", name, language, why,
                                                    chinese ? " (merchants' names and offers in "
                                                              "Chinese)"
                                                            : ""));
@@ -421,6 +447,13 @@ std::string Templates::name_of(std::string_view placeholder, std::string_view id
   if (it == section->second.end()) return std::string(id);
   const auto name = it->second.find(std::string(language));
   return name == it->second.end() ? std::string(id) : name->second;
+}
+
+std::vector<std::string> Templates::names_starting(std::string_view prefix) const {
+  std::vector<std::string> out;
+  for (const auto& [name, texts] : texts_)
+    if (name.starts_with(prefix)) out.push_back(name);
+  return out;
 }
 
 std::string Templates::render(std::string_view name, std::string_view language,

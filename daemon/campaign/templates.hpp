@@ -40,6 +40,10 @@ struct TemplateCatalogue {
   };
   std::string kind = "message";  // in errors: "message 'help'", "screen 'main'"
   std::vector<Entry> entries;
+  // Optional entries, any number: a name that starts with a family's name
+  // (a prefix such as "push_") and goes on in lower-case letters, digits
+  // and '_' may use that family's placeholders.
+  std::vector<Entry> families;
   std::map<std::string, List, std::less<>> lists;  // by placeholder
   // Empty when a text filled with the longest plausible values fits; else
   // why not ("4 SMS parts ..., more than the 3 allowed").
@@ -105,6 +109,8 @@ class Templates {
                       std::string_view language) const;
 
   bool has(std::string_view name) const { return texts_.count(std::string(name)) > 0; }
+  // The names of the texts defined that start with `prefix` ("push_").
+  std::vector<std::string> names_starting(std::string_view prefix) const;
   std::size_t max_parts() const { return max_parts_; }
 
   // The names every messages file must define, and the placeholders each may

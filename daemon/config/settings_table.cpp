@@ -620,6 +620,50 @@ std::vector<Setting> make_table() {
   t.push_back(number("retention.batch_interval_ms", 1000, 10, 3600000, applied,
                      "How often giftgated runs a prune batch while it is quiet.",
                      [](auto& c) -> auto& { return c.retention.batch_interval; }));
+
+  // Pushes and reminders: read by the daemon's push step each time.
+  const auto hours = [&t](std::string name, std::string def, std::string help, auto get) {
+    t.push_back(text(std::move(name), def, "a daily span like 21:00-09:00 (equal ends: none)",
+                     applied, std::move(help), get,
+                     [get](Config& c, const std::string& v, const std::string& key) {
+                       const auto h = parse_daily_hours(v);
+                       if (!h)
+                         return fmt::format("{} must be a span like 21:00-09:00, not '{}'", key, v);
+                       get(c) = *h;
+                       return std::string();
+                     }));
+  };
+  hours("pushes.quiet_hours", "21:00-09:00",
+        "Wall-clock hours, in campaign.time_zone, in which no push is sent; a push resumes after.",
+        [](auto& c) -> auto& { return c.pushes.quiet; });
+  t.push_back(number("pushes.member_interval_hours", 72, 0, 8760, applied,
+                     "At most one push per member within this many hours, across pushes; a "
+                     "member whose turn comes sooner is skipped (too_soon). 0: no limit.",
+                     [](auto& c) -> auto& { return c.pushes.member_interval_hours; }));
+  t.push_back(number("pushes.rate", 0, 0, 100000, applied,
+                     "Messages a second for a push created without --rate; 0: as fast as the "
+                     "capacity replies leave allows.",
+                     [](auto& c) -> auto& { return c.pushes.rate; }));
+  t.push_back(number("pushes.batch", 500, 10, 100000, applied,
+                     "Members one step selects or queues (one short transaction).",
+                     [](auto& c) -> auto& { return c.pushes.batch; }));
+  t.push_back(number("pushes.max_queued", 2000, 10, 1000000, applied,
+                     "A push's messages waiting in the outbox at most; the rest wait their turn "
+                     "as members, so pause, opt-out and --until act on them.",
+                     [](auto& c) -> auto& { return c.pushes.max_queued; }));
+  t.push_back(flag("reminders.enabled", true, applied,
+                   "Remind members of an unused voucher before it expires (once per voucher).",
+                   [](auto& c) -> auto& { return c.reminders.enabled; }));
+  t.push_back(number("reminders.days_before", 3, 1, 365, applied,
+                     "Days before a voucher's expiry that its reminder is queued.",
+                     [](auto& c) -> auto& { return c.reminders.days_before; }));
+  hours("reminders.hours", "10:00-20:00",
+        "Wall-clock hours, in campaign.time_zone, in which reminders are queued.",
+        [](auto& c) -> auto& { return c.reminders.hours; });
+  t.push_back(flag("reminders.respect_opt_out", false, applied,
+                   "Whether a member who opted out of care messages (TD) gets no reminders; "
+                   "false: they do, since it is about their own voucher.",
+                   [](auto& c) -> auto& { return c.reminders.respect_opt_out; }));
   return t;
 }
 

@@ -474,6 +474,92 @@ ALTER TABLE outbox_parts ADD COLUMN smsc TEXT;
 ALTER TABLE receipts ADD COLUMN smsc TEXT;
 )sql";
 
+// Version 14: pushes and reminders, messages no MO asked for.
+// - pushes: one row per push (giftctl push create): its template, audience
+//   (the expression's canonical text), window, holdout and rate, its state,
+//   and how far its selection and its queueing have gone (members.id
+//   cursors), so that a restart goes on where the last committed batch
+//   stopped and nobody is selected or queued twice.
+// - push_recipients: every member the audience selected, sent or held out,
+//   and what became of their turn. Ten million rows for one push to the
+//   whole club, so it is kept small: no rowid, the state as a short word,
+//   the time as seconds since 1970 (an integer takes 4 to 6 bytes, the
+//   ISO text 20).
+// - push_counts: each push's messages by outbox state (and 'sent': left the
+//   queue at least once), kept by triggers on the outbox in the same
+//   transaction as the change, so every path that moves a message (sending,
+//   receipts, the sweep, recovery, an operator's resend) counts, and the
+//   metrics read a handful of rows instead of counting millions.
+// - outbox.push_id: the push a message belongs to (NULL for all else).
+// - members.last_push_at: when the member was last queued a push (seconds
+//   since 1970), for pushes.member_interval_hours across pushes.
+// - vouchers.reminded_at: the reminder before expiry was queued (once per
+//   voucher); the partial index finds the unreminded unused ones by expiry.
+constexpr std::string_view kVersion14 = R"sql(
+CREATE TABLE pushes (
+  id             INTEGER PRIMARY KEY,
+  name           TEXT NOT NULL UNIQUE,
+  template       TEXT NOT NULL,
+  audience       TEXT NOT NULL,
+  state          TEXT NOT NULL DEFAULT 'scheduled'
+                 CHECK (state = 'scheduled' OR state = 'selecting' OR state = 'sending' OR
+                        state = 'done' OR state = 'cancelled' OR state = 'expired'),
+  paused         INTEGER NOT NULL DEFAULT 0 CHECK (paused = 0 OR paused = 1),
+  start_at       TEXT NOT NULL,
+  until_at       TEXT,
+  holdout_pct    INTEGER NOT NULL DEFAULT 0 CHECK (holdout_pct >= 0 AND holdout_pct <= 90),
+  rate           INTEGER,          -- messages a second; NULL: pushes.rate
+  select_cursor  INTEGER NOT NULL DEFAULT 0,   -- members.id selected up to
+  feed_cursor    INTEGER NOT NULL DEFAULT 0,   -- push_recipients.member_id handled up to
+  targeted       INTEGER NOT NULL DEFAULT 0,   -- selected, held out included
+  held_out       INTEGER NOT NULL DEFAULT 0,
+  created_at     TEXT NOT NULL,
+  created_by     TEXT NOT NULL,
+  started_at     TEXT,
+  finished_at    TEXT
+);
+CREATE TABLE push_recipients (
+  push_id    INTEGER NOT NULL,
+  member_id  INTEGER NOT NULL,
+  -- pending, holdout (selected, not to be sent: the comparison group),
+  -- queued (in the outbox, outbox_id), opted_out, too_soon (another push
+  -- within pushes.member_interval_hours), expired (its turn had not come
+  -- by --until), cancelled
+  state      TEXT NOT NULL,
+  at         INTEGER,          -- when its turn came, seconds since 1970
+  outbox_id  INTEGER,
+  PRIMARY KEY (push_id, member_id)
+) WITHOUT ROWID;
+CREATE TABLE push_counts (
+  push_id  INTEGER NOT NULL,
+  what     TEXT NOT NULL,      -- an outbox state, or sent
+  n        INTEGER NOT NULL,
+  PRIMARY KEY (push_id, what)
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN push_id INTEGER;
+CREATE INDEX outbox_push ON outbox(push_id, state) WHERE push_id IS NOT NULL;
+CREATE TRIGGER outbox_push_insert AFTER INSERT ON outbox WHEN NEW.push_id IS NOT NULL BEGIN
+  INSERT INTO push_counts(push_id, what, n) VALUES (NEW.push_id, NEW.state, 1)
+    ON CONFLICT (push_id, what) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER outbox_push_state AFTER UPDATE OF state ON outbox
+  WHEN NEW.push_id IS NOT NULL AND NEW.state <> OLD.state BEGIN
+  UPDATE push_counts SET n = n - 1 WHERE push_id = NEW.push_id AND what = OLD.state;
+  INSERT INTO push_counts(push_id, what, n) VALUES (NEW.push_id, NEW.state, 1)
+    ON CONFLICT (push_id, what) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER outbox_push_sent AFTER UPDATE OF attempts ON outbox
+  WHEN NEW.push_id IS NOT NULL AND (OLD.attempts = 0) <> (NEW.attempts = 0) BEGIN
+  INSERT INTO push_counts(push_id, what, n)
+    VALUES (NEW.push_id, 'sent', CASE WHEN NEW.attempts = 0 THEN -1 ELSE 1 END)
+    ON CONFLICT (push_id, what) DO UPDATE SET n = n + excluded.n;
+END;
+ALTER TABLE members ADD COLUMN last_push_at INTEGER;
+ALTER TABLE vouchers ADD COLUMN reminded_at TEXT;
+CREATE INDEX vouchers_to_remind ON vouchers(expires_at)
+  WHERE state = 'issued' AND reminded_at IS NULL;
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -488,6 +574,7 @@ constexpr db::Migration kMigrations[] = {
     {11, kVersion11, soften_inbox_reference},
     {12, kVersion12},
     {13, kVersion13},
+    {14, kVersion14},
 };
 
 }  // namespace

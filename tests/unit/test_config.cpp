@@ -752,7 +752,7 @@ TEST_CASE("settings: each maps onto its own field, and a reload takes only what 
   // take it exactly when the table says so.
   const std::vector<std::string> texts = {"/x", "gift", "UTC", "2026-10-02 00:00",
                                           "2027-02-01 00:00", "2026-11", "*100#", "44", "::1",
-                                          "16", password};
+                                          "16", "08:00-18:00", password};
   for (const auto& s : settings()) {
     std::vector<std::string> candidates;
     switch (s.kind) {
