@@ -449,18 +449,22 @@ TEST_CASE("audience: every condition reads the member's rows through an index") 
   for (const auto& row : plan) CHECK_MESSAGE(row.find("SCAN") == std::string::npos, row);
 }
 
-TEST_CASE("audience: the longest expressions prepare and run") {
+TEST_CASE("audience: the longest expressions prepare, bind every value and run") {
   Members m;
-  std::string ors = "all";
-  while (ors.size() + 16 <= kAudienceMaxLength) ors += " or city = b0";
-  CHECK(m.select(ors) == kEveryone);
+  // As many conditions as fit, the one that matters last: its parameter is
+  // the last bound.
+  std::string ors = "city = b0";
+  while (ors.size() + 13 + 20 <= kAudienceMaxLength) ors += " or city = b0";
+  ors += " or city = shenzhen";
+  REQUIRE(ors.size() <= kAudienceMaxLength);
+  CHECK(m.select(ors) == Ids{7});
   std::string list = "city in (x";
-  while (list.size() + 3 <= kAudienceMaxLength) list += ",x";
-  list += ")";
+  while (list.size() + 2 + 10 <= kAudienceMaxLength) list += ",x";
+  list += ",beijing)";
   const auto p = parse(list);
   REQUIRE(p.audience);
   CHECK(p.audience->params.size() > 900);
-  CHECK(m.select(list).empty());
+  CHECK(m.select(list) == Ids{1, 2, 10, 12});
 }
 
 TEST_CASE("audience: a date in the campaign's zone, and one its clocks skip, are read right") {
