@@ -21,8 +21,9 @@ constexpr std::string_view kConditions =
     "all, city, language, balance, affords, has_voucher, no_voucher, expiring_within, "
     "imported_since, imported_before, active_since";
 
-// A city id written bare; anything else goes in quotes. Cities are stored as
-// imported (ASCII lower-cased, any printable text), so quotes reach them all.
+// A city or language is written bare when it is an id (a-z, 0-9, _ and -)
+// and in quotes otherwise: imports store a city as given, only ASCII
+// lower-cased, so quotes reach every one. No city's name comes near this.
 constexpr std::size_t kValueMaxChars = 64;
 
 // Beyond ten years "expiring within" means every unused voucher; a bound
