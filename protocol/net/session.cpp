@@ -77,6 +77,7 @@ void Session::Impl::count_outcome(SubmitOutcome::Kind kind) {
 void Session::Impl::window_to_stats() {
   stats.in_flight = submits.in_flight();
   stats.queued = submits.queued();
+  stats.queued_bulk = submits.queued_bulk();
 }
 
 void Session::Impl::publish_window() {
@@ -124,18 +125,21 @@ void Session::start() {
   });
 }
 
-void Session::submit(SubmitSm message, SubmitHandler handler) {
+void Session::submit(SubmitSm message, SubmitHandler handler, SubmitPriority priority) {
   asio::post(impl_->strand, [self = shared_from_this(), m = std::move(message),
-                             h = std::move(handler)]() mutable {
-    self->impl_->enqueue(std::move(m), std::move(h));
+                             h = std::move(handler), priority]() mutable {
+    self->impl_->enqueue(std::move(m), std::move(h), priority);
   });
 }
 
-void Session::submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages) {
+void Session::submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages,
+                         SubmitPriority priority) {
   if (messages.empty()) return;
-  asio::post(impl_->strand, [self = shared_from_this(), m = std::move(messages)]() mutable {
-    for (auto& [message, handler] : m) self->impl_->enqueue(std::move(message), std::move(handler));
-  });
+  asio::post(impl_->strand,
+             [self = shared_from_this(), m = std::move(messages), priority]() mutable {
+               for (auto& [message, handler] : m)
+                 self->impl_->enqueue(std::move(message), std::move(handler), priority);
+             });
 }
 
 void Session::stop(std::chrono::milliseconds drain, std::function<void()> done) {

@@ -152,10 +152,11 @@ struct Session::Impl {
   // ---------------------------------------- outbound (session_outbound.cpp)
 
   // Session::submit on the strand.
-  void enqueue(SubmitSm message, Session::SubmitHandler handler);
+  void enqueue(SubmitSm message, Session::SubmitHandler handler, SubmitPriority priority);
   // Session::set_rate on the strand.
   void set_rate(double rate, double burst);
-  // Writes what the window, the rate and any throttling pause allow now.
+  // Writes what the window, the rate and any throttling pause allow now,
+  // urgent submits first: the window picks at each token, not before.
   void pump();
   // pump() again at `when` (a rate token, or a throttling pause over).
   void arm_send_timer(Clock::time_point when);

@@ -16,8 +16,9 @@ constexpr std::size_t kMaxWriteBatch = 64;  // PDUs per write
 
 }  // namespace
 
-void Session::Impl::enqueue(SubmitSm message, Session::SubmitHandler handler) {
-  submits.offer(std::move(message), std::move(handler));
+void Session::Impl::enqueue(SubmitSm message, Session::SubmitHandler handler,
+                            SubmitPriority priority) {
+  submits.offer(std::move(message), std::move(handler), priority);
   publish_window();
   pump();
 }
