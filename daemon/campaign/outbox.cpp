@@ -129,7 +129,7 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
   // over, not taken: sent elsewhere, its session would not know it.
   auto q = db_.prepare(
       "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt, "
-      "COALESCE(route, '') FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
+      "COALESCE(route, ''), priority FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
       "next_attempt_at <= ?1 AND (channel <> 'ussd' OR (expires_at > ?1 AND (?2 IS NULL OR "
       "route IS NULL OR route IN (SELECT value FROM json_each(?2))))) ORDER BY priority, "
       "fair_at, id LIMIT ?3");
@@ -149,6 +149,7 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
     }
     since.push_back(static_cast<int>(q.column_int(6)));
     m.route = q.column_text(7);
+    m.priority = q.column_int(8);
     out.push_back(std::move(m));
   }
   if (!q.status().ok()) return {};

@@ -68,6 +68,8 @@ struct Outbound {
   // Where the MO that caused it came from ("SMSCID" or "SMSCID#BIND"; see
   // Mo::route); empty when no MO did.
   std::string route;
+  // The row's priority (kPriorityUssd, kPriorityReply or kPriorityBulk).
+  std::int64_t priority = kPriorityReply;
 };
 
 // The SMSC's id for one part, in its one or two readings (an id of digits
