@@ -51,9 +51,10 @@
 // The Session does the I/O (resolve, connect, TLS, read, write, timers) and
 // leaves the decisions to socket-free pieces, each tested on its own:
 // RequestTracker (sequence numbers, what waits for an answer, what times
-// out), SubmitWindow (the queue, the window, every submit's one outcome),
-// SendPacer (rate and throttling pauses) and ReadFlow (when reading pauses:
-// too many MOs unanswered, or a full write queue).
+// out), SubmitWindow (the urgent and bulk queues, the window, every
+// submit's one outcome), SendPacer (rate and throttling pauses) and
+// ReadFlow (when reading pauses: too many MOs unanswered, or a full write
+// queue). The work is split over session_*.cpp (see session_impl.hpp).
 #pragma once
 
 #include <atomic>
