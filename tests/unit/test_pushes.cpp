@@ -259,7 +259,7 @@ TEST_CASE("pushes: quiet hours hold the turns, the rate paces them, the outbox r
   CHECK(s.queued == 0);
 }
 
-TEST_CASE("pushes: --until expires what is left; pause keeps the place; cancel ends it") {
+TEST_CASE("pushes: --until expires what is left, pause keeps the place, cancel ends it") {
   Fixture f;
   f.members(30);
   REQUIRE(f.create("short", "all", 0, 10, kNoon + 1h).status == Pushes::Created::Status::created);
