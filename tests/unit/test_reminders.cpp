@@ -90,7 +90,7 @@ using Codes = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("reminders: due within days_before and not yet expired; later and expired ones not") {
+TEST_CASE("reminders: due within days_before and not yet expired, but not later or expired ones") {
   Fixture f;
   const auto m = f.member("8613800138000");
   const auto in_two_days = f.voucher(m, f.now + 48h);
