@@ -113,4 +113,14 @@ Reminders::Step Reminders::step(Time now, std::size_t limit) {
   return out;
 }
 
+db::Status withdraw_reminder(db::Database& db, const std::string& code, Time now) {
+  return db.prepare(
+               "UPDATE outbox SET state = 'expired', final_at = ?, "
+               "last_error = 'the voucher was used or voided' "
+               "WHERE voucher_code = ? AND message = 'voucher_reminder' AND state = 'queued'")
+      .bind(1, iso_time(now))
+      .bind(2, code)
+      .run();
+}
+
 }  // namespace giftgate

@@ -78,4 +78,8 @@ class Reminders {
   std::shared_ptr<const Templates> templates_;
 };
 
+// A voucher used or voided: its reminder, if one still waits in the outbox,
+// is expired, not sent. Part of the caller's transaction.
+db::Status withdraw_reminder(db::Database& db, const std::string& code, Time now);
+
 }  // namespace giftgate
