@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "daemon/campaign/audience.hpp"
 #include "daemon/giftctl/giftctl.hpp"
 
 namespace giftgate::ctl {
@@ -185,6 +186,7 @@ void add_commands(CLI::App& app) {
   add_value(create, "--holdout", "PCT", "0 to 90: the share set aside, never sent, to compare");
   add_value(create, "--rate", "N", "messages a second (default: pushes.rate)");
   add_flag(create, "--dry-run", "only count the audience: nothing is created, nothing sent");
+  create->footer(describe_audience_grammar());  // the parser's own words
   add_table_options(add_command(*push, "list",
                                 "every push, newest first: state, window, recipients, messages"));
   CLI::App* show = add_command(*push, "show",

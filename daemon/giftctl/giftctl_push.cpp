@@ -17,6 +17,9 @@
 namespace giftgate::ctl {
 namespace {
 
+// Objects keep their keys in the order written: show's order.
+using Json = nlohmann::ordered_json;
+
 Time now_seconds() {
   return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
 }
@@ -81,15 +84,15 @@ std::string rate_words(const PushInfo& info, const PushSettings& settings) {
 // Text from the database or the command line as JSON holds it: the text as
 // stored, but a byte that is not UTF-8 as the text \xNN, as every other
 // JSON giftctl writes has it (escape_text's JSON form, read back).
-nlohmann::json json_text(const std::string& text) {
+Json json_text(const std::string& text) {
   if (text.empty()) return "";
-  return nlohmann::json::parse("\"" + escape_text(text, Escaping::json) + "\"");
+  return Json::parse("\"" + escape_text(text, Escaping::json) + "\"");
 }
-nlohmann::json json_time(const std::string& iso) {
-  return iso.empty() ? nlohmann::json(nullptr) : json_text(iso);
+Json json_time(const std::string& iso) {
+  return iso.empty() ? Json(nullptr) : json_text(iso);
 }
-nlohmann::json json_number(std::optional<double> v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+Json json_number(std::optional<double> v) {
+  return v ? Json(*v) : Json(nullptr);
 }
 
 std::string day_words(int days) { return days == 1 ? "1 day" : fmt::format("{} days", days); }
@@ -184,24 +187,23 @@ Table flat_table(const PushInfo& info, const PushEffect& effect) {
   return t;
 }
 
-nlohmann::json json_object(const PushInfo& info, const PushEffect& effect) {
-  using nlohmann::json;
-  json recipients = json::object();
+Json json_object(const PushInfo& info, const PushEffect& effect) {
+  Json recipients = Json::object();
   recipients["holdout"] = info.held_out;
   for (const auto& s : kRecipientStates) recipients[s.key] = count_of(info.recipients, s.key);
   const PushMessages& m = info.messages;
   const auto group = [](const PushEffect::Group& g) {
-    json rates = json::array();
+    Json rates = Json::array();
     for (std::size_t i = 0; i < PushEffect::kDays.size(); ++i)
       rates.push_back(json_number(redemption_pct(g, i)));
-    return json{{"members", g.members},
-                {"redeemed", json(g.redeemed)},
+    return Json{{"members", g.members},
+                {"redeemed", Json(g.redeemed)},
                 {"rate_pct", rates}};
   };
-  json lift = json::array();
+  Json lift = Json::array();
   for (std::size_t i = 0; i < PushEffect::kDays.size(); ++i)
     lift.push_back(json_number(effect.lift(i)));
-  return json{
+  return Json{
       {"name", json_text(info.name)},
       {"state", info.state},
       {"paused", info.paused},
@@ -214,7 +216,7 @@ nlohmann::json json_object(const PushInfo& info, const PushEffect& effect) {
       {"started_at", json_time(info.started_at)},
       {"finished_at", json_time(info.finished_at)},
       {"holdout_pct", info.holdout_pct},
-      {"rate", info.rate ? json(*info.rate) : json(nullptr)},
+      {"rate", info.rate ? Json(*info.rate) : Json(nullptr)},
       {"targeted", info.targeted},
       {"held_out", info.held_out},
       {"recipients", recipients},
@@ -226,7 +228,7 @@ nlohmann::json json_object(const PushInfo& info, const PushEffect& effect) {
         {"failed", m.failed},
         {"expired", m.expired}}},
       {"effect",
-       {{"days", json(PushEffect::kDays)},
+       {{"days", Json(PushEffect::kDays)},
         {"sent", group(effect.sent)},
         {"holdout", group(effect.holdout)},
         {"lift_pp", lift},
@@ -289,10 +291,16 @@ int Ctl::push() {
       case S::created:
         fmt::print("push {} created: {} members match the audience now; it starts {} ({})\n",
                    escape_text(name), c.audience,
-                   spec.at ? format_local_time(config_.time_zone, *spec.at) : "now",
+                   spec.at && *spec.at > now ? format_local_time(config_.time_zone, *spec.at)
+                                             : "now",
                    config_.time_zone);
         return kOk;
-      case S::invalid: return usage(c.error);
+      case S::invalid:
+        fmt::print(stderr,
+                   "giftctl: {}\n(giftctl push create --help lists its options and the "
+                   "audience expressions)\n",
+                   escape_text(c.error));
+        return kUsage;
       case S::exists:
         return refused(c.error.empty() ? fmt::format("a push named {} exists already", name)
                                        : c.error);

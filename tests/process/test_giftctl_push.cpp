@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/campaign/audience.hpp"
 #include "daemon/campaign/pushes.hpp"
 #include "daemon/config/config.hpp"
 #include "tests/support/campaign_db.hpp"
@@ -396,4 +397,58 @@ TEST_CASE("giftctl push show and report: recipients, messages and the effect aga
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "\npushes\n"));
   CHECK(line_with(r.out, {"tips", "done", "40", std::to_string(nh)}));
+}
+
+TEST_CASE("giftctl push create --help and the manual give the audience grammar the parser reads") {
+  Club club;
+  const auto r = club("push create --help");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, describe_audience_grammar()));
+  // Every condition the parser describes (the first word of each of its
+  // indented lines, and the words after a comma there) has its entry under
+  // AUDIENCES in the manual.
+  std::ifstream in(GIFTGATE_SOURCE_DIR "/man/giftctl.1");
+  std::ostringstream page;
+  page << in.rdbuf();
+  const std::string man = page.str();
+  const auto from = man.find(".SH AUDIENCES");
+  REQUIRE(from != std::string::npos);
+  const std::string section = man.substr(from, man.find(".SH ", from + 1) - from);
+  std::istringstream lines(describe_audience_grammar());
+  int conditions = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  ", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string word;
+    words >> word;
+    if (!word.empty() && word.back() == ',') word.pop_back();
+    ++conditions;
+    INFO(line);
+    CHECK(contains(section, ".B " + word) + contains(section, ".BI \"" + word) +
+              contains(section, ".BR " + word) + contains(section, ".BR \"" + word) > 0);
+    for (const char* other : {"no_voucher", "imported_before", "not in"})
+      if (contains(line, std::string(", ") + other)) CHECK(contains(section, other));
+  }
+  CHECK(conditions >= 9);
+}
+
+TEST_CASE("giftctl push show: a name typed with escapes reaches no terminal raw, in any format") {
+  Club club;
+  // An operator's name with an escape sequence, a right-to-left override
+  // and a byte that is not UTF-8, as --operator gives it to the history.
+  const std::string typed = "ops\x1b[31m\xe2\x80\xae\xff";
+  REQUIRE(club("push create tips --template push_tips --audience all --operator '" + typed + "'")
+              .status == 0);
+  for (const char* form : {"text", "csv", "json"}) {
+    const auto r = club(std::string("push show tips --format ") + form);
+    INFO(form);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find("\xe2\x80\xae") == std::string::npos);
+    CHECK(r.out.find('\xff') == std::string::npos);
+  }
+  const auto j = nlohmann::json::parse(club("push show tips --format json").out);
+  // The text as stored, but the byte that is not UTF-8 as the text \xff.
+  CHECK(j["created_by"] == "ops\x1b[31m\xe2\x80\xae\\xff");
+  CHECK(contains(club("push show tips").out, "ops\\x1b[31m\\u202e\\xff"));
 }
