@@ -468,9 +468,18 @@ Pushes::Tested Pushes::test(const std::string& name, const std::vector<std::stri
         continue;
       }
       values = std::move(*v);
-    } else {  // a staff number that is no member: how a member with nothing reads it
-      values = {{"balance", "0"}, {"city", ""}, {"count", "0"}, {"expires", ""},
-                {"tier", ""},     {"value", ""}, {"price", ""}, {"short", "0"}};
+    } else {  // a staff number that is no member: as a member with no points reads it
+      const Tier* cheapest = nullptr;
+      for (const auto& t : config_.campaign.tiers)
+        if (!cheapest || t.price < cheapest->price) cheapest = &t;
+      values = {{"balance", "0"},
+                {"city", "-"},
+                {"count", "0"},
+                {"expires", "-"},
+                {"tier", cheapest ? cheapest->name : "-"},
+                {"value", cheapest ? std::to_string(cheapest->face_value) : "-"},
+                {"price", cheapest ? std::to_string(cheapest->price) : "-"},
+                {"short", cheapest ? std::to_string(cheapest->price) : "0"}};
     }
     const std::string body = templates_->render(message, language, values);
     s = queue_message(db_, msisdn, id, message, language, body, std::nullopt, now);

@@ -103,6 +103,8 @@ struct PushEffect {
 
 class Pushes {
  public:
+  // templates may be null for what renders nothing (list, show, effect,
+  // pause, resume, cancel, live); create, test and step need them.
   Pushes(db::Database& db, const CampaignConfig& config, std::shared_ptr<const Templates> templates);
   void set_templates(std::shared_ptr<const Templates> templates) { templates_ = std::move(templates); }
 
