@@ -129,17 +129,6 @@ for _ in $(seq 1 300); do [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] && brea
 [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] ||
   { echo "bench-push.sh: giftgated did not bind $binds times in 30 s" >&2; exit 1; }
 
-# Sends a command to the generator and waits (bounded: 60 s) for its answer.
-ask() {
-  local before t=0
-  before=$(grep -c "^ok cmd=$1" "$out" || true)
-  printf '%s\n' "$1" >&"$ctl_fd"
-  while [ "$(grep -c "^ok cmd=$1" "$out" || true)" -le "$before" ] && [ $t -lt 600 ]; do
-    sleep 0.1; t=$((t + 1))
-  done
-  { grep "^ok cmd=$1" "$out" || true; } | tail -n 1
-}
-
 echo "== push to all, holdout 10 %"
 name=bench-push
 t_create=$(now)
@@ -209,27 +198,28 @@ while :; do
 done
 end_t=$s_t
 peak_rss=$(rss_of "$daemon")
-size_end=$(size_of)
+wal_end=$(stat -c %s "$db-wal" 2>/dev/null || echo 0)
 state=$s_state
 
 # The steady window: from the warm-up's end to the last sample before the
-# sent count stopped growing (or the window's end).
+# sent count (and the delivered count) stopped growing, or the window's end.
 read -r w_s w_sent w_delivered <<< "$(awk -v f="${first_sent:-0}" -v u="$warmup" -v w="$window" -v all="$to_end" '
   $1 >= f + u && !started { t0 = $1; s0 = $5; d0 = $6; started = 1 }
-  started && (all || $1 <= t0 + w + 0.01) && $5 > last { t1 = $1; s1 = $5; last = $5 }
-  started && (all || $1 <= t0 + w + 0.01) { td = $1; d1 = $6 }
-  END { if (t1 > t0) printf "%.1f %.0f %.0f", t1 - t0, (s1 - s0) / (t1 - t0), (d1 - d0) / (td > t0 ? td - t0 : 1)
+  started && (all || $1 <= t0 + w + 0.01) && $5 > ls { t1 = $1; s1 = $5; ls = $5 }
+  started && (all || $1 <= t0 + w + 0.01) && $6 > ld { t2 = $1; d1 = $6; ld = $6 }
+  END { if (t1 > t0) printf "%.1f %.0f %.0f", t1 - t0, (s1 - s0) / (t1 - t0), (t2 > t0 ? (d1 - d0) / (t2 - t0) : 0)
         else print "0 0 0" }' "$samples")"
 
-# The generator's report: submits per bind, receipts acknowledged.
-ask stats > /dev/null
+# giftgated stops first, so that the counts below are those of the sizes
+# measured; then the generator settles (no binds left: at most 10 s) and
+# reports submits per bind and receipts.
+kill -TERM "$daemon" 2>/dev/null || true
+for _ in $(seq 1 300); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+size_stopped=$(size_of)
 printf 'finish 10\n' >&"$ctl_fd"
 exec {ctl_fd}>&-
 ctl_fd=
 for _ in $(seq 1 300); do kill -0 "$lg_pid" 2>/dev/null || break; sleep 0.1; done
-kill -TERM "$daemon" 2>/dev/null || true
-for _ in $(seq 1 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
-size_stopped=$(size_of)
 "$giftctl" --config "$work/giftgated.yaml" push show "$name" > "$work/show.out" 2>&1 || true
 
 # --- the checks --------------------------------------------------------------
@@ -284,7 +274,7 @@ fi
 per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0 ? a / b : 0) }'; }
 lg() { field "$1" "$out"; }
 selected_growth=$((size_selected - size_before))
-sending_growth=$((size_end - size_selected))
+sending_growth=$((size_stopped - size_selected))
 echo
 echo "== Results ($(nproc) cores, $members members, $smscs SMSC(s) x $binds_each bind(s), window ${GIFTGATE_BENCH_WINDOW:-10})"
 printf '  %-44s %s\n' \
@@ -295,7 +285,7 @@ printf '  %-44s %s\n' \
   "sending, steady window" "${w_s}s: $w_sent sent/s, $w_delivered delivered/s (receipts)" \
   "sent, delivered (messages)" "$sent sent, $delivered delivered of $queued_rows queued; $((to_send - queued_rows)) members still to queue" \
   "database growth while sending" "$(mib "$sending_growth") MiB, $(per "$sending_growth" "$queued_rows") bytes a message queued" \
-  "database after stop (db + WAL)" "$(mib "$size_stopped") MiB, $(per $((size_stopped - size_before)) "$targeted") bytes a member selected, all told" \
+  "database after stop (db + WAL)" "$(mib "$size_stopped") MiB, $(per $((size_stopped - size_before)) "$targeted") bytes a member selected, all told (WAL at the end $(mib "$wal_end") MiB)" \
   "peak RSS of giftgated (VmHWM)" "$(mib $((peak_rss * 1024))) MiB (goal: under 128 MiB)" \
   "push state at the end" "$state after ${end_t}s from creation" \
   "generator: submits, receipts acked" "$(lg submits) submits, $(lg receipts_acked) receipts acknowledged, in doubt $(lg in_doubt)"
