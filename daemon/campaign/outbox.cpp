@@ -117,7 +117,8 @@ Outbox::Parts Outbox::parts_of(std::int64_t id, int since_attempt, db::Status& s
 }
 
 std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
-                                       const std::vector<std::string>* open_routes) {
+                                       const std::vector<std::string>* open_routes,
+                                       std::size_t bulk_limit) {
   std::vector<Outbound> out;
   db::Transaction tx(db_);
   if (!tx.begun()) return out;
@@ -129,15 +130,19 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
   // over, not taken: sent elsewhere, its session would not know it.
   auto q = db_.prepare(
       "SELECT id, msisdn, body, attempts, ussd_op, COALESCE(ussd_session, ''), since_attempt, "
-      "COALESCE(route, '') FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND "
-      "next_attempt_at <= ?1 AND (channel <> 'ussd' OR (expires_at > ?1 AND (?2 IS NULL OR "
-      "route IS NULL OR route IN (SELECT value FROM json_each(?2))))) ORDER BY priority, "
-      "fair_at, id LIMIT ?3");
+      "COALESCE(route, ''), priority FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' "
+      "AND priority < ?4 AND next_attempt_at <= ?1 AND (channel <> 'ussd' OR (expires_at > ?1 "
+      "AND (?2 IS NULL OR route IS NULL OR route IN (SELECT value FROM json_each(?2))))) ORDER "
+      "BY priority, fair_at, id LIMIT ?3");
   q.bind(1, iso_time(now))
       .bind(2, open_routes ? std::optional<std::string>(json_array(*open_routes)) : std::nullopt)
-      .bind(3, static_cast<std::int64_t>(limit));
+      .bind(3, static_cast<std::int64_t>(limit))
+      .bind(4, bulk_limit == 0 ? kPriorityBulk : kPriorityBulk + 1);
   std::vector<int> since;
+  std::size_t bulk = 0;
   while (q.step() == db::StepResult::row) {
+    // Bulk comes last in this order: past its limit there is nothing else.
+    if (q.column_int(8) >= kPriorityBulk && ++bulk > bulk_limit) break;
     Outbound m;
     m.id = q.column_int(0);
     m.msisdn = q.column_text(1);
@@ -149,6 +154,7 @@ std::vector<Outbound> Outbox::take_due(Time now, std::size_t limit,
     }
     since.push_back(static_cast<int>(q.column_int(6)));
     m.route = q.column_text(7);
+    m.priority = q.column_int(8);
     out.push_back(std::move(m));
   }
   if (!q.status().ok()) return {};

@@ -68,6 +68,7 @@ struct Outbound {
   // Where the MO that caused it came from ("SMSCID" or "SMSCID#BIND"; see
   // Mo::route); empty when no MO did.
   std::string route;
+  std::int64_t priority = kPriorityReply;  // the outbox's: bulk goes behind replies at the SMSC too
 };
 
 // The SMSC's id for one part, in its one or two readings (an id of digits
@@ -128,8 +129,11 @@ class Outbox {
   // and "ID#N"), a USSD screen with a route is taken only when its route is
   // one of them, and otherwise waits (or expires); everything else is taken
   // as without.
+  // At most `bulk_limit` of them of priority bulk (pushes and reminders get
+  // what replies leave; 0: none, as in the quiet hours).
   std::vector<Outbound> take_due(Time now, std::size_t limit,
-                                 const std::vector<std::string>* open_routes = nullptr);
+                                 const std::vector<std::string>* open_routes = nullptr,
+                                 std::size_t bulk_limit = SIZE_MAX);
 
   // One part of an attempt is handed to the SMSC `smsc` (empty: not
   // recorded) now: in flight until its answer. Written before it is sent,

@@ -8,6 +8,7 @@
 
 #include "daemon/campaign/calendar.hpp"
 #include "daemon/campaign/phone.hpp"
+#include "daemon/campaign/pushes.hpp"
 #include "protocol/split.hpp"
 
 namespace giftgate {
@@ -382,6 +383,8 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       auto set = db_.prepare("UPDATE members SET care_opt_out = ? WHERE id = ?");
       auto s = set.bind(1, std::int64_t{out}).bind(2, member->id).run();
       if (s.ok()) s = record_event(db_, out ? "care_opt_out" : "care_opt_in", member->id, actor, "");
+      // What a push still has waiting for them goes no further.
+      if (s.ok() && out) s = Pushes::member_opted_out(db_, member->id, mo.now);
       if (!s.ok()) {
         failed = true;
         error = s.message;

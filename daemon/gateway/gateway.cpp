@@ -43,7 +43,7 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
       config_(std::move(config)),
       db_(db),
       log_(std::move(logger)),
-      service_(db, config_, std::move(templates)),
+      service_(db, config_, templates),
       outbox_(db, config_.daemon.resend),
       reassembler_(smpp::Reassembler::Limits{kReassemblyTimeout, 1u << 20}),
       timer_(io),
@@ -55,7 +55,9 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
              },
              batch_hooks(), kCommitGap),
       retention_(db, config_.retention),
-      retention_timer_(io) {
+      retention_timer_(io),
+      pushes_(db, config_, std::move(templates)),
+      push_timer_(io) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
@@ -91,12 +93,14 @@ void Gateway::start() {
   for (auto& c : conns_) c.link->start();
   tick();
   prune_when_quiet();
+  push_step();
 }
 
 void Gateway::stop(std::function<void()> done) {
   stopping_ = true;
   timer_.cancel();
   retention_timer_.cancel();
+  push_timer_.cancel();
   // Parts of MOs still waiting for the rest were never handled: the SMSC
   // gets a temporary error and delivers them again.
   for (auto& [key, held] : held_)
@@ -135,6 +139,7 @@ void Gateway::apply_settings(Config next, std::shared_ptr<const Templates> templ
     service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
     retention_.set_settings(config_.retention);
     service_.set_campaign(config_.campaign);
+    pushes_.set_templates(templates);
     service_.set_templates(std::move(templates));
     ussd_ = config_.ussd.enabled && menus;
     if (menus) service_.set_menus(std::move(menus));

@@ -66,6 +66,7 @@
 #include "daemon/gateway/metrics.hpp"
 #include "daemon/gateway/router.hpp"
 #include "daemon/campaign/outbox.hpp"
+#include "daemon/campaign/pushes.hpp"
 #include "daemon/campaign/retention.hpp"
 #include "daemon/campaign/service.hpp"
 #include "protocol/log.hpp"
@@ -192,6 +193,12 @@ class Gateway {
   // quiet() (never inside the open batch, never with work waiting).
   void prune_when_quiet();
   bool quiet() const;
+  // Pushes and reminders (gateway_pushes.cpp): a step each time the batch
+  // is idle; bulk gets at most one window per bound connection and none in
+  // the quiet hours.
+  void push_step();
+  bool quiet_hours() const;
+  std::size_t bulk_room() const;
   Time now() const;
   // This process and connection: MO keys start with it, and a repeat from
   // an earlier one may be a redelivery.
@@ -240,6 +247,11 @@ class Gateway {
   std::chrono::steady_clock::time_point last_size_sample_{};
   std::chrono::steady_clock::time_point last_prune_summary_{};
   std::array<std::int64_t, kPruneKindCount> pruned_since_summary_{};
+  Pushes pushes_;
+  boost::asio::steady_timer push_timer_;
+  std::chrono::steady_clock::time_point last_push_step_{};
+  std::chrono::steady_clock::time_point last_push_counts_{};
+  std::vector<std::pair<std::string, PushMessages>> push_counts_;  // for the metrics
 };
 
 }  // namespace giftgate

@@ -19,6 +19,21 @@ std::string Gateway::metrics_text() {
   auto help = [&](const char* name, const char* type, const char* text) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, text, name, type);
   };
+  // Each push under way (or ended within a day), as the push step last read it.
+  help("giftgate_push_messages", "gauge",
+       "a push's messages: queued, submitted (awaiting receipts), delivered, failed, expired "
+       "now, and sent (ever left the queue), by push");
+  for (const auto& [name, m] : push_counts_) {
+    const auto push = fmt::format("push=\"{}\"", name);
+    for (const auto& [state, n] : {std::pair<const char*, std::int64_t>{"queued", m.queued},
+                                   {"submitted", m.submitted},
+                                   {"delivered", m.delivered},
+                                   {"failed", m.failed},
+                                   {"expired", m.expired},
+                                   {"sent", m.sent}})
+      line("giftgate_push_messages", fmt::format("{},state=\"{}\"", push, state),
+           static_cast<std::uint64_t>(std::max<std::int64_t>(0, n)));
+  }
   // Each connection to each SMSC.
   help("giftgate_bind_up", "gauge", "1 while the connection is bound, by SMSC and bind");
   for (const auto& c : conns_) line("giftgate_bind_up", conn_labels(c), c.bound ? 1 : 0);

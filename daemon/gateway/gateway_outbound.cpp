@@ -24,7 +24,7 @@ std::vector<Outbound> Gateway::take_due() {
     open.push_back(Router::route_of(id, c.bind, true));
   }
   if (room == 0) return {};
-  auto due = outbox_.take_due(now(), room, &open);
+  auto due = outbox_.take_due(now(), room, &open, bulk_room());
   backlog_ -= std::min(backlog_, due.size());
   if (due.size() < room) {  // took all there was
     outbox_dirty_ = false;

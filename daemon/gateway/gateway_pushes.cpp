@@ -1,0 +1,81 @@
+// Pushes (and reminders) from the gateway's thread: a step whenever the
+// open batch is idle, so the work of queueing a push never sits inside the
+// transaction an MO's acknowledgement waits for, and what it queues goes
+// out with the capacity replies leave (take_due's bulk limit, the
+// session's bulk priority).
+#include <fmt/format.h>
+
+#include "daemon/campaign/calendar.hpp"
+#include "daemon/gateway/gateway.hpp"
+
+namespace giftgate {
+namespace {
+
+// How often a push may take a step while it has work; the rate is kept by
+// the credit each step adds, so this only bounds how finely it is cut.
+constexpr auto kPushEvery = std::chrono::milliseconds(50);
+// With nothing to do, how often pushes whose time came are looked for.
+constexpr auto kPushIdle = std::chrono::seconds(1);
+// The per-push counts for the metrics are read this often.
+constexpr auto kPushCountsEvery = std::chrono::seconds(5);
+
+}  // namespace
+
+bool Gateway::quiet_hours() const {
+  return config_.pushes.quiet.contains(local_minute_of_day(config_.time_zone, now()));
+}
+
+std::size_t Gateway::bulk_room() const {
+  if (quiet_hours()) return 0;
+  // One window per connection at most: the other of its two stays for
+  // replies, so a reply never waits for a window a push fills.
+  std::size_t room = 0;
+  for (const auto& c : conns_) {
+    if (!c.bound) continue;
+    const std::size_t window = entry(c).session.window;
+    if (c.in_flight < window) room += window - c.in_flight;
+  }
+  return room;
+}
+
+void Gateway::push_step() {
+  if (stopping_) return;
+  const auto steady = std::chrono::steady_clock::now();
+  std::chrono::milliseconds wait = kPushIdle;
+  // Never inside the open batch, never while MOs wait their turn.
+  if (batch_.state() == GroupCommit<smpp::Responder>::State::idle && waiting_.empty()) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        last_push_step_ == std::chrono::steady_clock::time_point{} ? kPushEvery
+                                                                   : steady - last_push_step_);
+    last_push_step_ = steady;
+    const auto step = pushes_.step(now(), elapsed);
+    for (const auto& name : step.started) log_.info("push_started", {{"push", name}});
+    for (const auto& name : step.finished) log_.info("push_finished", {{"push", name}});
+    if (!step.status.ok()) {
+      // Nothing of the failed batch was kept: the next step does it again.
+      log_.warning("push_step_failed", {{"reason", step.status.message}});
+    } else if (step.selected > 0 || step.queued > 0 || step.skipped > 0) {
+      log_.debug("push_step", {{"selected", step.selected},
+                                {"queued", step.queued},
+                                {"skipped", step.skipped}});
+    }
+    if (step.queued > 0) {
+      outbox_dirty_ = true;
+      batch_.join();  // its commit takes what is due
+    }
+    // While a push sends, come back soon: the credit and the room decide.
+    if (step.more || step.queued > 0 || step.selected > 0) wait = kPushEvery;
+    if (!step.started.empty() || !step.finished.empty() || steady - last_push_counts_ >= kPushCountsEvery) {
+      last_push_counts_ = steady;
+      if (auto live = pushes_.live()) push_counts_ = std::move(*live);
+    }
+  } else {
+    wait = kPushEvery;
+  }
+  push_timer_.expires_after(wait);
+  push_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) push_step();
+  });
+}
+
+}  // namespace giftgate
