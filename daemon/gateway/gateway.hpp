@@ -178,6 +178,8 @@ class Gateway {
     std::int64_t id = 0;
     int attempt = 0, index = 0, total = 0;
     smpp::SubmitSm submit;
+    // Bulk for a push (kPriorityBulk), so that it goes after every answer.
+    smpp::SubmitPriority priority = smpp::SubmitPriority::urgent;
   };
   // The PDUs of what take_due took, minus the parts an earlier attempt got
   // through, each on the connection Router picked; each part's row is

@@ -65,12 +65,14 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
     // numbering; the handset keeps the ones it has. Should the text split
     // otherwise now (another alphabet configured), every part goes again.
     const bool same_split = m.parts_before == total;
+    const auto priority = m.priority == kPriorityBulk ? smpp::SubmitPriority::bulk
+                                                      : smpp::SubmitPriority::urgent;
     for (int index = 1; index <= total; ++index) {
       if (same_split && std::ranges::find(m.skip_parts, index) != m.skip_parts.end()) continue;
       if (const auto s = outbox_.sending(m.id, m.attempt, index, total, t, entry(c).id); !s.ok())
         log_.warning("part_not_recorded", {{"outbox_id", m.id}, {"reason", s.message}});
       out.push_back({*conn, m.id, m.attempt, index, total,
-                     std::move(submits[static_cast<std::size_t>(index - 1)])});
+                     std::move(submits[static_cast<std::size_t>(index - 1)]), priority});
     }
   }
   return out;
@@ -78,13 +80,16 @@ std::vector<Gateway::Send> Gateway::prepare(const std::vector<Outbound>& due) {
 
 void Gateway::send(std::vector<Send> parts) {
   if (parts.empty()) return;
-  // One hand-over to each connection's thread for its share of the batch.
-  std::vector<std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>>> by_conn(
-      conns_.size());
+  // One hand-over to each connection's thread for its share of the batch,
+  // two when it has both: answers (urgent) and push parts (bulk), which the
+  // session writes only after every answer waiting.
+  using Batch = std::vector<std::pair<smpp::SubmitSm, smpp::Session::SubmitHandler>>;
+  std::vector<Batch> urgent(conns_.size());
+  std::vector<Batch> bulk(conns_.size());
   for (auto& p : parts) {
     ++in_flight_;
     ++conns_[p.conn].in_flight;
-    by_conn[p.conn].emplace_back(
+    (p.priority == smpp::SubmitPriority::bulk ? bulk : urgent)[p.conn].emplace_back(
         std::move(p.submit), [this, conn = p.conn, id = p.id, attempt = p.attempt,
                               index = p.index, total = p.total](smpp::SubmitOutcome outcome) {
           boost::asio::post(io_, [this, conn, id, attempt, index, total,
@@ -93,8 +98,11 @@ void Gateway::send(std::vector<Send> parts) {
           });
         });
   }
-  for (std::size_t i = 0; i < by_conn.size(); ++i)
-    if (!by_conn[i].empty()) conns_[i].link->submit_all(std::move(by_conn[i]));
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    if (!urgent[i].empty()) conns_[i].link->submit_all(std::move(urgent[i]));
+    if (!bulk[i].empty())
+      conns_[i].link->submit_all(std::move(bulk[i]), smpp::SubmitPriority::bulk);
+  }
 }
 
 void Gateway::on_submitted(std::size_t conn, std::int64_t id, int attempt, int index, int total,

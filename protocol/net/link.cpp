@@ -32,12 +32,13 @@ void Link::start() {
   if (receiver_) receiver_->start();
 }
 
-void Link::submit(SubmitSm message, Session::SubmitHandler handler) {
-  transmitter_->submit(std::move(message), std::move(handler));
+void Link::submit(SubmitSm message, Session::SubmitHandler handler, SubmitPriority priority) {
+  transmitter_->submit(std::move(message), std::move(handler), priority);
 }
 
-void Link::submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages) {
-  transmitter_->submit_all(std::move(messages));
+void Link::submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages,
+                      SubmitPriority priority) {
+  transmitter_->submit_all(std::move(messages), priority);
 }
 
 void Link::set_rate(double rate, double burst) { transmitter_->set_rate(rate, burst); }

@@ -31,9 +31,13 @@ class Link {
   void on_inbound(Session::InboundHandler handler);
   void on_state(Session::StateHandler handler);
   void start();
-  void submit(SubmitSm message, Session::SubmitHandler handler);
-  // Several submits, in order, in one hand-over to the transmitter.
-  void submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages);
+  // One submit to the transmitter (Session::submit).
+  void submit(SubmitSm message, Session::SubmitHandler handler,
+              SubmitPriority priority = SubmitPriority::urgent);
+  // Several submits of one priority, in order, in one hand-over to the
+  // transmitter.
+  void submit_all(std::vector<std::pair<SubmitSm, Session::SubmitHandler>> messages,
+                  SubmitPriority priority = SubmitPriority::urgent);
   // The transmitter's submit rate and burst from now on (Session::set_rate).
   void set_rate(double rate, double burst);
   // `done` runs when every session has closed.

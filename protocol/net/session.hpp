@@ -15,7 +15,13 @@
 //   - returned: the SMSC does not have it: never written (stopped, queue
 //               full), or refused as throttled after stop() began.
 // ESME_RTHROTTLED and ESME_RMSGQFUL are not outcomes: the message goes back to
-// the front of the queue and the session pauses sending.
+// the front of its queue and the session pauses sending.
+//
+// Urgent submits (replies, USSD screens) go before bulk ones (pushes): one
+// offered while bulk ones wait for a rate token or a window slot is written
+// at the next token, ahead of all of them, and bulk ones never take the
+// window's last slots (SubmitWindow::bulk_reserve), so an answer never
+// waits behind a push backlog.
 // Submits not yet written wait across a reconnect, unless
 // SessionSettings::return_queued_when_down: then, whenever the connection
 // is lost (for any reason), every waiting one (requeued ones included) is
@@ -45,9 +51,10 @@
 // The Session does the I/O (resolve, connect, TLS, read, write, timers) and
 // leaves the decisions to socket-free pieces, each tested on its own:
 // RequestTracker (sequence numbers, what waits for an answer, what times
-// out), SubmitWindow (the queue, the window, every submit's one outcome),
-// SendPacer (rate and throttling pauses) and ReadFlow (when reading pauses:
-// too many MOs unanswered, or a full write queue).
+// out), SubmitWindow (the urgent and bulk queues, the window, every
+// submit's one outcome), SendPacer (rate and throttling pauses) and
+// ReadFlow (when reading pauses: too many MOs unanswered, or a full write
+// queue). The work is split over session_*.cpp (see session_impl.hpp).
 #pragma once
 
 #include <atomic>
@@ -98,6 +105,7 @@ struct SessionStats {
   std::uint64_t read_pauses = 0;
   std::uint64_t in_flight = 0;             // submits written and unanswered now
   std::uint64_t queued = 0;                // submits waiting to be written now
+  std::uint64_t queued_bulk = 0;           // of those, bulk ones (SubmitPriority)
   double rate = 0;                         // submit rate now (0: no limit), after set_rate
   std::chrono::system_clock::time_point bound_since{};  // zero (the epoch) when not bound
   std::string last_error;                  // why the last connection closed or bind failed
@@ -153,9 +161,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
 
   // Queues a message; the handler runs exactly once, on the session's strand.
-  void submit(SubmitSm message, SubmitHandler handler);
-  // Queues several, in order, in one hand-over to the strand.
-  void submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages);
+  // An urgent one is written before every bulk one waiting (SubmitWindow).
+  void submit(SubmitSm message, SubmitHandler handler,
+              SubmitPriority priority = SubmitPriority::urgent);
+  // Queues several of one priority, in order, in one hand-over to the strand.
+  void submit_all(std::vector<std::pair<SubmitSm, SubmitHandler>> messages,
+                  SubmitPriority priority = SubmitPriority::urgent);
 
   // Submits per second (0: no limit) and burst from now on, e.g. when an
   // account's rate is re-divided between binds; a throttling pause under

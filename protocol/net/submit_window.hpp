@@ -1,28 +1,40 @@
-// The outbound side of a bind without its socket: the queue of submits
+// The outbound side of a bind without its socket: the queues of submits
 // waiting to be written and the window of those written and unanswered.
 //
 // Contract:
 // - Every submit offered ends in exactly one call of its handler, with one
 //   outcome (see SubmitOutcome): at once when it cannot be queued, later
-//   by settle(), settle_unwritten(), fail_in_flight() or stop(). A submit
-//   requeued after a throttling refusal has had no outcome yet.
-// - At most `max_queue` submits wait; one more is returned (queue_full).
-// - At most `window` submits are in flight; take_next() gives the front of
-//   the queue, and a requeued submit goes back to the front, so submits are
-//   written in the order offered except that a refused one goes first.
+//   by settle(), settle_unwritten(), fail_in_flight(), return_queued() or
+//   stop(), or when an urgent offer takes its place in a full queue. A
+//   submit requeued after a throttling refusal has had no outcome yet.
+// - Each submit is urgent (someone waits for it: a reply, a USSD screen) or
+//   bulk (no one does: a push); see SubmitPriority. They wait in two
+//   queues; take_next() gives the oldest urgent submit, and a bulk one only
+//   while no urgent one waits, so an answer never waits behind a push.
+// - At most `window` submits are in flight, and a bulk one is written only
+//   while fewer than `window - bulk_reserve()` are: the last slots are kept
+//   for urgent submits, so they find room even when bulk fills the rest.
+//   Within each queue submits are written in the order offered, except that
+//   a requeued one goes back to the front of its own queue.
+// - At most `max_queue` submits wait, both queues together. One more bulk
+//   submit is returned (queue_full); one more urgent submit is too when no
+//   bulk one waits, else the newest bulk submit is returned (queue_full)
+//   to make room for it.
 // - After stop(), nothing more is queued: every waiting submit, every one
 //   offered later and every one requeued later is returned (stopped);
 //   those in flight still end by their answer, their timeout or
 //   fail_in_flight().
-// - return_queued() returns every waiting submit (requeued ones included)
-//   and leaves the window open; while refuse_offers() holds, until
-//   accept_offers(), every submit offered or requeued is returned at once
-//   with its reason. A session whose owner would rather send elsewhere than
-//   wait for a reconnect uses these (SessionSettings::return_queued_when_down).
+// - return_queued() returns every waiting submit, of both queues (requeued
+//   ones included), and leaves the window open; while refuse_offers()
+//   holds, until accept_offers(), every submit offered or requeued is
+//   returned at once with its reason. A session whose owner would rather
+//   send elsewhere than wait for a reconnect uses these
+//   (SessionSettings::return_queued_when_down).
 // The window has no clock and no socket: the session decides when to write
 // and when an answer is late.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -54,6 +66,11 @@ SubmitOutcome submit_returned(std::error_code error);
 
 using SubmitHandler = std::function<void(SubmitOutcome)>;
 
+// Whether someone waits for a submit: urgent ones (replies, USSD screens)
+// are written before every bulk one (pushes) and keep the window's last
+// slots for themselves.
+enum class SubmitPriority { urgent, bulk };
+
 class SubmitWindow {
  public:
   struct Limits {
@@ -64,6 +81,7 @@ class SubmitWindow {
   struct Submit {
     SubmitSm message;
     SubmitHandler handler;
+    SubmitPriority priority = SubmitPriority::urgent;
   };
   // Told of every outcome before its handler runs (for counters).
   using Observer = std::function<void(SubmitOutcome::Kind)>;
@@ -71,12 +89,23 @@ class SubmitWindow {
   explicit SubmitWindow(Limits limits, Observer observer = {});
 
   // Queues a submit, or ends it at once (stopped, receiver bind, queue full).
-  void offer(SubmitSm message, SubmitHandler handler);
+  void offer(SubmitSm message, SubmitHandler handler,
+             SubmitPriority priority = SubmitPriority::urgent);
 
-  // True when a submit waits and the window has room for it.
-  bool can_write() const { return !queue_.empty() && in_flight_.size() < limits_.window; }
-  // The submit to write next, out of the queue; only when can_write().
+  // True when a submit waits and the window has room for it: any room for
+  // an urgent one, room beyond the reserve for a bulk one.
+  bool can_write() const {
+    return (!urgent_.empty() && in_flight_.size() < limits_.window) ||
+           (!bulk_.empty() && in_flight_.size() + bulk_reserve() < limits_.window);
+  }
+  // The submit to write next, out of its queue: the oldest urgent one, else
+  // the oldest bulk one; only when can_write().
   Submit take_next();
+  // The window's slots bulk submits leave to urgent ones: a fifth, at least
+  // one; none in a window of one, where bulk could otherwise never go.
+  std::size_t bulk_reserve() const {
+    return limits_.window < 2 ? 0 : std::max<std::size_t>(1, limits_.window / 5);
+  }
   // The taken submit was written with this sequence number.
   void written(std::uint32_t sequence, Submit submit);
   // The taken submit will never be written (it cannot be encoded).
@@ -84,7 +113,7 @@ class SubmitWindow {
 
   // The submit in flight under this number ends with this outcome.
   void settle(std::uint32_t sequence, SubmitOutcome outcome);
-  // The SMSC asked to slow down: the submit goes back to the front of the
+  // The SMSC asked to slow down: the submit goes back to the front of its
   // queue, with no outcome yet (returned at once after stop()).
   void requeue(std::uint32_t sequence);
   // Every submit in flight fails (connection lost, stop timed out).
@@ -101,14 +130,24 @@ class SubmitWindow {
 
   bool stopped() const { return stopped_; }
   std::size_t in_flight() const { return in_flight_.size(); }
-  std::size_t queued() const { return queue_.size(); }
+  // Waiting to be written, both queues together.
+  std::size_t queued() const { return urgent_.size() + bulk_.size(); }
+  // Of those, the bulk ones.
+  std::size_t queued_bulk() const { return bulk_.size(); }
 
  private:
   void finish(SubmitHandler& handler, SubmitOutcome outcome);
+  std::deque<Submit>& queue_of(SubmitPriority priority) {
+    return priority == SubmitPriority::bulk ? bulk_ : urgent_;
+  }
+  // Every waiting submit, bulk ones last, with `outcome`; the queues are
+  // emptied first, since a handler may offer again.
+  void return_all_queued(const SubmitOutcome& outcome);
 
   Limits limits_;
   Observer observer_;
-  std::deque<Submit> queue_;
+  std::deque<Submit> urgent_;
+  std::deque<Submit> bulk_;
   std::map<std::uint32_t, Submit> in_flight_;  // by sequence number
   bool stopped_ = false;
   std::error_code refusing_;  // set: offers are returned with it

@@ -92,7 +92,8 @@ class SessionHarness {
   }
 
   // Submits and records the outcome; returns the index of the message.
-  std::size_t submit(const std::shared_ptr<smpp::Session>& s, smpp::SubmitSm message) {
+  std::size_t submit(const std::shared_ptr<smpp::Session>& s, smpp::SubmitSm message,
+                     smpp::SubmitPriority priority = smpp::SubmitPriority::urgent) {
     std::size_t index;
     {
       std::lock_guard lock(mutex);
@@ -104,7 +105,7 @@ class SessionHarness {
       std::lock_guard lock(mutex);
       ++calls[index];
       outcomes[index] = std::move(outcome);
-    });
+    }, priority);
     return index;
   }
 

@@ -400,6 +400,24 @@ TEST_CASE("outbox: USSD screens wait for their route to be open, everything else
   CHECK(taken[0].route == "smsc-c");
 }
 
+TEST_CASE("outbox: take_due gives each message's priority, so a push's parts go as bulk") {
+  Fixture f;
+  const auto reply = f.queue("reply");
+  const auto push = f.queue("push");
+  REQUIRE(f.db->exec("UPDATE outbox SET priority = " + std::to_string(kPriorityBulk) +
+                     " WHERE id = " + std::to_string(push))
+              .ok());
+  const auto screen = f.queue_screen(std::nullopt);
+  const auto due = f.outbox.take_due(f.t0, 10);
+  REQUIRE(due.size() == 3);
+  CHECK(due[0].id == screen);
+  CHECK(due[0].priority == kPriorityUssd);
+  CHECK(due[1].id == reply);
+  CHECK(due[1].priority == kPriorityReply);
+  CHECK(due[2].id == push);
+  CHECK(due[2].priority == kPriorityBulk);
+}
+
 TEST_CASE("outbox: the same message id from two SMSCs is each one's own part's") {
   Fixture f;
   // The ids of two SMSCs overlap: both call their first message 777.

@@ -262,3 +262,176 @@ TEST_CASE("submit window: a handler offering again while the queue is returned e
   CHECK(outcomes.by_name["a2"].empty());
   CHECK(window.queued() == 1);
 }
+
+// ---------------------------------------------------------------- priorities
+
+namespace {
+
+void offer_bulk(SubmitWindow& window, Outcomes& outcomes, const std::string& name) {
+  window.offer(message(name), outcomes.handler(name), SubmitPriority::bulk);
+}
+
+}  // namespace
+
+TEST_CASE("submit window: an urgent submit goes before every bulk one offered earlier") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 100, true}, outcomes.observer());
+  for (const char* name : {"b1", "b2", "b3"}) offer_bulk(window, outcomes, name);
+  offer(window, outcomes, "u1");
+  offer(window, outcomes, "u2");
+  CHECK(window.queued() == 5);
+  CHECK(window.queued_bulk() == 3);
+  // Urgent ones in their order, then bulk ones in theirs.
+  std::vector<std::string> order;
+  for (std::uint32_t seq = 1; seq <= 5; ++seq) order.push_back(write_next(window, seq));
+  CHECK(order == std::vector<std::string>{"u1", "u2", "b1", "b2", "b3"});
+  CHECK(window.queued_bulk() == 0);
+}
+
+TEST_CASE("submit window: the default priority is urgent") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 100, true}, outcomes.observer());
+  offer_bulk(window, outcomes, "b");
+  window.offer(message("plain"), outcomes.handler("plain"));
+  CHECK(window.queued_bulk() == 1);
+  CHECK(write_next(window, 1) == "plain");
+}
+
+TEST_CASE("submit window: bulk never takes the slots kept for urgent submits") {
+  // window -> the most bulk submits in flight (window - max(1, window/5)).
+  for (const auto& [size, bulk_max] : std::vector<std::pair<std::size_t, std::size_t>>{
+           {2, 1}, {5, 4}, {9, 8}, {10, 8}, {20, 16}}) {
+    CAPTURE(size);
+    Outcomes outcomes;
+    SubmitWindow window({size, 1000, true}, outcomes.observer());
+    for (std::size_t i = 0; i < size * 2; ++i)
+      offer_bulk(window, outcomes, "b" + std::to_string(i));
+    std::uint32_t seq = 0;
+    while (window.can_write()) write_next(window, ++seq);
+    CHECK(window.in_flight() == bulk_max);
+    CHECK(window.bulk_reserve() == size - bulk_max);
+    // The kept slots are there for urgent submits, every one of them.
+    for (std::size_t i = 0; i < size - bulk_max; ++i) {
+      const std::string name = "u" + std::to_string(i);
+      offer(window, outcomes, name);
+      CHECK(write_next(window, ++seq) == name);
+    }
+    CHECK(window.in_flight() == size);
+    CHECK_FALSE(window.can_write());
+    // One answer frees a slot, but in the reserve: bulk still waits.
+    window.settle(1, sent("m1"));
+    CHECK_FALSE(window.can_write());
+  }
+}
+
+TEST_CASE("submit window: in a window of one, bulk may take the one slot") {
+  Outcomes outcomes;
+  SubmitWindow window({1, 100, true}, outcomes.observer());
+  CHECK(window.bulk_reserve() == 0);
+  offer_bulk(window, outcomes, "b1");
+  offer_bulk(window, outcomes, "b2");
+  CHECK(write_next(window, 1) == "b1");
+  CHECK_FALSE(window.can_write());
+  offer(window, outcomes, "u");
+  CHECK_FALSE(window.can_write());  // full: the urgent one waits for the slot
+  window.settle(1, sent("m1"));
+  CHECK(write_next(window, 2) == "u");
+  window.settle(2, sent("m2"));
+  CHECK(write_next(window, 3) == "b2");
+}
+
+TEST_CASE("submit window: a throttled submit goes back to the front of its own queue") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 100, true}, outcomes.observer());
+  offer_bulk(window, outcomes, "b1");
+  offer_bulk(window, outcomes, "b2");
+  CHECK(write_next(window, 1) == "b1");
+  offer(window, outcomes, "u1");
+  CHECK(write_next(window, 2) == "u1");
+  offer(window, outcomes, "u2");
+  offer(window, outcomes, "u3");
+  // Both refused: each ahead of its own queue, the bulk one still after
+  // every urgent one.
+  window.requeue(1);
+  window.requeue(2);
+  CHECK(window.queued() == 5);
+  CHECK(window.queued_bulk() == 2);
+  std::vector<std::string> order;
+  for (std::uint32_t seq = 3; seq <= 7; ++seq) order.push_back(write_next(window, seq));
+  CHECK(order == std::vector<std::string>{"u1", "u2", "u3", "b1", "b2"});
+  CHECK(outcomes.by_name.empty());  // no outcome yet for any
+}
+
+TEST_CASE("submit window: a full queue makes room for an urgent submit by returning bulk") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 3, true}, outcomes.observer());
+  offer_bulk(window, outcomes, "b1");
+  offer_bulk(window, outcomes, "b2");
+  offer(window, outcomes, "u1");
+  offer_bulk(window, outcomes, "b3");  // full: returned
+  CHECK(outcomes.only("b3").kind == SubmitOutcome::Kind::returned);
+  CHECK(outcomes.only("b3").error == make_error_code(errc::queue_full));
+  offer(window, outcomes, "u2");  // full: the newest bulk one, b2, gives way
+  CHECK(outcomes.only("b2").kind == SubmitOutcome::Kind::returned);
+  CHECK(outcomes.only("b2").error == make_error_code(errc::queue_full));
+  CHECK(window.queued() == 3);
+  CHECK(window.queued_bulk() == 1);
+  offer(window, outcomes, "u3");  // b1 gives way
+  CHECK(outcomes.only("b1").kind == SubmitOutcome::Kind::returned);
+  offer(window, outcomes, "u4");  // only urgent ones wait: returned itself
+  CHECK(outcomes.only("u4").error == make_error_code(errc::queue_full));
+  CHECK(window.queued() == 3);
+  std::vector<std::string> order;
+  for (std::uint32_t seq = 1; seq <= 3; ++seq) order.push_back(write_next(window, seq));
+  CHECK(order == std::vector<std::string>{"u1", "u2", "u3"});
+  CHECK(outcomes.observed[SubmitOutcome::Kind::returned] == 4);
+}
+
+TEST_CASE("submit window: stop and return_queued end the submits of both queues, once each") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 100, true}, outcomes.observer());
+  offer_bulk(window, outcomes, "b1");
+  offer(window, outcomes, "u1");
+  CHECK(write_next(window, 1) == "u1");
+  CHECK(write_next(window, 2) == "b1");
+  offer_bulk(window, outcomes, "b2");
+  offer(window, outcomes, "u2");
+  window.requeue(2);  // b1 waits again, at the front of the bulk queue
+  window.return_queued(make_error_code(errc::connection_lost));
+  CHECK(window.queued() == 0);
+  CHECK(window.queued_bulk() == 0);
+  for (const char* name : {"b1", "b2", "u2"}) {
+    CAPTURE(name);
+    CHECK(outcomes.only(name).kind == SubmitOutcome::Kind::returned);
+    CHECK(outcomes.only(name).error == make_error_code(errc::connection_lost));
+  }
+  // Offers queue again after return_queued; stop returns them all.
+  offer_bulk(window, outcomes, "b3");
+  offer(window, outcomes, "u3");
+  window.stop();
+  CHECK(outcomes.only("b3").error == make_error_code(errc::stopped));
+  CHECK(outcomes.only("u3").error == make_error_code(errc::stopped));
+  offer_bulk(window, outcomes, "b4");
+  CHECK(outcomes.only("b4").error == make_error_code(errc::stopped));
+  window.settle(1, sent("m1"));
+  CHECK(outcomes.only("u1").kind == SubmitOutcome::Kind::sent);
+  CHECK(window.in_flight() == 0);
+  // Every submit offered ended exactly once.
+  int total = 0;
+  for (const auto& [name, list] : outcomes.by_name) total += static_cast<int>(list.size());
+  CHECK(total == 7);
+  CHECK(outcomes.by_name.size() == 7);
+}
+
+TEST_CASE("submit window: while offers are refused, a requeued bulk submit is returned") {
+  Outcomes outcomes;
+  SubmitWindow window({10, 100, true}, outcomes.observer());
+  offer_bulk(window, outcomes, "b1");
+  CHECK(write_next(window, 1) == "b1");
+  window.refuse_offers(make_error_code(errc::not_bound));
+  offer_bulk(window, outcomes, "b2");
+  window.requeue(1);
+  CHECK(outcomes.only("b1").error == make_error_code(errc::not_bound));
+  CHECK(outcomes.only("b2").error == make_error_code(errc::not_bound));
+  CHECK(window.queued() == 0);
+}
