@@ -26,6 +26,9 @@
 #   scripts/bench-push.sh --window S       # seconds of sending measured (120)
 #   scripts/bench-push.sh --all            # send to the end, however long
 #   scripts/bench-push.sh --build-dir DIR  # use the programs built there
+#   GIFTGATE_BENCH_WINDOW=W ...            # each bind's SMPP window (10)
+#   GIFTGATE_PUSH_BATCH=N, GIFTGATE_PUSH_MAX_QUEUED=N ...   # pushes.batch (500),
+#                                          # pushes.max_queued (2000)
 #
 # Work files go to $GIFTGATE_BENCH_DIR/push (default build/bench/push); the
 # database is made anew each run (tests/bench/gen-members.sh). Every process
@@ -46,7 +49,7 @@ for ((i = 1; i <= $#; i++)); do
     --window) i=$((i + 1)); window=${!i} ;;
     --all) to_end=1 ;;
     --build-dir) i=$((i + 1)); bin=${!i} ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bench-push.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
@@ -276,7 +279,7 @@ lg() { field "$1" "$out"; }
 selected_growth=$((size_selected - size_before))
 sending_growth=$((size_stopped - size_selected))
 echo
-echo "== Results ($(nproc) cores, $members members, $smscs SMSC(s) x $binds_each bind(s), window ${GIFTGATE_BENCH_WINDOW:-10})"
+echo "== Results ($(nproc) cores, $members members, $smscs SMSC(s) x $binds_each bind(s), SMPP window ${GIFTGATE_BENCH_WINDOW:-10} a bind)"
 printf '  %-44s %s\n' \
   "members generated" "${gen_s}s (database $(mib "$size_before") MiB)" \
   "push create" "${create_s}s" \
@@ -294,7 +297,7 @@ grep -E '^bind ' "$out" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "=");
 awk -v r="$w_sent" 'BEGIN { exit !(r < 5000) }' && [ $short -eq 0 ] &&
   echo "  note: $w_sent sent/s is under the goal of 5,000 a second"
 if [ $to_end -eq 0 ] && [ "$state" != "done" ]; then
-  echo "  not sent to the end: $((to_send - sent)) messages left, about $(per $((to_send - sent)) "$w_sent")s more at the rate measured"
+  echo "  not sent to the end: $((to_send - sent)) messages not yet sent, about $(per $((to_send - sent)) "$w_sent")s more at the rate measured"
 fi
 echo "  samples: $samples (t state targeted held_out sent delivered open rss_kb); giftctl push show: $work/show.out"
 if [ ${#problems[@]} -gt 0 ]; then
