@@ -29,7 +29,7 @@ as_root() {
 # elsewhere (NodeSource); Debian's is installed only when there is none.
 packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
-          libsqlite3-dev libssl-dev libhowardhinnant-date-dev libcli11-dev libutf8proc-dev systemd man-db libnet-smpp-perl
+          libsqlite3-dev libssl-dev libhowardhinnant-date-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev systemd man-db libnet-smpp-perl
           sqlite3)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

@@ -543,7 +543,7 @@ Outbox::Resent Outbox::resend(const std::string& id_or_code, const Actor& actor,
   // one whose body was blanked has.
   auto find = db_.prepare(
       "SELECT id, member_id, voucher_code, body = '' FROM messages WHERE CAST(id AS TEXT) = ? OR "
-      "voucher_code = ? ORDER BY id DESC LIMIT 1");
+      "voucher_code = ? ORDER BY message = 'voucher_reminder', id DESC LIMIT 1");
   find.bind(1, id_or_code).bind(2, id_or_code);
   switch (find.step()) {
     case db::StepResult::row: break;

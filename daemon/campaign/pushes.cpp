@@ -628,6 +628,7 @@ Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed) {
     out.status = read_messages(db_, r.id, waiting);
     if (!out.status.ok()) return out;
     n = std::min<std::int64_t>(n, config_.pushes.max_queued - waiting.queued);
+    out.more = true;  // a push is sending: as soon as the credit or the room allows
     if (n <= 0) continue;
     if (!templates_->has(r.template_name)) {
       out.status = {1, fmt::format("push {}: the messages file no longer has '{}'", r.name,
@@ -709,8 +710,6 @@ Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed) {
     if (all) {
       credit_.erase(r.id);
       out.finished.push_back(r.name);
-    } else {
-      out.more = true;
     }
   }
   return out;

@@ -156,7 +156,7 @@ class Pushes {
     int selected = 0;  // recipients selected
     int queued = 0;    // messages queued
     int skipped = 0;   // turns that queued nothing (opted out, too soon, held out)
-    bool more = false;       // work is left that a step now could do
+    bool more = false;  // a push is being selected or sent: step again soon
     std::vector<std::string> started, finished;  // push names, for the log
     db::Status status;
   };

@@ -2,6 +2,7 @@
 // single vouchers. Each is one transaction and one entry in the history.
 #include <fmt/format.h>
 
+#include "daemon/campaign/reminders.hpp"
 #include "daemon/campaign/vouchers.hpp"
 
 namespace giftgate {
@@ -202,6 +203,11 @@ AdminResult Vouchers::void_voucher(std::string_view code, std::string_view reaso
   auto set = db_.prepare("UPDATE vouchers SET state = 'void' WHERE code = ? AND state = 'issued'");
   if (s = set.bind(1, code).run(); !s.ok()) return fail_admin(s);
   if (db_.changes() != 1) return AdminResult::wrong_state;
+  if (s = withdraw_reminder(db_, std::string(code),
+                            std::chrono::time_point_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now()));
+      !s.ok())
+    return fail_admin(s);
   if (refund) {
     Ledger ledger(db_);
     const auto r = ledger.add_points(member_id, price, fmt::format("voucher voided: {}", reason),

@@ -6,6 +6,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "daemon/campaign/reminders.hpp"
 #include "daemon/campaign/voucher_code.hpp"
 
 namespace giftgate {
@@ -414,6 +415,7 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
                                   fmt::format("merchant {}", v.merchant_id), code);
       !e.ok())
     return failed(e);
+  if (const auto w = withdraw_reminder(db_, code, now); !w.ok()) return failed(w);
   return answer(Verification::Status::used);
 }
 

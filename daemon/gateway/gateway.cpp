@@ -56,7 +56,8 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
              batch_hooks(), kCommitGap),
       retention_(db, config_.retention),
       retention_timer_(io),
-      pushes_(db, config_, std::move(templates)),
+      pushes_(db, config_, templates),
+      reminders_(db, config_, std::move(templates)),
       push_timer_(io) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
@@ -140,6 +141,7 @@ void Gateway::apply_settings(Config next, std::shared_ptr<const Templates> templ
     retention_.set_settings(config_.retention);
     service_.set_campaign(config_.campaign);
     pushes_.set_templates(templates);
+    reminders_.set_templates(templates);
     service_.set_templates(std::move(templates));
     ussd_ = config_.ussd.enabled && menus;
     if (menus) service_.set_menus(std::move(menus));

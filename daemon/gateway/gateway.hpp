@@ -67,6 +67,7 @@
 #include "daemon/gateway/router.hpp"
 #include "daemon/campaign/outbox.hpp"
 #include "daemon/campaign/pushes.hpp"
+#include "daemon/campaign/reminders.hpp"
 #include "daemon/campaign/retention.hpp"
 #include "daemon/campaign/service.hpp"
 #include "protocol/log.hpp"
@@ -250,6 +251,8 @@ class Gateway {
   std::chrono::steady_clock::time_point last_prune_summary_{};
   std::array<std::int64_t, kPruneKindCount> pruned_since_summary_{};
   Pushes pushes_;
+  Reminders reminders_;
+  std::chrono::steady_clock::time_point last_reminders_{};
   boost::asio::steady_timer push_timer_;
   std::chrono::steady_clock::time_point last_push_step_{};
   std::chrono::steady_clock::time_point last_push_counts_{};

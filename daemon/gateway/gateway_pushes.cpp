@@ -18,6 +18,8 @@ constexpr auto kPushEvery = std::chrono::milliseconds(50);
 constexpr auto kPushIdle = std::chrono::seconds(1);
 // The per-push counts for the metrics are read this often.
 constexpr auto kPushCountsEvery = std::chrono::seconds(5);
+// Reminders are looked for this often (a batch each time, if due).
+constexpr auto kRemindersEvery = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -59,7 +61,28 @@ void Gateway::push_step() {
                                 {"queued", step.queued},
                                 {"skipped", step.skipped}});
     }
-    if (step.queued > 0) {
+    bool queued = step.queued > 0;
+    // Reminders: a batch a second at most, while the bulk waiting in the
+    // outbox is less than a push may have (a fixed expiry date makes every
+    // voucher due at once).
+    if (step.status.ok() && steady - last_reminders_ >= kRemindersEvery) {
+      last_reminders_ = steady;
+      db::Status s;
+      const auto waiting = db_.first_int(
+          "SELECT COUNT(*) FROM outbox INDEXED BY outbox_fair WHERE state = 'queued' AND priority = 2", &s);
+      if (waiting && *waiting < config_.pushes.max_queued) {
+        const auto r = reminders_.step(now(), static_cast<std::size_t>(config_.pushes.batch));
+        if (!r.status.ok()) {
+          log_.warning("reminders_failed", {{"reason", r.status.message}});
+        } else if (r.queued + r.skipped > 0) {
+          log_.info("reminders_queued", {{"queued", r.queued}, {"skipped", r.skipped}, {"more", r.more}});
+          queued = queued || r.queued > 0;
+        }
+      } else if (!waiting) {
+        log_.warning("reminders_failed", {{"reason", s.message}});
+      }
+    }
+    if (queued) {
       outbox_dirty_ = true;
       batch_.join();  // its commit takes what is due
     }

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "daemon/campaign/calendar.hpp"
 #include "daemon/storage/schema.hpp"
 
 namespace giftgate::ctl {
@@ -70,6 +71,12 @@ std::ostream& Ctl::output() {
   return file_;
 }
 
+std::optional<Time> Ctl::typed_time(const std::string& text, std::string* why) const {
+  if (!text.empty() && text.back() == 'Z')
+    return parse_local_time(std::string_view(text).substr(0, text.size() - 1), "UTC", why);
+  return parse_local_time(text, config_.time_zone, why);
+}
+
 bool Ctl::format(Format* f, Format fallback) {
   *f = fallback;
   return !has("format") || parse_format(option("format"), f);
@@ -99,6 +106,7 @@ int Ctl::run() {
       {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
       {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
       {"prune", &Ctl::prune},         {"stats", &Ctl::stats},
+      {"push", &Ctl::push},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";

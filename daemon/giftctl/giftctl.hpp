@@ -2,7 +2,8 @@
 // methods are the commands. The files: giftctl_command_line.cpp (every
 // command and option, on CLI11), giftctl.cpp (dispatch, main),
 // giftctl_campaign.cpp (members, points, vouchers, stock, reports,
-// merchants), giftctl_operations.cpp (messages, templates, reload),
+// merchants), giftctl_push.cpp (pushes, and their part of the report),
+// giftctl_operations.cpp (messages, templates, reload),
 // giftctl_retention.cpp (prune, stats) and giftctl_storage.cpp (backup,
 // restore, check).
 #pragma once
@@ -108,6 +109,14 @@ class Ctl {
   int unlock();
   int merchant();
   int report();
+  // giftctl_push.cpp: every push command goes to the Pushes class.
+  int push();
+  // The pushes section of report: one row per push; nullopt (*error) on a
+  // database error.
+  std::optional<Table> push_report(std::string* error);
+  // A time an operator typed: wall-clock in the campaign's zone, or UTC
+  // with a trailing Z; nullopt (*why may say why) when it is none.
+  std::optional<Time> typed_time(const std::string& text, std::string* why = nullptr) const;
   int export_redemptions();
   int templates();
   int resend();

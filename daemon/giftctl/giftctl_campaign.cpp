@@ -379,6 +379,17 @@ int Ctl::report() {
     message_table = message_report(*db_, &error);
     if (!message_table) return refused(fmt::format("the database refused: {}", error));
   }
+  // The pushes: their own table, as the messages are (other columns).
+  const bool pushes = dims.size() == 1 && dims[0] == "pushes";
+  std::optional<Table> push_table;
+  if (pushes || (!has("by") && f == Format::table)) {
+    push_table = push_report(&error);
+    if (!push_table) return refused(fmt::format("the database refused: {}", error));
+  }
+  if (pushes) {
+    print(output(), *push_table, f);
+    return kOk;
+  }
   std::vector<Table> tables;
   if (!messages)
     for (const auto& by : dims) {
@@ -386,7 +397,8 @@ int Ctl::report() {
       if (!t && !error.empty()) return refused(fmt::format("the database refused: {}", error));
       if (!t)
         return usage(
-            fmt::format("--by must be tier, city, merchant, day or messages, not '{}'", by));
+            fmt::format("--by must be tier, city, merchant, day, messages or pushes, not '{}'",
+                        by));
       tables.push_back(std::move(*t));
     }
   auto& out = output();
@@ -423,6 +435,8 @@ int Ctl::report() {
   else if (!has("by")) {
     fmt::print(out, "\nmessages\n");
     print(out, *message_table, f);
+    fmt::print(out, "\npushes\n");
+    print(out, *push_table, f);
   }
   return kOk;
 }
@@ -432,11 +446,7 @@ int Ctl::export_redemptions() {
     return usage("export knows one thing: export redemptions --since TIME");
   const std::string since_text = option("since");
   if (since_text.empty()) return usage("export redemptions needs --since TIME (e.g. 2026-10-01)");
-  std::optional<Time> since;
-  if (!since_text.empty() && since_text.back() == 'Z')
-    since = parse_local_time(since_text.substr(0, since_text.size() - 1), "UTC");
-  else
-    since = parse_local_time(since_text, config_.time_zone);
+  const auto since = typed_time(since_text);
   if (!since)
     return usage(fmt::format("--since '{}' is not a time like 2026-10-01 or 2026-10-01 08:00",
                              since_text));

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "daemon/campaign/audience.hpp"
 #include "daemon/giftctl/giftctl.hpp"
 
 namespace giftgate::ctl {
@@ -165,8 +166,42 @@ void add_commands(CLI::App& app) {
 
   CLI::App* report =
       add_command(app, "report", "issued, used, points and value; messages: outbound SMS by state");
-  add_value(report, "--by", "tier|city|merchant|day|messages", "one grouping (default: all)");
+  add_value(report, "--by", "tier|city|merchant|day|messages|pushes",
+            "one grouping (default: all)");
   add_table_options(report);
+
+  CLI::App* push = add_command(app, "push",
+                               "messages the campaign sends first, to an audience of members: "
+                               "create, follow, pause, measure");
+  CLI::App* create = add_command(
+      *push, "create", "a push of a push_ text to the members an audience expression matches",
+      {{"NAME", "the push's name: 1 to 40 of a-z, 0-9, '-', '_'"}});
+  add_value(create, "--template", "T", "the push_ text in templates.path (required)");
+  add_value(create, "--audience", "EXPR",
+            "which members, e.g. 'city = beijing and balance >= 5000' (required)");
+  add_value(create, "--at", "TIME",
+            "when it starts, in the campaign's zone (2026-12-24 10:00); default: now");
+  add_value(create, "--until", "TIME",
+            "when what is left of it expires, in the campaign's zone; default: never");
+  add_value(create, "--holdout", "PCT", "0 to 90: the share set aside, never sent, to compare");
+  add_value(create, "--rate", "N", "messages a second (default: pushes.rate)");
+  add_flag(create, "--dry-run", "only count the audience: nothing is created, nothing sent");
+  create->footer(describe_audience_grammar());  // the parser's own words
+  add_table_options(add_command(*push, "list",
+                                "every push, newest first: state, window, recipients, messages"));
+  CLI::App* show = add_command(*push, "show",
+                               "a push: its settings, recipients and messages by state, and its "
+                               "effect against the holdout",
+                               {{"NAME", "the push"}});
+  add_value(show, "--format", "F", "text, csv or json (default: text)");
+  add_output(show);
+  add_command(*push, "pause", "stop queueing; the messages already queued go",
+              {{"NAME", "the push"}});
+  add_command(*push, "resume", "go on with a paused push", {{"NAME", "the push"}});
+  add_command(*push, "cancel", "end a push: what has not gone is not sent",
+              {{"NAME", "the push"}});
+  add_command(*push, "test", "send the push's text to staff numbers now, each rendered for it",
+              {{"NAME", "the push"}, {"MSISDN", "a staff number (one or more)", Argument::any}});
 
   add_command(app, "resend", "send a voucher's SMS (or any message) again",
               {{"CODE|MESSAGE-ID", "a voucher's code or an outbox message's id"}});

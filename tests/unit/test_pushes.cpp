@@ -259,11 +259,14 @@ TEST_CASE("pushes: quiet hours hold the turns, the rate paces them, the outbox r
   CHECK(s.queued == 0);
 }
 
-TEST_CASE("pushes: --until expires what is left; pause keeps the place; cancel ends it") {
+TEST_CASE("pushes: --until expires what is left, pause keeps the place, cancel ends it") {
   Fixture f;
   f.members(30);
   REQUIRE(f.create("short", "all", 0, 10, kNoon + 1h).status == Pushes::Created::Status::created);
-  f.run(kNoon);  // selects, and queues the first 10
+  // Selected, then a second's worth sent (10).
+  for (int i = 0; i < 40 && f.count("SELECT state = 'sending' FROM pushes WHERE id = 1") == 0; ++i)
+    REQUIRE(f.pushes->step(kNoon, 0ms).status.ok());
+  REQUIRE(f.pushes->step(kNoon, 1000ms).queued == 10);
   CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE push_id = 1") == 10);
   const auto s = f.pushes->step(kNoon + 1h, 1000ms);
   CHECK(s.finished == std::vector<std::string>{"short"});
