@@ -24,11 +24,13 @@ as_root() {
 # Debian packages: the build's libraries and tools, and what the tests
 # check the shipped files with (systemd's systemd-analyze, for verify and
 # for security --offline, which needs systemd 250 or later: bookworm has
-# 252; man-db's man). Node.js may come from
+# 252; man-db's man), and the sqlite3 program (scripts/bench-push.sh
+# generates its members and reads the results with it). Node.js may come from
 # elsewhere (NodeSource); Debian's is installed only when there is none.
 packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
-          libsqlite3-dev libssl-dev libhowardhinnant-date-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev systemd man-db libnet-smpp-perl)
+          libsqlite3-dev libssl-dev libhowardhinnant-date-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev systemd man-db libnet-smpp-perl
+          sqlite3)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

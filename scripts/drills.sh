@@ -27,6 +27,12 @@
 # binds refused for a while). Each passes only if, besides the check, SMSC
 # 2 takes submits again once the fault is over and SMSC 1 kept its binds;
 # they are skipped when giftgated does not read the smscs: list.
+# push (issue 21): a push to 20,000 members beside the load, on two SMSCs of
+# two binds, giftgated killed (SIGKILL) while it selects (when caught) and
+# while it sends, restarted each time; passes only if, besides the check,
+# the push ends done with no member queued twice, every member selected and
+# not held out queued, its counts as the outbox's, every message of it
+# final, and no resend beyond the submits left unanswered by the kills.
 # Exit status 0 only if every drill lost nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +44,7 @@ for ((i = 1; i <= $#; i++)); do
     --short) short=1 ;;
     --only) i=$((i + 1)); only=${!i} ;;
     --build-dir) i=$((i + 1)); bin=${!i} ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "drills.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
@@ -47,9 +53,9 @@ done
 loadgen_programs
 
 if [ $short -eq 1 ]; then
-  rate=50; kills=3; pause=2; refuse=8; silent=5; backup_rate=200
+  rate=50; kills=3; pause=2; refuse=8; silent=5; backup_rate=200; push_rate=1000; push_kills=2
 else
-  rate=200; kills=20; pause=5; refuse=60; silent=10; backup_rate=1000
+  rate=200; kills=20; pause=5; refuse=60; silent=10; backup_rate=1000; push_rate=500; push_kills=5
 fi
 members=100000   # enough that no member texts twice within the redelivery window
 
@@ -78,6 +84,7 @@ config() {
   reconnect_max_seconds: 2
 outbox:
   first_resend_seconds: 1
+${extra_config:-}
 END
 }
 loadgen_campaign "$work" $members
@@ -114,12 +121,13 @@ ask() {
 }
 
 # $1 drill name, $2 database path (default: a copy in the work dir); with
-# $smscs SMSCs of $binds binds each (default 1 and 1).
+# $smscs SMSCs of $binds binds each (default 1 and 1), the campaign
+# $campaign_db (default the drills' own) and $extra_config's sections.
 begin() {
   name=$1
   db=${2:-$work/$name.db}
   drill_fault=
-  cp "$work/campaign.db" "$db"
+  cp "${campaign_db:-$work/campaign.db}" "$db"
   out=$work/$name.out
   mkfifo "$work/$name.ctl"
   "$loadgen" smsc --port 0 --smscs "${smscs:-1}" --members $members --rate $rate --control \
@@ -162,7 +170,8 @@ row() {
   # What a drill saw go wrong beside the check (e.g. SMSC 2 not back).
   if [ "$result" = ok ] && [ -n "${drill_fault:-}" ]; then result="FAIL($drill_fault)"; fi
   # Two SMSCs: the fault was on SMSC 2 alone, so SMSC 1 kept its binds.
-  if [ "$result" = ok ] && grep -q '^smsc smsc=2 ' "$out" && [ "$(smsc_field 1 closes)" != 0 ]; then
+  if [ "$result" = ok ] && [[ $1 == smsc-* ]] && grep -q '^smsc smsc=2 ' "$out" &&
+     [ "$(smsc_field 1 closes)" != 0 ]; then
     result="FAIL(SMSC 1 lost a bind)"
   fi
   # Every broken PDU refused with generic_nack, on the one bind.
@@ -391,6 +400,156 @@ if smsc_wanted smsc-refuse; then
   send "@2 refuse $refuse"
   sleep "$refuse"
   smsc_end
+fi
+
+# --- a push, giftgated killed while it selects and while it sends -------------
+
+# The push drill's campaign: 40,000 members. The first 20,000 (those
+# giftgate-loadgen --members 20000 texts from) carry the load and have opted
+# out of care messages, so that the push never reaches a member the
+# generator awaits an answer from (it would take the push for the answer);
+# the other 20,000 get the push. No senders of garbled texts: the garbled
+# check allows them no message but help.
+push_campaign() {
+  local dir=$work/push-campaign city
+  mkdir -p "$dir"
+  loadgen_config 2775 "$dir/campaign.db" < /dev/null > "$dir/setup.yaml"
+  "$loadgen" csv --dir "$dir" --members 40000 --points 10000000
+  awk -F, 'NR == 1 { print $0 ",opt_out"; next }
+           /^86138/ { print $0 "," (substr($1, 6) + 0 < 20000 ? 1 : 0) }' \
+    "$dir/members.csv" > "$dir/members.push.csv"
+  "$giftctl" --config "$dir/setup.yaml" --operator drills --quiet \
+    import members "$dir/members.push.csv" > /dev/null
+  "$giftctl" --config "$dir/setup.yaml" --operator drills --quiet \
+    import merchants "$dir/merchants.csv" > /dev/null
+  for city in beijing shanghai shenzhen nanjing fuzhou; do
+    "$giftctl" --config "$dir/setup.yaml" --operator drills --quiet \
+      stock C "$city" 100000000 > /dev/null
+  done
+}
+
+# The drill's database, read-only: the drill only looks.
+pq() { sqlite3 -readonly -cmd '.timeout 10000' "$db" "$@"; }
+push_state() { pq "SELECT state FROM pushes WHERE id = $push"; }
+push_count() {  # a push_counts figure: an outbox state, or sent
+  pq "SELECT COALESCE((SELECT n FROM push_counts WHERE push_id = $push AND what = '$1'), 0)"
+}
+push_open() {
+  pq "SELECT COUNT(*) FROM outbox WHERE push_id = $push AND state IN ('queued', 'submitted')"
+}
+
+# SIGKILL and a restart, bound again. The push's messages the kill left
+# submitted without an answer from the SMSC are the ones in doubt (the
+# restart sends them again): added to $push_in_doubt.
+push_kill() {
+  kill -KILL "$daemon_pid"
+  wait "$daemon_pid" 2>/dev/null || true
+  push_kills_done=$((push_kills_done + 1))
+  push_in_doubt=$((push_in_doubt + $(pq "SELECT COUNT(*) FROM outbox o WHERE o.push_id = $push
+      AND o.state = 'submitted' AND NOT EXISTS (SELECT 1 FROM outbox_parts p
+      WHERE p.outbox_id = o.id AND p.attempt = o.attempts AND p.status IS NOT NULL)")))
+  start_daemon
+  push_bounds=$((push_bounds + 4))
+  wait_bound "$push_bounds"
+}
+
+# What is wrong with the push once it is over, one line each.
+push_problems() {
+  local n targeted
+  n=$(push_state)
+  [ "$n" = "done" ] || echo "the push is ${n:-missing}, not done"
+  n=$(pq "SELECT COUNT(*) FROM (SELECT member_id FROM outbox WHERE push_id = $push
+                                GROUP BY member_id HAVING COUNT(*) > 1)")
+  [ "$n" = 0 ] || echo "$n members queued twice"
+  n=$(pq "SELECT COUNT(*) FROM (SELECT msisdn FROM outbox WHERE push_id = $push
+                                GROUP BY msisdn HAVING COUNT(*) > 1)")
+  [ "$n" = 0 ] || echo "$n numbers sent two messages of the push"
+  targeted=$(pq "SELECT targeted FROM pushes WHERE id = $push")
+  [ "$targeted" = "$push_members" ] || echo "$targeted selected of the $push_members members not opted out"
+  n=$(pq "SELECT COUNT(*) FROM push_recipients WHERE push_id = $push")
+  [ "$n" = "$targeted" ] || echo "$n recipients for $targeted selected"
+  n=$(pq "SELECT COUNT(*) FROM push_recipients WHERE push_id = $push AND state = 'holdout'")
+  [ "$n" = "$(pq "SELECT held_out FROM pushes WHERE id = $push")" ] || echo "$n held out, the push says otherwise"
+  # Nobody opted out and no other push: every turn not held out queued one.
+  n=$(pq "SELECT COUNT(*) FROM push_recipients WHERE push_id = $push AND state NOT IN ('holdout', 'queued')")
+  [ "$n" = 0 ] || echo "$n members selected and not held out never queued ($(pq -separator ' ' \
+    "SELECT state, COUNT(*) FROM push_recipients WHERE push_id = $push
+     AND state NOT IN ('holdout', 'queued') GROUP BY 1" | tr '\n' ' '))"
+  n=$(pq "SELECT (SELECT COUNT(*) FROM push_recipients r WHERE r.push_id = $push AND r.state = 'queued'
+                    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = r.outbox_id
+                                    AND o.push_id = $push AND o.member_id = r.member_id))
+                + (SELECT COUNT(*) FROM outbox o WHERE o.push_id = $push AND NOT EXISTS
+                    (SELECT 1 FROM push_recipients r WHERE r.push_id = $push AND r.state = 'queued'
+                     AND r.member_id = o.member_id AND r.outbox_id = o.id))")
+  [ "$n" = 0 ] || echo "$n messages and queued recipients do not match"
+  n=$(pq "SELECT COUNT(*) FROM (SELECT state AS what, COUNT(*) AS n FROM outbox WHERE push_id = $push GROUP BY 1
+          UNION ALL SELECT 'sent', COUNT(*) FROM outbox WHERE push_id = $push AND attempts > 0) o
+          FULL JOIN (SELECT what, n FROM push_counts WHERE push_id = $push AND n <> 0) c USING (what)
+          WHERE o.n IS NOT c.n")
+  [ "$n" = 0 ] || echo "push_counts differs from the outbox in $n states"
+  n=$(push_open)
+  [ "$n" = 0 ] || echo "$n messages of the push not final"
+  n=$(pq "SELECT COUNT(*) FROM outbox WHERE push_id = $push AND attempts > 1")
+  [ "$n" -le "$push_in_doubt" ] || echo "$n messages sent again, $push_in_doubt in doubt at the kills"
+}
+
+if wanted push; then
+  echo "== push: 20,000 members at $push_rate a second beside the load, two SMSCs of two binds;" \
+       "SIGKILL while it selects (when caught) and $push_kills times while it sends"
+  push_campaign
+  extra_config=$'pushes:\n  quiet_hours: "00:00-00:00"' campaign_db=$work/push-campaign/campaign.db \
+    members=20000 smscs=2 binds=2 begin push
+  push_bounds=4 push_kills_done=0 push_in_doubt=0 caught=no
+  push_members=$(pq "SELECT COUNT(*) FROM members WHERE care_opt_out = 0")
+  "$giftctl" --config "$work/push.yaml" --operator drills push create drill-push --template push_tips \
+    --audience all --holdout 10 --rate "$push_rate" > "$work/push.create.log" 2>&1 ||
+    echo "drills.sh: push: giftctl push create failed: $(cat "$work/push.create.log")" >&2
+  push=$(pq "SELECT id FROM pushes WHERE name = 'drill-push'")
+  if [ -n "$push" ]; then
+    # While it selects, if that lasts long enough to be seen (bounded: 20 s).
+    t=0
+    while [ $t -lt 400 ]; do
+      case $(pq "SELECT state || ' ' || targeted FROM pushes WHERE id = $push") in
+        scheduled*|"selecting 0") ;;
+        selecting*) push_kill; caught=yes; break ;;
+        *) break ;;
+      esac
+      sleep 0.05; t=$((t + 1))
+    done
+    t=0
+    while [[ $(push_state) == @(scheduled|selecting) ]] && [ $t -lt 600 ]; do sleep 0.1; t=$((t + 1)); done
+    to_send=$(pq "SELECT targeted - held_out FROM pushes WHERE id = $push")
+    # The kills spread over the sending: each once a further share is sent
+    # (bounded: 120 s each).
+    for k in $(seq 1 "$push_kills"); do
+      t=0
+      while [ "$(push_count sent)" -lt $((to_send * k / (push_kills + 1))) ] &&
+            [ "$(push_state)" = sending ] && [ $t -lt 1200 ]; do
+        sleep 0.1; t=$((t + 1))
+      done
+      if [ "$(push_state)" != sending ]; then
+        drill_fault="the push was $(push_state) before kill $k while sending"
+        break
+      fi
+      push_kill
+    done
+    # Until it is done and every message of it final (bounded: 180 s).
+    t=0
+    until { [ "$(push_state)" = "done" ] && [ "$(push_open)" = 0 ]; } || [ $t -ge 1800 ]; do
+      sleep 0.1; t=$((t + 1))
+    done
+    mapfile -t push_faults < <(push_problems)
+    if [ ${#push_faults[@]} -gt 0 ]; then
+      printf 'drills.sh: push: %s\n' "${push_faults[@]}" >&2
+      drill_fault="${drill_fault:+$drill_fault; }${push_faults[0]}"
+    fi
+    note="selecting_killed=$caught kills=$push_kills_done pushed=$to_send delivered=$(push_count delivered)"
+    note+=" resent=$(pq "SELECT COUNT(*) FROM outbox WHERE push_id = $push AND attempts > 1") in_doubt_at_kills=$push_in_doubt"
+  else
+    drill_fault="no push created"
+    note=
+  fi
+  end "$note"
 fi
 
 echo
