@@ -147,6 +147,8 @@ daemon:
   pid_file: $work/giftgated.pid
 metrics:
   port: 0
+pushes:
+  quiet_hours: "00:00-00:00"   # the demo runs at any hour
 campaign:
   start: $(date -d "$today -1 day" +%Y-%m-%d)
   end: $(date -d "$today +60 days" +%Y-%m-%d)
@@ -157,6 +159,16 @@ cat > "$work/members.csv" <<'EOF'
 msisdn,city,language,points
 13800138000,beijing,zh,12000
 +86 139 0013 9000,shanghai,en,5000
+13700000001,beijing,zh,3000
+13700000002,beijing,en,6000
+13700000003,beijing,zh,1500
+13700000004,beijing,zh,800
+13700000005,beijing,en,2600
+13700000006,beijing,zh,5200
+13700000007,beijing,zh,1000
+13700000008,beijing,zh,0
+13700000009,beijing,en,4100
+13700000010,beijing,zh,9000
 EOF
 cat > "$work/merchants.csv" <<'EOF'
 id,name,city,kind,level,phones,offer_a,offer_b,offer_c
@@ -280,6 +292,32 @@ ussd 13900139000 "2" press
 ussd 13900139000 "3" press
 ussd 13900139000 "1" press
 reply 13900139000
+
+say ""
+say "== A care push to the Beijing members whose points afford a voucher, 30 % held out"
+ctl push create tips-bj --template push_tips --audience 'city = beijing and affords C' \
+  --holdout 30 --dry-run
+at=$(TZ=Asia/Shanghai date -d '+8 seconds' '+%Y-%m-%dT%H:%M:%S')
+ctl push create tips-bj --template push_tips --audience 'city = beijing and affords C' \
+  --holdout 30 --at "$at"
+ctl push test tips-bj 13911119999 >/dev/null
+printf '%s  giftctl push test tips-bj 13911119999 (a staff phone sees it before it starts)\n' "$(clock)"
+reply 13911119999
+push_done() {  # every recipient had their turn and every message its receipt (bounded)
+  for _ in $(seq 1 100); do
+    ctl push show tips-bj --format csv | awk -F, '
+      NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
+      NR == 2 { exit !($col["state"] == "done" && $col["messages_delivered"] == $col["messages_sent"] &&
+                       $col["messages_sent"] > 0 && $col["messages_queued"] == 0) }' && return 0
+    sleep 0.2
+  done
+  return 1
+}
+push_done || die "the push did not finish (see $work/giftgated.log)"
+printf '%s  (the push went to every member in its audience, but those held out)\n' "$(clock)"
+say ""
+say "== giftctl push show tips-bj"
+ctl push show tips-bj
 
 # --- what the operators see -----------------------------------------------
 
