@@ -64,12 +64,15 @@ int Ctl::templates() {
   if (sub == "check") {
     if (args_.words.size() > 3) return usage("templates check takes one file");
     const std::string path = args_.words.size() == 3 ? args_.words[2] : config_.templates_path;
-    if (!Templates::load(path, config_.max_parts, &error)) {
+    const auto checked = Templates::load(path, config_.max_parts, &error);
+    if (!checked) {
       fmt::print(stderr, "giftctl: {}\n", escape_text(error));
       return kUsage;
     }
-    fmt::print("{}: ok, {} messages in zh and en, each within {} SMS parts\n", path,
-               Templates::catalogue().size(), config_.max_parts);
+    const auto pushes = checked->names_starting("push_");
+    fmt::print("{}: ok, {} messages in zh and en, each within {} SMS parts; push texts: {}\n",
+               path, Templates::catalogue().size(), config_.max_parts,
+               pushes.empty() ? std::string("none") : fmt::format("{}", fmt::join(pushes, ", ")));
     return kOk;
   }
   if (sub != "render" || args_.words.size() < 3)
