@@ -56,6 +56,12 @@ std::map<std::string, int> pushed(const SimProcess& sim, const std::string& zh =
   return n;
 }
 
+// Waits (bounded) until the simulator has push texts for `n` numbers.
+std::size_t wait_pushed(const SimProcess& sim, std::size_t n) {
+  for (int i = 0; i < 100 && pushed(sim).size() < n; ++i) std::this_thread::sleep_for(100ms);
+  return pushed(sim).size();
+}
+
 }  // namespace
 
 TEST_CASE("pushes: each member of the audience gets one, with its receipt, and the holdout none") {
@@ -131,7 +137,7 @@ TEST_CASE("pushes: nothing is sent in the quiet hours, and a reload that ends th
   g.daemon->signal(SIGHUP);
   REQUIRE_MESSAGE(g.wait_value("SELECT COUNT(*) FROM outbox WHERE push_id = 1 AND state <> 'queued'", 10, 15s),
                   g.daemon->log());
-  CHECK(pushed(g.sim).size() == 10);
+  CHECK(wait_pushed(g.sim, 10) == 10);
 }
 
 TEST_CASE("pushes: one push per member per interval, across pushes") {
@@ -165,7 +171,7 @@ TEST_CASE("pushes: --until ends a push, what had not gone expired") {
   CHECK(g.value("SELECT COUNT(*) FROM outbox WHERE push_id = 1 AND state = 'queued'") == 0);
   const auto show = ctl(g, "push show brief --format json");
   CHECK(contains(show.out, "\"expired\""));
-  CHECK(static_cast<std::int64_t>(pushed(g.sim).size()) == sent);
+  CHECK(static_cast<std::int64_t>(wait_pushed(g.sim, static_cast<std::size_t>(sent))) == sent);
 }
 
 TEST_CASE("pushes: a reply goes ahead of a push's backlog") {
