@@ -26,17 +26,6 @@ bool valid_name(const std::string& name) {
          name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
 }
 
-// Where a push stands, as step() reads it.
-struct Row {
-  std::int64_t id = 0;
-  std::string name, template_name, audience, state;
-  bool paused = false;
-  std::string start_at, until_at;
-  int holdout = 0;
-  std::optional<int> rate;
-  std::int64_t select_cursor = 0, feed_cursor = 0;
-};
-
 db::Status ended(db::Database& db, std::int64_t push, const std::string& state,
                  const std::string& why, Time now) {
   auto expire = db.prepare(
@@ -527,25 +516,20 @@ std::optional<std::vector<std::pair<std::string, PushMessages>>> Pushes::live() 
 
 Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed) {
   Step out;
+  // A push as step() reads it: its settings and how far it has gone.
+  struct Row : PushInfo {
+    std::int64_t select_cursor = 0, feed_cursor = 0;
+  };
   std::vector<Row> rows;
-  auto st = db_.prepare(
-      "SELECT id, name, template, audience, state, paused, start_at, COALESCE(until_at, ''), "
-      "holdout_pct, rate, select_cursor, feed_cursor FROM pushes "
-      "WHERE state = 'scheduled' OR state = 'selecting' OR state = 'sending' ORDER BY id");
+  auto st = db_.prepare(fmt::format(
+      "SELECT {}, select_cursor, feed_cursor FROM pushes "
+      "WHERE state = 'scheduled' OR state = 'selecting' OR state = 'sending' ORDER BY id",
+      kInfoColumns));
   out.status = st.each_row([&] {
     Row r;
-    r.id = st.column_int(0);
-    r.name = st.column_text(1);
-    r.template_name = st.column_text(2);
-    r.audience = st.column_text(3);
-    r.state = st.column_text(4);
-    r.paused = st.column_int(5) != 0;
-    r.start_at = st.column_text(6);
-    r.until_at = st.column_text(7);
-    r.holdout = static_cast<int>(st.column_int(8));
-    if (!st.column_null(9)) r.rate = static_cast<int>(st.column_int(9));
-    r.select_cursor = st.column_int(10);
-    r.feed_cursor = st.column_int(11);
+    static_cast<PushInfo&>(r) = read_info(st);
+    r.select_cursor = st.column_int(16);
+    r.feed_cursor = st.column_int(17);
     rows.push_back(std::move(r));
   });
   if (!out.status.ok()) return out;
@@ -598,7 +582,7 @@ Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed) {
           "THEN 'holdout' ELSE 'pending' END FROM members m "
           "WHERE m.id > ? AND m.id <= ? AND m.care_opt_out = 0 AND ({})",
           audience->where));
-      insert.bind(1, r.id).bind(2, r.id).bind(3, std::int64_t{r.holdout}).bind(4, r.select_cursor)
+      insert.bind(1, r.id).bind(2, r.id).bind(3, std::int64_t{r.holdout_pct}).bind(4, r.select_cursor)
           .bind(5, to);
       audience->bind(insert, 6);
       out.status = insert.run();

@@ -48,18 +48,8 @@ class Ctl {
   giftgate::test::TempDir dir_;
 };
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// Whether some line of `text` holds every one of `parts`.
-bool line_with(const std::string& text, std::initializer_list<std::string> parts) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);)
-    if (std::all_of(parts.begin(), parts.end(), [&](const auto& p) { return contains(line, p); }))
-      return true;
-  return false;
-}
+using giftgate::test::contains;
+using giftgate::test::line_with;
 
 }  // namespace
 

@@ -27,18 +27,8 @@ namespace {
 
 using Run = test::CtlRun;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// Whether some line of `text` holds every one of `parts`.
-bool line_with(const std::string& text, std::initializer_list<std::string> parts) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);)
-    if (std::all_of(parts.begin(), parts.end(), [&](const auto& p) { return contains(line, p); }))
-      return true;
-  return false;
-}
+using giftgate::test::contains;
+using giftgate::test::line_with;
 
 // 40 members in Beijing with 6000 points, 10 in Shanghai with 100, and one
 // in Beijing who opted out (TD): no push may count or reach them.

@@ -4,7 +4,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -32,6 +34,19 @@ inline CtlRun run_giftctl(const TempDir& dir, const std::string& config, const s
                           " >" + dir.file("out") + " 2>" + dir.file("err");
   const int raw = std::system(cmd.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(dir.file("out")), slurp(dir.file("err"))};
+}
+
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Whether some line of `text` holds every one of `parts`.
+inline bool line_with(const std::string& text, std::initializer_list<std::string> parts) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (std::all_of(parts.begin(), parts.end(), [&](const auto& p) { return contains(line, p); }))
+      return true;
+  return false;
 }
 
 }  // namespace giftgate::test
