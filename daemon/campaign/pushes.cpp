@@ -314,61 +314,42 @@ Pushes::Found Pushes::effect(const std::string& name, PushEffect& effect, std::s
   return Found::found;
 }
 
-Pushes::Changed Pushes::pause(const std::string& name, const Actor& actor, Time now) {
-  Changed out;
-  db::Transaction tx(db_);
-  auto st = db_.prepare(
-      "UPDATE pushes SET paused = 1 WHERE name = ? AND paused = 0 AND "
-      "(state = 'scheduled' OR state = 'selecting' OR state = 'sending')");
-  auto s = tx.begun().ok() ? st.bind(1, name).run() : tx.begun();
-  if (s.ok() && db_.changes() == 1) s = record_event(db_, "push_paused", std::nullopt, actor, name);
-  else if (s.ok()) {
-    out.status = Changed::Status::not_allowed;
-  }
-  (void)now;
-  if (s.ok() && out.status != Changed::Status::not_allowed) s = tx.commit();
-  if (!s.ok()) {
-    out.error = s.message;
-    return out;
-  }
-  if (out.status == Changed::Status::not_allowed) {
-    PushInfo info;
-    std::string error;
-    if (show(name, info, &error) == Found::not_found) out.status = Changed::Status::not_found;
-    else out.error = fmt::format("push {} is {}{}", name, info.state, info.paused ? ", paused" : "");
-    return out;
-  }
-  out.status = Changed::Status::done;
-  return out;
+Pushes::Changed Pushes::pause(const std::string& name, const Actor& actor, Time) {
+  return set_paused(name, true, actor);
 }
 
-Pushes::Changed Pushes::resume(const std::string& name, const Actor& actor, Time now) {
+Pushes::Changed Pushes::resume(const std::string& name, const Actor& actor, Time) {
+  return set_paused(name, false, actor);
+}
+
+Pushes::Changed Pushes::set_paused(const std::string& name, bool paused, const Actor& actor) {
   Changed out;
   db::Transaction tx(db_);
   auto st = db_.prepare(
-      "UPDATE pushes SET paused = 0 WHERE name = ? AND paused = 1 AND "
+      "UPDATE pushes SET paused = ? WHERE name = ? AND paused = ? AND "
       "(state = 'scheduled' OR state = 'selecting' OR state = 'sending')");
-  auto s = tx.begun().ok() ? st.bind(1, name).run() : tx.begun();
-  (void)now;
+  auto s = tx.begun().ok() ? st.bind(1, std::int64_t{paused}).bind(2, name).bind(3, std::int64_t{!paused}).run()
+                           : tx.begun();
   const bool changed = s.ok() && db_.changes() == 1;
-  if (changed) s = record_event(db_, "push_resumed", std::nullopt, actor, name);
+  if (changed) s = record_event(db_, paused ? "push_paused" : "push_resumed", std::nullopt, actor, name);
   if (changed && s.ok()) s = tx.commit();
   if (!s.ok()) {
     out.error = s.message;
     return out;
   }
-  if (!changed) {
-    PushInfo info;
-    std::string error;
-    if (show(name, info, &error) == Found::not_found) {
-      out.status = Changed::Status::not_found;
-    } else {
-      out.status = Changed::Status::not_allowed;
-      out.error = fmt::format("push {} is {}, not paused", name, info.state);
-    }
+  if (changed) {
+    out.status = Changed::Status::done;
     return out;
   }
-  out.status = Changed::Status::done;
+  PushInfo info;
+  std::string error;
+  if (show(name, info, &error) == Found::not_found) {
+    out.status = Changed::Status::not_found;
+  } else {
+    out.status = Changed::Status::not_allowed;
+    out.error = fmt::format("push {} is {}{}", name, info.state,
+                            info.paused ? ", paused" : (paused ? "" : ", not paused"));
+  }
   return out;
 }
 

@@ -172,6 +172,8 @@ class Pushes {
   static db::Status member_opted_out(db::Database& db, std::int64_t member_id, Time now);
 
  private:
+  Changed set_paused(const std::string& name, bool paused, const Actor& actor);
+
   db::Database& db_;
   const CampaignConfig& config_;
   std::shared_ptr<const Templates> templates_;
