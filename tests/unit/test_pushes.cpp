@@ -4,6 +4,7 @@
 
 #include "daemon/campaign/outbox.hpp"
 #include "daemon/campaign/pushes.hpp"
+#include "daemon/campaign/service.hpp"
 #include "tests/support/campaign_db.hpp"
 #include "tests/support/campaign_service.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -234,6 +235,20 @@ TEST_CASE("pushes: a member who opts out has their waiting push message expired"
   REQUIRE(Pushes::member_opted_out(*f.db, 2, kNoon + 1s).ok());
   CHECK(f.count("SELECT state = 'expired' AND last_error = 'the member opted out' FROM outbox WHERE member_id = 2") == 1);
   CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE state = 'queued'") == 2);
+}
+
+TEST_CASE("pushes: TD by SMS expires the member's push message still waiting, and only theirs") {
+  Fixture f;
+  f.members(3);
+  REQUIRE(f.create("tips").status == Pushes::Created::Status::created);
+  f.run(kNoon);
+  REQUIRE(f.count("SELECT COUNT(*) FROM outbox WHERE push_id = 1 AND state = 'queued'") == 3);
+  Service service(*f.db, f.config, f.templates);
+  const auto out = service.handle({"td-1", "8613900000002", "TD", "sms", kNoon + 1s, {}, {}});
+  REQUIRE(out.status == MoOutcome::Status::done);
+  CHECK(f.count("SELECT state = 'expired' FROM outbox WHERE push_id = 1 AND member_id = 2") == 1);
+  CHECK(f.count("SELECT COUNT(*) FROM outbox WHERE push_id = 1 AND state = 'queued'") == 2);
+  CHECK(f.count("SELECT n FROM push_counts WHERE push_id = 1 AND what = 'expired'") == 1);
 }
 
 TEST_CASE("pushes: quiet hours hold the turns, the rate paces them, the outbox room bounds them") {
