@@ -43,7 +43,7 @@
 #            3 s (2 s with --short), for --phase seconds: p50, p99, max, and
 #            the push's messages sent a second (the mean, the least and most
 #            of any second, and the seconds it sent none)
-# FAILS (exit 1) if p99 B > 2 x p99 A + --slack-ms (5 ms; p99 B <= 2 x p99 A
+# FAILS (exit 1) if p99 B > 2 x p99 A + --slack-ms (5 ms, 15 with --short; p99 B <= 2 x p99 A
 # + slack passes), if any MO went unacknowledged or unanswered (the
 # loadgen's mo_sent against mo_acked, and every awaited reply in by the end
 # of its settle time), if the push sent nothing during phase B, or if it
@@ -53,7 +53,7 @@
 #                                          # senders, 1,000 MO/s, 20 s a phase
 #   scripts/bench-push.sh --replies --short  # 80,000 members, 6 s a phase (--short
 #                                          # alone runs this too, after its push)
-#   --phase S (20), --mo-rate N (1000), --slack-ms MS (5),
+#   --phase S (20), --mo-rate N (1000), --slack-ms MS (5; 15 with --short),
 #   --senders N                            # half the members: no sender may send
 #                                          # the same DH or Y twice within the
 #                                          # daemon's mo_dedupe_seconds (120),
@@ -79,7 +79,7 @@ members_given=
 phase_s=
 mo_rate=1000
 senders=
-slack_ms=5
+slack_ms=
 smsc_rate=2000
 smsc_window=50
 for ((i = 1; i <= $#; i++)); do
@@ -101,6 +101,10 @@ for ((i = 1; i <= $#; i++)); do
     *) echo "bench-push.sh: unknown option ${!i}" >&2; exit 2 ;;
   esac
 done
+# Six-second phases on a shared 2-core machine put phase A's p99 anywhere
+# from 15 to 55 ms; the short form's slack keeps that noise from failing it,
+# while a push that holds replies up (3 to 8 times) still does.
+[ -n "$slack_ms" ] || slack_ms=$([ "${short:-0}" = 1 ] && echo 15 || echo 5)
 if [ $replies -eq 1 ]; then
   members=200000
   [ $short -eq 1 ] && members=80000

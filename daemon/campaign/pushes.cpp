@@ -495,7 +495,7 @@ std::optional<std::vector<std::pair<std::string, PushMessages>>> Pushes::live() 
   return out;
 }
 
-Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed) {
+Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed, std::size_t limit) {
   Step out;
   // A push as step() reads it: its settings and how far it has gone.
   struct Row : PushInfo {
@@ -516,7 +516,9 @@ Pushes::Step Pushes::step(Time now, std::chrono::milliseconds elapsed) {
   if (!out.status.ok()) return out;
   const std::string now_iso = iso_time(now);
   const bool quiet = config_.pushes.quiet.contains(local_minute_of_day(config_.time_zone, now));
-  const auto batch = static_cast<std::int64_t>(config_.pushes.batch);
+  const auto batch = static_cast<std::int64_t>(
+      limit > 0 ? std::min<std::size_t>(limit, static_cast<std::size_t>(config_.pushes.batch))
+                : static_cast<std::size_t>(config_.pushes.batch));
   for (auto& r : rows) {
     // --until: what is left expires, paused or not.
     if (!r.until_at.empty() && now_iso >= r.until_at) {

@@ -162,7 +162,10 @@ class Pushes {
     std::vector<std::string> started, finished;  // push names, for the log
     db::Status status;
   };
-  Step step(Time now, std::chrono::milliseconds elapsed);
+  // `limit`: at most this many members selected or given a turn per push
+  // (0: pushes.batch), so that a step inside a caller's open transaction
+  // stays short.
+  Step step(Time now, std::chrono::milliseconds elapsed, std::size_t limit = 0);
 
   // The pushes not yet ended and their messages (metrics); nullopt on a database error.
   std::optional<std::vector<std::pair<std::string, PushMessages>>> live();

@@ -190,8 +190,10 @@ void Gateway::tick() {
 
 void Gateway::receive(std::size_t conn, const smpp::Pdu& pdu, smpp::Responder responder) {
   batch_.join();
+  const auto mo = boundary::arrival(pdu);
+  if (mo) last_mo_ = std::chrono::steady_clock::now();
   if (!waiting_.empty() || backlog_ >= backlog_limit()) {
-    if (auto mo = boundary::arrival(pdu)) {
+    if (mo) {
       // Behind the sender's own waiting MOs, in turn with everyone else's;
       // a USSD step first, since its member is looking at the phone.
       waiting_.push(mo->sender, {conn, pdu, std::move(responder)}, mo->ussd);
@@ -432,6 +434,9 @@ GroupCommit<smpp::Responder>::Hooks Gateway::batch_hooks() {
   GroupCommit<smpp::Responder>::Hooks hooks;
   hooks.before_commit = [this] {
     if (!waiting_.empty()) admit();
+    // A push under way gives a few turns in every batch, so it goes on
+    // while MOs keep the batch open, each batch only a little longer.
+    push_turns_in_batch();
     // Taken and their parts' rows written in this batch: nothing goes out
     // unless the batch that records it commits.
     to_send_ = prepare(take_due());

@@ -200,6 +200,10 @@ class Gateway {
   // is idle; bulk gets at most one window per bound connection and none in
   // the quiet hours.
   void push_step();
+  // A few turns of a push that is sending, inside the batch about to commit.
+  void push_turns_in_batch();
+  // Logs what a step started and finished; whether it queued anything.
+  bool after_push_step(const Pushes::Step& step);
   bool quiet_hours() const;
   std::size_t bulk_room() const;
   Time now() const;
@@ -256,6 +260,10 @@ class Gateway {
   boost::asio::steady_timer push_timer_;
   std::chrono::steady_clock::time_point last_push_step_{};
   std::chrono::steady_clock::time_point last_push_counts_{};
+  bool push_sending_ = false;  // the last step found a push selecting or sending
+  // When a member's MO (or USSD step) last came: while they keep coming, a
+  // push's steps stay small, so no answer waits behind a long one.
+  std::chrono::steady_clock::time_point last_mo_{};
   std::vector<std::pair<std::string, PushMessages>> push_counts_;  // for the metrics
 };
 

@@ -18,6 +18,12 @@ constexpr auto kPushEvery = std::chrono::milliseconds(50);
 constexpr auto kPushIdle = std::chrono::seconds(1);
 // The per-push counts for the metrics are read this often.
 constexpr auto kPushCountsEvery = std::chrono::seconds(5);
+// Inside a batch of MOs (push_turns_in_batch): at most this many turns,
+// at most this often, so each batch grows by a millisecond or two.
+constexpr std::size_t kPushTurnsPerBatch = 5;
+constexpr auto kPushInBatchEvery = std::chrono::milliseconds(10);
+// An MO came this recently: members are waiting on answers.
+constexpr auto kBusyFor = std::chrono::milliseconds(200);
 // Reminders are looked for this often (a batch each time, if due).
 constexpr auto kRemindersEvery = std::chrono::seconds(1);
 
@@ -40,6 +46,33 @@ std::size_t Gateway::bulk_room() const {
   return room;
 }
 
+bool Gateway::after_push_step(const Pushes::Step& step) {
+  for (const auto& name : step.started) log_.info("push_started", {{"push", name}});
+  for (const auto& name : step.finished) log_.info("push_finished", {{"push", name}});
+  if (!step.status.ok()) {
+    // Nothing of the failed batch was kept: the next step does it again.
+    log_.warning("push_step_failed", {{"reason", step.status.message}});
+    return false;
+  }
+  if (step.selected > 0 || step.queued > 0 || step.skipped > 0)
+    log_.debug("push_step", {{"selected", step.selected},
+                              {"queued", step.queued},
+                              {"skipped", step.skipped}});
+  push_sending_ = step.more;
+  return step.queued > 0;
+}
+
+void Gateway::push_turns_in_batch() {
+  // Only while MOs come; otherwise push_step takes whole batches.
+  if (!push_sending_ || stopping_ || quiet_hours()) return;
+  if (std::chrono::steady_clock::now() - last_mo_ >= kBusyFor) return;
+  const auto steady = std::chrono::steady_clock::now();
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady - last_push_step_);
+  if (elapsed < kPushInBatchEvery) return;
+  last_push_step_ = steady;
+  if (after_push_step(pushes_.step(now(), elapsed, kPushTurnsPerBatch))) outbox_dirty_ = true;
+}
+
 void Gateway::push_step() {
   if (stopping_) return;
   const auto steady = std::chrono::steady_clock::now();
@@ -50,18 +83,10 @@ void Gateway::push_step() {
         last_push_step_ == std::chrono::steady_clock::time_point{} ? kPushEvery
                                                                    : steady - last_push_step_);
     last_push_step_ = steady;
-    const auto step = pushes_.step(now(), elapsed);
-    for (const auto& name : step.started) log_.info("push_started", {{"push", name}});
-    for (const auto& name : step.finished) log_.info("push_finished", {{"push", name}});
-    if (!step.status.ok()) {
-      // Nothing of the failed batch was kept: the next step does it again.
-      log_.warning("push_step_failed", {{"reason", step.status.message}});
-    } else if (step.selected > 0 || step.queued > 0 || step.skipped > 0) {
-      log_.debug("push_step", {{"selected", step.selected},
-                                {"queued", step.queued},
-                                {"skipped", step.skipped}});
-    }
-    bool queued = step.queued > 0;
+    // While MOs come, a step is as small as one inside a batch.
+    const bool busy = steady - last_mo_ < kBusyFor;
+    const auto step = pushes_.step(now(), elapsed, busy ? kPushTurnsPerBatch : 0);
+    bool queued = after_push_step(step);
     // Reminders: a batch a second at most, while the bulk waiting in the
     // outbox is less than a push may have (a fixed expiry date makes every
     // voucher due at once).
