@@ -1,8 +1,9 @@
-// Pushes (and reminders) from the gateway's thread: a step whenever the
-// open batch is idle, so the work of queueing a push never sits inside the
-// transaction an MO's acknowledgement waits for, and what it queues goes
-// out with the capacity replies leave (take_due's bulk limit, the
-// session's bulk priority).
+// Pushes (and reminders) from the gateway's thread. With no MO for a
+// moment, a push takes whole steps (pushes.batch) between batches; while
+// MOs come, a few turns at a time, inside the batch that commits them or
+// between batches, so no answer waits behind a long step. What a push
+// queues goes out with the capacity replies leave (take_due's bulk limit,
+// the session's bulk priority).
 #include <fmt/format.h>
 
 #include "daemon/campaign/calendar.hpp"
@@ -64,9 +65,8 @@ bool Gateway::after_push_step(const Pushes::Step& step) {
 
 void Gateway::push_turns_in_batch() {
   // Only while MOs come; otherwise push_step takes whole batches.
-  if (!push_sending_ || stopping_ || quiet_hours()) return;
-  if (std::chrono::steady_clock::now() - last_mo_ >= kBusyFor) return;
   const auto steady = std::chrono::steady_clock::now();
+  if (!push_sending_ || stopping_ || steady - last_mo_ >= kBusyFor || quiet_hours()) return;
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady - last_push_step_);
   if (elapsed < kPushInBatchEvery) return;
   last_push_step_ = steady;
@@ -77,7 +77,8 @@ void Gateway::push_step() {
   if (stopping_) return;
   const auto steady = std::chrono::steady_clock::now();
   std::chrono::milliseconds wait = kPushIdle;
-  // Never inside the open batch, never while MOs wait their turn.
+  // Never inside the open batch (push_turns_in_batch does that), never
+  // while MOs wait their turn.
   if (batch_.state() == GroupCommit<smpp::Responder>::State::idle && waiting_.empty()) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         last_push_step_ == std::chrono::steady_clock::time_point{} ? kPushEvery
