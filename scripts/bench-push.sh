@@ -147,6 +147,29 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
 # giftgated's configuration for --replies: each SMSC's rate and each bind's
 # window as given, pushes flat out (rate 0), no quiet hours.
+# The generator playing the SMSCs (its options after the first argument)
+# and giftgated on the configuration function $1 writes for its ports;
+# returns once every bind is up. Sets lg_pid, ctl_fd and daemon.
+start_pair() {
+  local write_config=$1
+  shift
+  mkfifo "$work/loadgen.ctl"
+  "$loadgen" smsc --port 0 --smscs "$smscs" "$@" --control \
+    < "$work/loadgen.ctl" > "$out" 2> "$work/loadgen.log" &
+  lg_pid=$!
+  pids+=("$lg_pid")
+  exec {ctl_fd}> "$work/loadgen.ctl"
+  for _ in $(seq 1 100); do grep -q '^ready ' "$out" && break; sleep 0.05; done
+  grep -q '^ready ' "$out" || { echo "bench-push.sh: the generator did not start" >&2; exit 1; }
+  "$write_config" "$(field ports "$out")" > "$work/giftgated.yaml"
+  "$giftgated" --config "$work/giftgated.yaml" 2> "$work/giftgated.log" &
+  daemon=$!
+  pids+=("$daemon")
+  for _ in $(seq 1 300); do [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] && break; sleep 0.1; done
+  [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] ||
+    { echo "bench-push.sh: giftgated did not bind $binds times in 30 s" >&2; exit 1; }
+}
+
 replies_config() {
   loadgen_config "$1" "$db" "$binds_each" "$smsc_rate" <<END
   window: $smsc_window
@@ -249,21 +272,7 @@ SQL
   audience=$(q "SELECT COUNT(*) FROM members WHERE care_opt_out = 0")
 
   echo "== giftgated against $smscs SMSC(s) of $binds_each bind(s), rate $smsc_rate a SMSC, window $smsc_window a bind"
-  mkfifo "$work/loadgen.ctl"
-  "$loadgen" smsc --port 0 --smscs "$smscs" --members "$senders" --rate "$mo_rate" --control --settle 30 \
-    < "$work/loadgen.ctl" > "$out" 2> "$work/loadgen.log" &
-  lg_pid=$!
-  pids+=("$lg_pid")
-  exec {ctl_fd}> "$work/loadgen.ctl"
-  for _ in $(seq 1 100); do grep -q '^ready ' "$out" && break; sleep 0.05; done
-  grep -q '^ready ' "$out" || { echo "bench-push.sh: the generator did not start" >&2; exit 1; }
-  replies_config "$(field ports "$out")" > "$work/giftgated.yaml"
-  "$giftgated" --config "$work/giftgated.yaml" 2> "$work/giftgated.log" &
-  daemon=$!
-  pids+=("$daemon")
-  for _ in $(seq 1 300); do [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] && break; sleep 0.1; done
-  [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] ||
-    { echo "bench-push.sh: giftgated did not bind $binds times in 30 s" >&2; exit 1; }
+  start_pair replies_config --members "$senders" --rate "$mo_rate" --settle 30
   sleep "$warmup"  # the MOs under way before anything is measured
 
   echo "== phase A: $mo_rate MO/s for ${phase_s}s, no push"
@@ -395,21 +404,7 @@ not_opted_out=$(q "SELECT COUNT(*) FROM members WHERE care_opt_out = 0")
 echo "  took ${gen_s}s; database $(mib "$size_before") MiB; $not_opted_out members not opted out"
 
 echo "== giftgated against $smscs SMSC(s) of $binds_each bind(s), a receipt for every part"
-mkfifo "$work/loadgen.ctl"
-"$loadgen" smsc --port 0 --smscs "$smscs" --members 1000 --rate 0.001 --control \
-  < "$work/loadgen.ctl" > "$out" 2> "$work/loadgen.log" &
-lg_pid=$!
-pids+=("$lg_pid")
-exec {ctl_fd}> "$work/loadgen.ctl"
-for _ in $(seq 1 100); do grep -q '^ready ' "$out" && break; sleep 0.05; done
-grep -q '^ready ' "$out" || { echo "bench-push.sh: the generator did not start" >&2; exit 1; }
-config "$(field ports "$out")" > "$work/giftgated.yaml"
-"$giftgated" --config "$work/giftgated.yaml" 2> "$work/giftgated.log" &
-daemon=$!
-pids+=("$daemon")
-for _ in $(seq 1 300); do [ "$(grep -c '^bound ' "$out")" -ge "$binds" ] && break; sleep 0.1; done
-[ "$(grep -c '^bound ' "$out")" -ge "$binds" ] ||
-  { echo "bench-push.sh: giftgated did not bind $binds times in 30 s" >&2; exit 1; }
+start_pair config --members 1000 --rate 0.001
 
 echo "== push to all, holdout 10 %"
 name=bench-push
