@@ -121,6 +121,35 @@ class Service {
   std::string local_time(Time t) const;
   std::string local_time(const std::string& iso) const;
 
+  // --- other channels (the HTTP API): the same rules as the SMS ones ---
+
+  // A merchant's terminal (API key `terminal`, bound to `merchant_id`)
+  // presents a code: the rules of an SMS verification (disabled merchant,
+  // lock-out, format, check digit, unknown, used, voided, expired, wrong
+  // city), failures counted against the merchant's guard as a number's are
+  // and recorded with the terminal's name ("api:NAME"); when used, the
+  // owner's voucher_used_note is queued in the same transaction. Its own
+  // transaction, or a savepoint in the caller's.
+  Verification verify_at_terminal(std::string_view merchant_id, std::string_view terminal,
+                                  std::string_view typed_code, const Actor& actor, Time now);
+
+  // Redeems `tier` for the member with that number on another channel (the
+  // website, the desk on the member's behalf): the rules of an SMS redeem
+  // without the confirmation step. `request` makes it idempotent: the same
+  // request again returns the same voucher (already_issued) and queues
+  // nothing twice. The voucher SMS is queued in the same transaction.
+  Redemption redeem_for(std::string_view msisdn, std::string_view tier, const std::string& request,
+                        const Actor& actor, Time now);
+
+  // An SMS no MO asked for (a web sign-in code, say): `message` rendered
+  // in `language` with `values`, queued at a reply's priority in the
+  // caller's transaction; its outbox id in *id.
+  db::Status notify(const std::string& msisdn, std::optional<std::int64_t> member_id,
+                    const std::string& language, const std::string& message,
+                    const TemplateValues& values, Time now, std::int64_t* id = nullptr);
+
+  const Vouchers& vouchers() const { return vouchers_; }
+
  private:
   // A USSD screen's answer: the operation (menu or end), the request's
   // session to echo (smpp::ussd_session_text), and when it is no use any more.

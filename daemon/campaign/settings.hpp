@@ -109,6 +109,16 @@ struct ReminderSettings {
 };
 
 // The campaign's part of the configuration: everything the domain reads.
+// The website's sign-in (web_login.hpp): one-time codes by SMS and the
+// member tokens they are exchanged for.
+struct WebSettings {
+  int code_minutes = 5;               // a code is good this long
+  int code_attempts = 5;              // wrong tries before a code is locked
+  int codes_per_number_per_hour = 3;  // codes sent to one number
+  int codes_per_address_per_hour = 20;  // codes asked for from one client address
+  int token_minutes = 15;             // a member token is good this long
+};
+
 struct CampaignConfig {
   std::string source;  // the file it came from, or "(built-in defaults)"
   std::string db_path = "/var/lib/giftgate/giftgate.db";
@@ -125,6 +135,7 @@ struct CampaignConfig {
   RetentionSettings retention;
   PushSettings pushes;
   ReminderSettings reminders;
+  WebSettings web;
 };
 
 }  // namespace giftgate

@@ -149,6 +149,15 @@ struct Lockout {
   std::string reason;  // window (too many at once) or daily (the day's cap)
 };
 
+// One voucher a merchant verified (settlement).
+struct MerchantVerification {
+  std::string code;
+  std::string tier;
+  std::int64_t face_value = 0;
+  std::string used_at;  // ISO, UTC
+  std::string member;   // the owner's number, masked (mask_msisdn)
+};
+
 class Vouchers {
  public:
   Vouchers(db::Database& db, Campaign campaign) : db_(db), campaign_(std::move(campaign)) {}
@@ -216,6 +225,11 @@ class Vouchers {
   std::optional<std::vector<Lockout>> lockouts(Time now);
   AdminResult unlock(std::string_view merchant, std::string_view reason, const Actor& actor,
                      Time now);
+
+  // The vouchers the merchant verified in [from, to), by time (by SMS and
+  // terminal alike); nullopt when the database failed (last_error()).
+  std::optional<std::vector<MerchantVerification>> verifications_of(std::string_view merchant_id,
+                                                                    Time from, Time to);
 
   const Campaign& campaign() const { return campaign_; }
   // A reload's window, tiers and guards, for the requests from now on.

@@ -48,6 +48,22 @@ struct SmscEntry {
   std::string password_credential;
 };
 
+// The HTTP API (daemon/http/server.hpp and daemon/gateway/api.hpp): off
+// while listen is empty.
+struct ApiSettings {
+  std::string listen;        // an address; empty: no API
+  std::uint16_t port = 8443;
+  std::string tls_certificate;  // PEM files; both empty: plain HTTP, loopback only
+  std::string tls_key;
+  std::size_t max_connections = 256;
+  std::size_t max_header_bytes = 8192;
+  std::size_t max_body_bytes = 65536;
+  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::seconds idle_timeout{30};
+  int key_rate = 200;   // requests a second per key (a token bucket) ...
+  int key_burst = 400;  // ... and the most at once
+};
+
 // What only giftgated reads: the SMSCs, the outbox's policy, logging,
 // metrics and the process.
 struct DaemonSettings {
@@ -68,6 +84,7 @@ struct DaemonSettings {
   std::uint16_t metrics_port = 9464;  // 0: no endpoint
   std::string pid_file;
   std::chrono::seconds drain{10};
+  ApiSettings api;
 };
 
 // The whole configuration: the campaign's part and giftgated's own.

@@ -560,6 +560,60 @@ CREATE INDEX vouchers_to_remind ON vouchers(expires_at)
   WHERE state = 'issued' AND reminded_at IS NULL;
 )sql";
 
+// Version 15: the HTTP API's clients and the website's sign-in.
+// - api_keys: one row per client (giftctl api-key create), its role and,
+//   for a merchant's terminal, its merchant; only the SHA-256 of the secret
+//   is kept (the secret is 32 random bytes, shown once). Revoked keys stay,
+//   so the history keeps naming them.
+// - web_codes: one-time codes sent by SMS for the website's sign-in, kept
+//   as hashes with their number, the client address the website reported,
+//   expiry and wrong tries (rate limits and lock-out count these rows).
+// - web_tokens: the short-lived member tokens a code was exchanged for,
+//   as hashes.
+// - vouchers_used_by: a merchant's verifications of a day (settlement).
+// - ledger_feed: the redemption feed for the points system (deductions by
+//   redemption and refunds by void), read by id after a cursor.
+constexpr std::string_view kVersion15 = R"sql(
+CREATE TABLE api_keys (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE,
+  role          TEXT NOT NULL CHECK (role IN ('merchant', 'desk', 'points', 'web')),
+  merchant_id   TEXT REFERENCES merchants(id),
+  secret_hash   BLOB NOT NULL,
+  created_at    TEXT NOT NULL,
+  created_by    TEXT NOT NULL,
+  revoked_at    TEXT,
+  revoked_by    TEXT,
+  revoke_reason TEXT,
+  last_used_at  TEXT,
+  CHECK ((role = 'merchant') = (merchant_id IS NOT NULL))
+);
+CREATE TABLE web_codes (
+  id          INTEGER PRIMARY KEY,
+  msisdn      TEXT NOT NULL,
+  address     TEXT NOT NULL,
+  key_id      INTEGER NOT NULL,
+  code_hash   BLOB NOT NULL,
+  created_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  state       TEXT NOT NULL DEFAULT 'open'
+              CHECK (state IN ('open', 'used', 'locked', 'replaced'))
+);
+CREATE INDEX web_codes_msisdn ON web_codes(msisdn, created_at);
+CREATE INDEX web_codes_address ON web_codes(address, created_at);
+CREATE TABLE web_tokens (
+  token_hash  BLOB PRIMARY KEY,
+  member_id   INTEGER NOT NULL,
+  key_id      INTEGER NOT NULL,
+  created_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX vouchers_used_by ON vouchers(used_by, used_at) WHERE used_by IS NOT NULL;
+CREATE INDEX ledger_feed ON ledger(id)
+  WHERE reference LIKE 'redeem:%' OR reference LIKE 'void:%';
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -575,6 +629,7 @@ constexpr db::Migration kMigrations[] = {
     {12, kVersion12},
     {13, kVersion13},
     {14, kVersion14},
+    {15, kVersion15},
 };
 
 }  // namespace
