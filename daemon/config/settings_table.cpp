@@ -444,6 +444,40 @@ std::vector<Setting> make_table() {
                      "The Prometheus endpoint's port; 0: none.",
                      [](auto& c) -> auto& { return c.daemon.metrics_port; }));
 
+  // The HTTP API is opened at start: every api.* setting needs a restart.
+  t.push_back(plain_text("api.listen", "", "an address, or empty: no API", restart,
+                         "The HTTP API's address; plain HTTP only on loopback, else TLS.",
+                         [](auto& c) -> auto& { return c.daemon.api.listen; }));
+  t.push_back(number("api.port", 8443, 0, 65535, restart, "The HTTP API's port.",
+                     [](auto& c) -> auto& { return c.daemon.api.port; }));
+  t.push_back(plain_text("api.tls_certificate", "", "a PEM file, or empty: plain HTTP",
+                         restart, "The certificate chain the API presents.",
+                         [](auto& c) -> auto& { return c.daemon.api.tls_certificate; }));
+  t.push_back(plain_text("api.tls_key", "", "a PEM file, or empty: plain HTTP", restart,
+                         "The private key of that certificate.",
+                         [](auto& c) -> auto& { return c.daemon.api.tls_key; }));
+  t.push_back(number("api.max_connections", 256, 1, 100000, restart,
+                     "Connections open at once; the next is answered 503 and closed.",
+                     [](auto& c) -> auto& { return c.daemon.api.max_connections; }));
+  t.push_back(number("api.max_header_bytes", 8192, 1024, 1048576, restart,
+                     "The request line and headers at most; more is answered 431.",
+                     [](auto& c) -> auto& { return c.daemon.api.max_header_bytes; }));
+  t.push_back(number("api.max_body_bytes", 65536, 1024, 16777216, restart,
+                     "A request's body at most; more is answered 413.",
+                     [](auto& c) -> auto& { return c.daemon.api.max_body_bytes; }));
+  t.push_back(number("api.request_timeout_ms", 10000, 100, 600000, restart,
+                     "How long a client has to send a whole request (and a TLS handshake).",
+                     [](auto& c) -> auto& { return c.daemon.api.request_timeout; }));
+  t.push_back(number("api.idle_timeout_seconds", 30, 1, 3600, restart,
+                     "A keep-alive connection with no request this long is closed.",
+                     [](auto& c) -> auto& { return c.daemon.api.idle_timeout; }));
+  t.push_back(number("api.key_rate", 200, 1, 1000000, restart,
+                     "Requests a second one API key may make; past it, 429 with Retry-After.",
+                     [](auto& c) -> auto& { return c.daemon.api.key_rate; }));
+  t.push_back(number("api.key_burst", 400, 1, 1000000, restart,
+                     "Requests one API key may make at once above its rate.",
+                     [](auto& c) -> auto& { return c.daemon.api.key_burst; }));
+
   t.push_back(plain_text("storage.path", "/var/lib/giftgate/giftgate.db", "a path", restart,
                          "The campaign database.",
                          [](auto& c) -> auto& { return c.db_path; }, 1));
@@ -664,6 +698,23 @@ std::vector<Setting> make_table() {
                    "Whether a member who opted out of care messages (TD) gets no reminders; "
                    "false: they do, since it is about their own voucher.",
                    [](auto& c) -> auto& { return c.reminders.respect_opt_out; }));
+
+  // The website's sign-in is read at each request: a reload applies it.
+  t.push_back(number("web.code_minutes", 5, 1, 60, applied,
+                     "How long a sign-in code sent by SMS is good.",
+                     [](auto& c) -> auto& { return c.web.code_minutes; }));
+  t.push_back(number("web.code_attempts", 5, 1, 20, applied,
+                     "Wrong tries of a code before it is locked.",
+                     [](auto& c) -> auto& { return c.web.code_attempts; }));
+  t.push_back(number("web.codes_per_number_per_hour", 3, 1, 100, applied,
+                     "Sign-in codes sent to one number in an hour at most.",
+                     [](auto& c) -> auto& { return c.web.codes_per_number_per_hour; }));
+  t.push_back(number("web.codes_per_address_per_hour", 20, 1, 100000, applied,
+                     "Sign-in codes asked for from one client address in an hour at most.",
+                     [](auto& c) -> auto& { return c.web.codes_per_address_per_hour; }));
+  t.push_back(number("web.token_minutes", 15, 1, 1440, applied,
+                     "How long a member token from a code is good.",
+                     [](auto& c) -> auto& { return c.web.token_minutes; }));
   return t;
 }
 

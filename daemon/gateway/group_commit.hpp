@@ -15,6 +15,9 @@
 // - While the database stays busy past its timeout no batch can open
 //   (state `unbatched`): work then runs in transactions of its own, and
 //   acknowledgements still wait for the next commit point.
+// - A waiter (after_commit: an API request's answer) is called once with
+//   true after the commit that holds its work returned, or with false when
+//   that batch is lost; the work is then undone and must be refused.
 // - A commit happens at most every `gap`: under load a batch gathers a few
 //   milliseconds of work; idle, a lone MO is committed at once.
 //
@@ -138,6 +141,12 @@ class GroupCommit {
   // Holds the answer to an inbound PDU until the batch is on disk.
   void acknowledge(Ack ack, std::uint32_t status) { answers_.emplace_back(std::move(ack), status); }
 
+  // Calls `done` once the work done in this batch since join() is on disk
+  // (true) or lost with the batch (false), with the acknowledgements.
+  void after_commit(std::function<void(bool committed)> done) {
+    waiters_.push_back(std::move(done));
+  }
+
   // Runs f now, in the batch, and again in the next batch if this one fails.
   void record(std::function<void()> f) {
     f();
@@ -176,6 +185,7 @@ class GroupCommit {
     auto answers = std::move(answers_);
     answers_.clear();
     respond(answers);
+    tell_waiters(true);  // a failed batch told them already, in refuse()
     if (hooks_.after_commit) hooks_.after_commit(committed);
   }
 
@@ -200,8 +210,16 @@ class GroupCommit {
     auto answers = std::move(answers_);
     answers_.clear();
     respond(answers);
-    refused_ += refused;
+    refused_ += refused + waiters_.size();
+    refused += waiters_.size();
+    tell_waiters(false);
     if (refused > 0 && hooks_.failed) hooks_.failed(refused, why);
+  }
+
+  void tell_waiters(bool committed) {
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& done : waiters) done(committed);
   }
 
   // All at once where Ack can (one hand-over to the link's thread for a
@@ -225,6 +243,7 @@ class GroupCommit {
   Clock::time_point last_commit_{};
   std::int64_t changes_at_begin_ = 0;
   std::vector<std::pair<Ack, std::uint32_t>> answers_;
+  std::vector<std::function<void(bool)>> waiters_;  // see after_commit
   std::vector<std::function<void()>> records_;  // in the open batch
   std::vector<std::function<void()>> redo_;     // from a batch that failed
   std::uint64_t commits_ = 0;

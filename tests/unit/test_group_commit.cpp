@@ -263,3 +263,41 @@ TEST_CASE("group commit: an empty batch is not counted as a commit") {
   h.run_due();
   CHECK(h.batch.commits() == 1);
 }
+
+TEST_CASE("group commit: a waiter hears of the commit after its work is on disk, or of its loss") {
+  Harness h;
+  std::vector<std::pair<bool, bool>> told;  // committed, on disk then
+  auto request = [&](const std::string& effect) {
+    h.batch.join();
+    h.store.write(effect);
+    h.batch.after_commit([&, effect](bool committed) {
+      told.emplace_back(committed, h.store.on_disk(effect));
+    });
+  };
+  request("api 1");
+  CHECK(told.empty());
+  h.run_due();
+  REQUIRE(told.size() == 1);
+  CHECK(told[0] == std::pair{true, true});
+
+  // A failed commit: the waiter hears false, and its work is not on disk.
+  h.clock += 10ms;
+  request("api 2");
+  h.store.fail_commits = 1;
+  h.run_due();
+  REQUIRE(told.size() == 2);
+  CHECK(told[1] == std::pair{false, false});
+  CHECK(h.refused == std::vector<std::size_t>{1});
+
+  // Lost by SQLite before the next work joined: told false at once.
+  h.clock += 10ms;
+  request("api 3");
+  h.store.lose_batch();
+  request("api 4");
+  REQUIRE(told.size() == 3);
+  CHECK(told[2] == std::pair{false, false});
+  h.store.lost = false;
+  h.run_due();
+  REQUIRE(told.size() == 4);
+  CHECK(told[3] == std::pair{true, true});
+}
