@@ -57,8 +57,9 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
       retention_(db, config_.retention),
       retention_timer_(io),
       pushes_(db, config_, templates),
-      reminders_(db, config_, std::move(templates)),
-      push_timer_(io) {
+      reminders_(db, config_, templates),
+      push_timer_(io),
+      api_(db, config_, service_, outbox_, std::move(templates), log_.child({{"part", "api"}})) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));
@@ -142,6 +143,7 @@ void Gateway::apply_settings(Config next, std::shared_ptr<const Templates> templ
     service_.set_campaign(config_.campaign);
     pushes_.set_templates(templates);
     reminders_.set_templates(templates);
+    api_.set_templates(templates);
     service_.set_templates(std::move(templates));
     ussd_ = config_.ussd.enabled && menus;
     if (menus) service_.set_menus(std::move(menus));

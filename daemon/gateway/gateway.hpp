@@ -61,6 +61,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "daemon/config/config.hpp"
+#include "daemon/gateway/api.hpp"
 #include "daemon/gateway/fair_queue.hpp"
 #include "daemon/gateway/group_commit.hpp"
 #include "daemon/gateway/metrics.hpp"
@@ -99,6 +100,11 @@ class Gateway {
                       std::shared_ptr<const UssdMenus> menus);
 
   std::string metrics_text();
+
+  // One HTTP API request (api.hpp): safe from any thread (the server's);
+  // run on io inside the open batch and answered through `respond` once
+  // the batch is on disk, or as busy (503) when it was lost.
+  void serve_api(http::Request request, http::Respond respond);
   // Each SMSC and bind, one line each, for giftctl status (GET /status).
   std::string status_text();
 
@@ -265,6 +271,7 @@ class Gateway {
   // push's steps stay small, so no answer waits behind a long one.
   std::chrono::steady_clock::time_point last_mo_{};
   std::vector<std::pair<std::string, PushMessages>> push_counts_;  // for the metrics
+  Api api_;
 };
 
 }  // namespace giftgate

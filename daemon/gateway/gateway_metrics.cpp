@@ -159,6 +159,7 @@ std::string Gateway::metrics_text() {
     line("giftgate_outbox_messages", "state=\"failed\"", c->failed);
     line("giftgate_outbox_messages", "state=\"expired\"", c->expired);
   }
+  out += api_.metrics_text();
   return out;
 }
 

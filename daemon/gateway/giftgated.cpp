@@ -14,6 +14,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
@@ -160,6 +161,29 @@ int main(int argc, char** argv) {
                                  config->daemon.metrics_port, e.what()));
     }
   }
+  // The HTTP API: its sockets and TLS on a thread of their own (`web`), so
+  // handshakes never hold up the SMPP sessions or the database; each whole
+  // request is handed to the gateway's thread (Gateway::serve_api).
+  boost::asio::io_context web;
+  std::unique_ptr<http::Server> api;
+  if (const auto& a = config->daemon.api; !a.listen.empty()) {
+    std::optional<http::TlsFiles> tls;
+    if (!a.tls_certificate.empty() || !a.tls_key.empty())
+      tls = http::TlsFiles{a.tls_certificate, a.tls_key};
+    http::Limits limits;
+    limits.max_connections = a.max_connections;
+    limits.max_header_bytes = a.max_header_bytes;
+    limits.max_body_bytes = a.max_body_bytes;
+    limits.request_timeout = a.request_timeout;
+    limits.idle_timeout = a.idle_timeout;
+    api = http::Server::start(
+        web, a.listen, a.port, tls, limits,
+        [&gateway](http::Request request, http::Respond respond) {
+          gateway.serve_api(std::move(request), std::move(respond));
+        },
+        logger.child({{"part", "http"}}), &error);
+    if (!api) return fail(1, fmt::format("api on {}:{}: {}", a.listen, a.port, error));
+  }
   if (!config->daemon.pid_file.empty()) {
     std::ofstream pid(config->daemon.pid_file, std::ios::trunc);
     pid << ::getpid() << "\n";
@@ -200,6 +224,7 @@ int main(int argc, char** argv) {
         stopping = true;
         logger.info("stopping", {{"signal", signo == SIGTERM ? "TERM" : "INT"}});
         if (metrics) metrics->close();
+        if (api) boost::asio::post(web, [&api] { api->close(); });
         gateway.stop([&] {
           signals.cancel();
           io.stop();
@@ -229,14 +254,21 @@ int main(int argc, char** argv) {
   logger.info("started", {{"config", config->source},
                           {"database", config->db_path},
                           {"smscs", config->daemon.smscs.size()},
-                          {"metrics_port", metrics ? metrics->port() : 0}});
+                          {"metrics_port", metrics ? metrics->port() : 0},
+                          {"api_port", api ? api->port() : 0},
+                          {"api_tls", config->daemon.api.tls_certificate.empty() ? "no" : "yes"}});
   auto net_work = boost::asio::make_work_guard(net);
   std::thread net_thread([&net] { net.run(); });
+  auto web_work = boost::asio::make_work_guard(web);
+  std::thread web_thread([&web] { web.run(); });
   gateway.start();
   io.run();  // until the gateway has stopped, the link with it
   net_work.reset();
   net.stop();
   net_thread.join();
+  web_work.reset();
+  web.stop();
+  web_thread.join();
   // Only the file this process wrote: another giftgated (on another
   // database) may have written the same path since.
   const auto& pid_file = config->daemon.pid_file;
