@@ -133,7 +133,8 @@ std::optional<std::vector<FeedEntry>> PointsExchange::feed(std::int64_t after, s
       "LEFT JOIN vouchers v ON v.code = substr(l.reference, instr(l.reference, ':') + 1) "
       "WHERE (reference LIKE 'redeem:%' OR reference LIKE 'void:%') AND l.id > ? "
       "ORDER BY l.id LIMIT ?");
-  q.bind(1, after).bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+  constexpr auto kMost = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  q.bind(1, after).bind(2, static_cast<std::int64_t>(std::min(limit, kMost)));
   std::vector<FeedEntry> out;
   *status = q.each_row([&] {
     out.push_back({q.column_int(0), q.column_int(1) != 0 ? "refund" : "redemption",

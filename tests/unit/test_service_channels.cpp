@@ -324,6 +324,8 @@ TEST_CASE("service channels: notify queues an SMS that no MO caused") {
   REQUIRE(f.service.notify(kEn, std::nullopt, "zh", "help", {}, f.now, &second).ok());
   CHECK(second > id);
   CHECK(f.count(fmt::format("SELECT member_id IS NULL FROM outbox WHERE id = {}", second)) == 1);
+  CHECK(f.count(fmt::format("SELECT priority FROM outbox WHERE id = {}", second)) ==
+        kPriorityReply);
   CHECK(f.text(fmt::format("SELECT fair_at FROM outbox WHERE id = {}", second)) ==
         iso_time(f.now + 1s));
   // In the caller's transaction: its rollback takes it back.
