@@ -146,8 +146,9 @@ TEST_CASE("api: every class of error is JSON with a stable code, and changes not
   auto a = g.call("", "GET", "/v1/members/13800138000");
   CHECK(a.status == 401);
   CHECK(error_code(a) == "no_key");
-  a = test::curl(g.dir, "GET", g.url("/v1/members/13800138000"), {},
-                 CurlOptions{{{"Authorization", "Bearer ggk_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}});
+  CurlOptions wrong;
+  wrong.headers = {{"Authorization", "Bearer ggk_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}};
+  a = test::curl(g.dir, "GET", g.url("/v1/members/13800138000"), {}, wrong);
   CHECK(a.status == 401);
   CHECK(error_code(a) == "bad_key");
   // 403: a key of another role.
@@ -425,18 +426,19 @@ TEST_CASE("api: a terminal and an SMS merchant verifying the same code at once: 
 }
 
 TEST_CASE("api: over TLS with the shipped certificate script; plain HTTP off loopback refused at start") {
-  test::TempDir certs;
+  test::TempDir cert_dir;
+  const std::string certs = cert_dir.path().string();
   const std::string script = std::string(GIFTGATE_SOURCE_DIR) + "/scripts/api-cert.sh";
-  REQUIRE(std::system((script + " " + certs.path() + " >/dev/null 2>&1").c_str()) == 0);
-  ApiGate g("", fmt::format("  tls_certificate: {}/server.crt\n  tls_key: {}/server.key\n",
-                            certs.path(), certs.path()));
+  REQUIRE(std::system((script + " " + certs + " >/dev/null 2>&1").c_str()) == 0);
+  ApiGate g("", fmt::format("  tls_certificate: {}/server.pem\n  tls_key: {}/server.key\n",
+                            certs, certs));
   g.start();
   const std::string url = fmt::format("https://127.0.0.1:{}/v1/health", g.port);
   HttpAnswer a;
   for (int i = 0; i < 100 && a.status != 200; ++i) {
     if (i > 0) std::this_thread::sleep_for(50ms);
     CurlOptions o;
-    o.cacert = certs.path() + "/ca.crt";
+    o.cacert = certs + "/ca.pem";
     a = curl(g.dir, "GET", url, {}, o);
   }
   CHECK(a.status == 200);
