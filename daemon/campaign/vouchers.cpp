@@ -328,16 +328,15 @@ Verification Vouchers::settle(db::Transaction& tx, Verification v) {
   return v;
 }
 
-Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view typed_code,
-                              const Actor& actor, Time now) {
+Verification Vouchers::verify_by(const char* find_merchant, std::string_view key,
+                                 std::string_view source, std::string_view typed_code,
+                                 const Actor& actor, Time now) {
   db::Transaction tx(db_);
   if (!tx.begun()) return failed_verification({}, tx.begun());
   // Read for every verification, never cached: an operator's disable or
   // removed number holds from the next MO on.
-  auto merchant = db_.prepare(
-      "SELECT m.id, m.city, m.disabled FROM merchant_phones p JOIN merchants m "
-      "ON m.id = p.merchant_id WHERE p.msisdn = ?");
-  merchant.bind(1, merchant_msisdn);
+  auto merchant = db_.prepare(find_merchant);
+  merchant.bind(1, key);
   switch (merchant.step()) {
     case db::StepResult::row: break;
     case db::StepResult::done: {
@@ -350,28 +349,20 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
     case db::StepResult::error: return failed_verification({}, merchant.status());
   }
   return settle(tx, verify_for(merchant.column_text(0), merchant.column_text(1),
-                               merchant.column_int(2) != 0, merchant_msisdn, typed_code, actor,
-                               now));
+                               merchant.column_int(2) != 0, source, typed_code, actor, now));
+}
+
+Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view typed_code,
+                              const Actor& actor, Time now) {
+  return verify_by("SELECT m.id, m.city, m.disabled FROM merchant_phones p JOIN merchants m "
+                   "ON m.id = p.merchant_id WHERE p.msisdn = ?",
+                   merchant_msisdn, merchant_msisdn, typed_code, actor, now);
 }
 
 Verification Vouchers::verify_at(std::string_view merchant_id, std::string_view source,
                                  std::string_view typed_code, const Actor& actor, Time now) {
-  db::Transaction tx(db_);
-  if (!tx.begun()) return failed_verification({}, tx.begun());
-  // Read for every verification, as verify() reads the number's merchant.
-  auto merchant = db_.prepare("SELECT id, city, disabled FROM merchants WHERE id = ?");
-  merchant.bind(1, merchant_id);
-  switch (merchant.step()) {
-    case db::StepResult::row: break;
-    case db::StepResult::done: {
-      Verification v;
-      v.status = Verification::Status::not_a_merchant;
-      return settle(tx, std::move(v));
-    }
-    case db::StepResult::error: return failed_verification({}, merchant.status());
-  }
-  return settle(tx, verify_for(merchant.column_text(0), merchant.column_text(1),
-                               merchant.column_int(2) != 0, source, typed_code, actor, now));
+  return verify_by("SELECT id, city, disabled FROM merchants WHERE id = ?", merchant_id, source,
+                   typed_code, actor, now);
 }
 
 Verification Vouchers::verify_for(const std::string& merchant_id, const std::string& city,

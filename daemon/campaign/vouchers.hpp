@@ -255,6 +255,11 @@ class Vouchers {
   // Commits a verification's transaction unless it failed (a refusal too:
   // the failure it counted must stick); failed when the commit is refused.
   Verification settle(db::Transaction& tx, Verification v);
+  // A verification by the merchant `find_merchant` (a query of its id,
+  // city and disabled flag by `key`) finds, in one transaction; failures
+  // are counted as `source`'s.
+  Verification verify_by(const char* find_merchant, std::string_view key, std::string_view source,
+                         std::string_view typed_code, const Actor& actor, Time now);
   Verification failed_verification(Verification v, const db::Status& s);
   // Counts a failed verification from `source` (a merchant's number, or a
   // terminal's "api:NAME": verify_failures.msisdn) against its merchant and

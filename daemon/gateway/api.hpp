@@ -104,6 +104,8 @@ class Api {
   http::Response refusal(const Call& call, unsigned status, std::string_view code,
                          std::string_view message, const TemplateValues& values = {}) const;
   http::Response database_failed(const Call& call, std::string_view what);
+  // A redemption (desk or web) as its answer.
+  http::Response redeemed(const Call& call, const Redemption& r);
 
   // A token bucket per key (and per client address for requests with no
   // valid key): whether one more request may go now, else the seconds to wait.

@@ -325,12 +325,12 @@ bool good_request_id(std::string_view id) {
 }  // namespace
 
 // A redemption's outcome as an answer: the voucher, or the SMS reply's
-// reason for the refusal.
-http::Response redemption_answer(const Api::Call& call, const Redemption& r,
-                                 const std::function<http::Response(unsigned, std::string_view,
-                                                                    std::string_view,
-                                                                    const TemplateValues&)>& refuse,
-                                 const std::function<http::Response()>& failed) {
+// reason for the refusal (its text names the campaign's dates and tiers).
+http::Response Api::redeemed(const Call& call, const Redemption& r) {
+  const auto& campaign = config_.campaign;
+  const auto refuse = [&](unsigned status, std::string_view code, TemplateValues values) {
+    return refusal(call, status, code, code, values);
+  };
   using S = Redemption::Status;
   switch (r.status) {
     case S::issued:
@@ -344,14 +344,18 @@ http::Response redemption_answer(const Api::Call& call, const Redemption& r,
                             {"balance", r.balance},
                             {"expires_at", r.expires_at}});
     case S::insufficient_points:
-      return refuse(422, "insufficient_points", "insufficient_points",
+      return refuse(422, "insufficient_points",
                     {{"tier", r.tier}, {"price", std::to_string(r.price)},
                      {"balance", std::to_string(r.balance)}});
-    case S::out_of_stock:
-      return refuse(409, "out_of_stock", "out_of_stock", {{"tier", r.tier}});
-    case S::not_started: return refuse(422, "not_started", "not_started", {});
-    case S::ended: return refuse(422, "ended", "ended", {});
-    case S::unknown_tier: return refuse(422, "unknown_tier", "unknown_tier", {});
+    case S::out_of_stock: return refuse(409, "out_of_stock", {{"tier", r.tier}});
+    case S::not_started:
+      return refuse(422, "not_started", {{"start", service_.local_time(campaign.start)}});
+    case S::ended: return refuse(422, "ended", {{"end", service_.local_time(campaign.end)}});
+    case S::unknown_tier: {
+      std::string tiers;
+      for (const auto& t : campaign.tiers) tiers += (tiers.empty() ? "" : ", ") + t.name;
+      return refuse(422, "unknown_tier", {{"tiers", tiers}});
+    }
     case S::unknown_member:
       return http::error_response(404, "unknown_member", "no member with that number");
     case S::failed:
@@ -359,26 +363,9 @@ http::Response redemption_answer(const Api::Call& call, const Redemption& r,
     case S::no_offer:
     case S::offer_expired: break;
   }
-  (void)call;
-  return failed();
+  return database_failed(call, r.error);
 }
 
-namespace {
-
-TemplateValues with_campaign(const Service& service, const Campaign& campaign,
-                             std::string_view code, TemplateValues values) {
-  // The refusals' texts name the campaign's dates and tiers.
-  if (code == "not_started") values.emplace_back("start", service.local_time(campaign.start));
-  if (code == "ended") values.emplace_back("end", service.local_time(campaign.end));
-  if (code == "unknown_tier") {
-    std::string tiers;
-    for (const auto& t : campaign.tiers) tiers += (tiers.empty() ? "" : ", ") + t.name;
-    values.emplace_back("tiers", tiers);
-  }
-  return values;
-}
-
-}  // namespace
 
 http::Response Api::redeem_for_member(Call& call) {
   if (!call.read_body({{"agent", FieldType::string},
@@ -400,13 +387,7 @@ http::Response Api::redeem_for_member(Call& call) {
         !e.ok())
       return database_failed(call, e.message);
   }
-  return redemption_answer(
-      call, r,
-      [&](unsigned status, std::string_view code, std::string_view message, const TemplateValues& v) {
-        return refusal(call, status, code, message,
-                       with_campaign(service_, config_.campaign, code, v));
-      },
-      [&] { return database_failed(call, r.error); });
+  return redeemed(call, r);
 }
 
 // --- points ----------------------------------------------------------------
@@ -608,13 +589,7 @@ http::Response Api::web_redeem(Call& call) {
   const auto r = service_.redeem_for(m->msisdn, call.text("tier"),
                                      fmt::format("web:{}:{}", m->id, idempotency),
                                      Actor{"api", fmt::format("{}/member", call.key->name)}, call.now);
-  return redemption_answer(
-      call, r,
-      [&](unsigned status, std::string_view code, std::string_view message, const TemplateValues& v) {
-        return refusal(call, status, code, message,
-                       with_campaign(service_, config_.campaign, code, v));
-      },
-      [&] { return database_failed(call, r.error); });
+  return redeemed(call, r);
 }
 
 }  // namespace giftgate
