@@ -470,6 +470,20 @@ http::Response Api::feed(Call& call) {
 
 // --- web -------------------------------------------------------------------
 
+namespace {
+
+// An event of the website's sign-in in the member's history.
+db::Status record_web_event(db::Database& db, const std::string& msisdn, std::string_view kind,
+                            const Actor& actor, const std::string& detail) {
+  db::Status found;
+  const auto member = Ledger(db).find_member(msisdn, &found);
+  if (!found.ok()) return found;
+  return record_event(db, kind, member ? std::optional<std::int64_t>(member->id) : std::nullopt,
+                      actor, detail);
+}
+
+}  // namespace
+
 http::Response Api::web_code(Call& call) {
   if (!call.read_body({{"msisdn", FieldType::string}, {"client_address", FieldType::string}}))
     return *call.failure;
@@ -481,8 +495,14 @@ http::Response Api::web_code(Call& call) {
   const auto sent = web.send_code(*number, address, call.key->id, call.now);
   using S = WebLogin::CodeSent::Status;
   switch (sent.status) {
-    case S::sent:
+    case S::sent: {
+      // In the member's history, as any change a channel makes (never the code).
+      if (const auto e = record_web_event(db_, *number, "web_code_sent", call.actor,
+                                          "sign-in code sent by SMS, asked from " + address);
+          !e.ok())
+        return database_failed(call, e.message);
       return json_response(202, {{"result", "sent"}, {"expires_at", sent.expires_at}});
+    }
     case S::unknown_member:
       return http::error_response(404, "unknown_member", "no member with that number");
     case S::limited_number:
@@ -508,7 +528,12 @@ http::Response Api::web_token(Call& call) {
   const auto x = web.exchange(*number, call.text("code"), call.key->id, call.now);
   using S = WebLogin::Exchange::Status;
   switch (x.status) {
-    case S::ok: return json_response(201, {{"token", x.token}, {"expires_at", x.expires_at}});
+    case S::ok:
+      if (const auto e = record_web_event(db_, *number, "web_signed_in", call.actor,
+                                          "member token until " + x.expires_at);
+          !e.ok())
+        return database_failed(call, e.message);
+      return json_response(201, {{"token", x.token}, {"expires_at", x.expires_at}});
     case S::wrong_code: {
       auto r = http::error_response(
           422, "wrong_code",

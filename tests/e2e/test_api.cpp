@@ -400,6 +400,11 @@ TEST_CASE("api: the website signs a member in by SMS code, redeems once per Idem
   a = g.call("website", "POST", "/v1/web/tokens", json{{"msisdn", member}, {"code", fresh}}.dump());
   CHECK(a.status == 409);
 
+  // The history has the sign-in, by the website's key, never the code.
+  CHECK(g.value("SELECT COUNT(*) FROM events WHERE kind = 'web_code_sent' AND actor = 'website'") == 2);
+  CHECK(g.value("SELECT COUNT(*) FROM events WHERE kind = 'web_signed_in' AND actor = 'website'") == 1);
+  CHECK(g.value("SELECT COUNT(*) FROM events WHERE detail LIKE '%" + code + "%'") == 0);
+
   // Neither code, nor the token, nor the whole number is in the log.
   const std::string log = g.daemon->log();
   CHECK(!contains(log, code));
