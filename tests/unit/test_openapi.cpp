@@ -1,12 +1,15 @@
-// The shipped OpenAPI document (man/giftgate-api.openapi.yaml) against the
-// routes the API really serves (api_routes()): the routes are one fact
-// written twice, in the code and for integrators, so this test compares
-// them, and checks the document keeps the API's own rules (one error form,
-// a key on every route but health, no field a handler does not take).
+// The shipped OpenAPI document (man/giftgate-api.openapi.yaml) and the
+// synopsis of giftgate-api(7) against the routes the API really serves
+// (api_routes()): the routes are one fact written in the code and again for
+// integrators, so this test compares them, and checks the document keeps the
+// API's own rules (one error form, a key on every route but health, no field
+// a handler does not take).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 #include <utility>
@@ -247,4 +250,30 @@ TEST_CASE("openapi: bodies take only their fields, and path parameters are decla
       }
     CHECK(in_path == declared);
   }
+}
+
+TEST_CASE("openapi: giftgate-api(7) lists every route in its synopsis, in the table's order") {
+  std::ifstream in(GIFTGATE_SOURCE_DIR "/man/giftgate-api.7");
+  REQUIRE(in);
+  // The synopsis's lines, "METHOD PATH[?query] ROLE", between .SH SYNOPSIS's .nf and .fi.
+  std::vector<std::pair<std::string, std::string>> listed;
+  bool synopsis = false, filled = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(".SH")) {
+      synopsis = line == ".SH SYNOPSIS";
+      continue;
+    }
+    if (!synopsis) continue;
+    if (line == ".nf") filled = true;
+    else if (line == ".fi") break;
+    else if (filled) {
+      std::istringstream words(line);
+      std::string method, path;
+      words >> method >> path;
+      listed.emplace_back(method, path.substr(0, path.find('?')));
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> served;
+  for (const auto& route : api_routes()) served.emplace_back(route.method, route.path);
+  CHECK(listed == served);
 }
