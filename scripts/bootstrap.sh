@@ -25,12 +25,13 @@ as_root() {
 # check the shipped files with (systemd's systemd-analyze, for verify and
 # for security --offline, which needs systemd 250 or later: bookworm has
 # 252; man-db's man), and the sqlite3 program (scripts/bench-push.sh
-# generates its members and reads the results with it). Node.js may come from
+# generates its members and reads the results with it), and curl (the HTTP
+# API's client in the tests and the demo). Node.js may come from
 # elsewhere (NodeSource); Debian's is installed only when there is none.
 packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
           libsqlite3-dev libssl-dev libhowardhinnant-date-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev systemd man-db libnet-smpp-perl
-          sqlite3)
+          sqlite3 curl)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

@@ -149,6 +149,11 @@ metrics:
   port: 0
 pushes:
   quiet_hours: "00:00-00:00"   # the demo runs at any hour
+api:
+  listen: 127.0.0.1
+  port: 0                      # any free port: the start's log line says which
+  tls_certificate: $work/certs/server.crt
+  tls_key: $work/certs/server.key
 campaign:
   start: $(date -d "$today -1 day" +%Y-%m-%d)
   end: $(date -d "$today +60 days" +%Y-%m-%d)
@@ -186,6 +191,16 @@ ctl stock A shanghai 100 >/dev/null
 ctl stock B shanghai 200 >/dev/null
 ctl stock C shanghai 300 >/dev/null
 ctl stock
+
+# A test certificate authority and the API's certificate for localhost.
+"$root/scripts/api-cert.sh" "$work/certs" > /dev/null
+# The other channels' keys: a cinema's terminal and the club's points system.
+key_of() { grep -oE 'ggk_[A-Za-z0-9_-]+' | head -n 1; }
+till_key=$(ctl api-key create cinema-till-1 --role merchant --merchant bj-cin-1 | key_of)
+points_key=$(ctl api-key create club-points --role points | key_of)
+[ -n "$till_key" ] && [ -n "$points_key" ] || die "giftctl api-key create showed no key"
+say "giftctl api-key create cinema-till-1 --role merchant --merchant bj-cin-1   (key shown once)"
+say "giftctl api-key create club-points --role points                          (key shown once)"
 
 # --- the daemon ----------------------------------------------------------
 
@@ -294,6 +309,32 @@ ussd 13900139000 "1" press
 reply 13900139000
 
 say ""
+say "== Over HTTPS: the cinema's terminal verifies a member's code (curl), then tries it again"
+api_port=$(grep -m 1 'event=started' "$work/giftgated.log" | grep -oE 'api_port=[0-9]+' | cut -d= -f2)
+[ -n "$api_port" ] || die "giftgated did not say its API port (see $work/giftgated.log)"
+# $1 key, $2 method, $3 path, $4 body: prints the request and the answer.
+api() {
+  local answer data=()
+  [ -z "$4" ] || data=(-H 'Content-Type: application/json' --data-binary "$4")
+  printf '%s  %-13s %s %s %s\n' "$(clock)" "$5" "$2" "$3" "$4"
+  answer=$(curl -sS --cacert "$work/certs/ca.crt" -X "$2" -H "Authorization: Bearer $1" \
+    "${data[@]}" -w ' (HTTP %{http_code})' "https://localhost:$api_port$3") || die "curl failed on $3"
+  printf '%s\n' "$answer" | sed -e 's/},{/},\n{/g' | sed -e 's/^/                                  /'
+}
+text 13700000010 "兑换B"
+text 13700000010 "是"
+code2=$(grep -oE '[A-HJ-NP-Z]{2}[0-9]{8}' <<< "$last_reply" | head -n 1)
+[ -n "$code2" ] || die "the voucher SMS carried no code"
+api "$till_key" POST /v1/verifications "{\"code\":\"$code2\"}" terminal
+reply 13700000010
+api "$till_key" POST /v1/verifications "{\"code\":\"$code2\"}" terminal
+api "$till_key" GET "/v1/verifications?date=$(TZ=Asia/Shanghai date +%Y-%m-%d)" "" terminal
+
+say ""
+say "== The club's points system reads the redemption feed (every deduction and refund, paged)"
+api "$points_key" GET "/v1/points/redemptions?after=0&limit=10" "" points-system
+
+say ""
 say "== A care push to the Beijing members whose points afford a voucher, 30 % held out"
 ctl push create tips-bj --template push_tips --audience 'city = beijing and affords C' \
   --holdout 30 --dry-run
@@ -339,7 +380,9 @@ say ""
 say "== From the daemon's log (numbers masked, no voucher codes)"
 grep -m 1 'event=smpp_bound' "$work/giftgated.log"
 grep 'event=mo ' "$work/giftgated.log" | tail -n 4
-grep -q -- "$code" "$work/giftgated.log" && die "the voucher code appeared in the log"
+for secret in "$code" "$code2" "$till_key" "$points_key"; do
+  grep -q -- "$secret" "$work/giftgated.log" && die "a voucher code or API key appeared in the log"
+done
 
 # --- stop ----------------------------------------------------------------
 

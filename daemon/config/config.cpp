@@ -17,6 +17,7 @@
 #include "daemon/campaign/calendar.hpp"
 #include "daemon/config/config_reader.hpp"
 #include "daemon/config/settings_table.hpp"
+#include "daemon/http/server.hpp"
 
 namespace giftgate {
 namespace {
@@ -298,6 +299,19 @@ void check_together(Reader& r, const YAML::Node& root, Config& c) {
   if (!r.failed() && u.op_menu == u.op_end)
     r.fail(either("ussd.operations.end", "ussd.operations.menu"),
            "menu and end must differ: the centre tells them apart");
+  // The API: TLS needs both files; plain HTTP stays on loopback, where no
+  // one else can read the keys and codes it carries.
+  const auto& api = c.daemon.api;
+  if (!r.failed() && api.tls_certificate.empty() != api.tls_key.empty())
+    r.fail(either("api.tls_certificate", "api.tls_key"),
+           "tls_certificate and tls_key go together: give both (TLS) or neither (plain HTTP, "
+           "on loopback only)");
+  if (!r.failed() && !api.listen.empty() && api.tls_certificate.empty() &&
+      !http::is_loopback(api.listen))
+    r.fail(at("api.listen"),
+           fmt::format("plain HTTP is served on loopback only, and {} is not: give "
+                       "tls_certificate and tls_key, or listen on 127.0.0.1",
+                       api.listen));
   // The per-number daily limits count the last day's MOs, and redelivery
   // detection looks back mo_dedupe_seconds: pruning must leave both.
   if (!r.failed() && c.retention.inbox_days == 1)

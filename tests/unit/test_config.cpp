@@ -880,3 +880,19 @@ TEST_CASE("settings: SIGHUP applies routing.reply_via_origin") {
   CHECK(next.daemon.smscs.size() == 2);
   CHECK(changed_settings(next, *fresh).empty());
 }
+
+TEST_CASE("config: the API's TLS files go together, and plain HTTP only on loopback") {
+  CHECK(refusal("api:\n  listen: 127.0.0.1\n  tls_certificate: /etc/giftgate/api.crt\n") ==
+        "giftgate.yaml:3: tls_certificate and tls_key go together: give both (TLS) or neither "
+        "(plain HTTP, on loopback only)");
+  CHECK(refusal("api:\n  listen: 0.0.0.0\n") ==
+        "giftgate.yaml:2: plain HTTP is served on loopback only, and 0.0.0.0 is not: give "
+        "tls_certificate and tls_key, or listen on 127.0.0.1");
+  std::string error;
+  for (const char* fine : {"api:\n  listen: 127.0.0.1\n", "api:\n  listen: ::1\n",
+                           "api:\n  listen: 0.0.0.0\n  tls_certificate: a.crt\n  tls_key: a.key\n",
+                           "api:\n  listen: \"\"\n"}) {
+    INFO(fine);
+    CHECK(parse_config(fine, "giftgate.yaml", &error));
+  }
+}
