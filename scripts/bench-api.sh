@@ -324,7 +324,7 @@ mo_acked=$(field mo_acked "$out")
 grep -q '^settle timed_out' "$out" &&
   problems+=("not every MO answered in the settle time: $(grep '^settle timed_out' "$out")")
 [ "${n_a:-0}" -gt 0 ] && [ "${n_b:-0}" -gt 0 ] || problems+=("a phase had no MO replies (a $n_a, b $n_b)")
-used=$(sqlite3 -readonly "$db" "SELECT COUNT(*) FROM vouchers WHERE code LIKE 'BQ%' AND state = 'used'")
+used=$(sqlite3 -readonly "$db" "SELECT COUNT(*) FROM vouchers WHERE used_by = 'api-bench' AND state = 'used'")
 
 echo
 echo "== Results ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) after; $members members;" \
