@@ -9,7 +9,7 @@
 #   (b) the same MOs plus verifications at --api-rate (1,000/s) for
 #       --phase seconds: both p99s, the same window
 #   (c) the MOs paused, verifications alone, stepped up from --api-rate
-#       (x1, x2, x3, x4, x6, x8, x12, x16; at most 8 steps of --step
+#       (x1, x1.5, x2, x3, x4, x6, x8, x12; at most 8 steps of --step
 #       seconds) until p99 passes 50 ms, fewer than 95 % of the rate are
 #       answered, or an error appears: the most sustained is the last step
 #       that passed
@@ -41,16 +41,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 phase=20
 step_s=10
 warmup=3
-short=0
+
 bin=
 mo_rate=1000
 api_rate=1000
 connections=32
 members=100000
-steps=(1 2 3 4 6 8 12 16)
+steps=(100 150 200 300 400 600 800 1200)  # percent of --api-rate
 for ((i = 1; i <= $#; i++)); do
   case ${!i} in
-    --short) short=1; phase=4; step_s=2; warmup=2; members=30000; steps=(1 2) ;;
+    --short) phase=4; step_s=2; warmup=2; members=30000; steps=(100 200) ;;
     --phase) i=$((i + 1)); phase=${!i} ;;
     --step) i=$((i + 1)); step_s=${!i} ;;
     --mo-rate) i=$((i + 1)); mo_rate=${!i} ;;
@@ -136,6 +136,20 @@ ask() {
   grep -E "^ok cmd=$name( |\$)" "$out" | tail -n 1
 }
 kv() { { grep -oE "(^| )$1=[^ ]+" <<< "$2" || true; } | tail -n 1 | cut -d= -f2; }
+# giftgated's CPU since $1 seconds at time $2, as a percentage of one core
+# (all its threads: 100 is one core's worth).
+cpu_share() {
+  awk -v c0="$1" -v c1="$(cpu_of "$daemon")" -v t0="$2" -v t1="$(date +%s.%N)" \
+    'BEGIN { printf "%.0f", (t1 > t0 ? 100 * (c1 - c0) / (t1 - t0) : 0) }'
+}
+# The machine's CPU ticks so far, "busy idle", all cores (/proc/stat), and
+# the busy share between two of them: what the other users of a shared
+# machine took shows here, and not in giftgated's own share.
+host_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+host_busy() {  # $1 the ticks at the start
+  awk -v a="$1" -v b="$(host_ticks)" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%.0f", (busy + idle > 0 ? 100 * busy / (busy + idle) : 0) }'
+}
 alive() {
   kill -0 "$daemon" 2> /dev/null ||
     { echo "bench-api.sh: giftgated exited $1 (see $work/giftgated.log)" >&2; exit 1; }
@@ -168,7 +182,7 @@ make_codes() {  # $1 file, $2 count
   next_code=$((next_code + $2))
 }
 make_codes "$work/codes.b" "$(codes_for "$api_rate" "$phase")"
-for k in "${steps[@]}"; do make_codes "$work/codes.c$k" "$(codes_for $((api_rate * k)) "$step_s")"; done
+for k in "${steps[@]}"; do make_codes "$work/codes.c$k" "$(codes_for $((api_rate * k / 100)) "$step_s")"; done
 [ "$next_code" -le 10000000 ] || { echo "bench-api.sh: more than 10,000,000 codes wanted" >&2; exit 2; }
 cat "$work"/codes.b "$work"/codes.c* > "$work/codes.all"
 t=$(date +%s.%N)
@@ -247,10 +261,14 @@ echo "== (a) $mo_rate MO/s alone for ${phase}s"
 ask window > /dev/null
 a0=$(ask stats)
 ta=$(date +%s.%N)
+cpu0=$(cpu_of "$daemon")
+host0=$(host_ticks)
 sleep "$phase"
 lat=$(ask latency)
 a1=$(ask stats)
 alive "during (a)"
+cpu_a=$(cpu_share "$cpu0" "$ta")
+host_a=$(host_busy "$host0")
 p50_a=$(kv p50_ms "$lat"); p99_a=$(kv p99_ms "$lat"); max_a=$(kv max_ms "$lat"); n_a=$(kv samples "$lat")
 mos_a=$(awk -v a="$(kv mo_acked "$a0")" -v b="$(kv mo_acked "$a1")" -v t0="$ta" -v t1="$(date +%s.%N)" \
           'BEGIN { printf "%.0f", (b - a) / (t1 - t0) }')
@@ -264,10 +282,14 @@ sleep 1  # the terminals' warm-up: the MOs' window opens with their measured tim
 ask window > /dev/null
 b0=$(ask stats)
 tb=$(date +%s.%N)
+cpu0=$(cpu_of "$daemon")
+host0=$(host_ticks)
 wait "$ap" || true
 lat=$(ask latency)
 b1=$(ask stats)
 alive "during (b)"
+cpu_b=$(cpu_share "$cpu0" "$tb")
+host_b=$(host_busy "$host0")
 p50_b=$(kv p50_ms "$lat"); p99_b=$(kv p99_ms "$lat"); max_b=$(kv max_ms "$lat"); n_b=$(kv samples "$lat")
 mos_b=$(awk -v a="$(kv mo_acked "$b0")" -v b="$(kv mo_acked "$b1")" -v t0="$tb" -v t1="$(date +%s.%N)" \
           'BEGIN { printf "%.0f", (b - a) / (t1 - t0) }')
@@ -282,9 +304,14 @@ sleep 2  # the MOs under way answered before the first step
 best=
 stopped_by=
 for k in "${steps[@]}"; do
-  rate=$((api_rate * k))
+  rate=$((api_rate * k / 100))
+  t0=$(date +%s.%N)
+  cpu0=$(cpu_of "$daemon")
+  host0=$(host_ticks)
   terminals "c$k" "$rate" "$step_s" || true
   alive "during (c) at $rate/s"
+  printf -v "cpu_c$k" '%s' "$(cpu_share "$cpu0" "$t0")"
+  printf -v "host_c$k" '%s' "$(host_busy "$host0")"
   r=$(grep '^report ' "$work/api.c$k" || true)
   mapfile -t errs < <(api_errors "c$k")
   echo "  $rate/s: $(kv achieved_per_s "$r")/s answered, p50 $(kv p50_ms "$r") ms, p99 $(kv p99_ms "$r") ms, max $(kv max_ms "$r") ms${errs[*]:+; ${errs[*]}}"
@@ -329,19 +356,27 @@ used=$(sqlite3 -readonly "$db" "SELECT COUNT(*) FROM vouchers WHERE used_by = 'a
 echo
 echo "== Results ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) after; $members members;" \
      "one SMSC of two binds; $connections keep-alive connections for the terminals)"
-echo "   MO: MO sent to its reply, by the generator; API: the verification's due time to its answer"
-printf '  %-34s %7s %8s %8s %8s %9s %8s %8s %8s\n' phase "MOs/s" "MO p50" "MO p99" "MO max" \
-  "API req/s" "API p50" "API p99" "API max"
-printf '  %-34s %7s %8s %8s %8s %9s %8s %8s %8s\n' "(a) MOs alone" "$mos_a" "$p50_a" "$p99_a" "$max_a" \
-  - - - -
-printf '  %-34s %7s %8s %8s %8s %9s %8s %8s %8s\n' "(b) MOs + $api_rate verifications/s" "$mos_b" \
-  "$p50_b" "$p99_b" "$max_b" "$(kv achieved_per_s "$rb")" "$(kv p50_ms "$rb")" "$(kv p99_ms "$rb")" \
-  "$(kv max_ms "$rb")"
+echo "   MO: MO sent to its reply, by the generator; API: the verification's due time to its answer;"
+echo "   gg CPU: giftgated's CPU time over the phase, all threads (100 % = one core); host: the"
+echo "   machine's busy share, all cores, whoever used them (the generators, giftgated, anyone else)"
+row='  %-34s %7s %8s %8s %8s %9s %8s %8s %8s %7s %6s\n'
+# shellcheck disable=SC2059  # the format is the table's, above
+printf "$row" phase "MOs/s" "MO p50" "MO p99" "MO max" "API req/s" "API p50" "API p99" "API max" \
+  "gg CPU" host
+# shellcheck disable=SC2059
+printf "$row" "(a) MOs alone" "$mos_a" "$p50_a" "$p99_a" "$max_a" - - - - "$cpu_a %" "$host_a %"
+# shellcheck disable=SC2059
+printf "$row" "(b) MOs + $api_rate verifications/s" "$mos_b" "$p50_b" "$p99_b" "$max_b" \
+  "$(kv achieved_per_s "$rb")" "$(kv p50_ms "$rb")" "$(kv p99_ms "$rb")" "$(kv max_ms "$rb")" "$cpu_b %" \
+  "$host_b %"
 for k in "${steps[@]}"; do
   [ -f "$work/api.c$k" ] || continue
   r=$(grep '^report ' "$work/api.c$k" || true)
-  printf '  %-34s %7s %8s %8s %8s %9s %8s %8s %8s\n' "(c) verifications at $((api_rate * k))/s" - - - - \
-    "$(kv achieved_per_s "$r")" "$(kv p50_ms "$r")" "$(kv p99_ms "$r")" "$(kv max_ms "$r")"
+  cpu_var=cpu_c$k host_var=host_c$k
+  # shellcheck disable=SC2059
+  printf "$row" "(c) verifications at $((api_rate * k / 100))/s" - - - - \
+    "$(kv achieved_per_s "$r")" "$(kv p50_ms "$r")" "$(kv p99_ms "$r")" "$(kv max_ms "$r")" "${!cpu_var} %" \
+    "${!host_var} %"
   [ "$k" = "$stepped" ] && break
 done
 echo "  MO p99 with the API load over without: $(awk -v a="$p99_a" -v b="$p99_b" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')"
