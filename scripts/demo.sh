@@ -152,7 +152,7 @@ pushes:
 api:
   listen: 127.0.0.1
   port: 0                      # any free port: the start's log line says which
-  tls_certificate: $work/certs/server.crt
+  tls_certificate: $work/certs/server.pem
   tls_key: $work/certs/server.key
 campaign:
   start: $(date -d "$today -1 day" +%Y-%m-%d)
@@ -317,7 +317,7 @@ api() {
   local answer data=()
   [ -z "$4" ] || data=(-H 'Content-Type: application/json' --data-binary "$4")
   printf '%s  %-13s %s %s %s\n' "$(clock)" "$5" "$2" "$3" "$4"
-  answer=$(curl -sS --cacert "$work/certs/ca.crt" -X "$2" -H "Authorization: Bearer $1" \
+  answer=$(curl -sS --cacert "$work/certs/ca.pem" -X "$2" -H "Authorization: Bearer $1" \
     "${data[@]}" -w ' (HTTP %{http_code})' "https://localhost:$api_port$3") || die "curl failed on $3"
   printf '%s\n' "$answer" | sed -e 's/},{/},\n{/g' | sed -e 's/^/                                  /'
 }

@@ -5,7 +5,7 @@
 //
 // A key's secret is "ggk_<id>_<43 characters of base64url>": the id finds
 // the row, 32 random bytes (OpenSSL's RAND_bytes) make it unguessable, and
-// only their SHA-256 is stored. A slow KDF would add nothing against
+// only the SHA-256 of their text is stored. A slow KDF would add nothing against
 // guessing 256 random bits and would cost every request; the hashes are
 // compared in constant time (CRYPTO_memcmp).
 #pragma once

@@ -249,7 +249,7 @@ MoOutcome Service::handle(const Mo& mo) {
   return out;
 }
 
-db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now,
+db::Status Service::queue(const Reply& r, std::optional<std::int64_t> inbox_id, Time now,
                           const std::string& route) {
   // Served by priority, then by fair_at: a USSD screen before any SMS; an
   // SMS to a number that has others waiting a second after the last of them,
@@ -274,9 +274,10 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now,
   insert.bind(3, r.message)
       .bind(4, r.language)
       .bind(5, r.body ? *r.body : templates_->render(r.message, r.language, r.values))
-      .bind(6, r.voucher_code)
-      .bind(7, inbox_id)
-      .bind(8, iso_time(now))
+      .bind(6, r.voucher_code);
+  if (inbox_id) insert.bind(7, *inbox_id);
+  else insert.bind(7, std::nullopt);
+  insert.bind(8, iso_time(now))
       .bind(9, iso_time(now));
   if (r.ussd) {
     insert.bind(10, "ussd").bind(11, std::int64_t{r.ussd->op}).bind(12, r.ussd->session)
@@ -288,6 +289,34 @@ db::Status Service::queue(const Reply& r, std::int64_t inbox_id, Time now,
   return insert.bind(15, fair_at)
       .bind(16, route.empty() ? std::nullopt : std::optional<std::string>(route))
       .run();
+}
+
+TemplateValues Service::voucher_values(const Redemption& r) const {
+  return {{"code", r.code},
+          {"tier", r.tier},
+          {"value", std::to_string(r.face_value)},
+          {"expires", local_time(r.expires_at)},
+          {"balance", std::to_string(r.balance)}};
+}
+
+db::Status Service::add_used_note(const Verification& v, Time now, std::vector<Reply>& replies) {
+  db::Status found;
+  const auto owner = Ledger(db_).find_member(v.member_msisdn, &found);
+  if (!found.ok()) return found;
+  auto name = db_.prepare("SELECT name FROM merchants WHERE id = ?");
+  name.bind(1, v.merchant_id);
+  const auto named = name.step();
+  if (named == db::StepResult::error) return name.status();
+  const std::string merchant_name =
+      named == db::StepResult::row ? name.column_text(0) : v.merchant_id;
+  if (owner)
+    replies.push_back({owner->msisdn, owner->id, "voucher_used_note", owner->language,
+                       {{"code", v.code},
+                        {"value", std::to_string(v.face_value)},
+                        {"merchant", merchant_name},
+                        {"time", local_time(now)}},
+                       std::nullopt, std::nullopt, std::nullopt});
+  return {};
 }
 
 std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
@@ -320,27 +349,13 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
                                           {"tier", v.tier},
                                           {"value", std::to_string(v.face_value)},
                                           {"member", mask_msisdn(v.member_msisdn)}});
-        db::Status found;
-        auto owner = ledger.find_member(v.member_msisdn, &found);
-        auto name = db_.prepare("SELECT name FROM merchants WHERE id = ?");
-        name.bind(1, v.merchant_id);
-        const auto named = name.step();
         // A voucher marked used without its owner's note would be a
         // verification half-done: the whole MO fails instead.
-        if (!found.ok() || named == db::StepResult::error) {
+        if (const auto s = add_used_note(v, mo.now, replies); !s.ok()) {
           failed = true;
-          error = !found.ok() ? found.message : name.status().message;
+          error = s.message;
           return {};
         }
-        const std::string merchant_name =
-            named == db::StepResult::row ? name.column_text(0) : v.merchant_id;
-        if (owner)
-          replies.push_back({owner->msisdn, owner->id, "voucher_used_note", owner->language,
-                             {{"code", v.code},
-                              {"value", std::to_string(v.face_value)},
-                              {"merchant", merchant_name},
-                              {"time", local_time(mo.now)}},
-                             std::nullopt, std::nullopt, std::nullopt});
         return replies;
       }
       case S::bad_format: return reply("verify_bad_format");
@@ -435,13 +450,7 @@ std::vector<Service::Reply> Service::answer(const Mo& mo, std::int64_t inbox_id,
       switch (r.status) {
         case S::issued:
         case S::already_issued:
-          return reply("voucher",
-                       {{"code", r.code},
-                        {"tier", r.tier},
-                        {"value", std::to_string(r.face_value)},
-                        {"expires", local_time(r.expires_at)},
-                        {"balance", std::to_string(r.balance)}},
-                       r.code);
+          return reply("voucher", voucher_values(r), r.code);
         case S::offered:
           return reply("offer", {{"tier", r.tier},
                                  {"value", std::to_string(r.face_value)},

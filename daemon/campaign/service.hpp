@@ -169,8 +169,16 @@ class Service {
     std::optional<UssdAnswer> ussd;       // a USSD screen, not an SMS
   };
   // Writes one reply to the outbox (in the caller's transaction), with the
-  // route of the MO that caused it (empty: none).
-  db::Status queue(const Reply& reply, std::int64_t inbox_id, Time now, const std::string& route);
+  // MO that caused it and that MO's route (nullopt and empty: none, as for
+  // notify()).
+  db::Status queue(const Reply& reply, std::optional<std::int64_t> inbox_id, Time now,
+                   const std::string& route);
+  // The "voucher" SMS's values for a redemption, on every channel alike.
+  TemplateValues voucher_values(const Redemption& r) const;
+  // Adds the owner's voucher_used_note for a used voucher to `replies`
+  // (none when the owner is gone); failed when the database could not say
+  // who the owner or the merchant is.
+  db::Status add_used_note(const Verification& v, Time now, std::vector<Reply>& replies);
   // What the request does, and its replies (inside handle's transaction);
   // failed, with out.error, when the database refused.
   std::vector<Reply> answer(const Mo& mo, std::int64_t inbox_id, const Request& request,

@@ -189,13 +189,8 @@ Service::Screen Service::ussd_step(UssdSession& session, const std::string& inpu
     using S = Redemption::Status;
     switch (r.status) {
       case S::issued:
-        sms.push_back({member.msisdn, member.id, "voucher", lang,
-                       {{"code", r.code},
-                        {"tier", r.tier},
-                        {"value", std::to_string(r.face_value)},
-                        {"expires", local_time(r.expires_at)},
-                        {"balance", std::to_string(r.balance)}},
-                       r.code, std::nullopt, std::nullopt});
+        sms.push_back({member.msisdn, member.id, "voucher", lang, voucher_values(r), r.code,
+                       std::nullopt, std::nullopt});
         [[fallthrough]];
       case S::already_issued:
         return final_screen("redeemed", {{"tier", r.tier},

@@ -61,6 +61,8 @@ const std::vector<TemplateCatalogue::Entry>& sms_entries() {
       {"slow_down", {}},
       // Before an unused voucher expires (reminders section).
       {"voucher_reminder", {"code", "tier", "value", "expires", "days"}},
+      // The website's sign-in code (web_login.hpp).
+      {"web_code", {"code", "minutes"}},
   };
   return list;
 }

@@ -2,6 +2,7 @@
 // single vouchers. Each is one transaction and one entry in the history.
 #include <fmt/format.h>
 
+#include "daemon/campaign/phone.hpp"
 #include "daemon/campaign/reminders.hpp"
 #include "daemon/campaign/vouchers.hpp"
 
@@ -295,6 +296,27 @@ AdminResult Vouchers::unlock(std::string_view merchant, std::string_view reason,
                    fmt::format("merchant {}: {}", id, reason));
   if (s.ok()) s = tx.commit();
   return s.ok() ? AdminResult::ok : fail_admin(s);
+}
+
+std::optional<std::vector<MerchantVerification>> Vouchers::verifications_of(
+    std::string_view merchant_id, Time from, Time to) {
+  // Through vouchers_used_by: a reinstated voucher has lost its used_by, so
+  // it is settled by no one.
+  auto q = db_.prepare(
+      "SELECT v.code, v.tier, v.face_value, v.used_at, m.msisdn FROM vouchers v JOIN members m "
+      "ON m.id = v.member_id WHERE v.used_by = ? AND v.used_at >= ? AND v.used_at < ? "
+      "ORDER BY v.used_at, v.code");
+  q.bind(1, merchant_id).bind(2, iso_time(from)).bind(3, iso_time(to));
+  std::vector<MerchantVerification> out;
+  const auto s = q.each_row([&] {
+    out.push_back({q.column_text(0), q.column_text(1), q.column_int(2), q.column_text(3),
+                   mask_msisdn(q.column_text(4))});
+  });
+  if (!s.ok()) {
+    last_error_ = s.message;
+    return std::nullopt;
+  }
+  return out;
 }
 
 }  // namespace giftgate

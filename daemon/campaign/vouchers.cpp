@@ -314,39 +314,24 @@ Redemption Vouchers::confirm(std::string_view msisdn, const Actor& actor, Time n
   return r;
 }
 
+Verification Vouchers::failed_verification(Verification v, const db::Status& s) {
+  v.status = Verification::Status::failed;
+  v.error = s.message;
+  last_error_ = s.message;
+  return v;
+}
+
+Verification Vouchers::settle(db::Transaction& tx, Verification v) {
+  // A refusal is committed too: the failure it counted must stick.
+  if (v.status == Verification::Status::failed) return v;
+  if (const auto c = tx.commit(); !c.ok()) return failed_verification(std::move(v), c);
+  return v;
+}
+
 Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view typed_code,
                               const Actor& actor, Time now) {
-  Verification v;
-  auto failed = [&](const db::Status& s) {
-    v.status = Verification::Status::failed;
-    v.error = s.message;
-    last_error_ = s.message;
-    return v;
-  };
-
   db::Transaction tx(db_);
-  if (!tx.begun()) return failed(tx.begun());
-  // A refusal is committed too: the failure it counted must stick. Every
-  // answer that checked a code and did not use it counts against the
-  // merchant: "used", "expired" or "void" tell a guesser as much as
-  // "unknown". A number that is no merchant's has nothing to count against
-  // (the per-number limits bound it), and a locked or disabled merchant's
-  // tries check nothing.
-  auto answer = [&](Verification::Status status) {
-    using S = Verification::Status;
-    v.status = status;
-    if (status != S::used && status != S::locked_out && status != S::not_a_merchant &&
-        status != S::merchant_disabled && !v.merchant_id.empty() && campaign_.guard_failures + campaign_.guard_daily_failures > 0) {
-      if (const auto s = count_failure(merchant_msisdn, v.merchant_id, why(status), actor, now,
-                                       &v.locked_until);
-          !s.ok())
-        return failed(s);
-      v.counted = true;
-    }
-    if (const auto c = tx.commit(); !c.ok()) return failed(c);
-    return v;
-  };
-
+  if (!tx.begun()) return failed_verification({}, tx.begun());
   // Read for every verification, never cached: an operator's disable or
   // removed number holds from the next MO on.
   auto merchant = db_.prepare(
@@ -355,14 +340,67 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
   merchant.bind(1, merchant_msisdn);
   switch (merchant.step()) {
     case db::StepResult::row: break;
-    case db::StepResult::done: return answer(Verification::Status::not_a_merchant);
-    case db::StepResult::error: return failed(merchant.status());
+    case db::StepResult::done: {
+      // No merchant to count the failure against: the per-number limits
+      // bound such a number.
+      Verification v;
+      v.status = Verification::Status::not_a_merchant;
+      return settle(tx, std::move(v));
+    }
+    case db::StepResult::error: return failed_verification({}, merchant.status());
   }
-  v.merchant_id = merchant.column_text(0);
-  const std::string city = merchant.column_text(1);
-  if (merchant.column_int(2) != 0) return answer(Verification::Status::merchant_disabled);
+  return settle(tx, verify_for(merchant.column_text(0), merchant.column_text(1),
+                               merchant.column_int(2) != 0, merchant_msisdn, typed_code, actor,
+                               now));
+}
 
-  // The lock is the merchant's: all its numbers wait it out together.
+Verification Vouchers::verify_at(std::string_view merchant_id, std::string_view source,
+                                 std::string_view typed_code, const Actor& actor, Time now) {
+  db::Transaction tx(db_);
+  if (!tx.begun()) return failed_verification({}, tx.begun());
+  // Read for every verification, as verify() reads the number's merchant.
+  auto merchant = db_.prepare("SELECT id, city, disabled FROM merchants WHERE id = ?");
+  merchant.bind(1, merchant_id);
+  switch (merchant.step()) {
+    case db::StepResult::row: break;
+    case db::StepResult::done: {
+      Verification v;
+      v.status = Verification::Status::not_a_merchant;
+      return settle(tx, std::move(v));
+    }
+    case db::StepResult::error: return failed_verification({}, merchant.status());
+  }
+  return settle(tx, verify_for(merchant.column_text(0), merchant.column_text(1),
+                               merchant.column_int(2) != 0, source, typed_code, actor, now));
+}
+
+Verification Vouchers::verify_for(const std::string& merchant_id, const std::string& city,
+                                  bool disabled, std::string_view source,
+                                  std::string_view typed_code, const Actor& actor, Time now) {
+  Verification v;
+  v.merchant_id = merchant_id;
+  // Every answer that checked a code and did not use it counts against the
+  // merchant: "used", "expired" or "void" tell a guesser as much as
+  // "unknown". A locked or disabled merchant's tries check nothing.
+  auto answer = [&](Verification::Status status) {
+    using S = Verification::Status;
+    v.status = status;
+    if (status != S::used && status != S::locked_out && status != S::merchant_disabled &&
+        campaign_.guard_failures + campaign_.guard_daily_failures > 0) {
+      if (const auto s = count_failure(source, v.merchant_id, why(status), actor, now,
+                                       &v.locked_until);
+          !s.ok())
+        return failed_verification(std::move(v), s);
+      v.counted = true;
+    }
+    return v;
+  };
+  auto failed = [&](const db::Status& s) { return failed_verification(std::move(v), s); };
+
+  if (disabled) return answer(Verification::Status::merchant_disabled);
+
+  // The lock is the merchant's: all its numbers and terminals wait it out
+  // together.
   auto locked = db_.prepare("SELECT until FROM merchant_lockouts WHERE merchant_id = ? AND until > ?");
   locked.bind(1, v.merchant_id).bind(2, iso_time(now));
   switch (locked.step()) {
@@ -419,12 +457,12 @@ Verification Vouchers::verify(std::string_view merchant_msisdn, std::string_view
   return answer(Verification::Status::used);
 }
 
-db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view merchant_id,
+db::Status Vouchers::count_failure(std::string_view source, std::string_view merchant_id,
                                   std::string_view why, const Actor& actor, Time now,
                                   std::string* locked_until) {
   auto add = db_.prepare(
       "INSERT INTO verify_failures(msisdn, merchant_id, at, reason) VALUES (?, ?, ?, ?)");
-  if (auto s = add.bind(1, msisdn).bind(2, merchant_id).bind(3, iso_time(now)).bind(4, why).run();
+  if (auto s = add.bind(1, source).bind(2, merchant_id).bind(3, iso_time(now)).bind(4, why).run();
       !s.ok())
     return s;
   // What came before the last lock's end (or an operator's unlock) is paid
@@ -507,7 +545,7 @@ db::Status Vouchers::count_failure(std::string_view msisdn, std::string_view mer
                       fmt::format("merchant {} after {} wrong codes ({}), the last from {}, until {}",
                                   merchant_id, failures,
                                   std::string_view(reason) == "daily" ? "the day's cap" : "at once",
-                                  msisdn, until));
+                                  source, until));
 }
 
 }  // namespace giftgate

@@ -181,6 +181,12 @@ class Vouchers {
   // A merchant's number presents a code (as typed).
   Verification verify(std::string_view merchant_msisdn, std::string_view typed_code,
                       const Actor& actor, Time now);
+  // A merchant's terminal presents a code: the rules of verify(), for the
+  // merchant of that id (unknown: not_a_merchant), with failures recorded
+  // as coming from `source` ("api:NAME") and counted against the merchant
+  // together with its numbers' failures.
+  Verification verify_at(std::string_view merchant_id, std::string_view source,
+                         std::string_view typed_code, const Actor& actor, Time now);
 
   // Sets the stock of a tier in a city (an operator action, recorded).
   bool set_stock(std::string_view tier, std::string_view city, std::int64_t quantity,
@@ -240,10 +246,21 @@ class Vouchers {
   // The redemption proper, inside the caller's transaction.
   Redemption issue(std::int64_t member_id, const std::string& city, const Tier& tier,
                    std::int64_t balance, const std::string& request, const Actor& actor, Time now);
-  // Counts a failed verification from `msisdn` against its merchant and
+  // The verification proper, for the merchant found (its id, city and
+  // whether it is disabled), inside the caller's transaction; `source` is
+  // the number or terminal that presented the code.
+  Verification verify_for(const std::string& merchant_id, const std::string& city, bool disabled,
+                          std::string_view source, std::string_view typed_code,
+                          const Actor& actor, Time now);
+  // Commits a verification's transaction unless it failed (a refusal too:
+  // the failure it counted must stick); failed when the commit is refused.
+  Verification settle(db::Transaction& tx, Verification v);
+  Verification failed_verification(Verification v, const db::Status& s);
+  // Counts a failed verification from `source` (a merchant's number, or a
+  // terminal's "api:NAME": verify_failures.msisdn) against its merchant and
   // locks the merchant at a limit (inside the caller's transaction);
   // *locked_until: the lock's end, if this failure locked it.
-  db::Status count_failure(std::string_view msisdn, std::string_view merchant_id,
+  db::Status count_failure(std::string_view source, std::string_view merchant_id,
                            std::string_view why, const Actor& actor, Time now,
                            std::string* locked_until);
 

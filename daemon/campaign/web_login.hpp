@@ -67,6 +67,11 @@ class WebLogin {
   std::optional<Member> member_for(std::string_view token, std::int64_t key_id, Time now,
                                    db::Status* status);
 
+  // Deletes the codes and tokens that expired more than a day ago (the
+  // rate limits look back an hour only); the rows removed, or nullopt with
+  // *error when the database failed.
+  std::optional<std::int64_t> prune(Time now, std::string* error = nullptr);
+
  private:
   db::Database& db_;
   const WebSettings& settings_;

@@ -393,7 +393,7 @@ http::Response Api::redeem_for_member(Call& call) {
   const auto m = path_member(db_, config_, call, &error);
   if (!m) return call.failure ? *call.failure : database_failed(call, error);
   const auto r = service_.redeem_for(m->msisdn, call.text("tier"),
-                                     fmt::format("desk:{}:{}", call.key->id, call.text("request_id")),
+                                     fmt::format("desk:{}:{}:{}", call.key->id, m->id, call.text("request_id")),
                                      call.actor, call.now);
   if (r.status == Redemption::Status::issued) {
     if (const auto e = record_event(db_, "desk_redeem", m->id, call.actor, call.text("reason"), r.code);

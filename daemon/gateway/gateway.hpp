@@ -259,6 +259,7 @@ class Gateway {
   boost::asio::steady_timer retention_timer_;
   std::chrono::steady_clock::time_point last_size_sample_{};
   std::chrono::steady_clock::time_point last_prune_summary_{};
+  std::chrono::steady_clock::time_point last_web_prune_{};
   std::array<std::int64_t, kPruneKindCount> pruned_since_summary_{};
   Pushes pushes_;
   Reminders reminders_;

@@ -2,6 +2,7 @@
 // the day's size sample, only while nothing else is going on (see
 // Gateway::quiet), so traffic never waits behind either.
 #include "daemon/campaign/database_size.hpp"
+#include "daemon/campaign/web_login.hpp"
 #include "daemon/gateway/gateway.hpp"
 
 namespace giftgate {
@@ -12,6 +13,8 @@ namespace {
 constexpr auto kSizeSampleEvery = std::chrono::hours(1);
 // What pruning did, at info, at most this often (each batch is at debug).
 constexpr auto kPruneSummaryEvery = std::chrono::minutes(10);
+// The website's spent sign-in codes and tokens are removed this often.
+constexpr auto kWebPruneEvery = std::chrono::minutes(10);
 
 }  // namespace
 
@@ -46,6 +49,14 @@ void Gateway::prune_when_quiet() {
       log_.debug("prune_batch", {{"rows", r.total()}, {"looked", r.looked}, {"more", r.more},
                                  {"ms", took.count()}});
     }
+  }
+  if (quiet() && steady - last_web_prune_ >= kWebPruneEvery) {
+    last_web_prune_ = steady;
+    std::string error;
+    if (const auto n = WebLogin(db_, config_.web, service_).prune(now(), &error); !n)
+      log_.warning("prune_failed", {{"what", "web sign-in"}, {"reason", error}});
+    else if (*n > 0)
+      log_.debug("prune_batch", {{"what", "web sign-in"}, {"rows", *n}});
   }
   std::int64_t since = 0;
   for (const auto n : pruned_since_summary_) since += n;

@@ -106,7 +106,7 @@ int Ctl::run() {
       {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
       {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
       {"prune", &Ctl::prune},         {"stats", &Ctl::stats},
-      {"push", &Ctl::push},
+      {"push", &Ctl::push},           {"api-key", &Ctl::api_key},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";

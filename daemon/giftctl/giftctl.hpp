@@ -3,6 +3,7 @@
 // command and option, on CLI11), giftctl.cpp (dispatch, main),
 // giftctl_campaign.cpp (members, points, vouchers, stock, reports,
 // merchants), giftctl_push.cpp (pushes, and their part of the report),
+// giftctl_api_keys.cpp (the HTTP API's keys),
 // giftctl_operations.cpp (messages, templates, reload),
 // giftctl_retention.cpp (prune, stats) and giftctl_storage.cpp (backup,
 // restore, check).
@@ -111,6 +112,8 @@ class Ctl {
   int report();
   // giftctl_push.cpp: every push command goes to the Pushes class.
   int push();
+  // giftctl_api_keys.cpp: the HTTP API's keys (create, list, revoke).
+  int api_key();
   // The pushes section of report: one row per push; nullopt (*error) on a
   // database error.
   std::optional<Table> push_report(std::string* error);

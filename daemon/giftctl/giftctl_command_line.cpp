@@ -203,6 +203,21 @@ void add_commands(CLI::App& app) {
   add_command(*push, "test", "send the push's text to staff numbers now, each rendered for it",
               {{"NAME", "the push"}, {"MSISDN", "a staff number (one or more)", Argument::any}});
 
+  CLI::App* api_key = add_command(app, "api-key",
+                                  "the HTTP API's clients: create a key (shown once), list "
+                                  "them, revoke one");
+  CLI::App* key_create =
+      add_command(*api_key, "create", "a key for a terminal, the desk, the points system or the "
+                                      "website; printed once, only its hash kept",
+                  {{"NAME", "the key's name: 1 to 40 of A-Z, a-z, 0-9, '.', '_', '-'"}});
+  add_value(key_create, "--role", "merchant|desk|points|web", "what the key may do (required)");
+  add_value(key_create, "--merchant", "ID", "the merchant a merchant key verifies for");
+  add_table_options(add_command(*api_key, "list",
+                                "every key, revoked ones too: role, merchant, created, revoked, "
+                                "last used (never the key)"));
+  add_reason(add_command(*api_key, "revoke", "refuse a key from its next request on",
+                         {{"NAME", "the key"}}));
+
   add_command(app, "resend", "send a voucher's SMS (or any message) again",
               {{"CODE|MESSAGE-ID", "a voucher's code or an outbox message's id"}});
 

@@ -15,11 +15,24 @@
 //   max_body_bytes 413 body_too_large (told by Content-Length before it is
 //   read), a request unreadable as HTTP 400 bad_request, a request not whole
 //   within request_timeout 408 timeout. A connection past max_connections
-//   is answered 503 too_many_connections and closed at once.
+//   is answered 503 too_many_connections and closed at once (past twice
+//   max_connections, while as many are being refused, closed without a
+//   word: each refusal costs a write, over TLS a handshake).
+// - A handler that throws has its request answered 500 internal_error; the
+//   server and the connection go on.
 // - Idle keep-alive connections are closed after idle_timeout; a TLS
-//   handshake has request_timeout to finish.
+//   handshake has request_timeout to finish. request_timeout counts from
+//   the connection's start (after the handshake) for its first request,
+//   from the first byte for each later one.
 // - close() stops accepting and closes every connection; answers that come
 //   after are dropped.
+// - Threads: the io_context may be run by one thread or several. The
+//   acceptor and each connection have a strand of their own; the handler
+//   is called on its connection's strand (so it must not block: hand slow
+//   work on and Respond later), and a Respond from any thread is posted
+//   back onto it. close() and counts() may be called from any thread;
+//   close() does its closing on the io_context's threads, so destroy the
+//   Server before the io_context.
 #pragma once
 
 #include <chrono>

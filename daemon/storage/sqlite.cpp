@@ -104,6 +104,14 @@ Statement& Statement::bind(int index, const std::optional<std::string>& value) {
   return value ? bind(index, std::string_view(*value)) : bind(index, std::nullopt);
 }
 
+Statement& Statement::bind_blob(int index, std::span<const unsigned char> bytes) {
+  // An empty span may have no data pointer, which SQLite would bind as NULL.
+  static const unsigned char kNone = 0;
+  sqlite3_bind_blob(stmt_, index, bytes.empty() ? &kNone : bytes.data(),
+                    static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
 StepResult Statement::step() {
   if (db_->injected_failure()) {
     status_ = Status{db_->fault_code_, "injected failure (a test's fail_statement_after)"};
@@ -140,6 +148,13 @@ std::string Statement::column_text(int index) const {
   return text ? std::string(reinterpret_cast<const char*>(text),
                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
               : std::string();
+}
+
+std::vector<unsigned char> Statement::column_blob(int index) const {
+  const auto* data = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, index));
+  return data ? std::vector<unsigned char>(
+                    data, data + static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
+              : std::vector<unsigned char>();
 }
 
 bool Statement::column_null(int index) const {

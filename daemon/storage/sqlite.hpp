@@ -60,6 +60,8 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, std::nullopt_t);
   Statement& bind(int index, const std::optional<std::string>& value);
+  // Bytes as a BLOB (a digest), not as text: a BLOB never equals a TEXT.
+  Statement& bind_blob(int index, std::span<const unsigned char> bytes);
 
   // Runs the statement one step. After error, status() says what failed.
   [[nodiscard]] StepResult step();
@@ -78,6 +80,7 @@ class Statement {
 
   std::int64_t column_int(int index) const;
   std::string column_text(int index) const;
+  std::vector<unsigned char> column_blob(int index) const;
   bool column_null(int index) const;
 
   const Status& status() const { return status_; }

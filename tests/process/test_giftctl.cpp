@@ -184,7 +184,7 @@ TEST_CASE("giftctl: templates check and render, before a change goes live") {
   const std::string shipped = std::string(GIFTGATE_SOURCE_DIR) + "/templates/messages.yaml";
   auto r = ctl("templates check " + shipped);
   CHECK(r.status == 0);
-  CHECK(contains(r.out, "ok, 36 messages"));  // voucher_reminder since schema 14
+  CHECK(contains(r.out, "ok, 37 messages"));  // web_code since schema 15
   r = ctl("templates render voucher_line --lang en --file " + shipped +
           " code=AE12098768 value=50 expires=2026-12-31");
   CHECK(r.status == 0);
