@@ -299,10 +299,10 @@ void check_together(Reader& r, const YAML::Node& root, Config& c) {
   if (!r.failed() && u.op_menu == u.op_end)
     r.fail(either("ussd.operations.end", "ussd.operations.menu"),
            "menu and end must differ: the centre tells them apart");
-  // The API: TLS needs both files; plain HTTP stays on loopback, where no
+  // The API, when on: TLS needs both files; plain HTTP stays on loopback, where no
   // one else can read the keys and codes it carries.
   const auto& api = c.daemon.api;
-  if (!r.failed() && api.tls_certificate.empty() != api.tls_key.empty())
+  if (!r.failed() && !api.listen.empty() && api.tls_certificate.empty() != api.tls_key.empty())
     r.fail(either("api.tls_certificate", "api.tls_key"),
            "tls_certificate and tls_key go together: give both (TLS) or neither (plain HTTP, "
            "on loopback only)");
