@@ -55,6 +55,18 @@ std::int64_t retry_after(const Counted& c, Time now) {
   return std::max<std::int64_t>(1, (*oldest + kLimitWindow - now).count());
 }
 
+// The SMS of the number's codes that are of no more use (this one used,
+// or replaced by a new one) loses its body once it reached its final
+// state, so the outbox keeps no code that could still sign anyone in
+// longer than it must (retention blanks the rest). One still in flight
+// keeps its body: a resend must not be empty.
+db::Status blank_spent_codes(db::Database& db, std::string_view msisdn) {
+  auto blank = db.prepare(
+      "UPDATE outbox SET body = '' WHERE msisdn = ? AND message = 'web_code' AND body <> '' "
+      "AND state IN ('delivered', 'failed', 'expired')");
+  return blank.bind(1, msisdn).run();
+}
+
 }  // namespace
 
 WebLogin::CodeSent WebLogin::send_code(std::string_view msisdn, std::string_view client_address,
@@ -103,6 +115,7 @@ WebLogin::CodeSent WebLogin::send_code(std::string_view msisdn, std::string_view
   auto replace = db_.prepare(
       "UPDATE web_codes SET state = 'replaced' WHERE msisdn = ? AND state = 'open'");
   s = replace.bind(1, msisdn).run();
+  if (s.ok()) s = blank_spent_codes(db_, msisdn);
   if (!s.ok()) return fail(s);
   auto insert = db_.prepare(
       "INSERT INTO web_codes(msisdn, address, key_id, code_hash, created_at, expires_at) "
@@ -202,6 +215,7 @@ WebLogin::Exchange WebLogin::exchange(std::string_view msisdn, std::string_view 
   const Time expires = now + std::chrono::minutes(settings_.token_minutes);
   auto used = db_.prepare("UPDATE web_codes SET state = 'used' WHERE id = ?");
   s = used.bind(1, id).run();
+  if (s.ok()) s = blank_spent_codes(db_, msisdn);
   if (!s.ok()) return fail(s);
   auto insert = db_.prepare(
       "INSERT INTO web_tokens(token_hash, member_id, key_id, created_at, expires_at) "

@@ -285,7 +285,7 @@ TEST_CASE("web login: the code is in the SMS only, never in events or results") 
 
 TEST_CASE("web login: a failed database sends nothing and says failed") {
   Fixture f;
-  for (int n = 0; n < 12; ++n) {
+  for (int n = 0; n < 16; ++n) {
     f.db->fail_statement_after(n, 5 /* SQLITE_BUSY */);
     const auto s = f.web.send_code(kAnn, kAddress, kKey, f.now);
     if (!f.db->statement_failure_spent()) {
@@ -314,4 +314,23 @@ TEST_CASE("web login: prune takes codes and tokens expired over a day ago") {
   CHECK(f.value("SELECT COUNT(*) FROM web_codes") == 1);
   CHECK(f.value("SELECT COUNT(*) FROM web_tokens") == 0);
   CHECK(f.web.prune(f.now + 24h + 16min) == 0);
+}
+
+TEST_CASE("web login: a spent code's SMS loses its body once sent, never while in flight") {
+  Fixture f;
+  const std::string first = f.code_for(kAnn, f.now);
+  // Its SMS delivered, a second code replaces it: the first's body goes.
+  REQUIRE(f.db->exec("UPDATE outbox SET state = 'delivered' WHERE message = 'web_code'").ok());
+  const std::string second = f.code_for(kAnn, f.now + 1min);
+  CHECK(f.value("SELECT COUNT(*) FROM outbox WHERE message = 'web_code' AND body = ''") == 1);
+  CHECK(f.value("SELECT COUNT(*) FROM outbox WHERE body LIKE '%" + first + "%'") == 0);
+  // The second is used while its SMS still waits for a receipt: kept.
+  REQUIRE(f.db->exec("UPDATE outbox SET state = 'submitted' WHERE message = 'web_code' AND "
+                     "body <> ''").ok());
+  REQUIRE(f.web.exchange(kAnn, second, kKey, f.now + 2min).status == XS::ok);
+  CHECK(f.value("SELECT COUNT(*) FROM outbox WHERE body LIKE '%" + second + "%'") == 1);
+  // Once delivered, the next sign-in's code blanks it.
+  REQUIRE(f.db->exec("UPDATE outbox SET state = 'delivered' WHERE message = 'web_code'").ok());
+  f.code_for(kAnn, f.now + 3min);
+  CHECK(f.value("SELECT COUNT(*) FROM outbox WHERE body LIKE '%" + second + "%'") == 0);
 }
