@@ -123,19 +123,6 @@ api:
 END
 }
 
-# A control command to the generator; prints its answer, the line "ok
-# cmd=NAME ..." (waited for, at most 10 s).
-ask() {
-  local name=${1%% *} seen t=0
-  seen=$(grep -cE "^ok cmd=$name( |\$)" "$out" || true)
-  printf '%s\n' "$1" >&"$ctl_fd"
-  while [ "$(grep -cE "^ok cmd=$name( |\$)" "$out" || true)" -le "$seen" ]; do
-    [ $t -ge 100 ] && { echo "bench-api.sh: the generator did not answer $1" >&2; return 1; }
-    sleep 0.1; t=$((t + 1))
-  done
-  grep -E "^ok cmd=$name( |\$)" "$out" | tail -n 1
-}
-kv() { { grep -oE "(^| )$1=[^ ]+" <<< "$2" || true; } | tail -n 1 | cut -d= -f2; }
 # giftgated's CPU since $1 seconds at time $2, as a percentage of one core
 # (all its threads: 100 is one core's worth).
 cpu_share() {

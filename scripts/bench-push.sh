@@ -182,19 +182,6 @@ pushes:
 END
 }
 
-# A control command to the generator; prints its answer, the line "ok
-# cmd=NAME ..." (waited for, at most 10 s).
-ask() {
-  local name=${1%% *} seen t=0
-  seen=$(grep -cE "^ok cmd=$name( |\$)" "$out" || true)
-  printf '%s\n' "$1" >&"$ctl_fd"
-  while [ "$(grep -cE "^ok cmd=$name( |\$)" "$out" || true)" -le "$seen" ]; do
-    [ $t -ge 100 ] && { echo "bench-push.sh: the generator did not answer $1" >&2; return 1; }
-    sleep 0.1; t=$((t + 1))
-  done
-  grep -E "^ok cmd=$name( |\$)" "$out" | tail -n 1
-}
-kv() { { grep -oE "(^| )$1=[^ ]+" <<< "$2" || true; } | tail -n 1 | cut -d= -f2; }
 
 # One phase of --phase seconds: sets p50_X, p99_X, max_X, samples_X and
 # mos_X (MOs acknowledged a second); with a push, its sent count each

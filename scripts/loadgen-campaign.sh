@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2154  # the callers' globals: root, work, phase, ...
-# Sourced by scripts/bench.sh, scripts/bench-binds.sh and scripts/drills.sh:
+# Sourced by scripts/bench.sh, bench-binds.sh, bench-push.sh, bench-api.sh and drills.sh:
 # the programs and the campaign they run giftgated on, against
 # giftgate-loadgen, and the benchmark's phases. Needs $root.
 
@@ -105,6 +105,21 @@ rss_of() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 
 field() {  # the value of key $1 in the report lines of file $2
   { grep -oE "(^| )$1=[^ ]+" "$2" || true; } | tail -n 1 | cut -d= -f2
+}
+kv() { field "$1" <(printf '%s\n' "$2"); }  # the value of key $1 in the text $2
+
+# A control command to the generator started with a control channel
+# ($ctl_fd, its output in $out); prints its answer, the line "ok cmd=NAME
+# ..." (waited for, at most 10 s).
+ask() {
+  local name=${1%% *} seen t=0
+  seen=$(grep -cE "^ok cmd=$name( |\$)" "$out" || true)
+  printf '%s\n' "$1" >&"$ctl_fd"
+  while [ "$(grep -cE "^ok cmd=$name( |\$)" "$out" || true)" -le "$seen" ]; do
+    [ $t -ge 100 ] && { echo "$(basename "$0"): the generator did not answer $1" >&2; return 1; }
+    sleep 0.1; t=$((t + 1))
+  done
+  grep -E "^ok cmd=$name( |\$)" "$out" | tail -n 1
 }
 
 # Starts the generator for one phase; sets $lg_pid, $port (the first SMSC's)
