@@ -119,6 +119,14 @@ struct WebSettings {
   int token_minutes = 15;             // a member token is good this long
 };
 
+// The service desk console's sign-in (console.* in giftgate.yaml).
+struct ConsoleSettings {
+  int max_failures = 5;              // wrong passwords in a row before a lock-out
+  std::chrono::minutes lock{15};     // how long a lock-out lasts
+  std::chrono::minutes idle{30};     // a session with no request this long ends
+  std::chrono::hours absolute{12};   // a session ends this long after sign-in in any case
+};
+
 struct CampaignConfig {
   std::string source;  // the file it came from, or "(built-in defaults)"
   std::string db_path = "/var/lib/giftgate/giftgate.db";
@@ -136,6 +144,7 @@ struct CampaignConfig {
   PushSettings pushes;
   ReminderSettings reminders;
   WebSettings web;
+  ConsoleSettings console;
 };
 
 }  // namespace giftgate

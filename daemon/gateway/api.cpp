@@ -10,6 +10,7 @@
 
 #include "daemon/campaign/table.hpp"
 #include "daemon/gateway/api_call.hpp"
+#include "daemon/http/form.hpp"
 
 namespace giftgate {
 
@@ -47,34 +48,6 @@ const std::vector<ApiRoute>& api_routes() {
 namespace {
 
 using nlohmann::json;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoded (and + as a space in a query); nullopt for a broken escape.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::vector<std::string_view> split(std::string_view text, char on) {
   std::vector<std::string_view> out;
@@ -249,7 +222,7 @@ http::Response Api::handle(const http::Request& request, Time now,
     return answered(http::error_response(400, "bad_request", "the target must be a path"));
   std::vector<std::string> segments;
   for (const auto part : split(path.substr(1), '/')) {
-    const auto decoded = percent_decode(part, false);
+    const auto decoded = http::percent_decode(part, false);
     if (!decoded) return answered(http::error_response(400, "bad_request", "a broken %-escape"));
     segments.push_back(*decoded);
   }
@@ -257,9 +230,9 @@ http::Response Api::handle(const http::Request& request, Time now,
     for (const auto pair : split(target.substr(question + 1), '&')) {
       if (pair.empty()) continue;
       const auto eq = pair.find('=');
-      const auto name = percent_decode(pair.substr(0, eq), true);
+      const auto name = http::percent_decode(pair.substr(0, eq), true);
       const auto value =
-          percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+          http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
       if (!name || !value)
         return answered(http::error_response(400, "bad_request", "a broken %-escape"));
       call.query_[*name] = *value;

@@ -614,6 +614,63 @@ CREATE INDEX ledger_feed ON ledger(id)
   WHERE reference LIKE 'redeem:%' OR reference LIKE 'void:%';
 )sql";
 
+// Version 16: the service desk console's agents and sessions, and complaints.
+// - agents: one row per account (giftctl agent add), its role and the
+//   scrypt hash of its password; failures and locked_until are the
+//   lock-out after wrong passwords.
+// - console_sessions: a signed-in browser, by the SHA-256 of its cookie's
+//   token, with its CSRF token, language and when it was last seen.
+// - complaints and complaint_notes: a member's complaint (on a voucher or
+//   not), its notes, and how it was closed.
+constexpr std::string_view kVersion16 = R"sql(
+CREATE TABLE agents (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE,
+  role          TEXT NOT NULL CHECK (role IN ('agent', 'supervisor')),
+  password_hash TEXT NOT NULL,
+  disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  failures      INTEGER NOT NULL DEFAULT 0,
+  locked_until  TEXT,
+  created_at    TEXT NOT NULL,
+  created_by    TEXT NOT NULL,
+  last_sign_in  TEXT
+);
+CREATE TABLE console_sessions (
+  token_hash  BLOB PRIMARY KEY,
+  agent_id    INTEGER NOT NULL REFERENCES agents(id),
+  csrf        TEXT NOT NULL,
+  language    TEXT NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'zh')),
+  address     TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  last_seen   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_agent ON console_sessions(agent_id);
+CREATE TABLE complaints (
+  id            INTEGER PRIMARY KEY,
+  member_id     INTEGER NOT NULL REFERENCES members(id),
+  voucher_code  TEXT,
+  category      TEXT NOT NULL,
+  text          TEXT NOT NULL,
+  state         TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+  opened_by     TEXT NOT NULL,
+  opened_at     TEXT NOT NULL,
+  closed_by     TEXT,
+  closed_at     TEXT,
+  outcome       TEXT,
+  CHECK ((state = 'closed') = (closed_at IS NOT NULL))
+);
+CREATE INDEX complaints_open ON complaints(opened_at) WHERE state = 'open';
+CREATE INDEX complaints_member ON complaints(member_id);
+CREATE TABLE complaint_notes (
+  id            INTEGER PRIMARY KEY,
+  complaint_id  INTEGER NOT NULL REFERENCES complaints(id),
+  at            TEXT NOT NULL,
+  by            TEXT NOT NULL,
+  text          TEXT NOT NULL
+);
+CREATE INDEX complaint_notes_complaint ON complaint_notes(complaint_id);
+)sql";
+
 constexpr db::Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
@@ -630,6 +687,7 @@ constexpr db::Migration kMigrations[] = {
     {13, kVersion13},
     {14, kVersion14},
     {15, kVersion15},
+    {16, kVersion16},
 };
 
 }  // namespace

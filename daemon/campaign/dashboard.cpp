@@ -1,0 +1,2 @@
+// Stub: filled in by the change that implements dashboard.hpp.
+#include "daemon/campaign/dashboard.hpp"

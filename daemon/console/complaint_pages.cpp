@@ -1,0 +1,8 @@
+// Stub: filled in by the change that writes these pages.
+#include "daemon/console/console.hpp"
+
+namespace giftgate::console {
+
+std::vector<Route> complaint_routes() { return {}; }
+
+}  // namespace giftgate::console
