@@ -5,4 +5,10 @@ namespace giftgate::console {
 
 std::vector<Route> complaint_routes() { return {}; }
 
+std::string open_complaint_form(const Page&, std::string_view, const std::optional<std::string>&) {
+  return {};
+}
+
+std::string member_complaints(Context&, const Page&, std::int64_t) { return {}; }
+
 }  // namespace giftgate::console

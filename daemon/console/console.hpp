@@ -95,6 +95,13 @@ std::vector<Route> desk_routes();
 std::vector<Route> complaint_routes();
 std::vector<Route> dashboard_routes();
 
+// For the member and voucher pages (complaint_pages.cpp): the form that
+// opens a complaint on this member (and voucher, when given), and the
+// member's complaints as a table with links to each.
+std::string open_complaint_form(const Page& page, std::string_view msisdn,
+                                const std::optional<std::string>& voucher_code);
+std::string member_complaints(Context& context, const Page& page, std::int64_t member_id);
+
 // Answers: a whole HTML page in the console's layout (its navigation, the
 // language switch, sign-out), `body` already HTML; a 303 to `location`; a
 // page saying what went wrong (status 4xx/5xx), `message` text to escape.
