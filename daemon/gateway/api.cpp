@@ -231,7 +231,16 @@ http::Response Api::handle(const http::Request& request, Time now,
   const auto handler = handlers.find(call.route->method + " " + call.route->path);
   if (handler == handlers.end())  // a route in the table with no handler: a bug, said so
     return answered(http::error_response(500, "internal", "route without a handler"));
-  if (!call.route->role) return answered((this->*handler->second)(call));
+  if (!call.route->role) {
+    // A route that needs no key (health) is paced by the caller's address,
+    // at a key's rate: each call still goes through the gateway's thread.
+    if (const auto wait = over_rate("open " + request.client_address, steady)) {
+      auto r = http::error_response(429, "too_many_requests", "too many requests; slow down");
+      r.headers.emplace_back("Retry-After", std::to_string(*wait));
+      return answered(std::move(r));
+    }
+    return answered((this->*handler->second)(call));
+  }
 
   // The key. A caller with no valid key is paced by its address, so that
   // guessing keys costs as much as any other flood.
