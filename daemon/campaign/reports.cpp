@@ -233,6 +233,36 @@ std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, s
                {msisdn});
 }
 
+std::optional<Table> member_ussd(db::Database& db, const std::string& msisdn, std::string* error) {
+  return query(db, error,
+               "SELECT started_at, COALESCE(ended_at, ''), state, COALESCE(tier, ''), "
+               "COALESCE(end_reason, 'open'), language, id FROM ussd_sessions WHERE msisdn = ? "
+               "ORDER BY id",
+               {"at", "ended_at", "last screen", "tier", "ended", "language", "#session"},
+               {msisdn});
+}
+
+std::optional<Table> member_pushes(db::Database& db, std::int64_t member_id, std::string* error) {
+  // push_recipients is keyed by push first: the few pushes drive the loop
+  // (CROSS JOIN keeps that order), each a key look-up, never a scan of
+  // every recipient of every push. The message's state from either table
+  // by its key (the view would be read whole).
+  return query(db, error,
+               "SELECT COALESCE(datetime(r.at, 'unixepoch'), ''), p.name, p.template, r.state, "
+               "COALESCE((SELECT state FROM outbox WHERE id = r.outbox_id), (SELECT state FROM "
+               "message_history WHERE id = r.outbox_id), ''), "
+               "COALESCE(CAST(r.outbox_id AS TEXT), '') "
+               "FROM pushes p CROSS JOIN push_recipients r "
+               "WHERE r.push_id = p.id AND r.member_id = ? ORDER BY p.id",
+               {"at", "push", "template", "recipient", "message state", "#message"},
+               {std::to_string(member_id)});
+}
+
+std::optional<Table> merchant_facts(db::Database& db, const std::string& id, std::string* error) {
+  return query(db, error, "SELECT id, name, city, kind, level FROM merchants WHERE id = ?",
+               {"id", "name", "city", "kind", "level"}, {id});
+}
+
 std::optional<Table> message_report(db::Database& db, std::string* error) {
   return query(db, error,
                "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "

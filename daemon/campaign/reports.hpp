@@ -43,6 +43,13 @@ std::optional<Table> member_messages(db::Database& db, const std::string& msisdn
 // Each part of each attempt of those messages: the SMSC's answer, its
 // receipt, and what the SMSC said of a failure.
 std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, std::string* error);
+// The member's USSD sessions, oldest first: when, where it stood, how it ended.
+std::optional<Table> member_ussd(db::Database& db, const std::string& msisdn, std::string* error);
+// Every push that selected the member, oldest first: sent (with the message's
+// state), held out for comparison, or skipped and why.
+std::optional<Table> member_pushes(db::Database& db, std::int64_t member_id, std::string* error);
+// A merchant's name, city and kind (one row; none for an unknown id).
+std::optional<Table> merchant_facts(db::Database& db, const std::string& id, std::string* error);
 // Outbound messages by template: how many, in which state, how many resent.
 std::optional<Table> message_report(db::Database& db, std::string* error);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "daemon/campaign/calendar.hpp"
+#include "daemon/campaign/desk.hpp"
 #include "daemon/campaign/phone.hpp"
 #include "daemon/campaign/points_exchange.hpp"
 #include "daemon/campaign/reports.hpp"
@@ -43,7 +44,7 @@ json table_json(const Table& table) {
   return rows;
 }
 
-// The desk names its agent and a reason for each change: 1 to 200 printable characters.
+// A name the API is given (an agent, an address): 1 to `most` printable bytes.
 bool printable(const std::string& text, std::size_t most = 200) {
   return !text.empty() && text.size() <= most && !has_unprintable(text);
 }
@@ -186,7 +187,8 @@ bool desk_change(Api::Call& call) {
     call.fail(invalid("agent must be the agent's name, 1 to 64 printable characters"));
     return false;
   }
-  if (!printable(reason)) {
+  // The desk's own rule (Desk checks it again, for every channel).
+  if (!good_desk_reason(reason)) {
     call.fail(invalid("reason must be 1 to 200 printable characters"));
     return false;
   }
@@ -244,7 +246,8 @@ http::Response Api::resend(Call& call) {
   if (!desk_change(call)) return *call.failure;
   const auto code = path_code(call);
   if (!code) return *call.failure;
-  const auto resent = outbox_.resend(*code, call.actor, call.now);
+  Desk desk(db_, config_, service_, outbox_);
+  const auto resent = desk.resend(*code, call.text("reason"), call.actor, call.now);
   switch (resent.status) {
     case Outbox::Resent::Status::queued: break;
     case Outbox::Resent::Status::not_found:
@@ -254,10 +257,6 @@ http::Response Api::resend(Call& call) {
                                   "the message's text was pruned (retention): it cannot be resent");
     case Outbox::Resent::Status::failed: return database_failed(call, resent.error);
   }
-  if (const auto e = record_event(db_, "desk_resend", std::nullopt, call.actor, call.text("reason"),
-                                  *code);
-      !e.ok())
-    return database_failed(call, e.message);
   return json_response(200, {{"result", "queued"}, {"message", resent.id}});
 }
 
@@ -293,9 +292,9 @@ http::Response Api::void_voucher(Call& call) {
   const auto code = path_code(call);
   if (!code) return *call.failure;
   const bool refund = !call.body.contains("refund") || call.body["refund"].get<bool>();
-  Vouchers vouchers(db_, config_.campaign);
-  const auto result = vouchers.void_voucher(*code, call.text("reason"), refund, call.actor);
-  if (auto r = admin_refusal(result, vouchers.last_error()))
+  Desk desk(db_, config_, service_, outbox_);
+  const auto result = desk.void_voucher(*code, call.text("reason"), refund, call.actor);
+  if (auto r = admin_refusal(result, desk.last_error()))
     return r->status == 0 ? database_failed(call, r->body) : *r;
   return json_response(200, {{"result", "voided"}, {"code", *code}, {"refunded", refund}});
 }
@@ -306,9 +305,9 @@ http::Response Api::reinstate(Call& call) {
   if (!desk_change(call)) return *call.failure;
   const auto code = path_code(call);
   if (!code) return *call.failure;
-  Vouchers vouchers(db_, config_.campaign);
-  const auto result = vouchers.reinstate(*code, call.text("reason"), call.actor);
-  if (auto r = admin_refusal(result, vouchers.last_error()))
+  Desk desk(db_, config_, service_, outbox_);
+  const auto result = desk.reinstate(*code, call.text("reason"), call.actor);
+  if (auto r = admin_refusal(result, desk.last_error()))
     return r->status == 0 ? database_failed(call, r->body) : *r;
   return json_response(200, {{"result", "reinstated"}, {"code", *code}});
 }
@@ -379,14 +378,11 @@ http::Response Api::redeem_for_member(Call& call) {
   std::string error;
   const auto m = path_member(db_, config_, call, &error);
   if (!m) return call.failure ? *call.failure : database_failed(call, error);
-  const auto r = service_.redeem_for(m->msisdn, call.text("tier"),
-                                     fmt::format("desk:{}:{}:{}", call.key->id, m->id, call.text("request_id")),
-                                     call.actor, call.now);
-  if (r.status == Redemption::Status::issued) {
-    if (const auto e = record_event(db_, "desk_redeem", m->id, call.actor, call.text("reason"), r.code);
-        !e.ok())
-      return database_failed(call, e.message);
-  }
+  Desk desk(db_, config_, service_, outbox_);
+  const auto r = desk.redeem_for(
+      m->msisdn, call.text("tier"),
+      fmt::format("desk:{}:{}:{}", call.key->id, m->id, call.text("request_id")),
+      call.text("reason"), call.actor, call.now);
   return redeemed(call, r);
 }
 

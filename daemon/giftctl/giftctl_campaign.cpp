@@ -9,6 +9,7 @@
 #include <fmt/ostream.h>
 
 #include "daemon/campaign/calendar.hpp"
+#include "daemon/campaign/desk.hpp"
 #include "daemon/giftctl/giftctl.hpp"
 #include "daemon/campaign/imports.hpp"
 #include "daemon/campaign/ledger.hpp"
@@ -141,27 +142,34 @@ int Ctl::points() {
   if (amount[0] == '-') delta = -delta;
   if (option("reason").empty()) return usage("points needs --reason TEXT");
 
-  Ledger ledger(*db_);
   db::Transaction tx(*db_);
   if (!tx.begun()) return refused(fmt::format("the database is busy: {}", tx.begun().message));
-  db::Status found;
-  const auto m = ledger.find_member(*number, &found);
-  if (!found.ok()) return refused(fmt::format("the database refused: {}", found.message));
-  if (!m) return refused(fmt::format("{} is not a member", *number));
-  // The ledger checks the bounds (campaign.max_points_change, max_balance)
-  // and that the balance stays at 0 or more, with checked arithmetic.
-  switch (ledger.add_points(m->id, delta, option("reason"), std::nullopt, actor(),
-                            config_.campaign.points)) {
+  // The desk's rule, as the console and the API apply it: the reason
+  // checked, the bounds (campaign.max_points_change, max_balance) and a
+  // balance of 0 or more with checked arithmetic. A correction needs no
+  // templates and queues nothing, so its Service and Outbox are bare.
+  Service service(*db_, config_, nullptr);
+  Outbox outbox(*db_, ResendPolicy{});
+  Desk desk(*db_, config_, service, outbox);
+  switch (desk.correct_points(*number, delta, option("reason"), actor())) {
     case Ledger::Result::ok: break;
+    case Ledger::Result::unknown_member: return refused(fmt::format("{} is not a member", *number));
     case Ledger::Result::out_of_bounds:
-      return refused(fmt::format("{}; nothing changed", ledger.last_error()));
-    default: return refused(fmt::format("the database refused: {}", ledger.last_error()));
+      return refused(fmt::format("{}; nothing changed", desk.last_error()));
+    case Ledger::Result::invalid: return usage(desk.last_error());
+    default: return refused(fmt::format("the database refused: {}", desk.last_error()));
   }
   if (const auto c = tx.commit(); !c.ok())
     return refused(fmt::format("the database refused: {}", c.message));
-  const auto balance = ledger.balance(m->id);
+  // Committed: a balance that cannot be read now is said as such, not as a refusal.
+  Ledger ledger(*db_);
+  db::Status found;
+  const auto m = ledger.find_member(*number, &found);
+  const auto balance = m ? ledger.balance(m->id) : std::nullopt;
   fmt::print("{}: {:+} points, balance {}\n", *number, delta,
-             balance ? std::to_string(*balance) : ledger.last_error());
+             balance ? std::to_string(*balance)
+                     : fmt::format("not readable now ({})",
+                                   m ? ledger.last_error() : found.message));
   return kOk;
 }
 
