@@ -26,6 +26,9 @@ struct Figure {
   std::string title_zh;
   ChartKind chart = ChartKind::bars;
   Table table;           // first column: the label (day, city, tier, merchant ...)
+  // The numeric columns drawn, by index (counts, not the points or yuan
+  // beside them, whose scale would flatten them); empty: every numeric column.
+  std::vector<std::size_t> series;
 };
 
 // The names of every figure, in the dashboard's order:
@@ -41,5 +44,13 @@ const std::vector<std::string_view>& figure_names();
 // an unknown name (*error says so) or when the database failed.
 std::optional<Figure> dashboard_figure(db::Database& db, const CampaignConfig& config,
                                        std::string_view name, Time now, std::string* error);
+
+// Every push, newest first: its state, targeted and held-out members, its
+// messages sent, delivered and failed, the share of each group that
+// redeemed within 7 days of its turn, and the lift (percentage points,
+// empty without a holdout). The dashboard's "pushes" figure and giftctl
+// report --by pushes; nullopt with *error when the database failed.
+std::optional<Table> push_report(db::Database& db, const CampaignConfig& config,
+                                 std::string* error);
 
 }  // namespace giftgate

@@ -5,6 +5,7 @@
 // reads a listing cut short by an error as the whole of it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,11 +19,12 @@ namespace giftgate {
 // issued, used, voided, expired unused, points spent and face value, grouped by one of
 // "tier", "city", "merchant" (used vouchers only: issue has no merchant) or
 // "day" (issued by day of issue, used by day of use, days cut at midnight
-// on the clocks of `time_zone`, summer time included). nullopt for an
-// unknown dimension (*error empty) or when the database failed (*error
-// says why).
+// on the clocks of `time_zone`, summer time included); expired as at `now`
+// (none given: the system clock's now). nullopt for an unknown dimension
+// (*error empty) or when the database failed (*error says why).
 std::optional<Table> campaign_report(db::Database& db, std::string_view by,
-                                     const std::string& time_zone, std::string* error);
+                                     const std::string& time_zone, std::string* error,
+                                     std::optional<std::chrono::sys_seconds> now = std::nullopt);
 
 // Every voucher issued at or after `since` (UTC, "2026-10-01T00:00:00Z"),
 // oldest first, with its member, price and state now.

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/campaign/calendar.hpp"
+#include "daemon/campaign/dashboard.hpp"
 #include "daemon/campaign/pushes.hpp"
 #include "daemon/giftctl/giftctl.hpp"
 
@@ -409,33 +410,8 @@ int Ctl::push() {
 }
 
 std::optional<Table> Ctl::push_report(std::string* error) {
-  Pushes pushes(*db_, config_, nullptr);
-  const auto all = pushes.list(error);
-  if (!all) return std::nullopt;
-  constexpr std::size_t kWeek = 2;  // PushEffect::kDays[2]: 7 days
-  static_assert(PushEffect::kDays[kWeek] == 7);
-  Table t;
-  t.add_column("push");
-  t.add_column("state");
-  for (const char* c : {"targeted", "held_out", "sent", "delivered", "failed",
-                        "sent_rate_7d_pct", "holdout_rate_7d_pct", "lift_7d_pp"})
-    t.add_column(c, true);
-  for (const auto& p : *all) {
-    PushEffect effect;
-    switch (pushes.effect(p.name, effect, error)) {
-      case Pushes::Found::found: break;
-      case Pushes::Found::not_found:  // gone between the list and now: none of its figures
-        continue;
-      case Pushes::Found::failed: return std::nullopt;
-    }
-    t.rows.push_back({p.name, p.state + (p.paused ? " (paused)" : ""), std::to_string(p.targeted),
-                      std::to_string(p.held_out), std::to_string(p.messages.sent),
-                      std::to_string(p.messages.delivered), std::to_string(p.messages.failed),
-                      number_text(redemption_pct(effect.sent, kWeek)),
-                      number_text(redemption_pct(effect.holdout, kWeek)),
-                      number_text(effect.lift(kWeek))});
-  }
-  return t;
+  // The dashboard's figure: one table for both, so they never disagree.
+  return giftgate::push_report(*db_, config_, error);
 }
 
 }  // namespace giftgate::ctl
