@@ -124,7 +124,7 @@ struct ConsoleSettings {
   int max_failures = 5;              // wrong passwords in a row before a lock-out
   std::chrono::minutes lock{15};     // how long a lock-out lasts
   std::chrono::minutes idle{30};     // a session with no request this long ends
-  std::chrono::hours absolute{12};   // a session ends this long after sign-in in any case
+  std::chrono::minutes absolute{720};  // a session ends this long after sign-in in any case
 };
 
 struct CampaignConfig {

@@ -135,6 +135,20 @@ void add_channel_settings(std::vector<Setting>& t) {
   t.push_back(number("web.token_minutes", 15, 1, 1440, applied,
                      "How long a member token from a code is good.",
                      [](auto& c) -> auto& { return c.web.token_minutes; }));
+
+  // The console's sign-in is read at each request: a reload applies it.
+  t.push_back(number("console.max_failures", 5, 1, 100, applied,
+                     "Wrong passwords in a row before an agent's account is locked.",
+                     [](auto& c) -> auto& { return c.console.max_failures; }));
+  t.push_back(number("console.lock_minutes", 15, 1, 1440, applied,
+                     "How long a locked account stays locked (even the right password is refused).",
+                     [](auto& c) -> auto& { return c.console.lock; }));
+  t.push_back(number("console.idle_minutes", 30, 1, 1440, applied,
+                     "A console session with no request this long ends.",
+                     [](auto& c) -> auto& { return c.console.idle; }));
+  t.push_back(number("console.session_max_minutes", 720, 5, 10080, applied,
+                     "A console session ends this long after its sign-in, however busy.",
+                     [](auto& c) -> auto& { return c.console.absolute; }));
 }
 
 }  // namespace giftgate

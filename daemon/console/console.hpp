@@ -133,8 +133,14 @@ class Console {
   void prune(Time now);
 
  private:
+  http::Response home(const Page& page);
+  http::Response locked_page(const http::Request& request, Time until, Time now);
+  // Whether one more sign-in may be tried from `address` this minute.
+  bool address_may_try(const std::string& address, Time now);
+
   Context context_;
   std::vector<Route> routes_;
+  std::map<std::string, std::pair<Time, int>> tries_;  // address: minute's start, tries
 };
 
 }  // namespace giftgate::console

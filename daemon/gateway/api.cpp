@@ -49,36 +49,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::string_view> split(std::string_view text, char on) {
-  std::vector<std::string_view> out;
-  std::size_t from = 0;
-  while (true) {
-    const auto at = text.find(on, from);
-    out.push_back(text.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
-    if (at == std::string_view::npos) break;
-    from = at + 1;
-  }
-  return out;
-}
-
-// Whether `path` (split) fits `pattern`; its {parameters} into *params.
-bool match(std::string_view pattern, const std::vector<std::string>& path,
-           std::map<std::string, std::string>* params) {
-  const auto parts = split(pattern.substr(1), '/');
-  if (parts.size() != path.size()) return false;
-  std::map<std::string, std::string> found;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].starts_with('{')) {
-      if (path[i].empty()) return false;
-      found[std::string(parts[i].substr(1, parts[i].size() - 2))] = path[i];
-    } else if (parts[i] != path[i]) {
-      return false;
-    }
-  }
-  *params = std::move(found);
-  return true;
-}
-
 std::string_view type_name(FieldType type) {
   switch (type) {
     case FieldType::string: return "a string";
@@ -215,35 +185,17 @@ http::Response Api::handle(const http::Request& request, Time now,
   };
 
   // The path and query, decoded.
-  const std::string_view target = request.target;
-  const auto question = target.find('?');
-  const std::string_view path = target.substr(0, question);
-  if (!path.starts_with('/'))
-    return answered(http::error_response(400, "bad_request", "the target must be a path"));
-  std::vector<std::string> segments;
-  for (const auto part : split(path.substr(1), '/')) {
-    const auto decoded = http::percent_decode(part, false);
-    if (!decoded) return answered(http::error_response(400, "bad_request", "a broken %-escape"));
-    segments.push_back(*decoded);
-  }
-  if (question != std::string_view::npos) {
-    for (const auto pair : split(target.substr(question + 1), '&')) {
-      if (pair.empty()) continue;
-      const auto eq = pair.find('=');
-      const auto name = http::percent_decode(pair.substr(0, eq), true);
-      const auto value =
-          http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-      if (!name || !value)
-        return answered(http::error_response(400, "bad_request", "a broken %-escape"));
-      call.query_[*name] = *value;
-    }
-  }
+  auto target = http::parse_target(request.target);
+  if (!target)
+    return answered(http::error_response(400, "bad_request", "not a path, or a broken %-escape"));
+  call.query_ = std::move(target->query);
+  const auto& segments = target->segments;
 
   // The route: a known path with another method is 405.
   bool path_known = false;
   for (const auto& route : api_routes()) {
     std::map<std::string, std::string> params;
-    if (!match(route.path, segments, &params)) continue;
+    if (!http::match_path(route.path, segments, &params)) continue;
     path_known = true;
     if (route.method != request.method) continue;
     call.route = &route;
@@ -279,7 +231,16 @@ http::Response Api::handle(const http::Request& request, Time now,
   const auto handler = handlers.find(call.route->method + " " + call.route->path);
   if (handler == handlers.end())  // a route in the table with no handler: a bug, said so
     return answered(http::error_response(500, "internal", "route without a handler"));
-  if (!call.route->role) return answered((this->*handler->second)(call));
+  if (!call.route->role) {
+    // A route that needs no key (health) is paced by the caller's address,
+    // at a key's rate: each call still goes through the gateway's thread.
+    if (const auto wait = over_rate("open " + request.client_address, steady)) {
+      auto r = http::error_response(429, "too_many_requests", "too many requests; slow down");
+      r.headers.emplace_back("Retry-After", std::to_string(*wait));
+      return answered(std::move(r));
+    }
+    return answered((this->*handler->second)(call));
+  }
 
   // The key. A caller with no valid key is paced by its address, so that
   // guessing keys costs as much as any other flood.

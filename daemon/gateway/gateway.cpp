@@ -59,7 +59,8 @@ Gateway::Gateway(boost::asio::io_context& io, boost::asio::any_io_executor net, 
       pushes_(db, config_, templates),
       reminders_(db, config_, templates),
       push_timer_(io),
-      api_(db, config_, service_, outbox_, std::move(templates), log_.child({{"part", "api"}})) {
+      api_(db, config_, service_, outbox_, std::move(templates), log_.child({{"part", "api"}})),
+      console_({db, config_, service_, outbox_, log_.child({{"part", "console"}})}) {
   service_.set_dedupe_window(std::chrono::seconds(config_.daemon.mo_dedupe_seconds));
   ussd_ = config_.ussd.enabled && menus;
   service_.set_menus(std::move(menus));

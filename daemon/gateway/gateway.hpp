@@ -59,8 +59,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "daemon/config/config.hpp"
+#include "daemon/console/console.hpp"
 #include "daemon/gateway/api.hpp"
 #include "daemon/gateway/fair_queue.hpp"
 #include "daemon/gateway/group_commit.hpp"
@@ -101,14 +103,17 @@ class Gateway {
 
   std::string metrics_text();
 
-  // One HTTP API request (api.hpp): safe from any thread (the server's);
-  // run on io inside the open batch and answered through `respond` once
-  // the batch is on disk, or as busy (503) when it was lost.
+  // One HTTP API request (api.hpp), or a console page (a target under
+  // /console, console.hpp): safe from any thread (the server's); run on io
+  // inside the open batch and answered through `respond` once the batch is
+  // on disk, or as busy (503) when it was lost.
   void serve_api(http::Request request, http::Respond respond);
   // Each SMSC and bind, one line each, for giftctl status (GET /status).
   std::string status_text();
 
  private:
+  void serve_console(http::Request request, http::Respond respond);
+  void answer_after_commit(http::Response response, http::Respond respond);
   using Responders = std::vector<smpp::Responder>;
   // One connection: a transceiver, or a transmitter and receiver pair, of
   // one SMSC entry, and what the gateway knows of it.
@@ -273,6 +278,11 @@ class Gateway {
   std::chrono::steady_clock::time_point last_mo_{};
   std::vector<std::pair<std::string, PushMessages>> push_counts_;  // for the metrics
   Api api_;
+  console::Console console_;
+  // Where the console's sign-ins check passwords (a slow KDF, on purpose):
+  // never on the gateway's thread, which would hold every MO up behind it.
+  // Last, so it is joined first.
+  boost::asio::thread_pool kdf_{1};
 };
 
 }  // namespace giftgate

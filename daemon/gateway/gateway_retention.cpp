@@ -57,6 +57,8 @@ void Gateway::prune_when_quiet() {
       log_.warning("prune_failed", {{"what", "web sign-in"}, {"reason", error}});
     else if (*n > 0)
       log_.debug("prune_batch", {{"what", "web sign-in"}, {"rows", *n}});
+    // And the console's sessions past their idle or absolute end.
+    console_.prune(now());
   }
   std::int64_t since = 0;
   for (const auto n : pruned_since_summary_) since += n;

@@ -72,6 +72,57 @@ std::optional<std::map<std::string, std::string>> parse_urlencoded(std::string_v
   return out;
 }
 
+namespace {
+
+std::vector<std::string_view> split(std::string_view text, char on) {
+  std::vector<std::string_view> out;
+  std::size_t from = 0;
+  while (true) {
+    const auto at = text.find(on, from);
+    out.push_back(text.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
+    if (at == std::string_view::npos) break;
+    from = at + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Target> parse_target(std::string_view target) {
+  const auto question = target.find('?');
+  Target out;
+  out.path = std::string(target.substr(0, question));
+  if (!out.path.starts_with('/')) return std::nullopt;
+  for (const auto part : split(std::string_view(out.path).substr(1), '/')) {
+    auto decoded = percent_decode(part, false);
+    if (!decoded) return std::nullopt;
+    out.segments.push_back(std::move(*decoded));
+  }
+  if (question != std::string_view::npos) {
+    auto query = parse_urlencoded(target.substr(question + 1));
+    if (!query) return std::nullopt;
+    out.query = std::move(*query);
+  }
+  return out;
+}
+
+bool match_path(std::string_view pattern, const std::vector<std::string>& segments,
+                std::map<std::string, std::string>* params) {
+  const auto parts = split(pattern.substr(1), '/');
+  if (parts.size() != segments.size()) return false;
+  std::map<std::string, std::string> found;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].starts_with('{')) {
+      if (segments[i].empty()) return false;
+      found[std::string(parts[i].substr(1, parts[i].size() - 2))] = segments[i];
+    } else if (parts[i] != segments[i]) {
+      return false;
+    }
+  }
+  *params = std::move(found);
+  return true;
+}
+
 std::string cookie(const Request& request, std::string_view name) {
   for (const auto& [header, value] : request.headers) {
     if (header != "cookie") continue;

@@ -227,6 +227,10 @@ TEST_CASE("api: past a key's rate, 429 with Retry-After, and other keys go on") 
   CHECK(std::atoi(retry_after.c_str()) >= 1);
   // Another key is not held up by the first one's flood.
   CHECK(g.call("club-points", "GET", "/v1/points/redemptions").status == 200);
+  // The route that needs no key is paced by address too.
+  int health_limited = 0;
+  for (int i = 0; i < 6; ++i) health_limited += g.call("", "GET", "/v1/health").status == 429;
+  CHECK(health_limited >= 2);
 }
 
 TEST_CASE("api: while the database is busy the answer is 503 and nothing is half done") {
