@@ -16,6 +16,7 @@
 // Steps: {"do": KIND, ...}; strings may hold {{name}}, a value read earlier.
 //   goto {path}                 load base+path (redirects followed)
 //   click {selector}            click a link or button that loads a page
+//   press {selector, key}       press a key in a field (Enter submits its form), wait for the page
 //   submit {form}               click the form's submit button, wait for the page
 //   fill {selector, value} · check {selector} · uncheck {selector}
 //   select {selector, value}    choose an <option> by value
@@ -26,6 +27,7 @@
 //   count {selector, min}       at least `min` such elements
 //   text {contains} · no_text {contains}   the page's visible text
 //   read {selector, attr?, as}  remember an attribute or the text as `as`
+//   read_url {pattern, as}      remember the regex's first group in the page's path+query
 //   screenshot {name, min_colours?, min_foreground?}  the whole page, checked not blank
 //   download {selector, name, contains?}  click a link that downloads; keep the file
 import fs from 'node:fs';
@@ -250,6 +252,7 @@ async function main() {
     submit: async (s) => {
       await loads(() => page.locator(`${s.form} [type=submit]`).first().click());
     },
+    press: async (s) => { await loads(() => page.locator(s.selector).first().press(s.key)); },
     fill: async (s) => { await page.locator(s.selector).first().fill(s.value); },
     check: async (s) => { await page.locator(s.selector).first().check(); },
     uncheck: async (s) => { await page.locator(s.selector).first().uncheck(); },
@@ -290,6 +293,11 @@ async function main() {
       const value = s.attr ? await element.getAttribute(s.attr) : (await element.textContent() || '').trim();
       if (value === null || value === '') throw new Error(`${s.selector} has no ${s.attr || 'text'}`);
       result.values[s.as] = value;
+    },
+    read_url: async (s) => {
+      const match = new RegExp(s.pattern).exec(here());
+      if (!match || match[1] === undefined) throw new Error(`at ${here()}, nothing for /${s.pattern}/`);
+      result.values[s.as] = match[1];
     },
     screenshot: async (s) => {
       const file = path.join(options.shots, `${s.name}.png`);

@@ -201,6 +201,10 @@ function drive(steps, extra = []) {
     { do: 'select', selector: '#f [name=tier]', value: 'B' },
     { do: 'submit', form: '#f' },
     { do: 'url', pattern: '^/good\\?who=liB$' },
+    { do: 'read_url', pattern: 'who=(\\w+)', as: 'who' },
+    { do: 'fill', selector: '#f [name=who]', value: '{{who}}x' },
+    { do: 'press', selector: '#f [name=who]', key: 'Enter' },
+    { do: 'expect', selector: '#done', text: 'Hello liBxA' },
     { do: 'expect', selector: '#done', text: 'Hello liB' },
     { do: 'read', selector: 'a.csv', attr: 'href', as: 'csv' },
     { do: 'text', contains: '中文标签' },
@@ -211,7 +215,7 @@ function drive(steps, extra = []) {
     { do: 'download', selector: 'a[href="{{csv}}"]', name: 'data.csv', contains: '2026-12-01,4' },
   ]);
   check(r.code === 0 && r.json.ok === true, 'a working page passes', JSON.stringify(r.json.failed));
-  check(r.json.steps_passed === 15, 'every step ran', String(r.json.steps_passed));
+  check(r.json.steps_passed === 19, 'every step ran', String(r.json.steps_passed));
   check(r.json.requests >= 4, 'the requests were counted', String(r.json.requests));
   check(r.json.values?.csv === '/data.csv', 'a read value is returned');
   const shot = r.json.screenshots?.[0] || {};
