@@ -111,7 +111,7 @@ void check_screenshot(const BrowserRun& run, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("browser: an agent signs in, finds a member by a spoken number, voids a voucher, settles a complaint") {
+TEST_CASE("console: an agent signs in, finds a member by a spoken number, voids a voucher, settles a complaint") {
   require_chromium();
   ConsoleGate g;
   g.add_agent("wang", "agent", kAgentPassword);
@@ -233,7 +233,7 @@ TEST_CASE("browser: an agent signs in, finds a member by a spoken number, voids 
   CHECK(std::count(csv.begin(), csv.end(), '\n') >= 2);
 }
 
-TEST_CASE("browser: a supervisor finds a member by full-width digits, corrects points, reinstates a voucher") {
+TEST_CASE("console: a supervisor finds a member by full-width digits, corrects points, reinstates a voucher") {
   require_chromium();
   ConsoleGate g;
   g.add_agent("li", "supervisor", kSupervisorPassword);
