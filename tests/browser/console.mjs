@@ -268,7 +268,8 @@ async function main() {
       await element.waitFor({ state: 'attached' });
       if (s.text !== undefined) {
         const text = (await element.textContent()) || '';
-        if (!text.includes(s.text)) throw new Error(`${s.selector} says "${text.trim().slice(0, 200)}", not "${s.text}"`);
+        if (!text.includes(s.text))
+          throw new Error(`${s.selector} says "${text.replace(/\s+/g, ' ').trim().slice(0, 300)}", not "${s.text}"`);
       }
     },
     absent: async (s) => {

@@ -264,7 +264,9 @@ TEST_CASE("console: a supervisor finds a member by full-width digits, corrects p
       {{"do", "url"}, {"pattern", "^/console/members/" + member + "\\?done="}},
       {{"do", "expect"}, {"selector", "#done"}},
       {{"do", "goto"}, {"path", "/console/vouchers/" + code}},
-      {{"do", "expect"}, {"selector", "#timeline-table"}, {"text", "Star KTV"}},
+      // Where it was used: the merchant, and the terminal that verified it.
+      {{"do", "expect"}, {"selector", "#facts"}, {"text", "Star KTV"}},
+      {{"do", "expect"}, {"selector", "#timeline-table"}, {"text", "till-1"}},
       {{"do", "fill"}, {"selector", "#reinstate [name=reason]"}, {"value", "the terminal used it by mistake"}},
       {{"do", "submit"}, {"form", "#reinstate"}},
       {{"do", "url"}, {"pattern", "^/console/vouchers/" + code + "\\?done="}},
