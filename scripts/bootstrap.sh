@@ -26,12 +26,17 @@ as_root() {
 # for security --offline, which needs systemd 250 or later: bookworm has
 # 252; man-db's man), and the sqlite3 program (scripts/bench-push.sh
 # generates its members and reads the results with it), and curl (the HTTP
-# API's client in the tests and the demo). Node.js may come from
-# elsewhere (NodeSource); Debian's is installed only when there is none.
+# API's client in the tests and the demo), and chromium with a small CJK
+# font (fonts-wqy-microhei): the console's browser tests and the demo's
+# screenshots drive Debian's chromium headless, never a browser downloaded
+# at test time, and its Chinese pages need a font that has the characters
+# (without one they render as boxes and the screenshots show nothing
+# readable). Node.js may come from elsewhere (NodeSource); Debian's is
+# installed only when there is none.
 packages=(cmake make g++ pkg-config openssl ca-certificates tzdata
           libsmpp34-dev libboost-dev libfmt-dev libyaml-cpp-dev doctest-dev
           libsqlite3-dev libssl-dev libhowardhinnant-date-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev systemd man-db libnet-smpp-perl
-          sqlite3 curl)
+          sqlite3 curl chromium fonts-wqy-microhei)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 
@@ -53,6 +58,17 @@ if [ ! -d "$sim/node_modules/smpp" ] ||
    [ "$sim/package-lock.json" -nt "$sim/node_modules/.package-lock.json" ]; then
   say "installing the simulator's npm packages"
   (cd "$sim" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# npm packages: the browser tests' driver (playwright-core, which drives
+# the chromium installed above), pinned by its package-lock.json the same
+# way, so every machine runs the same driver. playwright-core downloads no
+# browser of its own; the variable says so to any install script as well.
+browser=$root/tests/browser
+if [ ! -d "$browser/node_modules/playwright-core" ] ||
+   [ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; then
+  say "installing the browser tests' npm packages"
+  (cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 say "building in $build"

@@ -42,6 +42,6 @@ GIFTGATE_BUILD_DIR=$build GIFTGATE_CMAKE_ARGS="$args -DGIFTGATE_FUZZ_DIR=$fuzz_d
   "$root/scripts/bootstrap.sh"
 
 cd "$build"
-# Every label: unit, process, integration, e2e, shipped, bench, drills and
+# Every label: unit, process, integration, e2e, browser, shipped, bench, drills and
 # fuzz (when built).
 exec ctest --output-on-failure -j2 --timeout 300

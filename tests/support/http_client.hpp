@@ -36,6 +36,35 @@ struct HttpAnswer {
     const auto end = headers.find('\r', from);
     return headers.substr(from, end == std::string::npos ? std::string::npos : end - from);
   }
+
+  // The Set-Cookie line (value and attributes) that sets cookie `name`, or
+  // empty: an answer may set several cookies, each on its own header line.
+  std::string set_cookie(const std::string& name) const {
+    std::size_t from = 0;
+    while (from < headers.size()) {
+      auto end = headers.find('\n', from);
+      if (end == std::string::npos) end = headers.size();
+      std::string line = headers.substr(from, end - from);
+      from = end + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string field;
+      for (char c : line.substr(0, colon))
+        field += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (field != "set-cookie") continue;
+      auto value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      if (value.starts_with(name + "=")) return value;
+    }
+    return {};
+  }
+  // The value that answer sets cookie `name` to (before the first ';').
+  std::string cookie_value(const std::string& name) const {
+    const auto line = set_cookie(name);
+    if (line.empty()) return {};
+    return line.substr(name.size() + 1, line.find(';') - name.size() - 1);
+  }
 };
 
 // One argument for sh, single-quoted.
@@ -50,6 +79,8 @@ struct CurlOptions {
   std::string cacert;       // verify the server's certificate against this CA
   bool insecure = false;    // -k
   int timeout_seconds = 10;
+  // The body's type (a console form: application/x-www-form-urlencoded).
+  std::string content_type = "application/json";
 };
 
 // curl METHOD url with `body` (none when empty and not a POST), in dir's
@@ -62,7 +93,7 @@ inline HttpAnswer curl(const TempDir& dir, const std::string& method, const std:
                     shell_quoted(dir.file("curl-headers")) + " -w '%{http_code}'";
   for (const auto& [name, value] : options.headers) cmd += " -H " + shell_quoted(name + ": " + value);
   if (!body.empty() || method == "POST")
-    cmd += " -H 'Content-Type: application/json' --data-binary @" +
+    cmd += " -H " + shell_quoted("Content-Type: " + options.content_type) + " --data-binary @" +
            shell_quoted(dir.file("curl-body-in"));
   if (!options.cacert.empty()) cmd += " --cacert " + shell_quoted(options.cacert);
   if (options.insecure) cmd += " -k";
