@@ -18,15 +18,6 @@
 #include "tests/support/dashboard_seed.hpp"
 #include "tests/support/temp_dir.hpp"
 
-// Until agents.cpp (another change of issue 23) defines it, page() needs
-// the role's name from somewhere; weak, so that definition wins once merged.
-// TODO(lead): delete this after the agents branch is merged.
-namespace giftgate {
-__attribute__((weak)) std::string_view to_string(AgentRole role) {
-  return role == AgentRole::supervisor ? "supervisor" : "agent";
-}
-}  // namespace giftgate
-
 using namespace giftgate;
 using namespace giftgate::console;
 
