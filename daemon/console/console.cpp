@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/campaign/complaints.hpp"
 #include "daemon/campaign/phone.hpp"
 #include "daemon/http/form.hpp"
 
@@ -402,16 +403,21 @@ bool Console::address_may_try(const std::string& address, Time now) {
 
 http::Response Console::home(const Page& p) {
   const auto l = p.language;
+  std::string error;
+  std::optional<std::size_t> open_complaints;
+  if (const auto t = Complaints(context_.db).list("open", p.now, &error)) open_complaints = t->rows.size();
+  else context_.log.warning("console_database_failed", {{"what", "open complaints"}, {"error", error}});
   std::string body = fmt::format(
       "<form method=\"get\" action=\"/console/search\" id=\"search\">"
       "<label>{} <input type=\"search\" name=\"q\" size=\"32\" autofocus></label> "
       "<button type=\"submit\">{}</button></form>\n"
-      "<p class=\"empty\">{}</p>\n<ul>\n<li>{}</li>\n<li>{}</li>\n</ul>\n",
+      "<p class=\"empty\">{}</p>\n<ul>\n<li>{} <span id=\"open-complaints\">{}</span></li>\n<li>{}</li>\n</ul>\n",
       escape(tr(l, "Phone number or voucher code", "手机号或券码")), escape(tr(l, "Search", "查询")),
       escape(tr(l, "A number as the caller reads it (with or without +86, spaces, full-width digits), "
                    "or a voucher code: the check digit tells a misheard one.",
                    "按来电者读出的号码输入（可带 +86、空格或全角数字），或输入券码：校验位可发现听错的字符。")),
-      link("/console/complaints", tr(l, "Open complaints, oldest first", "未结投诉（按时间先后）")),
+      link("/console/complaints", tr(l, "Open complaints, oldest first:", "未结投诉（按时间先后）：")),
+      open_complaints ? std::to_string(*open_complaints) : std::string("?"),
       link("/console/dashboard", tr(l, "Campaign dashboard", "活动看板")));
   return page(p, 200, tr(l, "Service desk", "客服台"), body);
 }
