@@ -143,8 +143,12 @@ class Agents {
   // Deletes sessions past their idle or absolute end; how many.
   std::optional<std::int64_t> prune(const SignInPolicy& policy, Time now);
 
+  // Why the last call that failed or refused did (for giftctl's messages).
+  const std::string& last_error() const { return last_error_; }
+
  private:
   db::Database& db_;
+  std::string last_error_;
 };
 
 }  // namespace giftgate

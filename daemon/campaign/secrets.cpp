@@ -25,14 +25,12 @@ namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 }  // namespace
 
-std::optional<std::string> random_base64url(std::size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  if (bytes == 0 || RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) return std::nullopt;
+std::string to_base64url(std::span<const unsigned char> bytes) {
   std::string out;
-  out.reserve((bytes * 4 + 2) / 3);
+  out.reserve((bytes.size() * 4 + 2) / 3);
   std::uint32_t bits = 0;
   int held = 0;
-  for (unsigned char b : raw) {
+  for (unsigned char b : bytes) {
     bits = (bits << 8) | b;
     held += 8;
     while (held >= 6) {
@@ -41,6 +39,39 @@ std::optional<std::string> random_base64url(std::size_t bytes) {
     }
   }
   if (held > 0) out += kAlphabet[(bits << (6 - held)) & 0x3F];
+  return out;
+}
+
+std::optional<std::vector<unsigned char>> from_base64url(std::string_view text) {
+  // One character left over carries 6 bits, less than a byte: no bytes
+  // encode to such a length.
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::vector<unsigned char> out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int held = 0;
+  for (char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-') v = 62;
+    else if (c == '_') v = 63;
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      out.push_back(static_cast<unsigned char>((bits >> held) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> random_base64url(std::size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  if (bytes == 0 || RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) return std::nullopt;
+  std::string out = to_base64url(raw);
   OPENSSL_cleanse(raw.data(), raw.size());
   return out;
 }

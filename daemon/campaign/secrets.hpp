@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,12 @@ std::optional<Digest> sha256(std::string_view data);
 // `bytes` random bytes (RAND_bytes) as base64url without padding (32 bytes:
 // 43 characters); nullopt when the generator fails, never a weak secret.
 std::optional<std::string> random_base64url(std::size_t bytes);
+
+// `bytes` as base64url without padding (the alphabet random_base64url uses).
+std::string to_base64url(std::span<const unsigned char> bytes);
+// The bytes unpadded base64url `text` stands for; nullopt for a character
+// outside the alphabet or a length no bytes encode to.
+std::optional<std::vector<unsigned char>> from_base64url(std::string_view text);
 
 // Whether `text` is `length` characters of the base64url alphabet.
 bool is_base64url(std::string_view text, std::size_t length);

@@ -107,6 +107,7 @@ int Ctl::run() {
       {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
       {"prune", &Ctl::prune},         {"stats", &Ctl::stats},
       {"push", &Ctl::push},           {"api-key", &Ctl::api_key},
+      {"agent", &Ctl::agent},
   };
   const auto it = commands.find(command);
   const bool correction = command == "void" || command == "reinstate";

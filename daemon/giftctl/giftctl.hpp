@@ -3,7 +3,8 @@
 // command and option, on CLI11), giftctl.cpp (dispatch, main),
 // giftctl_campaign.cpp (members, points, vouchers, stock, reports,
 // merchants), giftctl_push.cpp (pushes, and their part of the report),
-// giftctl_api_keys.cpp (the HTTP API's keys),
+// giftctl_api_keys.cpp (the HTTP API's keys), giftctl_agents.cpp (the
+// console's agents),
 // giftctl_operations.cpp (messages, templates, reload),
 // giftctl_retention.cpp (prune, stats) and giftctl_storage.cpp (backup,
 // restore, check).
@@ -114,6 +115,12 @@ class Ctl {
   int push();
   // giftctl_api_keys.cpp: the HTTP API's keys (create, list, revoke).
   int api_key();
+  // giftctl_agents.cpp: the console's agents (add, list, disable, enable,
+  // password).
+  int agent();
+  // A password from --password-file, standard input (one line) or typed
+  // twice at a terminal; nullopt with *why when there is none.
+  std::optional<std::string> read_password(std::string* why);
   // The pushes section of report: one row per push; nullopt (*error) on a
   // database error.
   std::optional<Table> push_report(std::string* error);

@@ -218,6 +218,33 @@ void add_commands(CLI::App& app) {
   add_reason(add_command(*api_key, "revoke", "refuse a key from its next request on",
                          {{"NAME", "the key"}}));
 
+  CLI::App* agent = add_command(app, "agent",
+                                "the service desk console's accounts: add one, list them, "
+                                "disable, enable, set a password");
+  const auto add_password_file = [](CLI::App* c) {
+    add_value(c, "--password-file", "FILE",
+              "read the password from FILE's first line (default: standard input, one line; "
+              "at a terminal, typed twice unechoed)");
+    return c;
+  };
+  CLI::App* agent_add = add_password_file(
+      add_command(*agent, "add", "an account for the console; its password is read, never an "
+                                 "argument, and kept only as a scrypt hash",
+                  {{"NAME", "the agent's name: 1 to 32 of a-z, 0-9, '.', '_', '-'"}}));
+  add_value(agent_add, "--role", "agent|supervisor",
+            "what the agent may do: supervisors also reinstate and correct points (required)");
+  add_table_options(add_command(*agent, "list",
+                                "every agent: role, disabled, failures, locked until, last "
+                                "sign-in, created (never a password)"));
+  add_reason(add_command(*agent, "disable", "end the agent's sessions and refuse sign-in",
+                         {{"NAME", "the agent"}}));
+  add_reason(add_command(*agent, "enable", "let a disabled agent sign in again",
+                         {{"NAME", "the agent"}}));
+  add_password_file(add_command(*agent, "password",
+                                "set a new password (read as for add); lifts a lock-out and ends "
+                                "the agent's sessions",
+                                {{"NAME", "the agent"}}));
+
   add_command(app, "resend", "send a voucher's SMS (or any message) again",
               {{"CODE|MESSAGE-ID", "a voucher's code or an outbox message's id"}});
 
