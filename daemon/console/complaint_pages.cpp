@@ -104,7 +104,6 @@ std::string select_of(std::string_view name, const std::vector<std::string_view>
 }
 
 std::string_view done_text(std::string_view word, L l) {
-  if (word == "opened") return tr(l, "The complaint is recorded.", "投诉已登记。");
   if (word == "noted") return tr(l, "The note is added.", "备注已添加。");
   if (word == "closed") return tr(l, "The complaint is closed.", "投诉已结案。");
   return {};
@@ -188,7 +187,7 @@ http::Response open(Context& context, Page& page) {
   const auto r = Complaints(context.db).open(*msisdn, voucher, page.field("category"), page.field("text"),
                                              page.actor, page.now, &id);
   if (r != Complaints::Result::ok) return refused(context, page, r, "complaint open");
-  return redirect(complaint_path(std::to_string(id)) + "?done=opened");
+  return redirect(complaint_path(std::to_string(id)));
 }
 
 http::Response show(Context& context, Page& page) {
