@@ -201,6 +201,10 @@ points_key=$(ctl api-key create club-points --role points | key_of)
 [ -n "$till_key" ] && [ -n "$points_key" ] || die "giftctl api-key create showed no key"
 say "giftctl api-key create cinema-till-1 --role merchant --merchant bj-cin-1   (key shown once)"
 say "giftctl api-key create club-points --role points                          (key shown once)"
+# A service desk agent for the console; the password stays in the work folder.
+openssl rand -base64 18 > "$work/console-password"
+ctl agent add desk-wang --role agent < "$work/console-password" > /dev/null
+say "giftctl agent add desk-wang --role agent   (password read from a file, stored as its scrypt hash)"
 
 # --- the daemon ----------------------------------------------------------
 
@@ -335,6 +339,35 @@ say "== The club's points system reads the redemption feed (every deduction and 
 api "$points_key" GET "/v1/points/redemptions?after=0&limit=10" "" points-system
 
 say ""
+say "== The service desk console, in a browser: https://localhost:$api_port/console/"
+say "   (agent desk-wang, password in $work/console-password; the demo's CA is $work/certs/ca.pem)"
+if [ $keep -eq 1 ]; then
+  # Headless chromium signs in, finds a member by the number as a caller
+  # reads it out, and keeps pictures of the member page and the dashboard.
+  cat > "$work/console-steps.json" <<STEPS
+[{"do":"goto","path":"/console/login"},
+ {"do":"fill","selector":"#sign-in [name=name]","value":"desk-wang"},
+ {"do":"fill","selector":"#sign-in [name=password]","value":"$(cat "$work/console-password")"},
+ {"do":"submit","form":"#sign-in"},
+ {"do":"fill","selector":"#search [name=q]","value":"+86 138 0013 8000"},
+ {"do":"submit","form":"#search"},
+ {"do":"expect","selector":"#balance-points"},
+ {"do":"screenshot","name":"member"},
+ {"do":"goto","path":"/console/dashboard"},
+ {"do":"expect","selector":"svg"},
+ {"do":"screenshot","name":"dashboard"}]
+STEPS
+  if timeout -k 5 120 node "$root/tests/browser/console.mjs" --base "https://localhost:$api_port" \
+       --ca "$work/certs/ca.pem" --shots "$work/screenshots" --steps "$work/console-steps.json" \
+       > "$work/console-run.json" 2> "$work/console-run.log"; then
+    say "   screenshots: $work/screenshots/member.png, $work/screenshots/dashboard.png"
+  else
+    say "   (the screenshots failed: see $work/console-run.json)"
+  fi
+  rm -f "$work/console-steps.json"
+fi
+
+say ""
 say "== A care push to the Beijing members whose points afford a voucher, 30 % held out"
 ctl push create tips-bj --template push_tips --audience 'city = beijing and affords C' \
   --holdout 30 --dry-run
@@ -380,8 +413,8 @@ say ""
 say "== From the daemon's log (numbers masked, no voucher codes)"
 grep -m 1 'event=smpp_bound' "$work/giftgated.log"
 grep 'event=mo ' "$work/giftgated.log" | tail -n 4
-for secret in "$code" "$code2" "$till_key" "$points_key"; do
-  grep -q -- "$secret" "$work/giftgated.log" && die "a voucher code or API key appeared in the log"
+for secret in "$code" "$code2" "$till_key" "$points_key" "$(cat "$work/console-password")"; do
+  grep -q -- "$secret" "$work/giftgated.log" && die "a voucher code, API key or password appeared in the log"
 done
 
 # --- stop ----------------------------------------------------------------

@@ -118,6 +118,8 @@ nav a, nav .who { color: #fff; }
 nav .brand { font-weight: bold; margin-right: 1em; }
 nav form { display: inline; margin: 0; }
 nav .who { margin-left: auto; color: #cfe3f0; }
+main nav { display: block; background: none; color: inherit; padding: 0; }
+main nav a { color: var(--accent); }
 main { padding: 1em 1.6em 3em; max-width: 80em; }
 h1 { font-size: 1.5em; margin: .3em 0 .6em; }
 h2 { font-size: 1.15em; margin: 1.4em 0 .4em; border-bottom: 1px solid var(--line); }
