@@ -23,32 +23,6 @@ constexpr std::string_view kMessages = "messages";
 constexpr std::string_view kPushes = "pushes";
 constexpr std::string_view kVerifications = "verifications";
 
-// Rows of `sql` under `columns` (a name starting with '#' is a numeric
-// column, the '#' dropped); nullopt with *error when the database failed,
-// never the rows read until then.
-std::optional<Table> read_rows(db::Database& db, std::string* error, std::string_view sql,
-                               const std::vector<std::string>& columns,
-                               const std::vector<std::string>& params = {}) {
-  Table t;
-  for (const auto& c : columns) {
-    const bool number = !c.empty() && c[0] == '#';
-    t.add_column(number ? c.substr(1) : c, number);
-  }
-  auto q = db.prepare(sql);
-  for (std::size_t i = 0; i < params.size(); ++i) q.bind(static_cast<int>(i + 1), params[i]);
-  const auto s = q.each_row([&] {
-    std::vector<std::string> row;
-    for (std::size_t i = 0; i < t.columns.size(); ++i)
-      row.push_back(q.column_null(static_cast<int>(i)) ? "" : q.column_text(static_cast<int>(i)));
-    t.rows.push_back(std::move(row));
-  });
-  if (!s.ok()) {
-    *error = s.message.empty() ? "the database failed" : s.message;
-    return std::nullopt;
-  }
-  return t;
-}
-
 // A count the database gave as text; 0 for anything else (never thrown).
 std::int64_t count_of(std::string_view text) {
   std::int64_t n = 0;
@@ -120,7 +94,7 @@ std::optional<Table> vouchers_by_merchant(db::Database& db, const CampaignConfig
                                           std::string* error) {
   const auto report = vouchers_by(db, config, "merchant", now, error);
   if (!report) return std::nullopt;
-  const auto names = read_rows(db, error, "SELECT id, name FROM merchants", {"id", "name"});
+  const auto names = query_table(db, error, "SELECT id, name FROM merchants", {"id", "name"});
   if (!names) return std::nullopt;
   std::map<std::string, std::string> name_of;
   for (const auto& row : names->rows) name_of[row[0]] = row[1];
@@ -144,7 +118,7 @@ std::optional<Table> vouchers_by_merchant(db::Database& db, const CampaignConfig
 std::optional<Table> stock_left(db::Database& db, const CampaignConfig& config,
                                 std::string* error) {
   const auto rows =
-      read_rows(db, error, "SELECT city, tier, quantity FROM stock ORDER BY city, tier",
+      query_table(db, error, "SELECT city, tier, quantity FROM stock ORDER BY city, tier",
                 {"city", "tier", "#quantity"});
   if (!rows) return std::nullopt;
   std::vector<std::string> tiers;
@@ -200,7 +174,7 @@ std::optional<Table> verifications(db::Database& db, Time now, std::string* erro
   // after": merchant_lockouts keeps only the last lock of each merchant.
   // Such events have no member, and the index on events(member_id) finds
   // the few rows without one, so this does not read the whole history.
-  return read_rows(
+  return query_table(
       db, error,
       "WITH used AS (SELECT used_by AS merchant_id, COUNT(*) AS n FROM vouchers "
       "  WHERE used_by IS NOT NULL AND state = 'used' GROUP BY used_by), "

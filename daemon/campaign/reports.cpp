@@ -9,14 +9,10 @@
 #include "daemon/campaign/calendar.hpp"
 
 namespace giftgate {
-namespace {
 
-// Runs a query and returns its rows under the given columns; a column whose
-// name starts with '#' is numeric (the '#' is dropped). nullopt, with
-// *error, when the database failed: never the rows read until then.
-std::optional<Table> query(db::Database& db, std::string* error, std::string_view sql,
-                           std::vector<std::string> columns,
-                           const std::vector<std::string>& params = {}) {
+std::optional<Table> query_table(db::Database& db, std::string* error, std::string_view sql,
+                                 std::vector<std::string> columns,
+                                 const std::vector<std::string>& params) {
   Table t;
   for (auto& c : columns) {
     const bool number = !c.empty() && c[0] == '#';
@@ -36,6 +32,9 @@ std::optional<Table> query(db::Database& db, std::string* error, std::string_vie
   }
   return t;
 }
+
+namespace {
+
 
 // Who made a change, as the histories show it: the actor, and for a change
 // made with giftctl the account that really ran it, "alice (uid 1000 bob)".
@@ -108,12 +107,12 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
   const std::string at = iso_time(
       now.value_or(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
   if (by == "tier" || by == "city")
-    return query(db, error,
+    return query_table(db, error,
                  fmt::format("SELECT {0}, {1} FROM vouchers GROUP BY {0} ORDER BY {0}", by,
                              kFigures),
                  with_key(std::string(by)), {at});
   if (by == "merchant")
-    return query(db, error,
+    return query_table(db, error,
                  "SELECT used_by, 0, COUNT(*), 0, 0, 0, 0, SUM(face_value) FROM vouchers "
                  "WHERE state = 'used' GROUP BY used_by ORDER BY used_by",
                  with_key("merchant"));
@@ -121,11 +120,11 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
   // Issue and use fall on different days: two groupings merged by day.
   const auto offsets = stored_offsets(db, time_zone, error);
   if (!offsets) return std::nullopt;
-  auto issued = query(db, error,
+  auto issued = query_table(db, error,
                        fmt::format("SELECT {0}, {1} FROM vouchers GROUP BY 1 ORDER BY 1",
                                    local_day_sql(*offsets, "issued_at"), kFigures),
                        with_key("day"), {at});
-  const auto used = query(db, error,
+  const auto used = query_table(db, error,
                      fmt::format("SELECT {0}, COUNT(*), SUM(face_value) FROM vouchers "
                                  "WHERE state = 'used' GROUP BY 1",
                                  local_day_sql(*offsets, "used_at")),
@@ -150,7 +149,7 @@ std::optional<Table> campaign_report(db::Database& db, std::string_view by,
 
 std::optional<Table> redemptions_since(db::Database& db, const std::string& since,
                                        std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT m.msisdn, v.code, v.tier, v.price, v.face_value, v.city, v.channel, "
                "v.issued_at, v.state, v.used_at, v.used_by FROM vouchers v JOIN members m ON "
                "m.id = v.member_id WHERE v.issued_at >= ? ORDER BY v.issued_at, v.code",
@@ -160,7 +159,7 @@ std::optional<Table> redemptions_since(db::Database& db, const std::string& sinc
 }
 
 std::optional<Table> member_ledger(db::Database& db, std::int64_t member_id, std::string* error) {
-  auto t = query(db, error,
+  auto t = query_table(db, error,
                   fmt::format("SELECT created_at, delta, '', reason, channel, {} FROM ledger "
                               "WHERE member_id = ? ORDER BY id",
                               kBy),
@@ -182,7 +181,7 @@ std::optional<Table> member_ledger(db::Database& db, std::int64_t member_id, std
 }
 
 std::optional<Table> member_vouchers(db::Database& db, std::int64_t member_id, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT code, tier, face_value, state, issued_at, expires_at, used_at, used_by, "
                "channel FROM vouchers WHERE member_id = ? ORDER BY issued_at, code",
                {"code", "tier", "#value", "state", "issued_at", "expires_at", "used_at",
@@ -191,14 +190,14 @@ std::optional<Table> member_vouchers(db::Database& db, std::int64_t member_id, s
 }
 
 std::optional<Table> member_offers(db::Database& db, std::int64_t member_id, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT created_at, tier, state, expires_at FROM offers WHERE member_id = ? "
                "ORDER BY id",
                {"at", "tier", "state", "confirm_by"}, {std::to_string(member_id)});
 }
 
 std::optional<Table> member_events(db::Database& db, std::int64_t member_id, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                fmt::format("SELECT at, kind, channel, {}, COALESCE(voucher_code, ''), detail "
                            "FROM events WHERE member_id = ? ORDER BY id",
                            kBy),
@@ -207,7 +206,7 @@ std::optional<Table> member_events(db::Database& db, std::int64_t member_id, std
 }
 
 std::optional<Table> member_texts(db::Database& db, const std::string& msisdn, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT received_at, channel, command, body, id FROM inbox WHERE msisdn = ? "
                "ORDER BY id",
                {"at", "channel", "read as", "text", "#mo"}, {msisdn});
@@ -215,7 +214,7 @@ std::optional<Table> member_texts(db::Database& db, const std::string& msisdn, s
 
 std::optional<Table> member_messages(db::Database& db, const std::string& msisdn,
                                      std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT created_at, message, state, attempts, COALESCE(final_at, ''), "
                "COALESCE(last_error, ''), COALESCE(CAST(inbox_id AS TEXT), ''), id FROM messages "
                "WHERE msisdn = ? ORDER BY id",
@@ -225,7 +224,7 @@ std::optional<Table> member_messages(db::Database& db, const std::string& msisdn
 }
 
 std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT COALESCE(p.submitted_at, ''), p.outbox_id, p.attempt, p.part || '/' || "
                "p.total, CASE WHEN p.status IS NULL THEN 'in flight' WHEN p.status = -1 THEN "
                "'no answer' WHEN p.status = -2 THEN 'not sent' WHEN p.status = 0 THEN 'accepted' ELSE printf('refused 0x%08X', "
@@ -238,7 +237,7 @@ std::optional<Table> member_parts(db::Database& db, const std::string& msisdn, s
 }
 
 std::optional<Table> member_ussd(db::Database& db, const std::string& msisdn, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT started_at, COALESCE(ended_at, ''), state, COALESCE(tier, ''), "
                "COALESCE(end_reason, 'open'), language, id FROM ussd_sessions WHERE msisdn = ? "
                "ORDER BY id",
@@ -251,7 +250,7 @@ std::optional<Table> member_pushes(db::Database& db, std::int64_t member_id, std
   // (CROSS JOIN keeps that order), each a key look-up, never a scan of
   // every recipient of every push. The message's state from either table
   // by its key (the view would be read whole).
-  return query(db, error,
+  return query_table(db, error,
                "SELECT COALESCE(datetime(r.at, 'unixepoch'), ''), p.name, p.template, r.state, "
                "COALESCE((SELECT state FROM outbox WHERE id = r.outbox_id), (SELECT state FROM "
                "message_history WHERE id = r.outbox_id), ''), "
@@ -263,12 +262,12 @@ std::optional<Table> member_pushes(db::Database& db, std::int64_t member_id, std
 }
 
 std::optional<Table> merchant_facts(db::Database& db, const std::string& id, std::string* error) {
-  return query(db, error, "SELECT id, name, city, kind, level FROM merchants WHERE id = ?",
+  return query_table(db, error, "SELECT id, name, city, kind, level FROM merchants WHERE id = ?",
                {"id", "name", "city", "kind", "level"}, {id});
 }
 
 std::optional<Table> message_report(db::Database& db, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT message, COUNT(*), SUM(state = 'queued'), SUM(state = 'submitted'), "
                "SUM(state = 'delivered'), SUM(state = 'failed'), SUM(state = 'expired'), "
                "SUM(attempts > 1) FROM messages GROUP BY message ORDER BY message",
@@ -277,7 +276,7 @@ std::optional<Table> message_report(db::Database& db, std::string* error) {
 }
 
 std::optional<Table> voucher_facts(db::Database& db, const std::string& code, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                "SELECT v.code, m.msisdn, v.tier, v.face_value, v.price, v.city, v.state, "
                "v.channel, v.issued_at, v.expires_at, v.used_at, v.used_by "
                "FROM vouchers v JOIN members m ON m.id = v.member_id WHERE v.code = ?",
@@ -287,7 +286,7 @@ std::optional<Table> voucher_facts(db::Database& db, const std::string& code, st
 }
 
 std::optional<Table> voucher_events(db::Database& db, const std::string& code, std::string* error) {
-  return query(db, error,
+  return query_table(db, error,
                fmt::format("SELECT at, kind, channel, {}, detail FROM events WHERE "
                            "voucher_code = ? UNION ALL SELECT created_at, 'sms ' || state, 'sms', "
                            "'outbox ' || id, 'attempts ' || attempts || COALESCE(', ' || "

@@ -10,11 +10,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/storage/sqlite.hpp"
 #include "daemon/campaign/table.hpp"
 
 namespace giftgate {
+
+// Runs a query and returns its rows under `columns`; a column whose name
+// starts with '#' is numeric (the '#' dropped). nullopt, with *error, when
+// the database failed: never the rows read until then.
+std::optional<Table> query_table(db::Database& db, std::string* error, std::string_view sql,
+                                 std::vector<std::string> columns,
+                                 const std::vector<std::string>& params = {});
 
 // issued, used, voided, expired unused, points spent and face value, grouped by one of
 // "tier", "city", "merchant" (used vouchers only: issue has no merchant) or

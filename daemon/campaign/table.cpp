@@ -39,8 +39,10 @@ std::string json_string(std::string_view s) {
   return "\"" + escape_text(s, Escaping::json) + "\"";
 }
 
-// A numeric column's value goes into JSON bare only if it is a number.
-bool json_number(std::string_view v) {
+
+}  // namespace
+
+bool plain_number(std::string_view v) {
   std::size_t i = !v.empty() && v[0] == '-' ? 1 : 0;
   const std::size_t digits = i;
   while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
@@ -52,8 +54,6 @@ bool json_number(std::string_view v) {
   }
   return i == v.size();
 }
-
-}  // namespace
 
 std::string escape_text(std::string_view text, Escaping style) {
   const bool json = style == Escaping::json;
@@ -134,7 +134,7 @@ void print(std::ostream& out, const Table& t, Format format) {
         for (std::size_t i = 0; i < t.columns.size() && i < t.rows[r].size(); ++i) {
           const auto& v = t.rows[r][i];
           out << (i ? ", " : "") << json_string(t.columns[i]) << ": "
-              << (numeric(i) && json_number(v) ? v : json_string(v));
+              << (numeric(i) && plain_number(v) ? v : json_string(v));
         }
         out << "}";
       }

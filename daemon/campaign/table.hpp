@@ -29,6 +29,10 @@ struct Table {
 
 enum class Format { table, csv, json };
 
+// Whether `v` is a plain decimal number (-12, 3.50): what JSON takes bare
+// and a spreadsheet reads as a number.
+bool plain_number(std::string_view v);
+
 // "table", "csv" or "json"; false for anything else.
 bool parse_format(std::string_view name, Format* format);
 

@@ -41,20 +41,6 @@ bool known_figure(std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// What a spreadsheet would read as a number: -12, 3.50.
-bool plain_number(std::string_view v) {
-  std::size_t i = !v.empty() && v[0] == '-' ? 1 : 0;
-  const std::size_t digits = i;
-  while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-  if (i == digits) return false;
-  if (i < v.size() && v[i] == '.') {
-    const std::size_t point = ++i;
-    while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-    if (i == point) return false;
-  }
-  return i == v.size();
-}
-
 // A spreadsheet opening the file runs a cell that starts with = + - @ (or
 // a tab or carriage return before one) as a formula: such a cell, a
 // merchant's name, say, starts with ' instead, which shows it as text. A

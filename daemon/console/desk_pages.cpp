@@ -117,31 +117,6 @@ Table localized(Table table, L language) {
   return table;
 }
 
-// As table_html, but the cells of column `linked` are links to
-// `prefix` + the cell (a voucher's page from its code).
-std::string table_with_links(const Table& table, std::string_view id, std::string_view empty,
-                             std::size_t linked, std::string_view prefix) {
-  if (table.rows.empty())
-    return fmt::format("<p class=\"empty\" id=\"{}\">{}</p>\n", escape(id), escape(empty));
-  std::string out = fmt::format("<table id=\"{}\">\n<thead><tr>", escape(id));
-  for (std::size_t c = 0; c < table.columns.size(); ++c)
-    out += fmt::format("<th{}>{}</th>", table.numeric[c] ? " class=\"n\"" : "",
-                       escape(table.columns[c]));
-  out += "</tr></thead>\n<tbody>\n";
-  for (const auto& row : table.rows) {
-    out += "<tr>";
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      const bool n = c < table.numeric.size() && table.numeric[c];
-      out += fmt::format("<td{}>{}</td>", n ? " class=\"n\"" : "",
-                         c == linked && !row[c].empty()
-                             ? link(fmt::format("{}{}", prefix, path_segment(row[c])), row[c])
-                             : escape(row[c]));
-    }
-    out += "</tr>\n";
-  }
-  return out + "</tbody>\n</table>\n";
-}
-
 std::string section(std::string_view id, std::string_view title, const std::string& body) {
   return fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n", escape(id), escape(title),
                      body);
@@ -296,7 +271,7 @@ http::Response member_page(Context& context, Page& page) {
   body += section("actions", tr(l, "Actions", "操作"), actions);
 
   body += section("vouchers", tr(l, "Vouchers", "券"),
-                  table_with_links(localized(*vouchers, l), "vouchers-table",
+                  table_html(localized(*vouchers, l), "vouchers-table",
                                    tr(l, "No vouchers.", "没有券。"), 0, "/console/vouchers/"));
   body += section("ledger", tr(l, "Points ledger", "积分明细"),
                   table_html(localized(*ledger, l), "ledger-table", tr(l, "No entries.", "没有记录。")));

@@ -67,7 +67,8 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-std::string table_html(const Table& table, std::string_view id, std::string_view empty) {
+std::string table_html(const Table& table, std::string_view id, std::string_view empty,
+                       std::optional<std::size_t> linked, std::string_view prefix) {
   if (table.rows.empty())
     return fmt::format("<p class=\"empty\" id=\"{}\">{}</p>\n", escape(id), escape(empty));
   std::string out = fmt::format("<table id=\"{}\">\n<thead><tr>", escape(id));
@@ -80,7 +81,9 @@ std::string table_html(const Table& table, std::string_view id, std::string_view
     for (std::size_t c = 0; c < row.size(); ++c)
       out += fmt::format("<td{}>{}</td>",
                          c < table.numeric.size() && table.numeric[c] ? " class=\"n\"" : "",
-                         escape(row[c]));
+                         linked == c && !row[c].empty()
+                             ? link(fmt::format("{}{}", prefix, path_segment(row[c])), row[c])
+                             : escape(row[c]));
     out += "</tr>\n";
   }
   return out + "</tbody>\n</table>\n";

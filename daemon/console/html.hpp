@@ -2,6 +2,7 @@
 // the helpers here are the only places that build markup around values.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,7 +18,11 @@ std::string escape(std::string_view text);
 
 // <table> of `table`, id `id`, every header and cell escaped; numeric
 // columns right-aligned; `empty` shown instead when it has no rows.
-std::string table_html(const Table& table, std::string_view id, std::string_view empty);
+// With `linked` (a column's index), that column's cells are links to
+// `prefix` + the cell, %-encoded (a voucher's page from its code).
+std::string table_html(const Table& table, std::string_view id, std::string_view empty,
+                       std::optional<std::size_t> linked = std::nullopt,
+                       std::string_view prefix = {});
 
 // The hidden field carrying the session's CSRF token: every POST form has it.
 std::string csrf_field(const Page& page);

@@ -83,7 +83,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("agents: a password is kept as scrypt and checked; a wrong one is not") {
+TEST_CASE("agents: a password is kept as scrypt and checked, a wrong one is not") {
   const std::string& hash = stored_hash();
   CHECK(hash.rfind("scrypt$32768$8$1$", 0) == 0);
   CHECK(hash.find(kPassword) == std::string::npos);

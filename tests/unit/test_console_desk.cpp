@@ -251,7 +251,7 @@ TEST_CASE("console desk: the voucher page shows its timeline and a merchant's na
   CHECK(location(f.voucher_page(lower)) == "/console/vouchers/" + code);
 }
 
-TEST_CASE("console desk: void with a reason voids and refunds; without, nothing changes") {
+TEST_CASE("console desk: void with a reason voids and refunds, without one nothing changes") {
   ConsoleDesk f;
   const auto before = f.balance(kDeskZh);
   const auto code = f.voucher();

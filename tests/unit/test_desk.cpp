@@ -73,7 +73,7 @@ TEST_CASE("desk: resend queues the voucher SMS again and records the agent and r
   CHECK(f.count("SELECT COUNT(*) FROM events WHERE kind = 'desk_resend'") == 1);
 }
 
-TEST_CASE("desk: void refunds (or not), once, with a reason; reinstate undoes a use") {
+TEST_CASE("desk: void refunds (or not), once, with a reason, and reinstate undoes a use") {
   test::DeskCampaign f;
   const auto before = f.balance(kDeskZh);
   const auto code = f.voucher();
