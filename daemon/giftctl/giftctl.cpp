@@ -103,7 +103,7 @@ int Ctl::run() {
       {"voucher", &Ctl::voucher},     {"points", &Ctl::points},
       {"stock", &Ctl::stock},         {"redeem", &Ctl::redeem},
       {"lockouts", &Ctl::lockouts},   {"unlock", &Ctl::unlock},
-      {"report", &Ctl::report},       {"export", &Ctl::export_redemptions},
+      {"report", &Ctl::report},       {"complaints", &Ctl::complaints},       {"export", &Ctl::export_redemptions},
       {"resend", &Ctl::resend},       {"merchant", &Ctl::merchant},
       {"prune", &Ctl::prune},         {"stats", &Ctl::stats},
       {"push", &Ctl::push},           {"api-key", &Ctl::api_key},

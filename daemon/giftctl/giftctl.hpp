@@ -111,6 +111,7 @@ class Ctl {
   int unlock();
   int merchant();
   int report();
+  int complaints();
   // giftctl_push.cpp: every push command goes to the Pushes class.
   int push();
   // giftctl_api_keys.cpp: the HTTP API's keys (create, list, revoke).

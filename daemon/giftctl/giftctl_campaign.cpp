@@ -8,6 +8,7 @@
 
 #include <fmt/ostream.h>
 
+#include "daemon/campaign/complaints.hpp"
 #include "daemon/campaign/calendar.hpp"
 #include "daemon/campaign/desk.hpp"
 #include "daemon/giftctl/giftctl.hpp"
@@ -398,6 +399,17 @@ int Ctl::report() {
     print(output(), *push_table, f);
     return kOk;
   }
+  // Complaints: per category, open, closed, and the median hours to close.
+  const bool complaints = dims.size() == 1 && dims[0] == "complaints";
+  std::optional<Table> complaint_table;
+  if (complaints || (!has("by") && f == Format::table)) {
+    complaint_table = Complaints(*db_).counts(&error);
+    if (!complaint_table) return refused(fmt::format("the database refused: {}", error));
+  }
+  if (complaints) {
+    print(output(), *complaint_table, f);
+    return kOk;
+  }
   std::vector<Table> tables;
   if (!messages)
     for (const auto& by : dims) {
@@ -405,7 +417,8 @@ int Ctl::report() {
       if (!t && !error.empty()) return refused(fmt::format("the database refused: {}", error));
       if (!t)
         return usage(
-            fmt::format("--by must be tier, city, merchant, day, messages or pushes, not '{}'",
+            fmt::format("--by must be tier, city, merchant, day, messages, pushes or complaints, "
+                        "not '{}'",
                         by));
       tables.push_back(std::move(*t));
     }
@@ -445,7 +458,24 @@ int Ctl::report() {
     print(out, *message_table, f);
     fmt::print(out, "\npushes\n");
     print(out, *push_table, f);
+    fmt::print(out, "\ncomplaints\n");
+    print(out, *complaint_table, f);
   }
+  return kOk;
+}
+
+int Ctl::complaints() {
+  if (args_.words.size() != 1) return usage("complaints takes options only (--state, --format)");
+  Format f;
+  if (!format(&f, Format::table)) return usage("--format must be table, csv or json");
+  const std::string state = has("state") ? option("state") : "open";
+  if (state != "open" && state != "closed" && state != "all")
+    return usage(fmt::format("--state must be open, closed or all, not '{}'", state));
+  std::string error;
+  const auto t = Complaints(*db_).list(
+      state, std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()), &error);
+  if (!t) return refused(fmt::format("the database refused: {}", error));
+  print(output(), *t, f);
   return kOk;
 }
 

@@ -166,9 +166,13 @@ void add_commands(CLI::App& app) {
 
   CLI::App* report =
       add_command(app, "report", "issued, used, points and value; messages: outbound SMS by state");
-  add_value(report, "--by", "tier|city|merchant|day|messages|pushes",
+  add_value(report, "--by", "tier|city|merchant|day|messages|pushes|complaints",
             "one grouping (default: all)");
   add_table_options(report);
+  CLI::App* complaints = add_command(app, "complaints",
+                                     "members' complaints, oldest first, with their age (as the console lists them)");
+  add_value(complaints, "--state", "open|closed|all", "which (default: open)");
+  add_table_options(complaints);
 
   CLI::App* push = add_command(app, "push",
                                "messages the campaign sends first, to an audience of members: "
